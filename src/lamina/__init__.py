@@ -1,0 +1,42 @@
+"""lamina: the Keras 3 API, implemented natively on PyTorch.
+
+`import lamina as keras` and Keras code runs unchanged; every layer is a
+`torch.nn.Module`, every weight a `torch.nn.Parameter`.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "activations", "backend", "callbacks", "config", "constraints", "datasets",
+    "distribution", "dtype_policies", "export", "initializers", "layers", "losses",
+    "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
+    "saving", "tree", "utils",
+)
+# Top-level names, resolved on first access so `import lamina` stays cheap.
+_NAMES = {
+    "Variable": "lamina.variables",
+    "KerasTensor": "lamina.backend.symbolic",
+    "Operation": "lamina.ops.operation",
+    "Layer": "lamina.layers.layer",
+    "Input": "lamina.layers.input_layer",
+    "InputSpec": "lamina.layers.input_spec",
+    "Model": "lamina.models.model",
+    "Sequential": "lamina.models.sequential",
+    "GradientTape": "lamina.trainers.gradient_tape",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"lamina.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_SUBMODULES, *_NAMES})

@@ -1,0 +1,212 @@
+"""Symbolic tensors and output-spec inference.
+
+A `KerasTensor` is a placeholder: a shape (with `None` for unknown sizes), a dtype
+and the history of the operation that made it. Output specs are inferred by running
+the real computation on fake tensors (no memory, no compute).
+"""
+
+import itertools
+
+import torch
+from torch._subclasses.fake_tensor import (
+    DataDependentOutputException,
+    DynamicOutputShapeException,
+    FakeTensorMode,
+    unset_fake_temporarily,
+)
+
+from lamina import tree
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+
+_TENSOR_IDS = itertools.count()
+
+# NOTE: two different stand-ins for unknown sizes: an output size that changes between
+# the two runs depends on an unknown input size and is reported as None.
+_FILL_A, _FILL_B = 83, 89
+
+DATA_DEPENDENT_ERRORS = (DynamicOutputShapeException, DataDependentOutputException)
+
+
+class KerasTensor:
+    """A symbolic tensor: shape, dtype and the layer or op that produced it.
+
+    >>> import lamina
+    >>> x = lamina.Input(shape=(8,))
+    >>> x.shape, x.dtype
+    ((None, 8), 'float32')
+    """
+
+    __array_priority__ = 1000
+
+    def __init__(self, shape, dtype="float32", sparse=False, ragged=False, name=None):
+        self._shape = tuple(None if d is None else int(d) for d in shape)
+        self._dtype = standardize_dtype(dtype)
+        self.sparse = bool(sparse)
+        self.ragged = bool(ragged)
+        self.name = name if name is not None else f"keras_tensor_{next(_TENSOR_IDS)}"
+        self._keras_history = None
+        self._keras_mask = None
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    def reshape(self, newshape):
+        from lamina import ops
+
+        return ops.reshape(self, newshape)
+
+    def __repr__(self):
+        return (
+            f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse={self.sparse}, "
+            f"ragged={self.ragged}, name={self.name}>"
+        )
+
+    def __array__(self, *args, **kwargs):
+        raise ValueError(
+            "A KerasTensor is symbolic: it stands for a shape and a dtype, with no values. "
+            "It cannot become a numpy array. You probably passed a KerasTensor from "
+            "`lamina.Input` to a function that needs real data (numpy or torch)."
+        )
+
+    def __bool__(self):
+        raise TypeError(
+            "A symbolic KerasTensor has no truth value. Use lamina.ops (e.g. ops.where, "
+            "ops.cond) instead of Python `if`/`and`/`or` on symbolic tensors."
+        )
+
+    def __iter__(self):
+        if self.shape and self.shape[0] is not None:
+            return iter(self[i] for i in range(self.shape[0]))
+        raise TypeError("Cannot iterate over a KerasTensor whose first dimension is unknown.")
+
+    def __len__(self):
+        if self.shape and self.shape[0] is not None:
+            return self.shape[0]
+        raise TypeError("len() of a KerasTensor whose first dimension is unknown (None).")
+
+    # Operators record op nodes, like any lamina.ops call on symbolic input.
+    def _op(name):  # noqa: N805
+        def method(self, *args):
+            from lamina import ops
+
+            return getattr(ops, name)(self, *args)
+
+        return method
+
+    def _rop(name):  # noqa: N805
+        def method(self, other):
+            from lamina import ops
+
+            return getattr(ops, name)(other, self)
+
+        return method
+
+    __add__, __radd__ = _op("add"), _rop("add")
+    __sub__, __rsub__ = _op("subtract"), _rop("subtract")
+    __mul__, __rmul__ = _op("multiply"), _rop("multiply")
+    __truediv__, __rtruediv__ = _op("true_divide"), _rop("true_divide")
+    __floordiv__, __rfloordiv__ = _op("floor_divide"), _rop("floor_divide")
+    __mod__, __rmod__ = _op("mod"), _rop("mod")
+    __pow__, __rpow__ = _op("power"), _rop("power")
+    __matmul__, __rmatmul__ = _op("matmul"), _rop("matmul")
+    __neg__ = _op("negative")
+    __abs__ = _op("absolute")
+    __invert__ = _op("logical_not")
+    __lt__, __le__ = _op("less"), _op("less_equal")
+    __gt__, __ge__ = _op("greater"), _op("greater_equal")
+    __and__, __or__, __xor__ = _op("logical_and"), _op("logical_or"), _op("logical_xor")
+    del _op, _rop
+
+    def __getitem__(self, key):
+        from lamina import ops
+
+        return ops.get_item(self, key)
+
+    __hash__ = object.__hash__
+
+
+def is_keras_tensor(x):
+    """True for symbolic `KerasTensor`s (not for torch tensors)."""
+    return isinstance(x, KerasTensor)
+
+
+def any_symbolic(args, kwargs=None):
+    """True if any top-level argument, or item of a top-level list/tuple/dict, is symbolic."""
+    for a in args:
+        if isinstance(a, KerasTensor):
+            return True
+        if isinstance(a, (list, tuple, dict)) and any(
+            isinstance(v, KerasTensor) for v in tree.flatten(a)
+        ):
+            return True
+    if kwargs:
+        return any_symbolic(kwargs.values())
+    return False
+
+
+def _to_fake(kt, fill, mode):
+    shape = tuple(fill if d is None else d for d in kt.shape)
+    with mode:
+        t = torch.empty(shape, dtype=to_torch_dtype(kt.dtype))
+    if kt._keras_mask is not None:
+        t._keras_mask = _to_fake(kt._keras_mask, fill, mode)
+    return t
+
+
+def _run_fake(fn, args, kwargs, fill):
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+
+    def convert(x):
+        return _to_fake(x, fill, mode) if isinstance(x, KerasTensor) else x
+
+    fake_args = tree.map_structure(convert, args)
+    fake_kwargs = tree.map_structure(convert, kwargs)
+    with mode:
+        return fn(*fake_args, **fake_kwargs)
+
+
+def _has_unknown_dims(args, kwargs):
+    for x in tree.flatten((args, kwargs)):
+        if isinstance(x, KerasTensor) and None in x.shape:
+            return True
+    return False
+
+
+def _spec_from(out_a, out_b):
+    if not isinstance(out_a, torch.Tensor):
+        return out_a
+    shape = tuple(
+        a if (out_b is None or a == b) else None
+        for a, b in zip(out_a.shape, out_b.shape if out_b is not None else out_a.shape)
+    )
+    kt = KerasTensor(shape, dtype=out_a.dtype)
+    mask = getattr(out_a, "_keras_mask", None)
+    if isinstance(mask, torch.Tensor):
+        mask_b = getattr(out_b, "_keras_mask", None) if out_b is not None else None
+        kt._keras_mask = _spec_from(mask, mask_b)
+    return kt
+
+
+def compute_output_spec(fn, *args, **kwargs):
+    """Run `fn` on fake stand-ins for the `KerasTensor`s in its arguments and return
+    `KerasTensor`s of the output's shape and dtype (same nesting as the output)."""
+    out_a = _run_fake(fn, args, kwargs, _FILL_A)
+    out_b = _run_fake(fn, args, kwargs, _FILL_B) if _has_unknown_dims(args, kwargs) else None
+    flat_a = tree.flatten(out_a)
+    flat_b = tree.flatten(out_b) if out_b is not None else [None] * len(flat_a)
+    specs = [_spec_from(a, b) for a, b in zip(flat_a, flat_b)]
+    return tree.pack_sequence_as(out_a, specs)
+
+
+real_tensors = unset_fake_temporarily
+"""Context manager: create real tensors (e.g. weights at build time) even inside a
+symbolic run."""

@@ -1,0 +1,33 @@
+"""`lamina.config`: global settings, as `keras.config`."""
+
+from lamina.backend.config import backend as backend
+from lamina.backend.config import epsilon as epsilon
+from lamina.backend.config import floatx as floatx
+from lamina.backend.config import image_data_format as image_data_format
+from lamina.backend.config import set_epsilon as set_epsilon
+from lamina.backend.config import set_floatx as set_floatx
+from lamina.backend.config import set_image_data_format as set_image_data_format
+from lamina.saving import serialization as _serialization
+
+
+def enable_unsafe_deserialization():
+    """Allow loading objects that can run code (e.g. `Lambda` bytecode) everywhere."""
+    _serialization.SafeModeScope.current = False
+
+
+def disable_interactive_logging():
+    from lamina.utils import io_utils
+
+    io_utils.set_interactive_logging(False)
+
+
+def enable_interactive_logging():
+    from lamina.utils import io_utils
+
+    io_utils.set_interactive_logging(True)
+
+
+def is_interactive_logging_enabled():
+    from lamina.utils import io_utils
+
+    return io_utils.is_interactive_logging_enabled()

@@ -1,0 +1,223 @@
+"""Keras' object config schema: `{module, class_name, config, registered_name}`.
+
+Built-in classes serialize with their public Keras module (`"keras.layers"`), so files
+move between lamina and Keras 3. Deserialization resolves only built-in and registered
+names; nothing named in a config is imported.
+"""
+
+import difflib
+import importlib
+import inspect
+import types
+
+import numpy as np
+
+from lamina.saving import registry
+
+# Keras public module -> lamina module holding the same public names.
+PUBLIC_MODULES = {
+    "keras": "lamina",
+    "keras.layers": "lamina.layers",
+    "keras.models": "lamina.models",
+    "keras.initializers": "lamina.initializers",
+    "keras.regularizers": "lamina.regularizers",
+    "keras.constraints": "lamina.constraints",
+    "keras.activations": "lamina.activations",
+    "keras.optimizers": "lamina.optimizers",
+    "keras.optimizers.schedules": "lamina.optimizers.schedules",
+    "keras.losses": "lamina.losses",
+    "keras.metrics": "lamina.metrics",
+    "keras.callbacks": "lamina.callbacks",
+    "keras.dtype_policies": "lamina.dtype_policies",
+    "keras.random": "lamina.random",
+    "keras.ops": "lamina.ops",
+}
+
+
+class SafeModeScope:
+    """Within the block, deserialization refuses unsafe objects (e.g. Lambda bytecode)."""
+
+    current = True
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        self._previous = SafeModeScope.current
+        SafeModeScope.current = self.safe_mode
+        return self
+
+    def __exit__(self, *exc):
+        SafeModeScope.current = self._previous
+        return False
+
+
+def in_safe_mode():
+    return SafeModeScope.current
+
+
+def _public_module(obj):
+    """The Keras public module name for a lamina object, e.g. `'keras.layers'`."""
+    module = getattr(obj, "_keras_module", None) or type(obj).__module__
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        module = getattr(obj, "_keras_module", None) or obj.__module__
+    if module.startswith("lamina."):
+        parts = module.split(".")
+        for depth in range(len(parts), 1, -1):
+            candidate = "keras." + ".".join(parts[1:depth])
+            if candidate in PUBLIC_MODULES:
+                return candidate
+        return "keras"
+    return module
+
+
+def serialize_keras_object(obj):
+    """Turn `obj` (layer, initializer, function, plain value...) into a JSON-able config."""
+    if obj is None:
+        return None
+    if isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return {"class_name": "__numpy__", "config": {"value": obj.tolist(),
+                                                      "dtype": obj.dtype.name}}
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
+    if isinstance(obj, (np.generic,)):
+        return obj.item()
+    if isinstance(obj, types.FunctionType) or inspect.isbuiltin(obj):
+        registered = registry.GLOBAL_CUSTOM_NAMES.get(obj)
+        if registered is not None:
+            return {"module": None, "class_name": "function", "config": registered,
+                    "registered_name": registered}
+        return {
+            "module": _public_module(obj),
+            "class_name": "function",
+            "config": obj.__name__,
+            "registered_name": obj.__name__,
+        }
+    if hasattr(obj, "get_config"):
+        cls = type(obj)
+        registered = registry.GLOBAL_CUSTOM_NAMES.get(cls)
+        config = obj.get_config()
+        result = {
+            "module": None if registered else _public_module(cls),
+            "class_name": cls.__name__,
+            "config": serialize_keras_object(config),
+            "registered_name": registered,
+        }
+        if registered is None and not _is_builtin(cls):
+            result["module"] = cls.__module__
+            result["registered_name"] = cls.__name__
+        build_config = getattr(obj, "get_build_config", lambda: None)()
+        if build_config is not None:
+            result["build_config"] = build_config
+        compile_config = getattr(obj, "get_compile_config", lambda: None)()
+        if compile_config is not None:
+            result["compile_config"] = compile_config
+        return result
+    raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj).__name__}.")
+
+
+def _is_builtin(cls):
+    return cls.__module__.startswith("lamina.")
+
+
+def _lookup_public(module_name, class_name):
+    target = PUBLIC_MODULES.get(module_name)
+    if target is None and module_name and module_name.startswith("keras.src."):
+        # Keras-written files may name private modules, e.g. its torch optimizers.
+        for public, lamina_module in PUBLIC_MODULES.items():
+            tail = public.split(".")[-1]
+            if f".{tail}." in module_name + ".":
+                target = lamina_module
+        target = target or "lamina"
+    if target is None:
+        return None
+    module = importlib.import_module(target)
+    return getattr(module, class_name, None)
+
+
+def _close_matches_error(kind, name, known):
+    matches = difflib.get_close_matches(str(name), list(known), n=3, cutoff=0.6)
+    hint = f" Did you mean: {', '.join(repr(m) for m in matches)}?" if matches else ""
+    return ValueError(f"Unknown {kind}: {name!r}.{hint}")
+
+
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module_objects=None,
+                             **kwargs):
+    """Rebuild an object from `serialize_keras_object`'s output."""
+    if config is None or isinstance(config, (int, float, bool)):
+        return config
+    if isinstance(config, str):
+        obj = registry.get_registered_object(config, custom_objects, module_objects)
+        if obj is None:
+            raise _close_matches_error("object", config, (module_objects or {}).keys())
+        return obj
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(c, custom_objects, safe_mode, module_objects)
+                for c in config]
+    if not isinstance(config, dict):
+        raise TypeError(f"Could not deserialize {config!r}")
+    if "class_name" not in config or "config" not in config:
+        return {k: deserialize_keras_object(v, custom_objects, safe_mode) if isinstance(v, dict)
+                and "class_name" in v else v for k, v in config.items()}
+    class_name = config["class_name"]
+    inner = config["config"]
+    if class_name == "__numpy__":
+        return np.array(inner["value"], dtype=inner["dtype"])
+    if class_name == "__tuple__":
+        return tuple(inner["value"])
+    module_name = config.get("module")
+    registered_name = config.get("registered_name") or class_name
+    if class_name == "function":
+        fn_name = inner if isinstance(inner, str) else registered_name
+        obj = registry.get_registered_object(registered_name, custom_objects, module_objects)
+        if obj is None and module_name:
+            obj = _lookup_public(module_name, fn_name)
+        if obj is None:
+            raise ValueError(
+                f"Could not locate function '{fn_name}'. Register it with "
+                "`@lamina.saving.register_keras_serializable()` or pass it in `custom_objects`."
+            )
+        return obj
+    cls = registry.get_registered_object(registered_name, custom_objects, module_objects)
+    if cls is None:
+        cls = registry.get_registered_object(class_name, custom_objects, module_objects)
+    if cls is None and module_name:
+        cls = _lookup_public(module_name, class_name)
+    if cls is None:
+        raise TypeError(
+            f"Could not locate class '{class_name}'. Make sure custom classes are decorated "
+            "with `@lamina.saving.register_keras_serializable()` or passed in "
+            "`custom_objects`. Full object config: " + str(config)[:500]
+        )
+    with SafeModeScope(safe_mode):
+        if hasattr(cls, "from_config"):
+            obj = cls.from_config(inner)
+        else:
+            obj = cls(**inner)
+        build_config = config.get("build_config")
+        if build_config and hasattr(obj, "build_from_config"):
+            obj.build_from_config(build_config)
+        compile_config = config.get("compile_config")
+        if compile_config and hasattr(obj, "compile_from_config"):
+            obj.compile_from_config(compile_config)
+    return obj
+
+
+def get_from_identifier(identifier, kind, module_objects, custom_objects=None):
+    """Shared `get()` for catalogues: a name, a config dict, an instance or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize_keras_object(identifier, custom_objects, module_objects=module_objects)
+    if isinstance(identifier, str):
+        obj = registry.get_registered_object(identifier, custom_objects, module_objects)
+        if obj is None:
+            raise _close_matches_error(kind, identifier, module_objects.keys())
+        return obj
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
