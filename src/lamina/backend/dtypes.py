@@ -85,3 +85,121 @@ def is_float_dtype(dtype):
 
 def is_int_dtype(dtype):
     return standardize_dtype(dtype) in INT_TYPES
+
+
+# --- Keras type promotion -------------------------------------------------------------
+# A lattice in the style of JAX: Python ints and floats are "weak" (they adapt to the
+# other operand), bool < ints < floats, and a pair without a natural common type goes up
+# to the next kind (uint64 with any signed int -> a float). Results are then made
+# canonical like JAX without x64: 64-bit types come out as their 32-bit siblings.
+_WEAK_INT, _WEAK_FLOAT, _WEAK_COMPLEX = "int", "float", "complex"
+_LATTICE_UP = {
+    "bool": ("int",),
+    "int": ("uint8", "int8"),
+    "uint8": ("uint16", "int16"),
+    "uint16": ("uint32", "int32"),
+    "uint32": ("uint64", "int64"),
+    "uint64": ("float",),
+    "int8": ("int16",),
+    "int16": ("int32",),
+    "int32": ("int64",),
+    "int64": ("float",),
+    "float": ("bfloat16", "float16", "complex"),
+    "bfloat16": ("float32",),
+    "float16": ("float32",),
+    "float32": ("float64", "complex64"),
+    "float64": ("complex128",),
+    "complex": ("complex64",),
+    "complex64": ("complex128",),
+    "complex128": (),
+}
+_CANONICAL = {"int64": "int32", "uint64": "uint32", "float64": "float32",
+              "complex128": "complex64"}
+
+
+def _upper_closure(node):
+    seen, todo = {node}, [node]
+    while todo:
+        for up in _LATTICE_UP[todo.pop()]:
+            if up not in seen:
+                seen.add(up)
+                todo.append(up)
+    return frozenset(seen)
+
+
+_UPPER = {node: _upper_closure(node) for node in _LATTICE_UP}
+
+
+def _least_upper_bound(nodes):
+    common = frozenset.intersection(*(_UPPER[n] for n in nodes))
+    for node in common:
+        if _UPPER[node] == common:
+            return node
+    raise ValueError(f"No common dtype for {sorted(nodes)}.")  # unreachable: lattice has a top
+
+
+def _lattice_node(dtype):
+    """(lattice node, is_weak) for one argument of `result_type`."""
+    if dtype is None:
+        return config.floatx(), False
+    if dtype is bool:
+        return "bool", False
+    if dtype is int:
+        return _WEAK_INT, True
+    if dtype is float:
+        return _WEAK_FLOAT, True
+    if dtype is complex:
+        return _WEAK_COMPLEX, True
+    name = standardize_dtype(dtype)
+    if name.startswith("float8"):
+        raise ValueError(
+            "float8 dtypes do not promote implicitly to other dtypes: cast explicitly. "
+            f"Received: dtype={name!r}"
+        )
+    return name, False
+
+
+def _resolve(node, weak):
+    if weak and node != "bool":
+        bits = config.floatx()[-2:]
+        node = {"int": f"int{bits}", "float": f"float{bits}", "complex": "complex64"}.get(
+            node, node
+        )
+    return _CANONICAL.get(node, node)
+
+
+def _result_type_uncached(dtypes):
+    nodes = [_lattice_node(d) for d in dtypes]
+    names = {n for n, _ in nodes}
+    weaks = [w for _, w in nodes]
+    if len(names) == 1:
+        node = names.pop()
+        return _resolve(node, all(weaks))
+    node = _least_upper_bound(names)
+    return _resolve(node, node in (_WEAK_INT, _WEAK_FLOAT, _WEAK_COMPLEX))
+
+
+_RESULT_CACHE = {}
+
+
+def result_type(*dtypes):
+    """Keras' dtype for combining values of `dtypes` (its own lattice, not numpy's).
+
+    Accepts dtype names, torch/numpy dtypes and the Python types `bool`, `int`, `float`;
+    Python `int` and `float` are weak (they take the other operand's width). With no
+    arguments the answer is `floatx()`.
+
+    >>> result_type("int32", "float16"), result_type("uint8", "int8"), result_type("int8", int)
+    ('float16', 'int16', 'int8')
+    """
+    if not dtypes:
+        return config.floatx()
+    key = (config.floatx(), *dtypes)
+    try:
+        return _RESULT_CACHE[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable dtype-like
+        return _result_type_uncached(dtypes)
+    out = _RESULT_CACHE[key] = _result_type_uncached(dtypes)
+    return out

@@ -1,0 +1,800 @@
+"""`Layer`: the Keras layer lifecycle on a `torch.nn.Module`.
+
+`__init__` stores configuration, `build(input_shape)` creates weights with `add_weight`,
+`call(inputs, ...)` computes. Calling a layer goes through `nn.Module.__call__` (so torch
+hooks, `torch.compile` and tracing see it) into `forward`, which builds on first use,
+resolves the `training` flag and masks, and runs `call`. Once built, a plain call on one
+tensor takes a short fast path.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+import torch
+
+from lamina import tree
+from lamina.backend import naming
+from lamina.backend.context import TRAINING
+from lamina.backend.convert import convert_to_numpy, convert_to_tensor
+from lamina.backend.dtypes import standardize_dtype
+from lamina.backend.symbolic import (
+    DATA_DEPENDENT_ERRORS,
+    KerasTensor,
+    any_symbolic,
+    compute_output_spec,
+    real_tensors,
+)
+from lamina.layers.input_spec import InputSpec, assert_input_compatibility
+from lamina.layers.tracking import TrackedContainer, should_track, wrap
+from lamina.ops.node import Node
+from lamina.ops.operation import Operation
+from lamina.variables import Variable
+
+_ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
+_SIGNATURES = {}
+# Attributes of lamina's own classes that hold layers for bookkeeping, not as children.
+_UNTRACKED = {"_plan", "_operations", "_flat_inputs", "_flat_outputs", "_inputs_struct",
+              "_outputs_struct", "_layers_tuple", "_inputs", "_outputs", "_build_shapes",
+              "_output_slots", "_tracked_variables", "_losses", "_inbound_nodes"}  # class -> (has_training, training_default, has_mask, build_arg_names)
+
+
+def _call_signature(cls):
+    """Facts about `cls.call`'s signature, computed once per class."""
+    info = _SIGNATURES.get(cls)
+    if info is None:
+        params = inspect.signature(cls.call).parameters
+        has_training = "training" in params
+        default = params["training"].default if has_training else None
+        if default is inspect.Parameter.empty:
+            default = None
+        has_var_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        build_params = [
+            name for name, p in inspect.signature(cls.build).parameters.items()
+            if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        info = (has_training, default, "mask" in params, build_params, has_var_kwargs)
+        _SIGNATURES[cls] = info
+    return info
+
+
+def _shape_of(x):
+    if isinstance(x, (torch.Tensor, KerasTensor, np.ndarray)):
+        return tuple(x.shape)
+    return None
+
+
+def _add_note(error, note):
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+
+
+class Layer(torch.nn.Module, Operation):
+    """Base class of all layers: a `torch.nn.Module` with the Keras lifecycle.
+
+    Args:
+        trainable: whether the layer's weights are updated in training.
+        name: layer name; unique automatic names (`dense`, `dense_1`...) by default.
+        dtype: dtype policy name (`"float32"`, `"mixed_bfloat16"`, ...).
+        activity_regularizer: penalty on the layer's output, added to `losses`.
+
+    >>> import lamina
+    >>> class Scale(lamina.Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+    ...     def call(self, x):
+    ...         return x * self.w
+    >>> layer = Scale()
+    >>> layer(lamina.ops.ones((2, 3))).shape
+    torch.Size([2, 3])
+    >>> [w.path for w in layer.weights]
+    ['scale/variable']
+    """
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        # Remember constructor arguments: the default `get_config` of user layers uses them.
+        try:
+            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+            auto = {k: v for k, v in bound.arguments.items() if k not in ("self",)}
+            for k, v in list(auto.items()):
+                kind = inspect.signature(cls.__init__).parameters[k].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    auto.pop(k)
+                    auto.update(v)
+                elif kind is inspect.Parameter.VAR_POSITIONAL:
+                    auto.pop(k)
+            instance.__dict__["_auto_config"] = auto
+        except TypeError:
+            instance.__dict__["_auto_config"] = None
+        return instance
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
+                 name=None, **kwargs):
+        unknown = set(kwargs) - _ALLOWED_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{ {k: kwargs[k] for k in sorted(unknown)} }"
+            )
+        if "_modules" not in self.__dict__:
+            torch.nn.Module.__init__(self)
+        from lamina import dtype_policies, regularizers
+
+        self.training = False  # Keras semantics: inference unless told otherwise
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(
+                f"Argument `name` must be a string without '/'. Received: name={name!r}"
+            )
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.built = False
+        self.dtype_policy = dtype_policies.get(dtype)
+        self.autocast = autocast
+        self.input_spec = None
+        # Bookkeeping goes straight into __dict__: it must not be tracked as torch state.
+        self.__dict__.update(_tracked_variables=[], _losses=[], _build_shapes=None,
+                             _fast_path=False, _inbound_nodes=[])
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if "supports_masking" not in self.__dict__:
+            self.supports_masking = type(self).compute_mask is not Layer.compute_mask
+        self._initial_weights = kwargs.get("weights")
+        shape = kwargs.get("batch_input_shape")
+        if shape is None and "input_shape" in kwargs:
+            shape = (kwargs.get("batch_size"), *tuple(kwargs["input_shape"]))
+        if shape is None and "input_dim" in kwargs:
+            shape = (kwargs.get("batch_size"), kwargs["input_dim"])
+        self._batch_input_shape = tuple(shape) if shape is not None else None
+
+    # -- dtype ---------------------------------------------------------------------------
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights (a name, e.g. `"float32"`)."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self.dtype_policy.variable_dtype
+
+    # -- attribute tracking --------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_modules" not in self.__dict__ and isinstance(
+            value, (torch.nn.Module, torch.Tensor, list, tuple, dict)
+        ):
+            torch.nn.Module.__init__(self)
+        if isinstance(value, Variable):
+            self._untrack_tensor(value)
+            self.__dict__.pop(name, None)
+            self._modules.pop(name, None)
+            self._register_variable(name, value)
+            if not any(v is value for v in self._tracked_variables):
+                self._tracked_variables.append(value)
+            return
+        if should_track(value) and name not in _UNTRACKED:
+            value = wrap(value)
+        if isinstance(value, TrackedContainer):
+            for item in tree.flatten(list(value.values()) if isinstance(value, dict)
+                                     else list(value)):
+                if isinstance(item, Variable):
+                    self._untrack_tensor(item)
+                    if not any(v is item for v in self._tracked_variables):
+                        self._tracked_variables.append(item)
+        elif isinstance(value, torch.nn.Module) and not isinstance(value, Layer):
+            _adopt_torch_module(value)
+        super().__setattr__(name, value)
+
+    def _register_variable(self, name, variable):
+        key = name.replace("/", "_").replace(".", "_")
+        is_param = getattr(variable, "_lamina_is_param", None)
+        if is_param is None:
+            is_param = variable._lamina_is_param = variable.trainable
+        self.__dict__.pop(key, None)
+        if is_param:
+            self._buffers.pop(key, None)
+            self._parameters[key] = variable
+        else:
+            self._parameters.pop(key, None)
+            self._buffers[key] = variable
+
+    def _untrack_tensor(self, tensor):
+        for store in (self._parameters, self._buffers):
+            for key in [k for k, v in store.items() if v is tensor]:
+                del store[key]
+
+    def _apply(self, fn, recurse=True):
+        # NOTE: torch replaces buffers with new tensors on `.to()`; non-trainable
+        # Variables must keep their identity (optimizers and layers hold them), so move
+        # their data in place as torch does for parameters.
+        variables = {k: b for k, b in self._buffers.items() if isinstance(b, Variable)}
+        result = super()._apply(fn, recurse)
+        for key, variable in variables.items():
+            new = self._buffers[key]
+            if new is not variable:
+                variable.data = new
+                self._buffers[key] = variable
+        return result
+
+    # -- weights -------------------------------------------------------------------------
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Create a weight of this layer (a `lamina.Variable`), tracked in `weights`.
+
+        `initializer` defaults to `"glorot_uniform"` for floats and `"zeros"` otherwise.
+        """
+        from lamina import constraints, initializers, regularizers
+
+        shape = () if shape is None else tuple(shape)
+        dtype = standardize_dtype(dtype or self.variable_dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if "float" in dtype else "zeros"
+        initializer = initializers.get(initializer)
+        with real_tensors():
+            variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
+                                autocast=autocast, aggregation=aggregation, name=name)
+        variable.regularizer = regularizers.get(regularizer)
+        variable.constraint = constraints.get(constraint)
+        variable.overwrite_with_gradient = overwrite_with_gradient
+        self._tracked_variables.append(variable)
+        key = name or "variable"
+        if key in self._parameters or key in self._buffers or key in self._modules:
+            key = f"{key}_{len(self._tracked_variables)}"
+        self._register_variable(key, variable)
+        return variable
+
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, autocast=autocast, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    def _sublayers(self):
+        """Direct sublayers, in tracking order (through lists and dicts)."""
+        out = []
+        stack = list(self._modules.values())
+        stack.reverse()
+        while stack:
+            module = stack.pop()
+            if isinstance(module, Layer):
+                if not any(m is module for m in out):
+                    out.append(module)
+            elif module is not None:
+                children = list(module._modules.values())
+                children.reverse()
+                stack.extend(children)
+        return out
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        layers = [self] if include_self else []
+        seen = {id(self)}
+        queue = self._sublayers()
+        while queue:
+            layer = queue.pop(0)
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            layers.append(layer)
+            if recursive:
+                queue = layer._sublayers() + queue
+        return layers
+
+    def _own_variables(self):
+        own = list(self._tracked_variables)
+        seen = {id(v) for v in own}
+        for module in self._modules.values():
+            if module is not None and not isinstance(module, Layer) and not isinstance(
+                    module, TrackedContainer):
+                for p in module.parameters():
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        own.append(p)
+        trainable = [v for v in own if getattr(v, "_lamina_is_param", v.requires_grad)]
+        non_trainable = [v for v in own if not getattr(v, "_lamina_is_param", v.requires_grad)]
+        return trainable + non_trainable
+
+    @property
+    def variables(self):
+        """All variables: this layer's (trainable first), then its sublayers', deduplicated."""
+        result, seen = [], set()
+        for v in self._own_variables():
+            if id(v) not in seen:
+                seen.add(id(v))
+                result.append(v)
+        for layer in self._sublayers():
+            for v in layer.variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    result.append(v)
+        return result
+
+    @property
+    def weights(self):
+        return self.variables
+
+    @property
+    def trainable_variables(self):
+        if not self.trainable:
+            return []
+        return [v for v in self.variables if getattr(v, "trainable", v.requires_grad)]
+
+    @property
+    def non_trainable_variables(self):
+        if not self.trainable:
+            return self.variables
+        return [v for v in self.variables if not getattr(v, "trainable", v.requires_grad)]
+
+    trainable_weights = trainable_variables
+    non_trainable_weights = non_trainable_variables
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        self.__dict__["_trainable"] = value
+        for v in self._tracked_variables:
+            if getattr(v, "_lamina_is_param", True):
+                v.trainable = value
+        for module in self._modules.values():
+            if module is not None and not isinstance(module, (Layer, TrackedContainer)):
+                module.requires_grad_(value)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self):
+        """The weights as numpy arrays, in `weights` order (Keras' layout)."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) has not been built yet, so it has "
+                "no weights. Call it on data or call `layer.build(input_shape)` first."
+            )
+        return [convert_to_numpy(v) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set the weights from numpy arrays in `weights` order (Keras' layout)."""
+        variables = self.weights
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' "
+                f"({type(self).__name__}) with a weight list of length {len(weights)}, but "
+                f"the layer was expecting {len(variables)} weights."
+            )
+        for variable, value in zip(variables, weights):
+            shape = tuple(np.shape(value))
+            if shape != tuple(variable.shape):
+                raise ValueError(
+                    f"Layer '{self.name}' ({type(self).__name__}) weight '{variable.path}' has "
+                    f"shape {tuple(variable.shape)}, but the provided weight has shape {shape}."
+                )
+        for variable, value in zip(variables, weights):
+            if isinstance(variable, Variable):
+                variable.assign(convert_to_tensor(np.asarray(value), dtype=variable.dtype))
+            else:
+                with torch.no_grad():
+                    variable.copy_(torch.as_tensor(np.asarray(value)))
+
+    def count_params(self):
+        """Total number of scalars in the layer's weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}' "
+                f"({type(self).__name__}), but the layer isn't built. Build it first, e.g. "
+                "`layer.build(batch_input_shape)` or call it on data."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    # -- losses --------------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar loss tensor (e.g. a penalty computed in `call`) to `losses`."""
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """Losses added in the last call (`add_loss`) plus weight regularization penalties."""
+        result = []
+        for layer in self._flatten_layers():
+            result.extend(layer._losses)
+            for v in layer._tracked_variables:
+                if getattr(v, "regularizer", None) is not None and (
+                        layer.trainable or True):
+                    result.append(v.regularizer(v))
+        return result
+
+    def _clear_losses(self):
+        for layer in self._flatten_layers():
+            layer._losses.clear()
+
+    # -- build ---------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
+        self.built = True
+
+    def _maybe_build(self, args, kwargs):
+        if self.built:
+            return
+        first = args[0] if args else kwargs.get("inputs")
+        shapes = tree.map_structure(_shape_of, first)
+        build_params = _call_signature(type(self))[3]
+        build_kwargs = {}
+        if len(build_params) > 1:
+            call_params = list(inspect.signature(self.call).parameters)
+            for name in build_params[1:]:
+                base = name[: -len("_shape")] if name.endswith("_shape") else name
+                if base in kwargs:
+                    build_kwargs[name] = tree.map_structure(_shape_of, kwargs[base])
+                elif base in call_params:
+                    index = call_params.index(base)
+                    if index < len(args):
+                        build_kwargs[name] = tree.map_structure(_shape_of, args[index])
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, first, self)
+        naming.NAME_SCOPE.append(self.name)
+        try:
+            with real_tensors():
+                self.build(shapes, **build_kwargs)
+        finally:
+            naming.NAME_SCOPE.pop()
+        self.built = True
+        self._build_shapes = {"input_shape": shapes, **build_kwargs}
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def build_from_config(self, config):
+        """Rebuild from `get_build_config()`'s output (used when loading)."""
+        if config and not self.built:
+            shapes = config.get("input_shape")
+            if shapes is not None:
+                def as_shape(s):
+                    return tuple(s) if isinstance(s, (list, tuple)) and all(
+                        d is None or isinstance(d, int) for d in s) else s
+                shapes = tree.map_structure(as_shape, shapes) if not all(
+                    d is None or isinstance(d, int) for d in shapes) else tuple(shapes)
+                naming.NAME_SCOPE.append(self.name)
+                try:
+                    self.build(shapes)
+                finally:
+                    naming.NAME_SCOPE.pop()
+                self._build_shapes = {"input_shape": shapes}
+            self.built = True
+
+    def get_build_config(self):
+        if self._build_shapes is not None:
+            return {k: v for k, v in self._build_shapes.items()}
+        return None
+
+    # -- calling -------------------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def forward(self, *args, **kwargs):
+        if self._fast_path and not kwargs and len(args) == 1:
+            x = args[0]
+            if (x.__class__ is torch.Tensor and x.dtype is self._compute_torch_dtype
+                    and getattr(x, "_keras_mask", None) is None):
+                if self._losses:
+                    self._losses.clear()
+                try:
+                    return self.call(x)
+                except Exception as error:
+                    self._explain_failure(error, args)
+                    raise
+        return self._full_call(args, kwargs)
+
+    def _full_call(self, args, kwargs):
+        if any_symbolic(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        has_training, training_default, has_mask, _, has_var_kwargs = _call_signature(type(self))
+        args = list(args)
+        if args:
+            args[0] = self._convert_inputs(args[0])
+        elif "inputs" in kwargs:
+            kwargs["inputs"] = self._convert_inputs(kwargs["inputs"])
+        else:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) was called without inputs."
+            )
+        first = args[0] if args else kwargs["inputs"]
+        first_call = not self.built
+        if first_call:
+            self._maybe_build(args, kwargs)
+
+        # training: explicit argument, then the enclosing call, then the module's mode.
+        training = kwargs.get("training")
+        token = None
+        if training is None:
+            training = TRAINING.get()
+            if training is None:
+                training = training_default if training_default is not None else self.training
+        else:
+            training = bool(training)
+            if TRAINING.get() is not training:
+                token = TRAINING.set(training)
+        if has_training:
+            kwargs["training"] = training
+        else:
+            kwargs.pop("training", None)
+
+        previous_mask = None
+        if has_mask or self.supports_masking:
+            previous_mask = tree.map_structure(
+                lambda t: getattr(t, "_keras_mask", None), first
+            ) if isinstance(first, (list, tuple, dict)) else getattr(first, "_keras_mask", None)
+            if has_mask and kwargs.get("mask") is None and previous_mask is not None and (
+                    not isinstance(previous_mask, (list, tuple, dict))
+                    or any(m is not None for m in tree.flatten(previous_mask))):
+                kwargs["mask"] = previous_mask
+        if not has_mask and not has_var_kwargs:
+            kwargs.pop("mask", None)
+        if self._losses:
+            self._losses.clear()
+        if first_call:
+            naming.NAME_SCOPE.append(self.name)
+        try:
+            outputs = self.call(*args, **kwargs)
+        except Exception as error:
+            self._explain_failure(error, args)
+            raise
+        finally:
+            if first_call:
+                naming.NAME_SCOPE.pop()
+            if token is not None:
+                TRAINING.reset(token)
+        if self.activity_regularizer is not None:
+            for out in tree.flatten(outputs):
+                if isinstance(out, torch.Tensor):
+                    self.add_loss(self.activity_regularizer(out) / out.shape[0]
+                                  if out.ndim > 0 else self.activity_regularizer(out))
+        if self.supports_masking:
+            self._attach_mask(first, outputs, kwargs.get("mask", previous_mask))
+        elif previous_mask is not None and not has_mask and any(
+                m is not None for m in tree.flatten(previous_mask)):
+            warnings.warn(
+                f"Layer '{self.name}' ({type(self).__name__}) received an input with a mask, "
+                "but it does not support masking: the mask is dropped and later layers will "
+                "not see it.", stacklevel=3)
+        if first_call:
+            self._plan_fast_path()
+        return outputs
+
+    def _attach_mask(self, inputs, outputs, previous_mask):
+        mask = self.compute_mask(inputs, previous_mask)
+        if mask is None:
+            return
+        flat_out, flat_mask = tree.flatten(outputs), tree.flatten(mask)
+        if len(flat_mask) == 1 and len(flat_out) > 1:
+            flat_mask = flat_mask * len(flat_out)
+        for out, m in zip(flat_out, flat_mask):
+            if isinstance(out, torch.Tensor) and m is not None:
+                try:
+                    out._keras_mask = m
+                except AttributeError:
+                    pass
+
+    def _plan_fast_path(self):
+        """Decide once, after the first call, whether plain calls can skip straight to
+        `call`: no training/mask arguments to resolve and no regularizer to apply."""
+        has_training, _, has_mask, _, _ = _call_signature(type(self))
+        self._compute_torch_dtype = self.dtype_policy.compute_torch_dtype
+        self._fast_path = (
+            not has_training and not has_mask and self.activity_regularizer is None
+            and (not self.supports_masking or type(self).compute_mask is Layer.compute_mask)
+        )
+
+    def _convert_inputs(self, inputs):
+        dtype = self.dtype_policy.compute_torch_dtype
+
+        def convert(x):
+            if isinstance(x, torch.Tensor):
+                if self.autocast and x.is_floating_point() and x.dtype is not dtype:
+                    return x.to(dtype)
+                return x
+            if isinstance(x, (np.ndarray, np.generic, float, int, bool)) or (
+                    isinstance(x, list) and x and not isinstance(x[0], torch.Tensor)):
+                t = convert_to_tensor(x)
+                if self.autocast and t.is_floating_point() and t.dtype is not dtype:
+                    t = t.to(dtype)
+                return t
+            return x
+
+        if isinstance(inputs, (tuple, dict)) or (isinstance(inputs, list) and inputs and
+                                                 isinstance(inputs[0], (torch.Tensor, np.ndarray,
+                                                                        list, dict, tuple))):
+            return tree.map_structure(convert, inputs)
+        return convert(inputs)
+
+    def _explain_failure(self, error, args):
+        """On a failing call, check the input spec for a clearer error, or add a note."""
+        if getattr(error, "_lamina_explained", False):
+            return
+        try:
+            error._lamina_explained = True
+        except AttributeError:
+            pass
+        if args and self.input_spec is not None and isinstance(error, (RuntimeError, ValueError,
+                                                                        IndexError)):
+            try:
+                assert_input_compatibility(self.input_spec, args[0], self)
+            except ValueError as clearer:
+                raise clearer from error
+        shapes = tree.map_structure(_shape_of, args[0]) if args else None
+        _add_note(error, f"(raised in layer '{self.name}' ({type(self).__name__}) called on "
+                         f"input of shape {shapes})")
+
+    def _symbolic_call(self, args, kwargs):
+        first = args[0] if args else kwargs.get("inputs")
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, first, self)
+        try:
+            outputs = compute_output_spec(self._full_call_tuple, args, kwargs)
+        except DATA_DEPENDENT_ERRORS:
+            if type(self).compute_output_shape is Layer.compute_output_shape:
+                raise
+            outputs = tree.map_structure(
+                lambda s: KerasTensor(s, dtype=self.compute_dtype),
+                self.compute_output_shape(tree.map_structure(_shape_of, first)),
+            ) if not isinstance(self.compute_output_shape(
+                tree.map_structure(_shape_of, first)), list) else [
+                KerasTensor(s, dtype=self.compute_dtype)
+                for s in self.compute_output_shape(tree.map_structure(_shape_of, first))]
+        if not self._fast_path and self.built:
+            self._plan_fast_path()
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _full_call_tuple(self, args, kwargs):
+        return self._full_call(tuple(args), dict(kwargs))
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for `input_shape`; by default inferred by a symbolic run of `call`."""
+        def spec(shape):
+            return KerasTensor(shape, dtype=self.compute_dtype)
+
+        out = self.compute_output_spec(tree.map_structure(spec, input_shape)
+                                       if isinstance(input_shape, (list, dict)) and
+                                       not all(isinstance(d, (int, type(None)))
+                                               for d in input_shape)
+                                       else spec(input_shape))
+        return tree.map_structure(lambda t: t.shape, out)
+
+    def compute_output_spec(self, *args, **kwargs):
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        return compute_output_spec(self._full_call_tuple, args, kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs; by default the input mask passes through."""
+        return previous_mask
+
+    # -- config --------------------------------------------------------------------------
+    def get_config(self):
+        """Everything `__init__` needs to rebuild this layer (JSON-serializable)."""
+        from lamina import dtype_policies, regularizers
+
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": dtype_policies.serialize(self.dtype_policy),
+        }
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if type(self).get_config is Layer.get_config or _is_base_get_config(type(self)):
+            auto = self.__dict__.get("_auto_config")
+            if auto is not None and type(self) is not Layer:
+                extra = {k: v for k, v in auto.items() if k not in config}
+                if not _json_like(extra):
+                    raise NotImplementedError(
+                        f"Layer {type(self).__name__} has constructor arguments that are not "
+                        "plain values, so it needs its own `get_config()` returning them."
+                    )
+                config.update(extra)
+            elif type(self) is Layer:
+                config.update({"activity_regularizer": None, "autocast": self.autocast})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Create a layer from `get_config()`'s output."""
+        config = dict(config)
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            from lamina import dtype_policies
+
+            config["dtype"] = dtype_policies.deserialize(config["dtype"])
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError(
+                f"Error when deserializing class '{cls.__name__}' using config={config}. "
+                f"Exception encountered: {error}"
+            ) from error
+
+    # -- misc ----------------------------------------------------------------------------
+    @property
+    def path(self):
+        return self.name
+
+    @property
+    def input(self):
+        return self._node_attr("input_tensors", single=True, what="input")
+
+    @property
+    def output(self):
+        return self._node_attr("outputs", single=True, what="output")
+
+    def _node_attr(self, attr, single, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' ({type(self).__name__}) has never been called on a "
+                f"symbolic input, so it has no defined {what}."
+            )
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(
+                f"Layer '{self.name}' has multiple inbound nodes, hence the notion of \"layer "
+                f"{what}\" is ill-defined. Use `get_{what}_at(node_index)` instead."
+            )
+        node = self._inbound_nodes[0]
+        if attr == "outputs":
+            return node.output_structure
+        values = node.input_tensors
+        return values[0] if len(values) == 1 else values
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].output_structure
+
+    def get_input_at(self, node_index):
+        values = self._inbound_nodes[node_index].input_tensors
+        return values[0] if len(values) == 1 else values
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    def _get_name(self):  # torch's module repr uses this
+        return type(self).__name__
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+def _is_base_get_config(cls):
+    for klass in cls.__mro__:
+        if "get_config" in klass.__dict__:
+            return klass is Layer or klass.__module__.startswith("lamina.models")
+    return True
+
+
+def _json_like(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_json_like(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_like(v) for k, v in value.items())
+    return hasattr(value, "get_config")
+
+
+def _adopt_torch_module(module):
+    """Turn the parameters of a plain `nn.Module` into `lamina.Variable`s in place (same
+    storage), so Keras-side code (weights, optimizers, saving) sees Variables."""
+    for sub in module.modules():
+        for key, param in list(sub._parameters.items()):
+            if param is None or isinstance(param, Variable):
+                continue
+            variable = Variable(param.data, dtype=param.dtype, trainable=param.requires_grad,
+                                name=key)
+            variable._lamina_is_param = True
+            sub._parameters[key] = variable
+
+
+__all__ = ["Layer", "InputSpec"]

@@ -1,0 +1,335 @@
+"""Functional models: a graph of layer calls recorded on `KerasTensor`s, run as a plan.
+
+The graph is analysed once, at construction, into a flat list of steps over numbered
+slots; a call fills the input slots and replays the steps. No graph search per call.
+"""
+
+import torch
+
+from lamina import tree
+from lamina.backend.symbolic import KerasTensor
+from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer
+from lamina.layers.tracking import TrackedList
+from lamina.models.model import Model
+
+
+class _Slot:
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+def _nodes_between(inputs, outputs):
+    """Nodes needed to compute `outputs` from `inputs`, in creation (topological) order."""
+    input_ids = {id(t) for t in inputs}
+    needed, seen = [], set()
+    stack = [t for t in outputs]
+    while stack:
+        tensor = stack.pop()
+        history = tensor._keras_history
+        if history is None:
+            raise ValueError(
+                f"Output tensor {tensor} was not produced by a layer or op: functional models "
+                "need outputs computed from `lamina.Input` tensors."
+            )
+        node = history.operation._inbound_nodes[history.node_index]
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        needed.append(node)
+        if id(tensor) in input_ids:
+            continue
+        if node.is_input:
+            raise ValueError(
+                f"Graph disconnected: cannot obtain value for tensor {tensor} at layer "
+                f"'{node.operation.name}'. The following inputs were given: "
+                f"{[t.name for t in inputs]}. Pass every `Input` the outputs depend on."
+            )
+        stack.extend(node.input_tensors)
+    order = {id(n): i for i, n in enumerate(_creation_order(needed))}
+    return sorted(needed, key=lambda n: order[id(n)])
+
+
+def _creation_order(nodes):
+    """Topological order: a node after every node producing one of its inputs."""
+    result, done = [], set()
+    by_id = {id(n): n for n in nodes}
+
+    def visit(node):
+        if id(node) in done:
+            return
+        done.add(id(node))
+        for parent in node.parent_nodes:
+            if id(parent) in by_id:
+                visit(parent)
+        result.append(node)
+
+    for node in nodes:
+        visit(node)
+    return result
+
+
+class Functional(Model):
+    """A model defined by `Model(inputs, outputs)` on symbolic tensors."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Model.__init__(self, name=name, trainable=trainable, **kwargs)
+        if isinstance(inputs, dict):
+            for key, value in inputs.items():
+                if isinstance(value, KerasTensor) and key != value.name:
+                    pass
+        flat_inputs = tree.flatten(inputs)
+        flat_outputs = tree.flatten(outputs)
+        for t in flat_inputs:
+            if not isinstance(t, KerasTensor):
+                raise ValueError(
+                    "All `inputs` of a functional Model must be KerasTensors from "
+                    f"`lamina.Input`. Received: {t!r}"
+                )
+            op = t._keras_history.operation if t._keras_history else None
+            if not isinstance(op, InputLayer):
+                raise ValueError(
+                    "A functional Model's `inputs` must be created by `lamina.Input` "
+                    f"(received {t.name}, produced by {getattr(op, 'name', None)})."
+                )
+        for t in flat_outputs:
+            if not isinstance(t, KerasTensor):
+                raise ValueError(
+                    f"All `outputs` of a functional Model must be KerasTensors. Received: {t!r}"
+                )
+        self._inputs_struct = inputs if not isinstance(inputs, (list, tuple)) or len(
+            inputs) != 1 or isinstance(inputs, dict) else inputs
+        self._outputs_struct = outputs
+        self._flat_inputs = flat_inputs
+        self._flat_outputs = flat_outputs
+        nodes = _nodes_between(flat_inputs, flat_outputs)
+        operations = []
+        for node in nodes:
+            if not any(op is node.operation for op in operations):
+                operations.append(node.operation)
+        self._operations = operations
+        layers = [op for op in operations if isinstance(op, Layer)]
+        names = [layer.name for layer in layers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(
+                f"The name {duplicates[0]!r} is used {names.count(duplicates[0])} times in the "
+                "model. All layer names should be unique: pass distinct `name=` arguments."
+            )
+        self._modules["layers"] = TrackedList(layers)
+        self._build_plan(nodes)
+        self.built = True
+        self._build_shapes = {"input_shape": tree.map_structure(lambda t: t.shape, inputs)}
+
+    def _build_plan(self, nodes):
+        slot_of = {id(t): i for i, t in enumerate(self._flat_inputs)}
+        steps = []
+        n_slots = len(slot_of)
+        for node in nodes:
+            if isinstance(node.operation, InputLayer):
+                continue
+
+            def to_slot(x):
+                return _Slot(slot_of[id(x)]) if isinstance(x, KerasTensor) else x
+
+            args = tree.map_structure(to_slot, list(node.call_args))
+            kwargs = tree.map_structure(to_slot, node.call_kwargs)
+            out_slots = []
+            for t in node.outputs:
+                slot_of[id(t)] = n_slots
+                out_slots.append(n_slots)
+                n_slots += 1
+            simple = len(args) == 1 and isinstance(args[0], _Slot) and not kwargs
+            single_out = (len(out_slots) == 1 and isinstance(node.output_structure,
+                                                             KerasTensor))
+            steps.append([node.operation, args, kwargs, simple, single_out, tuple(out_slots)])
+        self._output_slots = [slot_of[id(t)] for t in self._flat_outputs]
+        # Free each intermediate slot after its last use, so memory matches plain torch.
+        last_use = {}
+        for i, step in enumerate(steps):
+            for a in tree.flatten((step[1], step[2])):
+                if isinstance(a, _Slot):
+                    last_use[a.index] = i
+        keep = set(self._output_slots)
+        frees = [[] for _ in steps]
+        for slot, i in last_use.items():
+            if slot not in keep:
+                frees[i].append(slot)
+        self._plan = [(op, args, kwargs, simple,
+                       args[0].index if simple else None, single_out, out_slots,
+                       tuple(frees[i]))
+                      for i, (op, args, kwargs, simple, single_out, out_slots) in
+                      enumerate(steps)]
+        self._n_slots = n_slots
+        self._single_output = isinstance(self._outputs_struct, KerasTensor)
+
+    def _run(self, flat_inputs):
+        slots = [None] * self._n_slots
+        slots[: len(flat_inputs)] = flat_inputs
+        for op, args, kwargs, simple, in_index, single_out, out_slots, frees in self._plan:
+            if simple:
+                result = op(slots[in_index])
+            else:
+                def fill(x):
+                    return slots[x.index] if isinstance(x, _Slot) else x
+                result = op(*tree.map_structure(fill, args), **tree.map_structure(fill, kwargs))
+            if single_out:
+                slots[out_slots[0]] = result
+            else:
+                for slot, value in zip(out_slots, [r for r in tree.flatten(result)
+                                                   if r is not None or True]):
+                    slots[slot] = value
+            for slot in frees:
+                slots[slot] = None
+        if self._single_output:
+            return slots[self._output_slots[0]]
+        return tree.pack_sequence_as(self._outputs_struct,
+                                     [slots[i] for i in self._output_slots])
+
+    def forward(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and len(self._flat_inputs) == 1:
+            x = args[0]
+            if x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype(0):
+                return self._run([x])
+        return self._full_call(args, kwargs)
+
+    def _input_torch_dtype(self, index):
+        dtypes = self.__dict__.get("_input_dtypes")
+        if dtypes is None:
+            from lamina.backend.dtypes import to_torch_dtype
+
+            dtypes = self.__dict__["_input_dtypes"] = [to_torch_dtype(t.dtype)
+                                                       for t in self._flat_inputs]
+        return dtypes[index]
+
+    def call(self, inputs, training=None, mask=None):
+        flat = self._flatten_call_inputs(inputs)
+        if mask is not None:
+            for x, m in zip(flat, tree.flatten(mask)):
+                if m is not None:
+                    x._keras_mask = m
+        return self._run(flat)
+
+    def _convert_inputs(self, inputs):
+        return inputs
+
+    def _flatten_call_inputs(self, inputs):
+        from lamina.backend.convert import convert_to_tensor
+
+        expected = self._inputs_struct
+        if isinstance(expected, dict):
+            if not isinstance(inputs, dict):
+                if len(self._flat_inputs) == 1 and not isinstance(inputs, (list, tuple)):
+                    inputs = {next(iter(expected)): inputs}
+                else:
+                    raise ValueError(
+                        f"Model '{self.name}' expects a dict of inputs with keys "
+                        f"{sorted(expected)}, but received a {type(inputs).__name__}."
+                    )
+            missing = sorted(set(expected) - set(inputs))
+            unknown = sorted(set(inputs) - set(expected))
+            if missing or unknown:
+                raise ValueError(
+                    f"Model '{self.name}' expects input keys {sorted(expected)}, but received "
+                    f"keys {sorted(inputs)} (missing: {missing}, unexpected: {unknown})."
+                )
+            flat = tree.flatten({k: inputs[k] for k in expected})
+        elif len(self._flat_inputs) == 1:
+            if isinstance(inputs, dict):
+                name = self._flat_inputs[0].name
+                if set(inputs) != {name}:
+                    raise ValueError(
+                        f"Model '{self.name}' expects one input named {name!r}, but received "
+                        f"a dict with keys {sorted(inputs)}."
+                    )
+                inputs = inputs[name]
+            if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+                inputs = inputs[0]
+            flat = [inputs]
+        else:
+            if isinstance(inputs, dict):
+                names = [t.name for t in self._flat_inputs]
+                if set(inputs) != set(names):
+                    raise ValueError(
+                        f"Model '{self.name}' expects inputs named {names}, but received a "
+                        f"dict with keys {sorted(inputs)}."
+                    )
+                flat = [inputs[n] for n in names]
+            else:
+                flat = tree.flatten(inputs)
+                if len(flat) != len(self._flat_inputs):
+                    raise ValueError(
+                        f"Model '{self.name}' expects {len(self._flat_inputs)} inputs "
+                        f"with shapes {[t.shape for t in self._flat_inputs]}, but received "
+                        f"{len(flat)} input(s)."
+                    )
+        result = []
+        for i, (x, spec) in enumerate(zip(flat, self._flat_inputs)):
+            if not isinstance(x, torch.Tensor) or x.dtype is not self._input_torch_dtype(i):
+                if not isinstance(x, KerasTensor):
+                    x = convert_to_tensor(x, dtype=spec.dtype)
+            if isinstance(x, torch.Tensor):
+                shape = tuple(x.shape)
+                if len(shape) != len(spec.shape) or any(
+                        e is not None and e != g for e, g in zip(spec.shape, shape)):
+                    raise ValueError(
+                        f"Input {i} of model '{self.name}' is incompatible: expected shape "
+                        f"{spec.shape}, received shape {shape}."
+                    )
+            result.append(x)
+        return result
+
+    def _symbolic_call(self, args, kwargs):
+        # Calling a functional model on new symbolic inputs records it as one layer node.
+        return Layer._symbolic_call(self, args, kwargs)
+
+    # -- graph properties ------------------------------------------------------------------
+    @property
+    def layers(self):
+        return list(self._modules["layers"])
+
+    @property
+    def inputs(self):
+        return self._flat_inputs if not isinstance(self._inputs_struct, dict) else (
+            self._inputs_struct)
+
+    @property
+    def outputs(self):
+        return self._flat_outputs if not isinstance(self._outputs_struct, dict) else (
+            self._outputs_struct)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_shape(self):
+        shapes = tree.map_structure(lambda t: t.shape, self._inputs_struct)
+        return shapes
+
+    @property
+    def output_shape(self):
+        return tree.map_structure(lambda t: t.shape, self._outputs_struct)
+
+    @property
+    def input_names(self):
+        return [t.name for t in self._flat_inputs]
+
+    @property
+    def output_names(self):
+        if isinstance(self._outputs_struct, dict):
+            return sorted(self._outputs_struct)
+        return [t._keras_history.operation.name for t in self._flat_outputs]
+
+    def compute_output_spec(self, *args, **kwargs):
+        return Layer.compute_output_spec(self, *args, **kwargs)
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    raise NotImplementedError("Loading functional models from config arrives with saving.")

@@ -1,0 +1,214 @@
+"""`Sequential`: a plain stack of layers, each with one input and one output."""
+
+import torch
+
+from lamina.backend import naming
+from lamina.backend.symbolic import KerasTensor
+from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer
+from lamina.layers.tracking import TrackedList
+from lamina.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Once the input shape is known (an `Input` first, an `input_shape=` argument on the
+    first layer, or the first call), it is also a functional model: `inputs`, `outputs`
+    and every layer's `output` are defined.
+
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
+    >>> model.output_shape
+    (None, 2)
+    """
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        Model.__init__(self, trainable=trainable, name=name)
+        self._modules["layers"] = TrackedList()
+        self._inputs = self._outputs = None
+        self._layers_tuple = ()
+        for layer in layers or ():
+            self.add(layer, rebuild=False)
+        self._maybe_rebuild()
+
+    @property
+    def _stack(self):
+        return self._modules["layers"]
+
+    def add(self, layer, rebuild=True):
+        """Append a layer (or an `Input`) to the stack."""
+        if isinstance(layer, KerasTensor):
+            history = layer._keras_history
+            if history is None or not isinstance(history.operation, InputLayer):
+                raise ValueError(
+                    "Only `lamina.Input` tensors can be added to a Sequential model. "
+                    f"Received: {layer}"
+                )
+            layer = history.operation
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                "Only instances of `lamina.Layer` can be added to a Sequential model. "
+                f"Received: {layer!r} (of type {type(layer).__name__})"
+            )
+        if isinstance(layer, InputLayer) and self._stack and isinstance(self._stack[0],
+                                                                         InputLayer):
+            raise ValueError(
+                f"Sequential model '{self.name}' already has an input layer; an InputLayer "
+                "can only be the first layer."
+            )
+        if isinstance(layer, InputLayer) and self._stack:
+            raise ValueError("An InputLayer can only be added as the first layer.")
+        names = [l.name for l in self._stack]
+        if layer.name in names:
+            raise ValueError(
+                f"All layers added to a Sequential model should have unique names. Name "
+                f"'{layer.name}' is already the name of a layer in this model. Update the "
+                "`name` argument to pass a unique name."
+            )
+        self._stack.append(layer)
+        self._layers_tuple = tuple(l for l in self._stack if not isinstance(l, InputLayer))
+        if rebuild:
+            self._maybe_rebuild()
+
+    def pop(self, rebuild=True):
+        """Remove and return the last layer."""
+        layers = self.layers
+        if not layers:
+            raise TypeError("There are no layers in the model.")
+        layer = layers[-1]
+        self._stack.remove(layer)
+        self._layers_tuple = tuple(l for l in self._stack if not isinstance(l, InputLayer))
+        self.built = False
+        self._inputs = self._outputs = None
+        if rebuild:
+            self._maybe_rebuild()
+        return layer
+
+    def _maybe_rebuild(self):
+        stack = list(self._stack)
+        if not stack:
+            return
+        if isinstance(stack[0], InputLayer):
+            self.build(stack[0].batch_shape, _dtype=stack[0].dtype)
+        elif stack[0]._batch_input_shape is not None:
+            self.build(stack[0]._batch_input_shape)
+
+    def build(self, input_shape=None, _dtype=None):
+        if input_shape is None:
+            raise ValueError("Sequential.build needs an input shape, e.g. build((None, 8)).")
+        input_shape = tuple(input_shape)
+        stack = list(self._stack)
+        if stack and isinstance(stack[0], InputLayer):
+            inputs = stack[0].output
+        else:
+            inputs = InputLayer(batch_shape=(None, *input_shape[1:]),
+                                dtype=_dtype or self.compute_dtype).output
+            self._stack.insert(0, inputs._keras_history.operation)
+        x = inputs
+        naming.NAME_SCOPE.append(self.name)
+        try:
+            for layer in self._layers_tuple:
+                x = layer(x)
+        finally:
+            naming.NAME_SCOPE.pop()
+        self._inputs, self._outputs = inputs, x
+        self.built = True
+        self._build_shapes = {"input_shape": inputs.shape}
+
+    def forward(self, *args, **kwargs):
+        if self.built and not kwargs and len(args) == 1 and args[0].__class__ is torch.Tensor:
+            x = args[0]
+            for layer in self._layers_tuple:
+                x = layer(x)
+            return x
+        return self._full_call(args, kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        if mask is not None and isinstance(x, torch.Tensor):
+            x._keras_mask = mask
+        for layer in self._layers_tuple:
+            x = layer(x)
+        return x
+
+    def _maybe_build(self, args, kwargs):
+        if self.built:
+            return
+        first = args[0] if args else kwargs.get("inputs")
+        if isinstance(first, (torch.Tensor, KerasTensor)):
+            self.build(tuple(first.shape), _dtype=None)
+        self.built = True
+
+    @property
+    def layers(self):
+        return [l for l in self._stack if not isinstance(l, InputLayer)]
+
+    @property
+    def inputs(self):
+        self._require_graph("inputs")
+        return [self._inputs]
+
+    @property
+    def outputs(self):
+        self._require_graph("outputs")
+        return [self._outputs]
+
+    @property
+    def input(self):
+        self._require_graph("input")
+        return self._inputs
+
+    @property
+    def output(self):
+        self._require_graph("output")
+        return self._outputs
+
+    @property
+    def input_shape(self):
+        self._require_graph("input_shape")
+        return self._inputs.shape
+
+    @property
+    def output_shape(self):
+        self._require_graph("output_shape")
+        return self._outputs.shape
+
+    @property
+    def input_names(self):
+        return [self._inputs.name] if self._inputs is not None else []
+
+    @property
+    def output_names(self):
+        layers = self.layers
+        return [layers[-1].name] if layers else []
+
+    def _require_graph(self, what):
+        if self._inputs is None:
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no defined {what} yet: it has not been "
+                "built. Start it with `lamina.Input(shape)`, pass `input_shape` to its first "
+                "layer, or call it on data."
+            )
+
+    def get_config(self):
+        from lamina.saving.serialization import serialize_keras_object
+
+        layers = []
+        for layer in self._stack:
+            layers.append(serialize_keras_object(layer))
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": Layer.get_config(self)["dtype"], "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from lamina.saving.serialization import deserialize_keras_object
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config["layers"]:
+            layer = deserialize_keras_object(layer_config, custom_objects=custom_objects)
+            model.add(layer, rebuild=False)
+        model._maybe_rebuild()
+        if not model.built and config.get("build_input_shape"):
+            model.build(config["build_input_shape"])
+        return model

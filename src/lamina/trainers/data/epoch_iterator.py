@@ -1,0 +1,216 @@
+"""`EpochIterator`: one object that turns any supported input into device batches, epoch
+after epoch, with Keras' `steps_per_epoch` semantics.
+"""
+
+import numpy as np
+import torch
+
+from lamina import tree
+from lamina.backend import config
+from lamina.trainers.data import data_utils, generators, torch_loader
+from lamina.trainers.data.arrays import ArrayAdapter
+from lamina.trainers.data.generators import GeneratorAdapter
+from lamina.trainers.data.py_dataset import PyDataset, PyDatasetAdapter
+from lamina.trainers.data.torch_loader import DataLoaderAdapter
+
+_ACCEPTED = (
+    "numpy arrays, torch tensors, lists/tuples/dicts of them, a Python generator or "
+    "iterator, a lamina.utils.PyDataset, a torch.utils.data.DataLoader or a "
+    "torch.utils.data.Dataset"
+)
+DEFAULT_BATCH_SIZE = 32
+
+
+def _is_array_like(x):
+    if isinstance(x, (np.ndarray, torch.Tensor)):
+        return True
+    if isinstance(x, (str, bytes)):
+        return False
+    return hasattr(x, "__array__") or tree.is_nested(x)
+
+
+def _check_positive_int(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer or None. Received: {name}={value!r}")
+    return int(value)
+
+
+def _stream_kind(x):
+    if isinstance(x, PyDataset):
+        return "PyDataset"
+    if torch_loader.is_torch_dataloader(x):
+        return "torch DataLoader"
+    if generators.is_python_iterator(x):
+        return "generator"
+    return None
+
+
+class EpochIterator:
+    """Yields `(step, (x, y, sample_weight))` batches on the target device, epoch by epoch.
+
+    Args:
+        x: numpy arrays / torch tensors (or lists, tuples, dicts of them), a Python
+            generator or iterator yielding `x`, `(x, y)` or `(x, y, sample_weight)`, a
+            `PyDataset`, a `torch.utils.data.DataLoader`, or a `torch.utils.data.Dataset`.
+        y, sample_weight: targets and per-sample weights, for array inputs only.
+        batch_size: samples per batch for arrays and torch Datasets (default 32); streams
+            that batch by themselves reject it.
+        steps_per_epoch: batches per epoch. When set, data flows on across epochs: arrays,
+            PyDatasets and DataLoaders start a new pass when one ends; a generator is
+            never restarted, and an epoch ends early once it is exhausted.
+        shuffle: reshuffle arrays (and torch Datasets) each pass; `"batch"` shuffles
+            batch-sized chunks of arrays. Streams are expected to shuffle themselves.
+        class_weight: dict class index -> weight, turned into per-sample weights
+            (multiplied into `sample_weight` when both are given).
+        steps_per_execution: kept for the trainer, which groups steps; batches are
+            always yielded one at a time.
+        device: where batches go (default: `lamina.backend.get_device()`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> it = EpochIterator(np.zeros((5, 2)), np.arange(5), batch_size=2, device="cpu")
+    >>> [tuple(b[0].shape) for _, b in it.enumerate_epoch()]
+    [(2, 2), (2, 2), (1, 2)]
+    >>> it.num_batches
+    3
+    """
+
+    def __init__(self, x=None, y=None, sample_weight=None, batch_size=None,
+                 steps_per_epoch=None, shuffle=False, class_weight=None,
+                 steps_per_execution=1, device=None):
+        self.device = torch.device(device) if device is not None else config.get_device()
+        self.steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
+        self.steps_per_execution = _check_positive_int(
+            steps_per_execution, "steps_per_execution"
+        )
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"`shuffle` must be True, False or 'batch'. Received: {shuffle!r}")
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self._class_weight_table = None  # only streams look weights up per batch
+        self.adapter = self._make_adapter(x, y, sample_weight, batch_size, class_weight)
+        if class_weight is not None and not isinstance(self.adapter, ArrayAdapter):
+            self._class_weight_table = data_utils.class_weight_table(class_weight, self.device)
+        self._stream = None  # the batch iterator that outlives an epoch (steps_per_epoch)
+        self._exhausted = False  # a one-shot generator has run dry
+
+    def _make_adapter(self, x, y, sample_weight, batch_size, class_weight):
+        if x is None:
+            raise ValueError(f"`x` must be given: expected {_ACCEPTED}. Received: x=None")
+        kind = _stream_kind(x)
+        if kind is not None:
+            for name, value in (("y", y), ("sample_weight", sample_weight)):
+                if value is not None:
+                    raise ValueError(
+                        f"When providing `x` as a {kind}, `{name}` should not be passed. "
+                        f"Instead, include it in the batches the {kind} yields."
+                    )
+            if batch_size is not None:
+                raise ValueError(
+                    f"When providing `x` as a {kind}, `batch_size` should not be passed: the "
+                    f"{kind} already yields batches. Received: batch_size={batch_size}"
+                )
+            if kind == "PyDataset":
+                return PyDatasetAdapter(x)
+            if kind == "torch DataLoader":
+                return DataLoaderAdapter(x)
+            return GeneratorAdapter(x)
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        if torch_loader.is_torch_dataset(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    "When providing `x` as a torch Dataset, `y` and `sample_weight` should "
+                    "not be passed: the Dataset's items hold them."
+                )
+            loader = torch_loader.dataloader_for(x, batch_size, self.shuffle, self.device)
+            return DataLoaderAdapter(loader)
+        if not _is_array_like(x):
+            raise ValueError(
+                f"Unrecognized data type: x={x!r:.80} (of type {type(x).__name__}). "
+                f"Expected {_ACCEPTED}."
+            )
+        return ArrayAdapter(
+            x, y, sample_weight, batch_size=batch_size, shuffle=self.shuffle,
+            device=self.device, class_weight=class_weight,
+        )
+
+    @property
+    def num_batches(self):
+        """Batches per epoch, or None when unknown (a generator without steps_per_epoch)."""
+        if self.steps_per_epoch is not None:
+            return self.steps_per_epoch
+        return self.adapter.num_batches
+
+    def reset(self):
+        """Forget the position in the data: the next epoch starts a fresh pass (a
+        generator, which cannot be rewound, continues where it is)."""
+        self._stream = None
+        self._exhausted = False
+
+    def _finish(self, batch):
+        if not isinstance(self.adapter, ArrayAdapter):
+            batch = data_utils.batch_to_device(batch, self.device)
+        table = self._class_weight_table
+        if table is None:
+            return batch
+        x, y, sample_weight = batch
+        if y is None:
+            raise ValueError(
+                "`class_weight` needs targets, but a batch had none: yield `(x, y)` batches."
+            )
+        weights = data_utils.class_weights_for(data_utils.single_target(y), table)
+        if sample_weight is not None:
+            sample_weight = weights.reshape((-1,) + (1,) * (sample_weight.ndim - 1)) * (
+                sample_weight
+            )
+        else:
+            sample_weight = weights
+        return x, y, sample_weight
+
+    def _endless(self):
+        """Pass after pass of a re-iterable source, ending only if a pass is empty."""
+        while True:
+            produced = False
+            for batch in self.adapter.iter_pass():
+                produced = True
+                yield batch
+            self.adapter.on_pass_end()
+            if not produced:
+                return
+
+    def _one_pass(self):
+        yield from self.adapter.iter_pass()
+        self.adapter.on_pass_end()
+
+    def enumerate_epoch(self):
+        """Yield `(step, (x, y, sample_weight))` for one epoch; tensors are on the device."""
+        if self.steps_per_epoch is None:
+            if self.adapter.reiterable:
+                source = self._one_pass()
+            elif self._exhausted:
+                return
+            else:
+                source = self.adapter.iter_pass()
+            for step, batch in enumerate(source):
+                yield step, self._finish(batch)
+            self._exhausted = not self.adapter.reiterable
+            return
+        if self._stream is None:
+            if self._exhausted:
+                return
+            self._stream = self._endless() if self.adapter.reiterable else self.adapter.iter_pass()
+        for step in range(self.steps_per_epoch):
+            try:
+                batch = next(self._stream)
+            except StopIteration:
+                self._stream = None
+                self._exhausted = True
+                return
+            yield step, self._finish(batch)
+
+    def __iter__(self):
+        return self.enumerate_epoch()
