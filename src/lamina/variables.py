@@ -118,6 +118,7 @@ class Variable(torch.nn.Parameter):
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
+        _STATE_VERSION[0] += 1
         if self.is_floating_point() or self.is_complex():
             self.requires_grad_(self._trainable)
 
@@ -187,6 +188,19 @@ class Variable(torch.nn.Parameter):
         )
 
     __torch_function__ = torch._C._disabled_torch_function_impl
+
+
+_STATE_VERSION = [0]
+
+
+def trainable_state_version():
+    """A counter bumped whenever a weight is created or its `trainable` flag changes, so
+    cached weight lists (e.g. the trainer's) know when to refresh."""
+    return _STATE_VERSION[0]
+
+
+def bump_state_version():
+    _STATE_VERSION[0] += 1
 
 
 def _all_ints(values):

@@ -1,1 +1,27 @@
-"""lamina.callbacks."""
+"""lamina.callbacks: hooks into `fit`, `evaluate` and `predict` (Keras 3 callbacks)."""
+
+from lamina.callbacks.callback import Callback
+from lamina.callbacks.callback_list import CallbackList
+from lamina.callbacks.csv_logger import CSVLogger
+from lamina.callbacks.early_stopping import EarlyStopping
+from lamina.callbacks.history import History
+from lamina.callbacks.lambda_callback import LambdaCallback
+from lamina.callbacks.learning_rate_scheduler import LearningRateScheduler
+from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lamina.callbacks.swap_ema_weights import SwapEMAWeights
+from lamina.callbacks.terminate_on_nan import TerminateOnNaN
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "SwapEMAWeights",
+    "TerminateOnNaN",
+]

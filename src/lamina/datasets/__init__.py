@@ -1,1 +1,3 @@
-"""lamina.datasets."""
+"""`lamina.datasets`: small datasets that load without a network connection."""
+
+from lamina.datasets import digits as digits

@@ -29,7 +29,7 @@ from lamina.layers.input_spec import InputSpec, assert_input_compatibility
 from lamina.layers.tracking import TrackedContainer, should_track, wrap
 from lamina.ops.node import Node
 from lamina.ops.operation import Operation
-from lamina.variables import Variable
+from lamina.variables import Variable, bump_state_version
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
 _SIGNATURES = {}
@@ -166,6 +166,8 @@ class Layer(torch.nn.Module, Operation):
             value, (torch.nn.Module, torch.Tensor, list, tuple, dict)
         ):
             torch.nn.Module.__init__(self)
+        if isinstance(value, (Variable, torch.nn.Module)):
+            bump_state_version()
         if isinstance(value, Variable):
             self._untrack_tensor(value)
             self.__dict__.pop(name, None)
@@ -240,6 +242,7 @@ class Layer(torch.nn.Module, Operation):
         variable.constraint = constraints.get(constraint)
         variable.overwrite_with_gradient = overwrite_with_gradient
         self._tracked_variables.append(variable)
+        bump_state_version()
         key = name or "variable"
         if key in self._parameters or key in self._buffers or key in self._modules:
             key = f"{key}_{len(self._tracked_variables)}"
@@ -338,6 +341,7 @@ class Layer(torch.nn.Module, Operation):
     def trainable(self, value):
         value = bool(value)
         self.__dict__["_trainable"] = value
+        bump_state_version()
         for v in self._tracked_variables:
             if getattr(v, "_lamina_is_param", True):
                 v.trainable = value

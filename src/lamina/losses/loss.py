@@ -202,16 +202,16 @@ class Loss:
         return cls(**config)
 
 
-def _resolve_function(config):
-    """A loss/metric function from its config, including Keras' `module: "builtins"` form."""
-    if isinstance(config, dict) and config.get("class_name") == "function":
-        from lamina import losses, metrics
+def resolve_function(config, catalogue):
+    """A function from its config, looked up in `catalogue` (name -> function) first.
 
-        name = config.get("config")
-        for module in (losses, metrics):
-            fn = getattr(module, str(name), None)
-            if callable(fn) and not isinstance(fn, type):
-                return fn
+    Keras writes built-in functions as `{"module": "builtins", "class_name": "function",
+    "config": name}`, which only a catalogue lookup can resolve.
+    """
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        fn = catalogue.get(str(config.get("config")))
+        if callable(fn) and not isinstance(fn, type):
+            return fn
     return serialization.deserialize_keras_object(config)
 
 
@@ -245,7 +245,9 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            config["fn"] = _resolve_function(config["fn"])
+            from lamina.losses import ALL_OBJECTS
+
+            config["fn"] = resolve_function(config["fn"], ALL_OBJECTS)
         return cls(**config)
 
     def __repr__(self):

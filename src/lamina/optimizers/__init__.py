@@ -1,1 +1,61 @@
-"""lamina.optimizers."""
+"""lamina.optimizers: Keras 3's optimizers on torch's multi-tensor kernels."""
+
+from lamina.optimizers import schedules
+from lamina.optimizers.adam import Adam
+from lamina.optimizers.adamw import AdamW
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.rmsprop import RMSprop
+from lamina.optimizers.sgd import SGD
+from lamina.saving import serialization
+
+ALL_OBJECTS = (Optimizer, Adam, AdamW, RMSprop, SGD)
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
+ALL_OBJECTS_DICT.update({cls.__name__.lower(): cls for cls in ALL_OBJECTS})
+
+
+def serialize(optimizer):
+    """The optimizer's Keras config dict (`module`, `class_name`, `config`...)."""
+    return serialization.serialize_keras_object(optimizer)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild an optimizer from `serialize()`'s output (class names are case-insensitive)."""
+    name = config.get("class_name", "") if isinstance(config, dict) else ""
+    if name not in ALL_OBJECTS_DICT and name.lower() in ALL_OBJECTS_DICT:
+        config = {**config, "class_name": name.lower(), "registered_name": None}
+    return serialization.deserialize_keras_object(
+        config, custom_objects=custom_objects, module_objects=ALL_OBJECTS_DICT
+    )
+
+
+def get(identifier):
+    """An optimizer from an instance, a config dict or a name (`"adam"`, `"sgd"`, ...).
+
+    >>> import lamina
+    >>> lamina.optimizers.get("adam").learning_rate.numpy().round(4)
+    np.float32(0.001)
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier.lower() in ALL_OBJECTS_DICT or identifier in ALL_OBJECTS_DICT:
+            return deserialize({"class_name": identifier, "config": {}})
+        import difflib
+
+        matches = difflib.get_close_matches(
+            identifier.lower(), [n for n in ALL_OBJECTS_DICT if n.islower()], n=3, cutoff=0.6
+        )
+        hint = f" Did you mean: {', '.join(repr(m) for m in matches)}?" if matches else ""
+        raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}.{hint}")
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r}. Expected an Optimizer, "
+        "a config dict or a name such as 'adam'."
+    )
+
+
+__all__ = [
+    "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
+    "serialize",
+]

@@ -1,0 +1,155 @@
+"""`EarlyStopping`: stops training when a monitored value stops improving."""
+
+import warnings
+
+from lamina.callbacks.callback import Callback, _as_float
+from lamina.utils import io_utils
+
+
+def _metric_direction(model, name):
+    """`"up"`/`"down"` from the model's metric called `name`, or `None`."""
+    pending = list(getattr(model, "metrics", None) or ())
+    while pending:
+        metric = pending.pop(0)
+        if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
+            return metric._direction
+        inner = getattr(metric, "metrics", None)  # compiled-metrics containers
+        if isinstance(inner, (list, tuple)):
+            pending.extend(inner)
+    return None
+
+
+class EarlyStopping(Callback):
+    """Stops training once `monitor` has not improved for `patience` epochs.
+
+    Args:
+        monitor: log name to watch, e.g. `"val_loss"`.
+        min_delta: smallest change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        verbose: 1 prints a message when stopping or restoring weights.
+        mode: `"min"`, `"max"`, or `"auto"` (losses are minimized; other metrics
+            follow the direction of the model's metric of that name).
+        baseline: the value must beat this for the patience counter to reset.
+        restore_best_weights: at the end of training, load the weights of the best
+            epoch (also when training ran to the end without stopping).
+        start_from_epoch: epochs to wait before monitoring starts (warm-up).
+
+    >>> class Model:
+    ...     stop_training = False
+    >>> stopper = EarlyStopping(monitor="loss", patience=1)
+    >>> stopper.set_model(Model())
+    >>> stopper.on_train_begin()
+    >>> for epoch, loss in enumerate([0.5, 0.4, 0.45, 0.46]):
+    ...     stopper.on_epoch_end(epoch, {"loss": loss})
+    ...     if stopper.model.stop_training:
+    ...         break
+    >>> epoch, stopper.best
+    (2, 0.4)
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
+        super().__init__()
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.min_delta = abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"EarlyStopping mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2
+            )
+            mode = "auto"
+        self.mode = mode
+        self.monitor_op = None  # "min" or "max", resolved at the first epoch end
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _resolve_mode(self):
+        if self.mode != "auto":
+            return self.mode
+        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        if name == "loss":
+            return "min"
+        direction = _metric_direction(self.model, name)
+        if direction in ("up", "down"):
+            return "max" if direction == "up" else "min"
+        raise ValueError(
+            f"EarlyStopping callback received monitor={self.monitor}, but cannot tell whether "
+            "that metric should be maximized or minimized. Pass `mode='max'` to keep the "
+            "highest value, or `mode='min'` to keep the lowest."
+        )
+
+    def _is_improvement(self, value, reference):
+        if reference is None:
+            return True
+        if self.monitor_op == "min":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self.monitor_op = self._resolve_mode()
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            # Until something improves, the weights we started monitoring from are best.
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            io_utils.print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                io_utils.print_msg(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        """The monitored value from `logs` as a float, or `None` (with a warning)."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which is not available. "
+                f"Available metrics are: {','.join(logs)}",
+                stacklevel=2,
+            )
+            return None
+        return _as_float(value)
