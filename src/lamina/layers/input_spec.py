@@ -93,3 +93,36 @@ def assert_input_compatibility(input_spec, inputs, layer):
                         f"{where} is incompatible with the layer: expected shape={spec.shape}, "
                         f"found shape={shape}"
                     )
+
+
+def compile_input_check(input_spec):
+    """A fast predicate `x -> bool` for a single `InputSpec` (None when there is nothing
+    cheap to check). Layers run it on every call; on False they call
+    `assert_input_compatibility` for the full error message."""
+    if not isinstance(input_spec, InputSpec):
+        return None
+    ndim, min_ndim, max_ndim = input_spec.ndim, input_spec.min_ndim, input_spec.max_ndim
+    if input_spec.allow_last_axis_squeeze:
+        ndim = None
+    axes = tuple((a, n) for a, n in input_spec.axes.items() if n is not None)
+    if ndim is None and min_ndim is None and max_ndim is None and not axes:
+        return None
+    if ndim is None and max_ndim is None and len(axes) == 1 and axes[0][0] == -1:
+        lowest, size = max(min_ndim or 1, 1), axes[0][1]
+        return lambda x: x.ndim >= lowest and x.shape[-1] == size
+
+    def check(x):
+        rank = x.ndim
+        if ndim is not None and rank != ndim:
+            return False
+        if min_ndim is not None and rank < min_ndim:
+            return False
+        if max_ndim is not None and rank > max_ndim:
+            return False
+        shape = x.shape
+        for axis, size in axes:
+            if -rank <= axis < rank and shape[axis] != size:
+                return False
+        return True
+
+    return check

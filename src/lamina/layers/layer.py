@@ -25,7 +25,11 @@ from lamina.backend.symbolic import (
     compute_output_spec,
     real_tensors,
 )
-from lamina.layers.input_spec import InputSpec, assert_input_compatibility
+from lamina.layers.input_spec import (
+    InputSpec,
+    assert_input_compatibility,
+    compile_input_check,
+)
 from lamina.layers.tracking import TrackedContainer, should_track, wrap
 from lamina.ops.node import Node
 from lamina.ops.operation import Operation
@@ -188,6 +192,16 @@ class Layer(torch.nn.Module, Operation):
         elif isinstance(value, torch.nn.Module) and not isinstance(value, Layer):
             _adopt_torch_module(value)
         super().__setattr__(name, value)
+
+    def __getattr__(self, name):
+        try:
+            return torch.nn.Module.__getattr__(self, name)
+        except AttributeError:
+            # A property that raised AttributeError lands here; surface its own message.
+            prop = getattr(type(self), name, None)
+            if isinstance(prop, property) and prop.fget is not None:
+                prop.fget(self)
+            raise
 
     def _register_variable(self, name, variable):
         key = name.replace("/", "_").replace(".", "_")
@@ -485,6 +499,9 @@ class Layer(torch.nn.Module, Operation):
                     and getattr(x, "_keras_mask", None) is None):
                 if self._losses:
                     self._losses.clear()
+                check = self._input_check
+                if check is not None and not check(x):
+                    assert_input_compatibility(self.input_spec, x, self)
                 try:
                     return self.call(x)
                 except Exception as error:
@@ -509,6 +526,10 @@ class Layer(torch.nn.Module, Operation):
         first_call = not self.built
         if first_call:
             self._maybe_build(args, kwargs)
+        elif self.input_spec is not None:
+            check = self.__dict__.get("_input_check")
+            if check is None or not check(first):
+                assert_input_compatibility(self.input_spec, first, self)
 
         # training: explicit argument, then the enclosing call, then the module's mode.
         training = kwargs.get("training")
@@ -587,6 +608,7 @@ class Layer(torch.nn.Module, Operation):
         `call`: no training/mask arguments to resolve and no regularizer to apply."""
         has_training, _, has_mask, _, _ = _call_signature(type(self))
         self._compute_torch_dtype = self.dtype_policy.compute_torch_dtype
+        self.__dict__["_input_check"] = compile_input_check(self.input_spec)
         self._fast_path = (
             not has_training and not has_mask and self.activity_regularizer is None
             and (not self.supports_masking or type(self).compute_mask is Layer.compute_mask)

@@ -148,16 +148,20 @@ def test_class_weight_from_one_hot_and_column_labels():
         np.testing.assert_allclose(sw.numpy(), expected)
 
 
-def test_class_weight_multiplies_sample_weight_and_follows_shuffle():
+def test_class_weight_follows_shuffle():
     y = np.array([0, 1, 1, 0, 1, 0])
-    sample_weight = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     cw = {0: 10.0, 1: 100.0}
-    it = EpochIterator(np.arange(6).reshape(6, 1), y, sample_weight, batch_size=4,
+    it = EpochIterator(np.arange(6).reshape(6, 1), y, batch_size=4,
                        shuffle=True, class_weight=cw, device="cpu")
     for x, by, sw in batches(it):
         idx = x[:, 0].numpy()
-        np.testing.assert_allclose(sw.numpy(), sample_weight[idx] * [cw[c] for c in y[idx]])
+        np.testing.assert_allclose(sw.numpy(), [cw[c] for c in y[idx]])
         assert by.tolist() == y[idx].tolist()
+
+
+def test_class_weight_with_sample_weight_is_refused_like_keras():
+    with pytest.raises(ValueError, match="cannot `class_weight` and `sample_weight`"):
+        EpochIterator(np.zeros((4, 1)), np.zeros(4), np.ones(4), class_weight={0: 1.0})
 
 
 def test_class_weight_matches_keras():

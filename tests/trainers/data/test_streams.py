@@ -207,9 +207,9 @@ def test_torch_dataset_is_batched_and_shuffled_like_arrays():
              lambda: DataLoader(TensorDataset(torch.zeros(4, 1)), batch_size=2)],
     ids=["generator", "PyDataset", "DataLoader"],
 )
-def test_streams_reject_batch_size_y_and_sample_weight(make):
-    with pytest.raises(ValueError, match="`batch_size` should not be passed"):
-        EpochIterator(make(), batch_size=8)
+def test_streams_ignore_batch_size_and_reject_y_and_sample_weight(make):
+    it = EpochIterator(make(), batch_size=8)  # ignored, as in Keras
+    assert next(iter(it.enumerate_epoch()))[0] == 0
     with pytest.raises(ValueError, match="`y` should not be passed"):
         EpochIterator(make(), y=np.zeros(4))
     with pytest.raises(ValueError, match="`sample_weight` should not be passed"):

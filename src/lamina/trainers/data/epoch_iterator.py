@@ -101,6 +101,11 @@ class EpochIterator:
     def _make_adapter(self, x, y, sample_weight, batch_size, class_weight):
         if x is None:
             raise ValueError(f"`x` must be given: expected {_ACCEPTED}. Received: x=None")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError(
+                "You cannot `class_weight` and `sample_weight` at the same time: fold the "
+                "class weights into `sample_weight` instead."
+            )
         kind = _stream_kind(x)
         if kind is not None:
             for name, value in (("y", y), ("sample_weight", sample_weight)):
@@ -109,11 +114,7 @@ class EpochIterator:
                         f"When providing `x` as a {kind}, `{name}` should not be passed. "
                         f"Instead, include it in the batches the {kind} yields."
                     )
-            if batch_size is not None:
-                raise ValueError(
-                    f"When providing `x` as a {kind}, `batch_size` should not be passed: the "
-                    f"{kind} already yields batches. Received: batch_size={batch_size}"
-                )
+            # NOTE: like Keras, `batch_size` is ignored here: the stream yields batches.
             if kind == "PyDataset":
                 return PyDatasetAdapter(x)
             if kind == "torch DataLoader":

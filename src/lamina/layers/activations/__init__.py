@@ -1,0 +1,3 @@
+"""Activation layers."""
+
+from lamina.layers.activations.activation import Activation as Activation

@@ -1,0 +1,207 @@
+"""`EinsumDense`: a dense layer whose contraction is an einsum equation."""
+
+import re
+
+import torch
+
+from lamina import activations, constraints, initializers, regularizers
+from lamina.layers.activations.activation import direct_activation
+from lamina.layers.core.dense import _check_unsupported, _enable_lora
+from lamina.layers.input_spec import InputSpec
+from lamina.layers.layer import Layer
+
+
+class EinsumDense(Layer):
+    """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
+
+    Args:
+        equation: `"<input>,<kernel>-><output>"`, e.g. `"abc,cd->abd"`. Kernel axes take
+            their size from the input (contracted axes) or from `output_shape`. The input
+            and output may start with `...` for any number of leading axes.
+        output_shape: the output shape without the batch axis (an int for rank 1), aligned
+            with the last axes of the output; None entries take the input's size.
+        activation: activation name or function (None: linear).
+        bias_axes: letters of the output axes that get a bias, e.g. `"d"`; None: no bias.
+            The bias spans the output from its first bias axis on, size 1 elsewhere.
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+        kernel_constraint, bias_constraint, activity_regularizer: as in `Dense`.
+        lora_rank, lora_alpha: low-rank adaptation of the kernel, as in `Dense`.
+
+    >>> import torch, lamina
+    >>> layer = EinsumDense("abc,cde->abde", output_shape=(None, 4, 6), bias_axes="de")
+    >>> layer(torch.ones(2, 5, 3)).shape
+    torch.Size([2, 5, 4, 6])
+    >>> [tuple(w.shape) for w in layer.weights]
+    [(3, 4, 6), (4, 6)]
+    """
+
+    def __init__(self, equation, output_shape, activation=None, bias_axes=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 gptq_unpacked_column_size=None, quantization_config=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_unsupported(self, quantization_config)
+        self.equation = equation
+        self._spec = _parse_equation(equation)
+        if isinstance(output_shape, int):
+            output_shape = (output_shape,)
+        self.partial_output_shape = tuple(output_shape)
+        self.bias_axes = bias_axes
+        if bias_axes is not None:
+            missing = [c for c in bias_axes if c not in self._spec[2]]
+            if missing:
+                raise ValueError(
+                    f"Bias dimension '{missing[0]}' was requested, but is not part of the "
+                    f"output spec '{self._spec[2]}' of equation '{equation}'."
+                )
+        self.activation = activations.get(activation)
+        self._activation_fn = direct_activation(self.activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+        self.bias = None
+
+    def build(self, input_shape):
+        kernel_shape, bias_shape, _ = self._shapes(tuple(input_shape))
+        self.kernel = self.add_weight(
+            name="kernel", shape=kernel_shape, initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if bias_shape is not None:
+            self.bias = self.add_weight(
+                name="bias", shape=bias_shape, initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        in_spec = self._spec[0]
+        axes = {i - len(in_spec): input_shape[i - len(in_spec)]
+                for i, c in enumerate(in_spec) if c in self._spec[1]}
+        if self._spec[3]:
+            self.input_spec = InputSpec(min_ndim=len(in_spec), axes=axes)
+        else:
+            self.input_spec = InputSpec(ndim=len(in_spec), axes=axes)
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+        self._plain_weights = not self.lora_enabled and (
+            self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype)
+
+    def _shapes(self, input_shape):
+        """(kernel shape, bias shape or None, full output shape) for `input_shape`."""
+        in_spec, kernel_spec, out_spec, ellipsis = self._spec
+        where = f"Layer '{self.name}' (EinsumDense, equation '{self.equation}')"
+        if ellipsis:
+            extra = len(input_shape) - len(in_spec)
+            if extra < 0:
+                raise ValueError(f"{where} expects inputs of rank >= {len(in_spec)}. "
+                                 f"Received: input_shape={input_shape}")
+            sizes = dict(zip(in_spec, input_shape[extra:]))
+            lead = tuple(input_shape[:extra])
+        else:
+            if len(input_shape) != len(in_spec):
+                raise ValueError(f"{where} expects inputs of rank {len(in_spec)}. "
+                                 f"Received: input_shape={input_shape}")
+            sizes = dict(zip(in_spec, input_shape))
+            lead = ()
+        given = self.partial_output_shape
+        if len(given) > len(out_spec):
+            raise ValueError(f"{where}: `output_shape` {given} has more axes than the output "
+                             f"spec '{out_spec}'.")
+        out_sizes = {}
+        for c, size in zip(out_spec[len(out_spec) - len(given):], given):
+            if c in sizes and size is not None and sizes[c] is not None and sizes[c] != size:
+                raise ValueError(
+                    f"{where}: input shape and output shape do not match at shared dimension "
+                    f"'{c}'. Input shape is {sizes[c]}, and output shape is {size}."
+                )
+            out_sizes[c] = size
+        for c in out_spec:
+            if out_sizes.get(c) is None:
+                out_sizes[c] = sizes.get(c)
+        kernel_shape = []
+        for c in kernel_spec:
+            size = sizes.get(c) if c in sizes else out_sizes.get(c)
+            if c not in sizes and c not in out_spec:
+                raise ValueError(f"{where}: weight dimension '{c}' did not have a match in "
+                                 "either the input spec or the output spec.")
+            if size is None:
+                raise ValueError(f"{where}: the size of kernel axis '{c}' must be known; set "
+                                 "it in `output_shape` or in the input shape. Received: "
+                                 f"input_shape={input_shape}, output_shape={given}")
+            kernel_shape.append(size)
+        bias_shape = None
+        if self.bias_axes is not None:
+            first = min(out_spec.index(c) for c in self.bias_axes)
+            bias_shape = tuple(out_sizes[c] if c in self.bias_axes else 1
+                               for c in out_spec[first:])
+            if None in bias_shape:
+                raise ValueError(f"{where}: the size of bias axes '{self.bias_axes}' must be "
+                                 f"known. Received: input_shape={input_shape}, "
+                                 f"output_shape={given}")
+        return tuple(kernel_shape), bias_shape, lead + tuple(out_sizes[c] for c in out_spec)
+
+    def call(self, inputs):
+        kernel, bias = self.kernel, self.bias
+        if not self._plain_weights:
+            if self.lora_enabled:
+                scale = self.lora_alpha / self.lora_rank
+                kernel = kernel + scale * torch.matmul(self.lora_kernel_a, self.lora_kernel_b)
+            if kernel.dtype != inputs.dtype:
+                kernel = kernel.to(inputs.dtype)
+                bias = bias.to(inputs.dtype) if bias is not None else None
+        out = torch.einsum(self.equation, inputs, kernel)
+        if bias is not None:
+            out = out + bias
+        fn = self._activation_fn
+        return out if fn is None else fn(out)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the kernel and learn a rank-`rank` update of it (LoRA). The kernel is
+        seen as a matrix of its first axis by the rest."""
+        shape = tuple(self.kernel.shape)
+        _enable_lora(self, rank, lora_alpha, a_initializer, b_initializer,
+                     a_shape=(shape[0], rank), b_shape=(rank, *shape[1:]))
+        self._plain_weights = False
+
+    def compute_output_shape(self, input_shape):
+        return self._shapes(tuple(input_shape))[2]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            output_shape=self.partial_output_shape,
+            equation=self.equation,
+            activation=activations.serialize(self.activation),
+            bias_axes=self.bias_axes,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            kernel_constraint=constraints.serialize(self.kernel_constraint),
+            bias_constraint=constraints.serialize(self.bias_constraint),
+            quantization_config=None,
+        )
+        if self.lora_rank:
+            config.update(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha)
+        return config
+
+
+def _parse_equation(equation):
+    """Split `"in,kernel->out"` into (in, kernel, out, has_leading_ellipsis); a leading
+    `...` on input and output is dropped (torch.einsum handles it)."""
+    match = re.fullmatch(r"\s*(\.\.\.)?([a-zA-Z]*),([a-zA-Z]+)->(\.\.\.)?([a-zA-Z]*)\s*",
+                         str(equation))
+    if match is None or bool(match.group(1)) != bool(match.group(4)):
+        raise ValueError(
+            "Invalid einsum equation for EinsumDense. Expected the form 'ab,bc->ac' (an "
+            "input, a kernel and an output spec of letters; input and output may both start "
+            f"with '...'). Received: equation={equation!r}"
+        )
+    in_spec, kernel_spec, out_spec = match.group(2), match.group(3), match.group(5)
+    return in_spec, kernel_spec, out_spec, bool(match.group(1))

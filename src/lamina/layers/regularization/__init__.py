@@ -1,0 +1,3 @@
+"""Regularization layers."""
+
+from lamina.layers.regularization.dropout import Dropout as Dropout

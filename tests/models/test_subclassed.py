@@ -1,0 +1,43 @@
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+
+class TwoLayer(lamina.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(8, activation="relu")
+        self.drop = layers.Dropout(0.5)
+        self.out = layers.Dense(1)
+
+    def call(self, inputs, training=None):
+        return self.out(self.drop(self.hidden(inputs), training=training))
+
+
+def test_subclassed_model_builds_and_trains_with_torch():
+    model = TwoLayer()
+    y = model(torch.ones(3, 4))
+    assert y.shape == (3, 1)
+    assert len(model.trainable_weights) == 4
+    assert list(model.state_dict()) == ["hidden.kernel", "hidden.bias", "out.kernel",
+                                        "out.bias"]
+    assert [w.path for w in model.weights][0] == "two_layer/dense/kernel"
+
+
+def test_subclassed_model_rejects_inputs_outputs_arguments():
+    with pytest.raises(TypeError, match="subclassed Model"):
+        TwoLayer(inputs=1, outputs=2)
+
+
+def test_model_kwargs_dispatch_to_functional():
+    x = lamina.Input((2,))
+    model = lamina.Model(inputs=x, outputs=layers.Dense(1)(x))
+    assert type(model).__name__ == "Functional"
+
+
+def test_summary_of_unbuilt_subclassed_model_explains_how_to_build():
+    lines = []
+    TwoLayer().summary(print_fn=lines.append)
+    assert "has not yet been built" in "\n".join(lines)
