@@ -102,8 +102,13 @@ def test_epoch_logs_become_sorted_python_floats():
     callback = cbks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.update(logs=logs))
     callbacks = cbks.CallbackList([callback])
     callbacks.on_epoch_end(
-        0, {"loss": torch.tensor(1.5), "acc": np.float32(0.5), "n": torch.tensor(3),
-            "v": torch.tensor([1.0, 2.0])}
+        0,
+        {
+            "loss": torch.tensor(1.5),
+            "acc": np.float32(0.5),
+            "n": torch.tensor(3),
+            "v": torch.tensor([1.0, 2.0]),
+        },
     )
     logs = seen["logs"]
     assert list(logs) == ["acc", "loss", "n", "v"]
@@ -142,11 +147,18 @@ def _reads_over(num_batches, verbose, extra=(), tty_stream=None):
     CountingTensor.reads = 0
     model = FakeModel()
     callbacks = cbks.CallbackList(
-        list(extra), add_history=True, add_progbar=True, model=model,
-        verbose=verbose, epochs=2, steps=num_batches,
+        list(extra),
+        add_history=True,
+        add_progbar=True,
+        model=model,
+        verbose=verbose,
+        epochs=2,
+        steps=num_batches,
     )
     run_fit(
-        callbacks, 2, num_batches,
+        callbacks,
+        2,
+        num_batches,
         lambda e, s: {"loss": _counting(1.0), "accuracy": _counting(0.5)},
         lambda e: {"loss": _counting(1.0), "accuracy": _counting(0.5)},
     )
@@ -178,7 +190,9 @@ def test_batch_hooks_nobody_overrides_are_skipped():
     callbacks.on_train_batch_end(0, {"loss": _counting(1.0)})  # no reads, no work
     with_logger = cbks.CallbackList(add_progbar=True)
     assert with_logger._active_batch_hooks == {
-        "on_train_batch_end", "on_test_batch_end", "on_predict_batch_end"
+        "on_train_batch_end",
+        "on_test_batch_end",
+        "on_predict_batch_end",
     }
 
 
@@ -206,8 +220,12 @@ def test_user_batch_hook_gets_python_floats_materialized_once_per_batch():
 def test_lambda_callback_batch_hooks_are_detected():
     seen = []
     callbacks = cbks.CallbackList(
-        [cbks.LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append(b),
-                             on_test_batch_end=lambda b, logs: seen.append(-b))]
+        [
+            cbks.LambdaCallback(
+                on_train_batch_begin=lambda b, logs: seen.append(b),
+                on_test_batch_end=lambda b, logs: seen.append(-b),
+            )
+        ]
     )
     assert callbacks._active_batch_hooks == {"on_train_batch_begin", "on_test_batch_end"}
     callbacks.on_train_batch_begin(4)

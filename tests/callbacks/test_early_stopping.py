@@ -35,8 +35,10 @@ def test_min_delta_requires_a_large_enough_improvement():
 
 def test_mode_max_and_auto_direction_from_model_metrics():
     values = [0.5, 0.6, 0.55, 0.54]
-    assert _run(cbks.EarlyStopping(monitor="acc", mode="max", patience=1), values,
-                monitor="acc")[0] == 3
+    assert (
+        _run(cbks.EarlyStopping(monitor="acc", mode="max", patience=1), values, monitor="acc")[0]
+        == 3
+    )
     model = FakeModel(metrics=[FakeMetric("accuracy", "up")])
     stopper = cbks.EarlyStopping(monitor="val_accuracy", patience=1)
     assert _run(stopper, values, model=model, monitor="val_accuracy")[0] == 3

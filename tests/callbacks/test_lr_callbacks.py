@@ -1,15 +1,13 @@
-import math
-
 import pytest
 import torch
-from callback_fakes import FakeModel
+from callback_fakes import FakeMetric, FakeModel
 
 from lamina import callbacks as cbks
 from lamina.variables import Variable
 
 
-def _plateau(reducer, values, monitor="val_loss", learning_rate=1.0):
-    model = FakeModel(learning_rate=learning_rate)
+def _plateau(reducer, values, monitor="val_loss", learning_rate=1.0, metrics=()):
+    model = FakeModel(learning_rate=learning_rate, metrics=metrics)
     reducer.set_model(model)
     reducer.on_train_begin()
     rates, logs_seen = [], []
@@ -22,7 +20,9 @@ def _plateau(reducer, values, monitor="val_loss", learning_rate=1.0):
 
 
 def test_reduces_after_patience_and_logs_learning_rate():
-    rates, logs = _plateau(cbks.ReduceLROnPlateau(factor=0.5, patience=2), [1.0, 1.0, 1.0, 1.0, 1.0])
+    rates, logs = _plateau(
+        cbks.ReduceLROnPlateau(factor=0.5, patience=2), [1.0, 1.0, 1.0, 1.0, 1.0]
+    )
     assert rates == [1.0, 1.0, 0.5, 0.5, 0.25]
     assert [entry["learning_rate"] for entry in logs] == [1.0, 1.0, 1.0, 0.5, 0.5]
 
@@ -39,12 +39,19 @@ def test_min_lr_is_a_floor():
     assert rates == [1.0, 0.1, 0.05, 0.05, 0.05]
 
 
-def test_auto_mode_maximizes_accuracy_and_min_delta_counts():
-    rates, _ = _plateau(cbks.ReduceLROnPlateau(monitor="val_acc", factor=0.5, patience=1),
-                        [0.5, 0.6, 0.7, 0.65], monitor="val_acc")
+def test_auto_mode_follows_metric_direction_and_min_delta_counts():
+    rates, _ = _plateau(
+        cbks.ReduceLROnPlateau(monitor="val_acc", factor=0.5, patience=1),
+        [0.5, 0.6, 0.7, 0.65],
+        monitor="val_acc",
+        metrics=[FakeMetric("acc", "up")],
+    )
     assert rates == [1.0, 1.0, 1.0, 0.5]
-    rates, _ = _plateau(cbks.ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.1),
-                        [1.0, 0.95, 0.8])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau callback received monitor=val_acc"):
+        _plateau(cbks.ReduceLROnPlateau(monitor="val_acc"), [0.5], monitor="val_acc")
+    rates, _ = _plateau(
+        cbks.ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.1), [1.0, 0.95, 0.8]
+    )
     assert rates == [1.0, 0.5, 0.5]
 
 
@@ -68,7 +75,7 @@ def test_bad_factor_and_missing_monitor():
         reducer.on_epoch_end(0, {"loss": 1.0})
     with pytest.warns(UserWarning, match="mode 'up' is unknown"):
         assert cbks.ReduceLROnPlateau(mode="up").mode == "auto"
-    assert math.isinf(reducer.best)
+    assert reducer.best is None
 
 
 def test_scheduler_sets_rate_each_epoch_and_logs_it(capsys):

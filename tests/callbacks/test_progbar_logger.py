@@ -9,8 +9,12 @@ from lamina import callbacks as cbks
 
 def _fit_output(verbose, epochs=2, steps=3, clock=None, val=True):
     callbacks = cbks.CallbackList(
-        add_history=True, add_progbar=True, model=FakeModel(),
-        verbose=verbose, epochs=epochs, steps=steps,
+        add_history=True,
+        add_progbar=True,
+        model=FakeModel(),
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
     )
 
     def epoch_logs(epoch):
@@ -20,9 +24,12 @@ def _fit_output(verbose, epochs=2, steps=3, clock=None, val=True):
         return logs
 
     run_fit(
-        callbacks, epochs, steps,
+        callbacks,
+        epochs,
+        steps,
         lambda e, s: {"loss": torch.tensor(float(s)), "accuracy": torch.tensor(0.5)},
-        epoch_logs, clock=clock,
+        epoch_logs,
+        clock=clock,
     )
 
 
@@ -70,8 +77,9 @@ def test_verbose_0_prints_nothing(capsys, clock):
 
 
 def test_unknown_steps_are_learned_in_the_first_epoch(capsys, clock):
-    callbacks = cbks.CallbackList(add_progbar=True, model=FakeModel(), verbose=2, epochs=2,
-                                  steps=None)
+    callbacks = cbks.CallbackList(
+        add_progbar=True, model=FakeModel(), verbose=2, epochs=2, steps=None
+    )
     run_fit(callbacks, 2, 4, lambda e, s: {}, lambda e: {"loss": 1.0}, clock=clock)
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("4/4 - ") and lines[3].startswith("4/4 - ")
@@ -90,7 +98,9 @@ def test_evaluate_and_predict_print_their_own_bar(capsys, clock):
         clock.advance(0.25)
         callbacks.on_predict_batch_end(step, {"outputs": torch.ones(2)})
     callbacks.on_predict_end()
-    assert capsys.readouterr().out == "2/2 - 0s - 250ms/step - loss: 0.5000\n2/2 - 0s - 250ms/step\n"
+    assert (
+        capsys.readouterr().out == "2/2 - 0s - 250ms/step - loss: 0.5000\n2/2 - 0s - 250ms/step\n"
+    )
 
 
 def test_validation_inside_fit_prints_no_extra_bar(capsys, clock):

@@ -2,24 +2,12 @@
 
 import warnings
 
-from lamina.callbacks.callback import Callback, _as_float
+from lamina.callbacks.callback import _as_float
+from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.utils import io_utils
 
 
-def _metric_direction(model, name):
-    """`"up"`/`"down"` from the model's metric called `name`, or `None`."""
-    pending = list(getattr(model, "metrics", None) or ())
-    while pending:
-        metric = pending.pop(0)
-        if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
-            return metric._direction
-        inner = getattr(metric, "metrics", None)  # compiled-metrics containers
-        if isinstance(inner, (list, tuple)):
-            pending.extend(inner)
-    return None
-
-
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stops training once `monitor` has not improved for `patience` epochs.
 
     Args:
@@ -58,48 +46,17 @@ class EarlyStopping(Callback):
         restore_best_weights=False,
         start_from_epoch=0,
     ):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor, mode, baseline, min_delta)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
-        self.min_delta = abs(min_delta)
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"EarlyStopping mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2
-            )
-            mode = "auto"
-        self.mode = mode
-        self.monitor_op = None  # "min" or "max", resolved at the first epoch end
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
         self.best_weights = None
         self.best_epoch = 0
-
-    def _resolve_mode(self):
-        if self.mode != "auto":
-            return self.mode
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        if name == "loss":
-            return "min"
-        direction = _metric_direction(self.model, name)
-        if direction in ("up", "down"):
-            return "max" if direction == "up" else "min"
-        raise ValueError(
-            f"EarlyStopping callback received monitor={self.monitor}, but cannot tell whether "
-            "that metric should be maximized or minimized. Pass `mode='max'` to keep the "
-            "highest value, or `mode='min'` to keep the lowest."
-        )
-
-    def _is_improvement(self, value, reference):
-        if reference is None:
-            return True
-        if self.monitor_op == "min":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -110,7 +67,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
-            self.monitor_op = self._resolve_mode()
+            self._set_monitor_op()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return

@@ -1,20 +1,15 @@
 """`ReduceLROnPlateau`: lowers the learning rate when a monitored value plateaus."""
 
-import math
 import warnings
 
 import numpy as np
 
-from lamina.callbacks.callback import (
-    Callback,
-    _as_float,
-    _get_learning_rate,
-    _set_learning_rate,
-)
+from lamina.callbacks.callback import _as_float, _get_learning_rate, _set_learning_rate
+from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.utils import io_utils
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Multiplies the learning rate by `factor` after `patience` epochs without improvement.
 
     Also adds the current `learning_rate` to each epoch's logs.
@@ -24,7 +19,8 @@ class ReduceLROnPlateau(Callback):
         factor: multiplier for the learning rate (`new_lr = lr * factor`), below 1.
         patience: epochs without improvement before reducing.
         verbose: 1 prints a message on each reduction.
-        mode: `"min"`, `"max"`, or `"auto"` (max when the name contains `"acc"`).
+        mode: `"min"`, `"max"`, or `"auto"` (losses are minimized; other metrics
+            follow the direction of the model's metric of that name).
         min_delta: smallest change that counts as an improvement.
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: lower bound on the learning rate.
@@ -54,46 +50,30 @@ class ReduceLROnPlateau(Callback):
         min_lr=0.0,
         **kwargs,
     ):
-        super().__init__()
+        super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
             )
-        self.monitor = monitor
         self.factor = factor
         self.min_lr = min_lr
-        self.min_delta = min_delta
         self.patience = patience
         self.verbose = verbose
         self.cooldown = cooldown
-        self.mode = mode
-        self._reset()
-
-    def _reset(self):
-        if self.mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"ReduceLROnPlateau mode {self.mode!r} is unknown, fallback to auto mode.",
-                stacklevel=2,
-            )
-            self.mode = "auto"
-        self._maximize = self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
-        self.best = -math.inf if self._maximize else math.inf
         self.cooldown_counter = 0
         self.wait = 0
-
-    def _is_improvement(self, value):
-        if self._maximize:
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
 
     def in_cooldown(self):
         """Whether a reduction happened less than `cooldown` epochs ago."""
         return self.cooldown_counter > 0
 
     def on_train_begin(self, logs=None):
-        self._reset()
+        self.cooldown_counter = 0
+        self.wait = 0
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
         logs = logs if logs is not None else {}
         logs["learning_rate"] = _get_learning_rate(self.model.optimizer, "ReduceLROnPlateau")
         current = logs.get(self.monitor)
@@ -108,7 +88,7 @@ class ReduceLROnPlateau(Callback):
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._is_improvement(current):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.wait = 0
             return

@@ -88,7 +88,7 @@ class Adam(Optimizer):
         t = (self.iterations + 1).to(torch.float32)
         alpha = (learning_rate * torch.sqrt(1 - torch.pow(self.beta_2, t))
                  / (1 - torch.pow(self.beta_1, t)))
-        torch._foreach_lerp_(m, grads, 1 - self.beta_1 + 1e-4)
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
         if self.amsgrad:

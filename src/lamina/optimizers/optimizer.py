@@ -571,7 +571,9 @@ class Optimizer:
             )
             return
         for i, variable in enumerate(self._variables):
-            variable.assign(np.asarray(store[str(i)]))
+            # NOTE: via torch, since convert_to_tensor turns 0-d arrays into shape (1,).
+            value = torch.as_tensor(np.array(store[str(i)]), device=variable.device)
+            variable.assign(value.to(variable.dtype))
 
     def get_config(self):
         lr = self._learning_rate

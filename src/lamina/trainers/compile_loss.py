@@ -80,7 +80,8 @@ class CompileLoss:
         weights = match_to_outputs(self.loss_weights, names, "loss_weights") if (
             self.loss_weights is not None) else [None] * n
         self._names = names
-        self._fns = [losses_module.get(l) if l is not None else None for l in per_output]
+        self._fns = [_as_loss(losses_module, l) if l is not None else None
+                     for l in per_output]
         self._weights = [1.0 if w is None else float(w) for w in weights]
         self._active = [i for i, fn in enumerate(self._fns) if fn is not None]
         if not self._active:
@@ -121,3 +122,15 @@ class CompileLoss:
 
     def metrics(self):
         return [t for t in self.trackers if t is not None]
+
+
+def _as_loss(losses_module, identifier):
+    """A `Loss` object: functions (and names of functions) get Keras' wrapper, which
+    applies sample weights and the default reduction."""
+    obj = losses_module.get(identifier)
+    if isinstance(obj, losses_module.Loss):
+        return obj
+    if isinstance(obj, type) and issubclass(obj, losses_module.Loss):
+        return obj()
+    name = identifier if isinstance(identifier, str) else getattr(obj, "__name__", "loss")
+    return losses_module.LossFunctionWrapper(obj, name=name)

@@ -27,9 +27,11 @@ def resolve_metric(identifier, y_true, y_pred, loss=None):
         return cls(name=identifier)
     obj = m.get(identifier)
     if isinstance(obj, m.Metric):
+        if isinstance(identifier, str):
+            obj.name = identifier  # Keras logs a metric under the string it was given
         return obj
     if isinstance(obj, type) and issubclass(obj, m.Metric):
-        return obj()
+        return obj(name=identifier) if isinstance(identifier, str) else obj()
     if callable(obj):
         name = identifier if isinstance(identifier, str) else getattr(obj, "__name__", "metric")
         return m.MeanMetricWrapper(obj, name=name)

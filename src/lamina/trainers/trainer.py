@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from lamina import tree
+from lamina.backend.context import TRAINING
 from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
 from lamina.variables import trainable_state_version
@@ -237,7 +238,22 @@ class Trainer:
         return cache[1]
 
     def _call_training(self, x, training):
+        # NOTE: fit/evaluate put the module in train()/eval() mode, which every layer reads
+        # when no `training` is passed: same semantics as passing it, without the cost of
+        # setting the call context on each step.
+        if self.training is training and TRAINING.get() is None:
+            return self(x)
         return self(x, training=training)
+
+    def _track_loss(self, loss, x):
+        """`loss_tracker.update_state(loss, sample_weight=batch_size)` in two kernels."""
+        tracker = self._loss_tracker
+        batch = _batch_size(x)
+        with torch.no_grad():
+            if tracker.total.device != loss.device:
+                tracker._follow_device(loss)
+            tracker.total.add_(loss.detach().to(tracker.total.dtype), alpha=batch)
+            tracker.count.add_(batch)
 
     def train_step(self, data):
         """One optimisation step on a batch `data` = `(x, y, sample_weight)`; returns logs."""
@@ -245,7 +261,7 @@ class Trainer:
         y_pred = self._call_training(x, True)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                  training=True)
-        self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
+        self._track_loss(loss, x)
         trainable = self._trainable_for_step()
         if trainable:
             for variable in trainable:
@@ -264,7 +280,7 @@ class Trainer:
         y_pred = self._call_training(x, False)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                  training=False)
-        self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
+        self._track_loss(loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data):

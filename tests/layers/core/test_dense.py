@@ -32,7 +32,7 @@ def test_dense_matches_numpy_formula():
 
 def test_dense_weight_names_shapes_order():
     layer = Dense(3)
-    layer.build((None, 4))
+    layer(torch.ones(1, 4))
     assert [(w.path, tuple(w.shape)) for w in layer.weights] == [
         ("dense/kernel", (4, 3)), ("dense/bias", (3,))]
     assert list(layer.state_dict()) == ["kernel", "bias"]
@@ -90,8 +90,8 @@ def test_dense_regularizers_add_losses():
     y = layer(torch.ones(3, 4))
     kernel = layer.kernel.detach()
     expected = 0.01 * float((kernel ** 2).sum())
-    values = sorted(float(l) for l in layer.losses)
-    activity = 0.01 * float(y.abs().sum()) / 3
+    values = sorted(float(l.detach()) for l in layer.losses)
+    activity = 0.01 * float(y.detach().abs().sum()) / 3
     np.testing.assert_allclose(values, sorted([expected, activity]), rtol=1e-5)
 
 

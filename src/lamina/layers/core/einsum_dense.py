@@ -149,7 +149,8 @@ class EinsumDense(Layer):
         if not self._plain_weights:
             if self.lora_enabled:
                 scale = self.lora_alpha / self.lora_rank
-                kernel = kernel + scale * torch.matmul(self.lora_kernel_a, self.lora_kernel_b)
+                update = torch.tensordot(self.lora_kernel_a, self.lora_kernel_b, 1)
+                kernel = kernel + scale * update
             if kernel.dtype != inputs.dtype:
                 kernel = kernel.to(inputs.dtype)
                 bias = bias.to(inputs.dtype) if bias is not None else None
@@ -161,11 +162,11 @@ class EinsumDense(Layer):
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):
-        """Freeze the kernel and learn a rank-`rank` update of it (LoRA). The kernel is
-        seen as a matrix of its first axis by the rest."""
+        """Freeze the kernel and learn a rank-`rank` update of it (LoRA): the factors are
+        `(*kernel.shape[:-1], rank)` and `(rank, kernel.shape[-1])`, as in Keras."""
         shape = tuple(self.kernel.shape)
         _enable_lora(self, rank, lora_alpha, a_initializer, b_initializer,
-                     a_shape=(shape[0], rank), b_shape=(rank, *shape[1:]))
+                     a_shape=(*shape[:-1], rank), b_shape=(rank, shape[-1]))
         self._plain_weights = False
 
     def compute_output_shape(self, input_shape):

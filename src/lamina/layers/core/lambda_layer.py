@@ -133,10 +133,15 @@ def _serialize_function(fn):
     """Keras' config for a function inside a Lambda config."""
     if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>":
         closure = fn.__closure__
+        # NOTE: re-marshalling a loaded code object can change its bytes (reference flags),
+        # so a lambda read from a config writes back the exact text it was read from.
+        code = getattr(fn, "_lamina_code_text", None)
+        if code is None or code[0] is not fn.__code__:
+            code = (fn.__code__, base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii"))
         return {
             "class_name": "__lambda__",
             "config": {
-                "code": base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii"),
+                "code": code[1],
                 "defaults": fn.__defaults__,
                 "closure": tuple(c.cell_contents for c in closure) if closure else None,
             },
@@ -170,8 +175,10 @@ def _load_lambda(config, custom_objects):
     defaults = config.get("defaults")
     closure = config.get("closure")
     cells = tuple(types.CellType(v) for v in closure) if closure else None
-    return types.FunctionType(code, _lambda_globals(custom_objects), code.co_name,
-                              tuple(defaults) if defaults is not None else None, cells)
+    fn = types.FunctionType(code, _lambda_globals(custom_objects), code.co_name,
+                            tuple(defaults) if defaults is not None else None, cells)
+    fn._lamina_code_text = (code, config["code"])
+    return fn
 
 
 def _lambda_globals(custom_objects):

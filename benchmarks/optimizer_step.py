@@ -1,0 +1,83 @@
+"""lamina Adam/AdamW `apply` vs `torch.optim.Adam/AdamW(foreach=True)` on ~10M parameters.
+
+Run: python benchmarks/optimizer_step.py [--repeats 7] [--steps 20] [--device cpu|cuda]
+Each timed call runs `--steps` optimizer steps (and synchronizes once on CUDA). Prints
+median times and ratios; never asserts.
+"""
+
+import argparse
+
+import torch
+
+from _common import interleaved, report
+
+import lamina
+
+SHAPES = [(1024, 1024)] * 9 + [(1024,)] * 9 + [(1024, 512), (512,)]  # ~10.0M parameters
+
+
+def make_weights(device):
+    gen = torch.Generator().manual_seed(0)
+    values = [torch.randn(s, generator=gen) * 0.02 for s in SHAPES]
+    grads = [torch.randn(s, generator=gen).to(device) for s in SHAPES]
+    return values, grads
+
+
+def lamina_stepper(cls, values, grads, device, **kwargs):
+    variables = [lamina.Variable(v.clone().to(device), name=f"w{i}")
+                 for i, v in enumerate(values)]
+    opt = cls(learning_rate=1e-3, **kwargs)
+    opt.build(variables)
+    return lambda: opt.apply(grads, variables)
+
+
+def torch_stepper(cls, values, grads, device, **kwargs):
+    params = [torch.nn.Parameter(v.clone().to(device)) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = g
+    opt = cls(params, lr=1e-3, foreach=True, **kwargs)
+    return opt.step
+
+
+def repeat(step, steps, device):
+    def run():
+        for _ in range(steps):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    lamina.config.set_device(device) if hasattr(lamina.config, "set_device") else None
+    values, grads = make_weights(device)
+    n_params = sum(v.numel() for v in values)
+    print(f"{n_params / 1e6:.1f}M parameters in {len(values)} tensors on {device}, "
+          f"{args.steps} steps per timing, median of {args.repeats}")
+    with torch.no_grad():
+        cases = {
+            "Adam": (lamina.optimizers.Adam, torch.optim.Adam, {}, {}),
+            "AdamW": (lamina.optimizers.AdamW, torch.optim.AdamW,
+                      {"weight_decay": 0.004}, {"weight_decay": 0.004}),
+        }
+        for name, (lamina_cls, torch_cls, l_kwargs, t_kwargs) in cases.items():
+            candidates = {
+                f"torch.optim.{name}(foreach)": repeat(
+                    torch_stepper(torch_cls, values, grads, device, **t_kwargs),
+                    args.steps, device),
+                f"lamina {name}.apply": repeat(
+                    lamina_stepper(lamina_cls, values, grads, device, **l_kwargs),
+                    args.steps, device),
+            }
+            medians = interleaved(candidates, repeats=args.repeats)
+            report(f"{name} step", medians, baseline=f"torch.optim.{name}(foreach)")
+
+
+if __name__ == "__main__":
+    main()
