@@ -1,9 +1,11 @@
-"""Fakes for callback tests: a duck-typed model, a fake clock and tty, a fit loop."""
+"""Fakes for callback tests: a duck-typed model, a fake clock and tty (and their
+fixtures), a Keras-ordered fit loop."""
 
 import io
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 
@@ -91,3 +93,18 @@ def run_fit(callbacks, epochs, steps, batch_logs, epoch_logs, val_steps=0, clock
             break
     callbacks.on_train_end(epoch_logs(ran[-1]) if ran else None)
     return ran
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import lamina.utils.progbar as progbar_module
+
+    fake = FakeClock()
+    monkeypatch.setattr(progbar_module, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def tty():
+    """A fake terminal; use `with tty:` in the test body to print to it."""
+    return TtyStream()

@@ -1,9 +1,14 @@
+import callback_fakes
 import numpy as np
 import pytest
 import torch
 from callback_fakes import FakeModel, run_fit
 
 from lamina import callbacks as cbks
+
+# Shared fixtures (no conftest: its module name would clash across test folders).
+clock = callback_fakes.clock
+tty = callback_fakes.tty
 
 
 class Recorder(cbks.Callback):

@@ -1,10 +1,15 @@
 import re
 
+import callback_fakes
 import pytest
 import torch
 from callback_fakes import FakeModel, run_fit
 
 from lamina import callbacks as cbks
+
+# Shared fixtures (no conftest: its module name would clash across test folders).
+clock = callback_fakes.clock
+tty = callback_fakes.tty
 
 
 def _fit_output(verbose, epochs=2, steps=3, clock=None, val=True):

@@ -71,6 +71,8 @@ def _assert_close(ours, theirs, rtol=2e-6, atol=2e-6):
 def test_loss_classes_match_keras(K, case, reduction, weights):
     name, kwargs, y_true, y_pred = case
     sample_weight = WEIGHTS[weights]
+    if "ignore_class" in kwargs and weights == "scalar":
+        pytest.skip("Keras' in-place masking fails for a scalar sample_weight")
     ours = getattr(losses, name)(reduction=reduction, **kwargs)
     theirs = getattr(K.losses, name)(reduction=reduction, **kwargs)
     _assert_close(ours(y_true, y_pred, sample_weight=sample_weight),

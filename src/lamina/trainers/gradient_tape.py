@@ -79,11 +79,12 @@ class GradientTape:
             )
         self._used = True
         targets = [t for t in tree.flatten(target) if isinstance(t, torch.Tensor)]
-        if output_gradients is not None:
-            grad_outputs = tree.flatten(output_gradients)
-            total = sum((t * g).sum() for t, g in zip(targets, grad_outputs))
-        else:
-            total = sum(t.sum() for t in targets)
+        with torch.enable_grad():
+            if output_gradients is not None:
+                grad_outputs = tree.flatten(output_gradients)
+                total = sum((t * g).sum() for t, g in zip(targets, grad_outputs))
+            else:
+                total = sum(t.sum() for t in targets)
         flat_sources = tree.flatten(sources)
         watched = {id(t) for t in self._watched}
         wanted = []
