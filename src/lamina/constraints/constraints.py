@@ -88,8 +88,8 @@ class NonNeg(Constraint):
     """Zero the negative entries.
 
     >>> import torch, lamina
-    >>> lamina.constraints.NonNeg()(torch.tensor([-1.0, 2.0])).tolist()
-    [0.0, 2.0]
+    >>> lamina.constraints.NonNeg()(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+    True
     """
 
     def __call__(self, w):

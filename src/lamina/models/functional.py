@@ -48,27 +48,7 @@ def _nodes_between(inputs, outputs):
                 f"{[t.name for t in inputs]}. Pass every `Input` the outputs depend on."
             )
         stack.extend(node.input_tensors)
-    order = {id(n): i for i, n in enumerate(_creation_order(needed))}
-    return sorted(needed, key=lambda n: order[id(n)])
-
-
-def _creation_order(nodes):
-    """Topological order: a node after every node producing one of its inputs."""
-    result, done = [], set()
-    by_id = {id(n): n for n in nodes}
-
-    def visit(node):
-        if id(node) in done:
-            return
-        done.add(id(node))
-        for parent in node.parent_nodes:
-            if id(parent) in by_id:
-                visit(parent)
-        result.append(node)
-
-    for node in nodes:
-        visit(node)
-    return result
+    return sorted(needed, key=lambda n: n.creation_index)
 
 
 class Functional(Model):

@@ -1,9 +1,12 @@
 """Nodes of the symbolic graph: one per call of a layer or op on `KerasTensor`s."""
 
+import itertools
 from collections import namedtuple
 
 from lamina import tree
 from lamina.backend.symbolic import KerasTensor
+
+_NODE_IDS = itertools.count()
 
 KerasHistory = namedtuple("KerasHistory", ["operation", "node_index", "tensor_index"])
 
@@ -13,6 +16,7 @@ class Node:
 
     def __init__(self, operation, call_args=(), call_kwargs=None, outputs=None):
         self.operation = operation
+        self.creation_index = next(_NODE_IDS)  # creation order is a topological order
         self.call_args = tuple(call_args)
         self.call_kwargs = dict(call_kwargs or {})
         self.output_structure = outputs

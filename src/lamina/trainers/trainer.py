@@ -493,6 +493,7 @@ class Trainer:
         batch = _single_batch(EpochIterator(x=x, y=y, sample_weight=sample_weight,
                                             batch_size=_batch_size_of(x), shuffle=False,
                                             class_weight=class_weight))
+        self.reset_metrics()  # Keras reports this batch only
         self.train()
         logs = self.make_train_function()((batch,))
         self.eval()
@@ -506,6 +507,7 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         batch = _single_batch(EpochIterator(x=x, y=y, sample_weight=sample_weight,
                                             batch_size=_batch_size_of(x), shuffle=False))
+        self.reset_metrics()
         self.eval()
         logs = materialize_logs(self.make_test_function()((batch,)))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
