@@ -365,3 +365,27 @@ def test_apply_without_variables_before_build_raises():
 def test_base_update_step_must_be_implemented():
     with pytest.raises(NotImplementedError, match="Optimizer must implement `update_step"):
         optimizers.Optimizer(0.1).apply([_g([1.0])], [_var([1.0])])
+
+
+def test_learning_rate_written_between_steps_is_used():
+    opt = optimizers.SGD(1.0)
+    w = _var([0.0])
+    opt.apply([_g([1.0])], [w])
+    opt.learning_rate.assign(0.0)  # as a callback would, straight into the Variable
+    opt.apply([_g([1.0])], [w])
+    opt.learning_rate = 0.5
+    opt.apply([_g([1.0])], [w])
+    assert w.numpy()[0] == -1.5
+
+
+@pytest.mark.parametrize("cls,kwargs", [
+    (optimizers.SGD, {"momentum": 0.9, "nesterov": True}),
+    (optimizers.Adam, {"amsgrad": True, "weight_decay": 0.1}),
+    (optimizers.RMSprop, {"momentum": 0.5, "centered": True}),
+])
+def test_device_scalar_path_matches_host_scalar_path(monkeypatch, cls, kwargs):
+    host = _run(cls(0.1, **kwargs))
+    # Under torch.compile the learning rate and step stay device tensors.
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    device = _run(cls(0.1, **kwargs))
+    np.testing.assert_allclose(device, host, rtol=1e-6)

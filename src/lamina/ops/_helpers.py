@@ -13,6 +13,9 @@ from lamina.backend.dtypes import result_type, to_torch_dtype
 
 PY_NUMBERS = (bool, int, float)
 _TORCH_RESULT = {}
+# Same-dtype pairs promote to themselves except 64-bit types (Keras returns 32-bit ones).
+_CANONICAL_SAME = {torch.int64: torch.int32, torch.float64: torch.float32,
+                   torch.uint64: torch.uint32, torch.complex128: torch.complex64}
 
 
 def tensor(x):
@@ -49,6 +52,12 @@ def _key(x):
 def promote(*xs):
     """Tensors for `xs` in Keras' common dtype. Python numbers are weak and become 0-d
     tensors on the device of the first tensor."""
+    if len(xs) == 2:
+        a, b = xs
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype:
+            dtype = _CANONICAL_SAME.get(a.dtype)
+            if dtype is None:
+                return xs
     xs = [x if isinstance(x, (torch.Tensor, *PY_NUMBERS)) else convert_to_tensor(x) for x in xs]
     dtype = torch_result_type(*[_key(x) for x in xs])
     device = next((x.device for x in xs if isinstance(x, torch.Tensor)), None)

@@ -36,6 +36,8 @@ def reshape(x, newshape):
     """`x` with shape `newshape` (one entry may be -1 or None: inferred)."""
     x = tensor(x)
     try:
+        if type(newshape) is tuple and None not in newshape:
+            return torch.reshape(x, newshape)
         return torch.reshape(x, _shape_tuple(newshape))
     except RuntimeError:
         raise ValueError(

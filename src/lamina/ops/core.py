@@ -5,6 +5,8 @@
 [1, -1]
 """
 
+import builtins
+
 import numpy as np
 import torch
 
@@ -77,7 +79,9 @@ def _int(v):
 
 
 def _slices(start_indices, sizes):
-    return tuple(slice(_int(s), _int(s) + _int(n)) for s, n in zip(start_indices, sizes))
+    return tuple(
+        builtins.slice(_int(s), _int(s) + _int(n)) for s, n in zip(start_indices, sizes)
+    )
 
 
 @keras_op("Slice")
@@ -141,7 +145,8 @@ def scatter_update(inputs, indices, updates, reduction=None):
     rest = x.shape[k:]
     flat = x.reshape(-1, *rest)
     flat_updates = updates.reshape(-1, *rest)
-    flat.index_reduce_(0, flat_index.reshape(-1), flat_updates, _REDUCTIONS[reduction])
+    flat_index = flat_index.reshape(-1, *([1] * len(rest))).expand_as(flat_updates)
+    flat.scatter_reduce_(0, flat_index, flat_updates, _REDUCTIONS[reduction])
     return flat.reshape(x.shape)
 
 

@@ -56,7 +56,13 @@ hard_silu = _activation(F.hardswish, "hard_silu", "HardSilu", "`x * hard_sigmoid
 hard_swish = _activation(F.hardswish, "hard_swish", "HardSilu", "Same as `hard_silu`.")
 log_sigmoid = _activation(F.logsigmoid, "log_sigmoid", "LogSigmoid", "`log(sigmoid(x))`, stable.")
 tanh_shrink = _activation(F.tanhshrink, "tanh_shrink", "TanhShrink", "`x - tanh(x)`.")
-hard_tanh = _activation(F.hardtanh, "hard_tanh", "HardTanh", "`x` clipped to `[-1, 1]`.")
+
+
+@keras_op("HardTanh")
+def hard_tanh(x):
+    """`x` clipped to `[-1, 1]` (integers stay integers)."""
+    x = tensor(x)
+    return F.hardtanh(x) if x.is_floating_point() else torch.clamp(x, -1, 1)
 
 
 @keras_op("Gelu")

@@ -52,7 +52,13 @@ def subtract(x1, x2):
         return x1 - x2
     except RuntimeError:
         check_broadcastable("subtract", x1, x2)
-        raise
+        if tensor(x1).dtype != torch.bool and tensor(x2).dtype != torch.bool:
+            raise
+    # NOTE: torch refuses `-` on bool; Keras subtracts in the promoted dtype.
+    x1, x2 = promote(x1, x2)
+    if x1.dtype == torch.bool:
+        raise ValueError("`subtract` does not accept two bool operands; cast one to a number.")
+    return x1 - x2
 
 
 @keras_op("Multiply")
@@ -146,7 +152,8 @@ def minimum(x1, x2):
 @keras_op("Arctan2")
 def arctan2(x1, x2):
     """Element-wise arc tangent of `x1 / x2`, choosing the quadrant; float result."""
-    x1, x2 = promote(x1, x2, 1.0)[:2]
+    # NOTE: Keras converts both operands first, so Python numbers are not weak here.
+    x1, x2 = promote(tensor(x1), tensor(x2), 1.0)[:2]
     try:
         return torch.atan2(x1, x2)
     except RuntimeError:
@@ -420,7 +427,11 @@ def _flatten_axes(x, axis):
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product over `axis`; integers multiply in int32 unless `dtype` is given."""
     x = tensor(x)
-    dtype = torch_result_type(x.dtype) if dtype is None else torch_result_type(dtype)
+    if dtype is None:
+        dtype = torch_result_type(x.dtype)
+        dtype = _SUM_DTYPE.get(dtype, dtype)
+    else:
+        dtype = torch_result_type(dtype)
     if x.dtype == torch.bool or (dtype.is_floating_point and not x.is_floating_point()):
         x = x.to(dtype)
     if dtype == torch.bool:
@@ -469,13 +480,13 @@ def var(x, axis=None, keepdims=False):
 @keras_op("All")
 def all(x, axis=None, keepdims=False):  # noqa: A001 (Keras' name)
     """True where every value along `axis` is truthy."""
-    return _reduce(torch.all, tensor(x), axis, keepdims)
+    return _reduce(torch.all, tensor(x), axis, keepdims).bool()
 
 
 @keras_op("Any")
 def any(x, axis=None, keepdims=False):  # noqa: A001 (Keras' name)
     """True where some value along `axis` is truthy."""
-    return _reduce(torch.any, tensor(x), axis, keepdims)
+    return _reduce(torch.any, tensor(x), axis, keepdims).bool()
 
 
 def _arg_extremum(torch_fn, x, axis, keepdims):
@@ -584,6 +595,16 @@ def _from_compute(out, dtype):
 @keras_op("Matmul")
 def matmul(x1, x2):
     """Matrix product with numpy's rules for 1-D operands and batch broadcasting."""
+    if (
+        isinstance(x1, torch.Tensor)
+        and isinstance(x2, torch.Tensor)
+        and x1.dtype == x2.dtype
+        and x1.is_floating_point()
+    ):
+        try:
+            return torch.matmul(x1, x2)
+        except RuntimeError:
+            pass  # the general path below reports the shapes
     x1, x2, dtype = _product_operands(x1, x2)
     if dtype == torch.int8:
         # NOTE: Keras accumulates int8 products in int32 and returns int32.

@@ -1,8 +1,9 @@
 """`Adam`: adaptive moment estimation, with Keras' bias-correction placement."""
 
+import numpy as np
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, check_range
+from lamina.optimizers.optimizer import Optimizer, check_range, foreach_addcdiv_scaled_
 
 
 class Adam(Optimizer):
@@ -85,9 +86,14 @@ class Adam(Optimizer):
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         m = plan.gather(self._momentums)
         v = plan.gather(self._velocities)
-        t = (self.iterations + 1).to(torch.float32)
-        alpha = (learning_rate * torch.sqrt(1 - torch.pow(self.beta_2, t))
-                 / (1 - torch.pow(self.beta_1, t)))
+        t = self._update_count(on_host=isinstance(learning_rate, float))
+        if isinstance(t, int):
+            # float32 scalar arithmetic on the host, rounding like the device path (and Keras).
+            f32 = np.float32
+            alpha = float(f32(learning_rate) * np.sqrt(f32(1) - f32(self.beta_2) ** f32(t))
+                          / (f32(1) - f32(self.beta_1) ** f32(t)))
+        else:
+            alpha = learning_rate * torch.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         torch._foreach_lerp_(m, grads, 1 - self.beta_1)
         torch._foreach_mul_(v, self.beta_2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
@@ -95,11 +101,9 @@ class Adam(Optimizer):
             v_hat = plan.gather(self._velocity_hats)
             torch._foreach_maximum_(v_hat, v)
             v = v_hat
-        # variable -= alpha * m / (sqrt(v) + eps), as one addcdiv over (sqrt(v) + eps) / alpha.
         denominators = torch._foreach_sqrt(v)
         torch._foreach_add_(denominators, self.epsilon)
-        torch._foreach_div_(denominators, alpha)
-        torch._foreach_addcdiv_(variables, m, denominators, value=-1)
+        foreach_addcdiv_scaled_(variables, m, denominators, -alpha)
 
     def get_config(self):
         config = super().get_config()

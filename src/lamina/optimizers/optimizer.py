@@ -63,6 +63,23 @@ def check_range(name, value, low, high, high_inclusive=True):
         )
 
 
+def foreach_add_scaled_(targets, tensors, scale):
+    """`targets += scale * tensors`, for a float or 0-d tensor `scale`."""
+    if isinstance(scale, torch.Tensor):
+        torch._foreach_add_(targets, torch._foreach_mul(tensors, scale))
+    else:
+        torch._foreach_add_(targets, tensors, alpha=scale)
+
+
+def foreach_addcdiv_scaled_(targets, numerators, denominators, scale):
+    """`targets += scale * numerators / denominators` (may overwrite `denominators`)."""
+    if isinstance(scale, torch.Tensor):
+        torch._foreach_div_(denominators, scale)
+        torch._foreach_addcdiv_(targets, numerators, denominators)
+    else:
+        torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
+
+
 def _defining_class(cls, attribute):
     return next(k for k in cls.__mro__ if attribute in vars(k))
 
@@ -181,6 +198,8 @@ class Optimizer:
         self._host_step = 0
         self._host_step_version = self._iterations._version
         self._learning_rate = self._build_learning_rate(learning_rate)
+        self._host_learning_rate = None
+        self._host_learning_rate_version = -1
         upd = _defining_class(type(self), "update_step")
         par = _defining_class(type(self), "_parallel_update_step")
         self._per_variable_updates = par is Optimizer or not issubclass(par, upd)
@@ -330,6 +349,27 @@ class Optimizer:
             return lr()
         return lr
 
+    def _step_learning_rate(self):
+        """The learning rate for the multi-tensor path: a Python float when it is a plain
+        Variable (read from the device only after it was written, e.g. by a callback), so
+        scaling fuses into the `alpha=`/`value=` of one kernel; a tensor otherwise (schedules,
+        callables, and under `torch.compile`, which must not bake step-varying floats)."""
+        lr = self._learning_rate
+        if not isinstance(lr, Variable) or torch.compiler.is_compiling():
+            return self._get_current_learning_rate()
+        if lr._version != self._host_learning_rate_version:
+            self._host_learning_rate = float(lr)
+            self._host_learning_rate_version = lr._version
+        return self._host_learning_rate
+
+    def _update_count(self, on_host):
+        """`iterations + 1` (for bias corrections): an int from the host copy if `on_host`
+        (pass `isinstance(learning_rate, float)`), else a float32 device tensor."""
+        if on_host:
+            step, steps = self._current_host_step(), self.gradient_accumulation_steps
+            return (step // int(steps) if steps else step) + 1
+        return (self.iterations + 1).to(torch.float32)
+
     def _var_key(self, variable):
         return id(variable)
 
@@ -464,13 +504,16 @@ class Optimizer:
 
     def _clip_decay_update(self, grads, plan):
         grads = self._clip_gradients(grads)
-        learning_rate = self._get_current_learning_rate()
-        if plan.decay:
-            torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
         if self._per_variable_updates:
+            learning_rate = self._get_current_learning_rate()
+            if plan.decay:
+                torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
             for grad, variable in zip(grads, plan.variables):
                 self.update_step(grad, variable, learning_rate)
         else:
+            learning_rate = self._step_learning_rate()
+            if plan.decay:
+                torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
             self._parallel_update_step(grads, plan.variables, learning_rate, plan)
 
     def _clip_gradients(self, grads):

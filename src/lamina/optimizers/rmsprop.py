@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, check_range
+from lamina.optimizers.optimizer import Optimizer, check_range, foreach_addcdiv_scaled_
 
 
 class RMSprop(Optimizer):
@@ -96,15 +96,13 @@ class RMSprop(Optimizer):
             torch._foreach_lerp_(average, grads, 1 - rho)
             torch._foreach_addcmul_(denominators, average, average, value=-1)
         torch._foreach_sqrt_(denominators)
-        # increment = lr * g / denominator, as one addcdiv over denominator / lr.
-        torch._foreach_div_(denominators, learning_rate)
         if self.momentum > 0:
             m = plan.gather(self._momentums)
             torch._foreach_mul_(m, self.momentum)
-            torch._foreach_addcdiv_(m, grads, denominators)
+            foreach_addcdiv_scaled_(m, grads, denominators, learning_rate)
             torch._foreach_sub_(variables, m)
         else:
-            torch._foreach_addcdiv_(variables, grads, denominators, value=-1)
+            foreach_addcdiv_scaled_(variables, grads, denominators, -learning_rate)
 
     def get_config(self):
         config = super().get_config()

@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, foreach_add_scaled_
 
 
 class SGD(Optimizer):
@@ -80,15 +80,14 @@ class SGD(Optimizer):
         self._parallel_update_step([gradient], [variable], learning_rate, plan)
 
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
-        steps = torch._foreach_mul(grads, learning_rate)
         if self.momentum == 0:
-            torch._foreach_sub_(variables, steps)
+            foreach_add_scaled_(variables, grads, -learning_rate)
             return
         m = plan.gather(self.momentums)
         torch._foreach_mul_(m, self.momentum)
-        torch._foreach_sub_(m, steps)
+        foreach_add_scaled_(m, grads, -learning_rate)
         if self.nesterov:
-            torch._foreach_sub_(variables, steps)
+            foreach_add_scaled_(variables, grads, -learning_rate)
             torch._foreach_add_(variables, m, alpha=self.momentum)
         else:
             torch._foreach_add_(variables, m)
