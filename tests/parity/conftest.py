@@ -11,5 +11,5 @@ keras = pytest.importorskip("keras")
 @pytest.fixture
 def K():
     """The keras module (the oracle), with fresh automatic names."""
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)  # the gc pass costs ~1 s per test
     return keras
