@@ -329,9 +329,34 @@ def test_fit_does_not_sync_with_the_host_per_step(monkeypatch):
     assert reads_for(64) == reads_for(1024)
 
 
-def test_jit_compile_true_still_trains():
+def test_jit_compile_true_compiles_the_model_and_matches_eager(monkeypatch):
+    from lamina.trainers import trainer
+
+    monkeypatch.setattr(trainer, "JIT_BACKEND", "eager")  # Dynamo tracing, no C compiler
     x, y = regression_data(64)
+    results = []
+    for jit in (False, True):
+        lamina.utils.set_random_seed(0)
+        model = dense_model()
+        model.compile(lamina.optimizers.SGD(0.05), "mse", jit_compile=jit)
+        results.append(model.fit(x, y, epochs=2, batch_size=16, shuffle=False,
+                                 verbose=0).history["loss"])
+        assert (model._compiled_call_impl is not None) == jit
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+def test_steps_per_execution_groups_batches():
+    x, y = regression_data(64)
+    seen = []
+
+    class Count(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
     model = dense_model()
-    model.compile(lamina.optimizers.SGD(0.05), "mse", jit_compile=True)
-    assert model._jit_compile
-    assert model.evaluate(x, y, verbose=0) > 0
+    model.compile(lamina.optimizers.SGD(0.05), "mse", steps_per_execution=2)
+    history = model.fit(x, y, batch_size=16, epochs=1, callbacks=[Count()], verbose=0)
+    assert seen == [1, 3]
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile("sgd", "mse", steps_per_execution=0)

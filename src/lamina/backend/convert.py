@@ -48,11 +48,12 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         arr = np.asarray(x)
         if arr.dtype == object or arr.dtype.kind in "SUO":
             raise TypeError(f"Cannot convert an array of dtype {arr.dtype} to a tensor.")
-        if not arr.flags.writeable or not arr.flags.c_contiguous and not arr.flags.f_contiguous:
-            arr = np.ascontiguousarray(arr).copy()
+        if not arr.flags.writeable or not arr.flags.c_contiguous:
+            # NOTE: np.ascontiguousarray would turn a 0-d array into shape (1,).
+            arr = np.array(arr, order="C", copy=True)
         if isinstance(x, np.generic) and arr.dtype == np.float64 and torch_dtype is None:
             torch_dtype = to_torch_dtype(config.floatx())
-        tensor = torch.from_numpy(np.ascontiguousarray(arr))
+        tensor = torch.from_numpy(arr)
         device = config.get_device()
         if torch_dtype is not None and tensor.dtype != torch_dtype:
             return tensor.to(device=device, dtype=torch_dtype)

@@ -33,7 +33,7 @@ _ALIASES = {
     "float": "float32",
     "double": "float64",
     "half": "float16",
-    "int": "int64",
+    "int": "int32",
     "long": "int64",
     "uint": "uint32",
     "boolean": "bool",
@@ -61,7 +61,7 @@ def standardize_dtype(dtype):
     if dtype is bool:
         return "bool"
     if dtype is int:
-        return "int64"
+        return "int32"
     if dtype is float:
         return "float32"
     if hasattr(dtype, "name") and isinstance(dtype.name, str):  # DTypePolicy, KerasTensor dtype

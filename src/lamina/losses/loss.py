@@ -100,15 +100,14 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Reduce (already weighted) `values` to a scalar as `reduction` says."""
     if reduction is None or reduction == "none" or values.ndim == 0 or values.shape == (0,):
         return values
-    loss = values.sum()
     if reduction == "sum":
-        return loss
+        return values.sum()
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        loss = values.sum()
         divisor = sample_weight.sum().to(loss.dtype)
         safe = torch.where(divisor == 0, torch.ones_like(divisor), divisor)
         return torch.where(divisor == 0, torch.zeros_like(loss), loss / safe)
-    count = values.numel()
-    return loss / count if count else torch.zeros_like(loss)
+    return values.mean() if values.numel() else values.new_zeros(())
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -179,14 +178,19 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_mask(y_pred)
         y_pred = self._convert(y_pred)
-        y_true = self._convert(y_true)
+        y_true = self._convert_labels(y_true)
         losses = self.call(y_true, y_pred)
         out_mask = get_mask(losses)
         if in_mask is not None and out_mask is not None:
             mask = in_mask & out_mask
         else:
             mask = in_mask if out_mask is None else out_mask
-        return reduce_weighted_values(losses, sample_weight, mask, self.reduction, self._dtype)
+        return reduce_weighted_values(
+            losses, sample_weight, mask, self.reduction, self._torch_dtype
+        )
+
+    def _convert_labels(self, y_true):
+        return self._convert(y_true)
 
     def call(self, y_true, y_pred):
         """Per-sample losses for a batch. Subclasses implement this."""

@@ -153,17 +153,18 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"y_pred.shape={tuple(y_pred.shape)}"
         )
     target = y_true.long()
-    if ignore_class is not None:
-        valid = y_true != ignore_class
-        target = torch.where(valid, target, 0)
+    if y_pred.ndim > 2:
+        y_pred = y_pred.movedim(-1, 1)  # torch wants classes on axis 1; a view, no copy
+    # NOTE: ignore_index (-100 when unused) only ever zeroes entries; Keras' masking of
+    # `ignore_class` is reproduced by the `_keras_mask` set below.
+    ignore_index = -100 if ignore_class is None else int(ignore_class)
     if from_logits:
-        log_probs = F.log_softmax(y_pred, dim=-1)
+        values = F.cross_entropy(y_pred, target, reduction="none", ignore_index=ignore_index)
     else:
-        log_probs = _clipped_log_probs(y_pred, -1)
-    values = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+        values = F.nll_loss(_clipped_log_probs(y_pred, 1 if y_pred.ndim > 1 else 0), target,
+                            reduction="none", ignore_index=ignore_index)
     if ignore_class is not None:
-        values = torch.where(valid, values, 0.0)
-        values._keras_mask = valid
+        values._keras_mask = y_true != ignore_class
     return values
 
 
@@ -241,6 +242,12 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
+
+    def _convert_labels(self, y_true):
+        # Integer class ids stay integers (Keras casts them to float and back).
+        if isinstance(y_true, torch.Tensor) and not y_true.is_floating_point():
+            return y_true
+        return self._convert(y_true)
 
     def get_config(self):
         # Keras leaves `axis` out of this config (only the last axis is supported).

@@ -68,12 +68,16 @@ def sparse_categorical_accuracy(y_true, y_pred):
     [1.0, 0.0]
     """
     y_pred = convert_to_tensor(y_pred)
-    y_true = convert_to_tensor(y_true, dtype=y_pred.dtype)
+    y_true = convert_to_tensor(y_true)
+    if y_true.is_floating_point() and y_true.dtype != y_pred.dtype:
+        y_true = y_true.to(y_pred.dtype)
     original_shape = y_true.shape
     reshape = y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
     if reshape:
         y_true = y_true.squeeze(-1)
-    y_pred = torch.argmax(y_pred, dim=-1).to(y_true.dtype)
+    y_pred = torch.argmax(y_pred, dim=-1)
+    if y_true.is_floating_point():
+        y_pred = y_pred.to(y_true.dtype)
     matches = (y_true == y_pred).to(_floatx())
     if reshape:
         matches = matches.reshape(original_shape)

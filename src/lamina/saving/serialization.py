@@ -34,10 +34,21 @@ PUBLIC_MODULES = {
 }
 
 
-class SafeModeScope:
-    """Within the block, deserialization refuses unsafe objects (e.g. Lambda bytecode)."""
+# Keras names of lamina classes that Keras itself does not export publicly.
+KERAS_PRIVATE_CLASSES = {
+    "lamina.models.functional.Functional": ("keras.src.models.functional", "Functional"),
+}
 
-    current = True
+
+class SafeModeScope:
+    """Within the block, deserialization refuses (`True`) or allows (`False`) objects that
+    run code from the file, such as `Lambda` bytecode.
+
+    `current` is None outside any scope; `lamina.config.enable_unsafe_deserialization()`
+    sets it to False for the whole process.
+    """
+
+    current = None
 
     def __init__(self, safe_mode=True):
         self.safe_mode = safe_mode
@@ -53,7 +64,8 @@ class SafeModeScope:
 
 
 def in_safe_mode():
-    return SafeModeScope.current
+    """Whether deserialization is currently in safe mode (the default)."""
+    return SafeModeScope.current is not False
 
 
 def _public_module(obj):
@@ -107,7 +119,10 @@ def serialize_keras_object(obj):
             "config": serialize_keras_object(config),
             "registered_name": registered,
         }
-        if registered is None and not _is_builtin(cls):
+        private = KERAS_PRIVATE_CLASSES.get(f"{cls.__module__}.{cls.__qualname__}")
+        if registered is None and private is not None:
+            result["module"], result["registered_name"] = private
+        elif registered is None and not _is_builtin(cls):
             result["module"] = cls.__module__
             result["registered_name"] = cls.__name__
         build_config = getattr(obj, "get_build_config", lambda: None)()
@@ -133,10 +148,25 @@ def _lookup_public(module_name, class_name):
             if f".{tail}." in module_name + ".":
                 target = lamina_module
         target = target or "lamina"
-    if target is None:
+    if target is None or not isinstance(class_name, str) or class_name.startswith("_"):
         return None
     module = importlib.import_module(target)
-    return getattr(module, class_name, None)
+    obj = getattr(module, class_name, None)
+    return obj if _is_lamina_object(obj) else None
+
+
+def _is_lamina_object(obj):
+    """Only lamina's own classes and functions resolve by public name: never a module,
+    and never something a lamina module merely imported (`importlib`, `os`...)."""
+    if obj is None or inspect.ismodule(obj):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    if inspect.isclass(obj):
+        return module.startswith("lamina.")
+    if inspect.isfunction(obj):
+        return module.startswith("lamina.")
+    # torch functions bound directly as lamina ops (e.g. `ops.relu is torch.relu`).
+    return inspect.isbuiltin(obj) and module.startswith("torch")
 
 
 def _close_matches_error(kind, name, known):
@@ -147,7 +177,15 @@ def _close_matches_error(kind, name, known):
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module_objects=None,
                              **kwargs):
-    """Rebuild an object from `serialize_keras_object`'s output."""
+    """Rebuild an object from `serialize_keras_object`'s output.
+
+    Classes and functions resolve only through the registry, `custom_objects`,
+    `module_objects` and lamina's public modules: nothing named in `config` is imported.
+    An enclosing `SafeModeScope` (or `enable_unsafe_deserialization()`) overrides
+    `safe_mode`.
+    """
+    if SafeModeScope.current is not None:
+        safe_mode = SafeModeScope.current
     if config is None or isinstance(config, (int, float, bool)):
         return config
     if isinstance(config, str):
@@ -178,8 +216,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
             obj = _lookup_public(module_name, fn_name)
         if obj is None:
             raise ValueError(
-                f"Could not locate function '{fn_name}'. Register it with "
-                "`@lamina.saving.register_keras_serializable()` or pass it in `custom_objects`."
+                f"Could not locate function '{fn_name}' (module {module_name!r}). Nothing named "
+                "in a file is imported: register the function with "
+                "`@lamina.saving.register_keras_serializable()` or pass "
+                f"`custom_objects={{{fn_name!r}: {fn_name}}}`."
             )
         return obj
     cls = registry.get_registered_object(registered_name, custom_objects, module_objects)
@@ -187,11 +227,13 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
         cls = registry.get_registered_object(class_name, custom_objects, module_objects)
     if cls is None and module_name:
         cls = _lookup_public(module_name, class_name)
-    if cls is None:
+    if cls is None or not (inspect.isclass(cls) or callable(cls)):
         raise TypeError(
-            f"Could not locate class '{class_name}'. Make sure custom classes are decorated "
-            "with `@lamina.saving.register_keras_serializable()` or passed in "
-            "`custom_objects`. Full object config: " + str(config)[:500]
+            f"Could not locate class '{class_name}' (module {module_name!r}, registered name "
+            f"{config.get('registered_name')!r}). Nothing named in a file is imported: "
+            "decorate the class with `@lamina.saving.register_keras_serializable()` or pass "
+            f"`custom_objects={{{class_name!r}: {class_name}}}`. Full object config: "
+            + str(config)[:500]
         )
     with SafeModeScope(safe_mode):
         if hasattr(cls, "from_config"):

@@ -17,6 +17,9 @@ from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
 from lamina.variables import trainable_state_version
 
+# torch.compile backend used by `compile(jit_compile=True)` (tests switch it to "eager").
+JIT_BACKEND = "inductor"
+
 _STEP_CACHE_KEYS = ("_train_function", "_test_function", "_predict_function")
 
 
@@ -338,7 +341,7 @@ class Trainer:
 
     def _maybe_jit(self):
         if self.__dict__.get("compile_module") and self.__dict__.get("_jit_done") is None:
-            torch.nn.Module.compile(self)
+            torch.nn.Module.compile(self, backend=JIT_BACKEND)
             self.__dict__["_jit_done"] = True
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,

@@ -125,3 +125,22 @@ def test_dense_in_sequential_trains_state_dict_keys():
     model = lamina.Sequential([lamina.Input((4,)), Dense(3, activation="relu"), Dense(1)])
     assert model.output_shape == (None, 1)
     assert model.count_params() == 4 * 3 + 3 + 3 + 1
+
+
+def test_dense_works_with_torch_functional_call():
+    layer = Dense(2)
+    x = torch.ones(1, 3)
+    layer(x)
+    params = {"kernel": torch.full((3, 2), 2.0), "bias": torch.ones(2)}
+    out = torch.func.functional_call(layer, params, (x,))
+    assert out.tolist() == [[7.0, 7.0]]
+    assert not torch.equal(layer(x), out)
+
+
+def test_dense_frozen_layer_still_computes_and_has_no_trainable_weights():
+    layer = Dense(2, trainable=False)
+    x = torch.randn(4, 3)
+    y = layer(x)
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
+    np.testing.assert_allclose(y.detach().numpy(),
+                               (x @ layer.kernel + layer.bias).detach().numpy(), atol=1e-6)

@@ -91,11 +91,15 @@ class Dense(Layer):
         # NOTE: decided once, so the common case (float32 weights, no LoRA) runs the bare
         # kernel: no casts, no extra product, per call.
         self._plain_weights = not self.lora_enabled and (
-            self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype)
+            self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype) and (
+            "kernel" in self._parameters) and (("bias" in self._parameters) == self.use_bias)
 
     def call(self, inputs):
         if self._plain_weights:
-            kernel, bias = self.kernel, self.bias
+            # NOTE: read the weights from `_parameters` (what `nn.Module.__getattr__` does)
+            # to skip the attribute-miss path; `functional_call` swaps them there too.
+            params = self._parameters
+            kernel, bias = params["kernel"], params.get("bias")
         else:
             kernel, bias = self._effective_weights(inputs.dtype)
         if bias is not None and inputs.ndim == 2:

@@ -1,0 +1,220 @@
+"""Functional models as Keras 3 configs: `layers` (each with `inbound_nodes`),
+`input_layers` and `output_layers`, and their reconstruction.
+
+A tensor in a node's arguments is written `{"class_name": "__keras_tensor__", "config":
+{"shape", "dtype", "keras_history": [layer name, node index, tensor index]}}`, where the
+node index counts only the nodes that belong to this model. Reconstruction creates every
+layer, then replays the nodes as soon as their inputs exist.
+"""
+
+from lamina import tree
+from lamina.backend.symbolic import KerasTensor
+from lamina.layers.input_layer import InputLayer
+from lamina.models.saving_methods import keras_operation_order, network_nodes
+from lamina.ops.operation import FunctionOperation
+from lamina.saving import serialization
+
+# lamina op modules -> the Keras module holding the same op class.
+_KERAS_OP_MODULES = {"numpy", "nn", "math", "core", "linalg", "image"}
+
+
+def _op_config(op, name):
+    """Keras' config of a recorded op function, e.g. `keras.ops.add` -> `Add`."""
+    family = op.fn.__module__.rsplit(".", 1)[-1]
+    module = f"keras.src.ops.{family if family in _KERAS_OP_MODULES else 'numpy'}"
+    return {"module": module, "class_name": op.class_name, "config": {"name": name},
+            "registered_name": op.class_name}
+
+
+def functional_get_config(model):
+    """The Keras 3 config of functional `model`: its graph, layer by layer.
+
+    >>> import lamina
+    >>> x = lamina.Input((3,), name="x")
+    >>> model = lamina.Model(x, lamina.layers.Dense(2, name="d")(x), name="m")
+    >>> config = functional_get_config(model)
+    >>> [entry["name"] for entry in config["layers"]], config["output_layers"]
+    (['x', 'd'], ['d', 0, 0])
+    """
+    inputs, outputs = model._inputs_struct, model._outputs_struct
+    nodes, _ = network_nodes(inputs, outputs)
+    in_network = {id(n) for n in nodes}
+    operations = keras_operation_order(inputs, outputs)
+    for tensor in tree.flatten(inputs):
+        in_network.add(id(tensor._keras_history.operation._inbound_nodes[0]))
+
+    names, used = {}, set()
+    for op in operations:  # ops may share names ("add"): the config needs unique ones
+        name, k = op.name, 0
+        while name in used:
+            k += 1
+            name = f"{op.name}_{k}"
+        used.add(name)
+        names[id(op)] = name
+    new_index = {}
+    for op in operations:
+        kept = [n for n in op._inbound_nodes if id(n) in in_network]
+        for i, node in enumerate(kept):
+            new_index[id(node)] = i
+
+    def history_of(tensor):
+        op, node_index, tensor_index = tensor._keras_history
+        node = op._inbound_nodes[node_index]
+        return [names[id(op)], new_index[id(node)], tensor_index]
+
+    def serialize_arg(value):
+        if isinstance(value, KerasTensor):
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(value.shape), "dtype": value.dtype,
+                               "keras_history": history_of(value)}}
+        if isinstance(value, (list, tuple)):
+            return [serialize_arg(v) for v in value]
+        if isinstance(value, dict):
+            return {k: serialize_arg(v) for k, v in value.items()}
+        return serialization.serialize_keras_object(value)
+
+    layers = []
+    for op in operations:
+        name = names[id(op)]
+        if isinstance(op, FunctionOperation):
+            entry = _op_config(op, name)
+        else:
+            entry = serialization.serialize_keras_object(op)
+        entry["name"] = name
+        entry["inbound_nodes"] = [
+            {"args": serialize_arg(list(node.call_args)),
+             "kwargs": serialize_arg(dict(node.call_kwargs))}
+            for node in op._inbound_nodes if id(node) in in_network and not node.is_input
+        ]
+        layers.append(entry)
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "input_layers": tree.map_structure(history_of, inputs),
+        "output_layers": tree.map_structure(history_of, outputs),
+    }
+
+
+def _op_functions():
+    """Keras op class name -> lamina op function (`"Add"` -> `lamina.ops.add`)."""
+    from lamina import ops
+
+    table = {}
+    for name in dir(ops):
+        fn = getattr(ops, name)
+        class_name = getattr(fn, "keras_class_name", None)
+        if class_name is not None and callable(fn):
+            table.setdefault(class_name, fn)
+    return table
+
+
+def _make_operation(entry, custom_objects, op_functions):
+    """The layer for a config entry, or a function replaying a Keras op node."""
+    module = entry.get("module") or ""
+    if module.startswith("keras.src.ops.") or (
+            module == "" and entry.get("class_name") in op_functions):
+        fn = op_functions.get(entry.get("class_name"))
+        if fn is None:
+            raise ValueError(
+                f"Unknown op {entry.get('class_name')!r} (module {module!r}) in a functional "
+                "model config: lamina has no such op."
+            )
+        extra = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}
+        return lambda *args, **kwargs: fn(*args, **kwargs, **extra)
+    return serialization.deserialize_keras_object(entry, custom_objects=custom_objects)
+
+
+def _legacy_node(node_data):
+    """Keras 2's node format: `[[layer, node_index, tensor_index, kwargs], ...]`."""
+    refs = [{"class_name": "__keras_tensor__", "config": {"keras_history": item[:3]}}
+            for item in node_data]
+    kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
+    return {"args": [refs[0] if len(refs) == 1 else refs], "kwargs": kwargs or {}}
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuild a functional model of class `cls` from `functional_get_config`'s output
+    (or a Keras 3 file's)."""
+    op_functions = _op_functions()
+    operations, produced, pending = {}, {}, {}
+    order = []
+    for entry in config["layers"]:
+        name = entry.get("name") or entry["config"]["name"]
+        operation = _make_operation(entry, custom_objects, op_functions)
+        operations[name] = operation
+        order.append(name)
+        produced[name] = []
+        if isinstance(operation, InputLayer):
+            produced[name].append(operation.output)
+        pending[name] = [_legacy_node(n) if isinstance(n, list) else n
+                         for n in entry.get("inbound_nodes") or []]
+
+    def ready(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            layer, node_index, _ = value["config"]["keras_history"]
+            return layer in produced and len(produced[layer]) > node_index
+        if isinstance(value, (list, tuple)):
+            return all(ready(v) for v in value)
+        if isinstance(value, dict) and "class_name" not in value:
+            return all(ready(v) for v in value.values())
+        return True
+
+    def resolve(value):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return _tensor_at(produced, value["config"]["keras_history"])
+        if isinstance(value, (list, tuple)):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict) and "class_name" not in value:
+            return {k: resolve(v) for k, v in value.items()}
+        return serialization.deserialize_keras_object(value, custom_objects=custom_objects)
+
+    while any(pending.values()):
+        progress = False
+        for name in order:
+            nodes = pending[name]
+            while nodes and ready(nodes[0]):
+                node = nodes.pop(0)
+                args = resolve(node.get("args", []))
+                kwargs = resolve(node.get("kwargs", {}))
+                produced[name].append(operations[name](*args, **kwargs))
+                progress = True
+        if not progress:
+            stuck = sorted(n for n, nodes in pending.items() if nodes)
+            raise ValueError(
+                f"Cannot rebuild functional model {config.get('name')!r}: the inputs of "
+                f"layers {stuck} are never produced. The config is inconsistent."
+            )
+
+    inputs = _structure(config["input_layers"], produced)
+    outputs = _structure(config["output_layers"], produced)
+    from lamina.models.model import Model
+
+    target = Model if cls.__name__ == "Functional" else cls
+    return target(inputs=inputs, outputs=outputs, name=config.get("name"),
+                  trainable=config.get("trainable", True))
+
+
+def _tensor_at(produced, history):
+    layer, node_index, tensor_index = history[:3]
+    if layer not in produced or node_index >= len(produced[layer]):
+        raise ValueError(
+            f"Functional config refers to node {node_index} of layer {layer!r}, which does "
+            "not exist."
+        )
+    flat = [t for t in tree.flatten(produced[layer][node_index]) if isinstance(t, KerasTensor)]
+    return flat[tensor_index]
+
+
+def _is_history(value):
+    return (isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], int) and isinstance(value[2], int))
+
+
+def _structure(spec, produced):
+    """`input_layers`/`output_layers` -> the same structure of tensors."""
+    if _is_history(spec):
+        return _tensor_at(produced, spec)
+    if isinstance(spec, dict):
+        return {k: _structure(v, produced) for k, v in spec.items()}
+    return [_structure(v, produced) for v in spec]

@@ -1,0 +1,243 @@
+"""Keras' `.weights.h5` layout: state stored by *attribute path*, both directions.
+
+Every saveable object (a layer, a model, an optimizer) owns one group `<path>/vars`
+holding its own variables as datasets `"0"`, `"1"`, ... (trainable first). Its children are
+found by walking its attributes: public names sorted, then private ones; a list or dict
+attribute names each saveable item `snake_case(ClassName)` with `_1`, `_2` suffixes. Graph
+models (`Functional`, `Sequential`) walk `layers` first. An object reached twice is stored
+at the first path only. So a Sequential writes `layers/dense/vars/0`, `layers/dense_1/...`,
+and its optimizer `optimizer/vars/N`, exactly as Keras 3 does; layer names never matter.
+
+The walk reads only tracked state (`_modules`, saveable attributes, public properties
+that subclasses add), never a per-class table.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+import torch
+
+from lamina.backend import naming
+from lamina.layers.layer import Layer
+from lamina.layers.tracking import TrackedContainer
+from lamina.optimizers.optimizer import Optimizer
+
+_BASE_NAMES = {}
+
+
+def is_saveable(obj):
+    """Layers, models and optimizers (or anything with `save_own_variables`) own a group."""
+    return isinstance(obj, (Layer, Optimizer)) or (
+        hasattr(obj, "save_own_variables") and hasattr(obj, "load_own_variables")
+        and not inspect.isclass(obj))
+
+
+def _base_names(obj):
+    """Names every plain `Layer` (or `Optimizer`) has: never children of a subclass."""
+    base = Layer if isinstance(obj, Layer) else Optimizer if isinstance(obj, Optimizer) else None
+    if base is None:
+        return frozenset()
+    names = _BASE_NAMES.get(base)
+    if names is None:
+        names = _BASE_NAMES[base] = frozenset(dir(base))
+    return names
+
+
+def _candidate_names(obj):
+    """Attribute names that may hold saveable children, before sorting."""
+    names = set()
+    modules = obj.__dict__.get("_modules") or {}
+    names.update(modules)
+    names.update(k for k, v in obj.__dict__.items() if is_saveable(v))
+    base = _base_names(obj)
+    for klass in type(obj).__mro__:
+        for name, value in vars(klass).items():
+            if isinstance(value, property) and not name.startswith("_") and name not in base:
+                names.add(name)
+    return {n for n in names if not n.startswith("__")}
+
+
+def _children(obj):
+    """`(attribute, value)` pairs of `obj` that hold saveables, in Keras' walk order."""
+    names = _candidate_names(obj)
+    ordered = []
+    # Graph models walk their layer list first, like Keras' Functional/Sequential.
+    if "layers" in (obj.__dict__.get("_modules") or {}):
+        ordered.append("layers")
+        names.discard("layers")
+    ordered.extend(sorted(names, key=lambda n: (n.startswith("_"), n)))
+    for name in ordered:
+        try:
+            value = getattr(obj, name)
+        except Exception:  # a property that cannot be evaluated holds no state
+            continue
+        if is_saveable(value) or isinstance(value, (list, tuple, dict, TrackedContainer)):
+            yield name, value
+
+
+def _container_items(container):
+    values = container.values() if isinstance(container, dict) else container
+    used = {}
+    for item in list(values):
+        if not is_saveable(item):
+            continue
+        name = naming.to_snake_case(type(item).__name__)
+        if name in used:
+            used[name] += 1
+            name = f"{name}_{used[name]}"
+        else:
+            used[name] = 0
+        yield name, item
+
+
+def walk(obj, path="", visited=None):
+    """Yield `(path, saveable)` for `obj` and everything it holds, in Keras' order.
+
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    >>> [p for p, _ in walk(model)]
+    ['', 'layers/dense']
+    """
+    visited = set() if visited is None else visited
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    yield path, obj
+    for name, child in _children(obj):
+        child_path = f"{path}/{name}" if path else name
+        if is_saveable(child):
+            yield from walk(child, child_path, visited)
+        else:
+            for item_name, item in _container_items(child):
+                yield from walk(item, f"{child_path}/{item_name}", visited)
+
+
+def own_variables(obj):
+    """The variables `obj` stores in its own `vars` group, trainable first."""
+    if isinstance(obj, Layer):
+        return obj._own_variables()
+    return list(getattr(obj, "variables", []))
+
+
+class H5Store:
+    """The `vars` group of one object: a dict of arrays keyed `"0"`, `"1"`, ...
+
+    Passed to `save_own_variables(store)` / `load_own_variables(store)`.
+    """
+
+    def __init__(self, group, path):
+        self.group = group
+        self.path = path
+
+    def __setitem__(self, key, value):
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+            if value.dtype == torch.bfloat16:
+                dataset = self.group.create_dataset(key, data=value.float().cpu().numpy())
+                dataset.attrs["dtype"] = "bfloat16"
+                return
+            value = value.cpu().numpy()
+        self.group.create_dataset(key, data=np.asarray(value))
+
+    def __getitem__(self, key):
+        if self.group is None or key not in self.group:
+            raise KeyError(f"No variable {key!r} stored at '{self.path or '/'}/vars'.")
+        dataset = self.group[key]
+        value = dataset[()]
+        if dataset.attrs.get("dtype") == "bfloat16":
+            return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
+        return value
+
+    def keys(self):
+        return [] if self.group is None else list(self.group.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+    def __contains__(self, key):
+        return self.group is not None and key in self.group
+
+
+def _describe(obj):
+    name = getattr(obj, "name", None)
+    return f"{type(obj).__name__} '{name}'" if name else type(obj).__name__
+
+
+def _save_layer_variables(layer, store):
+    for i, variable in enumerate(own_variables(layer)):
+        store[str(i)] = variable
+
+
+def _assign(variable, value):
+    value = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
+    with torch.no_grad():
+        variable.copy_(value.to(device=variable.device, dtype=variable.dtype))
+
+
+def _load_layer_variables(layer, store, path):
+    variables = own_variables(layer)
+    if len(store) != len(variables):
+        where = f"'{path}/vars'" if path else "'/vars'"
+        if not variables and not layer.built:
+            raise ValueError(
+                f"Layer {_describe(layer)} was never built, so it has no variables, but the "
+                f"weights file holds {len(store)} at {where}. Build the model (call it on "
+                "data or call `model.build(input_shape)`) before loading weights."
+            )
+        raise ValueError(
+            f"{_describe(layer)} expected {len(variables)} variables "
+            f"{[getattr(v, 'name', '?') for v in variables]}, but the weights file holds "
+            f"{len(store)} at {where}. The file was saved from a different architecture; "
+            "pass `skip_mismatch=True` to skip such layers."
+        )
+    for i, variable in enumerate(variables):
+        value = store[str(i)]
+        shape = tuple(np.shape(value))
+        if shape != tuple(variable.shape):
+            raise ValueError(
+                f"{_describe(layer)}: variable '{getattr(variable, 'path', i)}' has shape "
+                f"{tuple(variable.shape)}, but the weights file holds shape {shape} at "
+                f"'{path}/vars/{i}'. Pass `skip_mismatch=True` to skip mismatched layers."
+            )
+    for i, variable in enumerate(variables):
+        _assign(variable, store[str(i)])
+
+
+def save_state(obj, h5file, include_optimizer=True):
+    """Write `obj`'s state (recursively) into the open h5py file `h5file`."""
+    skip = set() if include_optimizer else _optimizer_ids(obj)
+    for path, saveable in walk(obj, visited=set(skip)):
+        group = h5file.require_group(f"{path}/vars" if path else "vars")
+        name = getattr(saveable, "name", None)
+        if isinstance(name, str):
+            group.attrs["name"] = name
+        store = H5Store(group, path)
+        if hasattr(saveable, "save_own_variables"):
+            saveable.save_own_variables(store)
+        else:
+            _save_layer_variables(saveable, store)
+
+
+def _optimizer_ids(obj):
+    optimizer = getattr(obj, "optimizer", None)
+    return {id(optimizer)} if optimizer is not None else set()
+
+
+def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
+    """Read `obj`'s state from `h5file`, which may have been written by Keras 3."""
+    skip = set() if include_optimizer else _optimizer_ids(obj)
+    for path, saveable in walk(obj, visited=set(skip)):
+        key = f"{path}/vars" if path else "vars"
+        group = h5file[key] if key in h5file else None
+        store = H5Store(group, path)
+        try:
+            if hasattr(saveable, "load_own_variables"):
+                saveable.load_own_variables(store)
+            else:
+                _load_layer_variables(saveable, store, path)
+        except (ValueError, KeyError) as error:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping loading weights of {_describe(saveable)} at "
+                          f"'{path or '/'}': {error}", stacklevel=2)
