@@ -8,7 +8,6 @@ import argparse
 
 import numpy as np
 import torch
-
 from _common import interleaved, keras_or_none, report
 
 import lamina

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 import lamina
-from lamina.layers.layer import Layer
 from lamina.layers.input_spec import InputSpec
+from lamina.layers.layer import Layer
 
 
 class Linear(Layer):

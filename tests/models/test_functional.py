@@ -60,7 +60,7 @@ def test_shared_layer_creates_multiple_nodes():
     out_a, out_b = model([x, x])
     np.testing.assert_allclose(out_a.detach(), out_b.detach())
     with pytest.raises(AttributeError, match="multiple inbound nodes"):
-        shared.output
+        _ = shared.output
 
 
 def test_nested_model_as_a_layer():

@@ -20,7 +20,7 @@ def test_sequential_deferred_build_on_first_call():
     model = lamina.Sequential([layers.Dense(3), layers.Dense(1)])
     assert not model.built
     with pytest.raises(AttributeError, match="has not been built"):
-        model.output_shape
+        _ = model.output_shape
     out = model(np.ones((2, 7), "float32"))
     assert out.shape == (2, 1) and model.built
     assert model.input_shape == (None, 7)

@@ -79,7 +79,7 @@ def test_keras_readme_training_loop_runs_as_written():
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     optimizer = keras.optimizers.Adam(learning_rate=1e-2)
     first = None
-    for epoch in range(30):
+    for _ in range(30):
         for start in range(0, 128, 32):
             x_batch, y_batch = x_train[start:start + 32], y_train[start:start + 32]
             with keras.GradientTape() as tape:

@@ -36,11 +36,11 @@ from lamina.ops.operation import Operation
 from lamina.variables import Variable, bump_state_version
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
-_SIGNATURES = {}
+_SIGNATURES = {}  # class -> facts about its call/build signatures (see _call_signature)
 # Attributes of lamina's own classes that hold layers for bookkeeping, not as children.
 _UNTRACKED = {"_plan", "_operations", "_flat_inputs", "_flat_outputs", "_inputs_struct",
               "_outputs_struct", "_layers_tuple", "_inputs", "_outputs", "_build_shapes",
-              "_output_slots", "_tracked_variables", "_losses", "_inbound_nodes"}  # class -> (has_training, training_default, has_mask, build_arg_names)
+              "_output_slots", "_tracked_variables", "_losses", "_inbound_nodes"}
 
 
 def _call_signature(cls):

@@ -106,6 +106,9 @@ class Mean(Metric):
 
     @torch.no_grad()
     def update_state(self, values, sample_weight=None):
+        self._accumulate(values, sample_weight)
+
+    def _accumulate(self, values, sample_weight):
         values = convert_to_tensor(values)
         self._follow_device(values)
         values, sample_weight = reduce_to_samplewise_values(
@@ -158,7 +161,7 @@ class MeanMetricWrapper(Mean):
                 if sample_weight is not None:
                     sample_weight = convert_to_tensor(sample_weight, dtype=self._torch_dtype)
                 sample_weight = apply_mask(sample_weight, mask, self._torch_dtype, "sum")
-        super().update_state(values, sample_weight=sample_weight)
+            self._accumulate(values, sample_weight)
 
     def get_config(self):
         config = {"name": self.name, "dtype": self.dtype}

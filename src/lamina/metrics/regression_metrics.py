@@ -57,8 +57,7 @@ class RootMeanSquaredError(Mean):
             y_true = convert_to_tensor(y_true, dtype=self._torch_dtype)
             y_pred = convert_to_tensor(y_pred, dtype=self._torch_dtype)
             y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-            squared_error = torch.square(y_pred - y_true)
-        super().update_state(squared_error, sample_weight=sample_weight)
+            self._accumulate(torch.square(y_pred - y_true), sample_weight)
 
     def result(self):
         return torch.sqrt(super().result())

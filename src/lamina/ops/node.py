@@ -21,9 +21,8 @@ class Node:
         self.call_kwargs = dict(call_kwargs or {})
         self.output_structure = outputs
         self.outputs = [t for t in tree.flatten(outputs) if isinstance(t, KerasTensor)]
-        self.input_tensors = [
-            t for t in tree.flatten((self.call_args, self.call_kwargs)) if isinstance(t, KerasTensor)
-        ]
+        self.input_tensors = [t for t in tree.flatten((self.call_args, self.call_kwargs))
+                              if isinstance(t, KerasTensor)]
         inbound = getattr(operation, "_inbound_nodes", None)
         if inbound is None:
             inbound = operation._inbound_nodes = []

@@ -5,7 +5,6 @@ device. Nothing in a step reads a value back to the host: metric results are ten
 and per-batch `logs` compute them only when a callback or the progress bar asks.
 """
 
-import inspect
 from collections.abc import Mapping
 
 import numpy as np
@@ -26,13 +25,16 @@ _STEP_CACHE_KEYS = ("_train_function", "_test_function", "_predict_function")
 class MetricLogs(Mapping):
     """Per-batch logs that read the metric results only when a value is asked for."""
 
-    __slots__ = ("_model",)
+    __slots__ = ("_model", "_cache")
 
     def __init__(self, model):
         self._model = model
+        self._cache = None
 
     def _values(self):
-        return self._model.get_metrics_result()
+        if self._cache is None:
+            self._cache = self._model.get_metrics_result()
+        return self._cache
 
     def __getitem__(self, key):
         return self._values()[key]

@@ -15,8 +15,9 @@ class RMSNormalization(Layer):
         epsilon: added to the mean square.
 
     >>> import torch
-    >>> RMSNormalization(epsilon=0.0)(torch.tensor([[3.0, 4.0]] )).tolist()[0][1]
-    1.1313708424568176
+    >>> y = RMSNormalization(epsilon=0.0)(torch.tensor([[3.0, 4.0]]))  # rms = sqrt(12.5)
+    >>> [round(v, 4) for v in y.tolist()[0]]
+    [0.8485, 1.1314]
     """
 
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):

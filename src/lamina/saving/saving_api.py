@@ -1,0 +1,194 @@
+"""`save_model`/`load_model` (`.keras`), `save_weights`/`load_weights` (`.weights.h5`),
+and JSON configs, in Keras 3's formats.
+
+Everything is serialized in memory before the target file is touched, and files are
+replaced atomically, so a failing `get_config` or a crash never corrupts a previous save.
+Loading is safe by default: see `lamina.saving.serialization`.
+"""
+
+import datetime
+import io
+import json
+import os
+
+import numpy as np
+import torch
+
+from lamina.saving import keras_archive, registry, weights_h5
+from lamina.saving.serialization import (
+    SafeModeScope,
+    deserialize_keras_object,
+    serialize_keras_object,
+)
+
+KERAS_VERSION = "3.15.1"  # the file format lamina writes and reads
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable: {value!r}")
+
+
+def _check_path(filepath, suffix, what):
+    filepath = os.fspath(filepath)
+    if not str(filepath).endswith(suffix):
+        raise ValueError(
+            f"Invalid filepath extension for {what}: the filename must end in `{suffix}`. "
+            f"Received: filepath={filepath}"
+        )
+    return filepath
+
+
+def _check_overwrite(filepath, overwrite):
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(
+            f"'{filepath}' already exists and `overwrite=False`. Pass `overwrite=True` to "
+            "replace it."
+        )
+
+
+def model_to_json(model, **kwargs):
+    """The model's config as a JSON string (`model.to_json()`); `kwargs` go to `json.dumps`.
+
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    >>> model_from_json(model_to_json(model)).output_shape
+    (None, 2)
+    """
+    return json.dumps(serialize_keras_object(model), default=_json_default, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A new (untrained) model from `model_to_json`'s output or a Keras 3 JSON config."""
+    config = json.loads(json_string)
+    with registry.CustomObjectScope(custom_objects):
+        return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=True):
+    """Save `model` to a `.keras` archive (config, weights, optimizer state), atomically.
+
+    Args:
+        model: a lamina model.
+        filepath: path ending in `.keras`.
+        overwrite: replace an existing file (False raises `FileExistsError`).
+        zipped: only the zipped format exists; `False` is refused.
+        include_optimizer: also store the optimizer state.
+    """
+    if zipped is False:
+        raise ValueError("lamina writes only zipped `.keras` archives: pass zipped=None/True.")
+    filepath = _check_path(filepath, ".keras", "saving a model")
+    _check_overwrite(filepath, overwrite)
+    # Everything that can fail runs before the target file is opened.
+    config_json = json.dumps(serialize_keras_object(model), default=_json_default)
+    metadata = json.dumps({
+        "keras_version": KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    })
+    weights = keras_archive.h5_bytes(
+        lambda f: weights_h5.save_state(model, f, include_optimizer=include_optimizer))
+    keras_archive.write_archive(filepath, {
+        keras_archive.METADATA: metadata.encode(),
+        keras_archive.CONFIG: config_json.encode(),
+        keras_archive.WEIGHTS: weights,
+    })
+
+
+def _build_optimizer(model):
+    """Create the optimizer's state before loading it, as `fit` would."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not getattr(optimizer, "built", True) and model.built:
+        optimizer.build(model.trainable_variables)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a `.keras` archive written by lamina or Keras 3.
+
+    Args:
+        filepath: path (or binary file object) of a `.keras` file.
+        custom_objects: dict of name -> class/function for unregistered custom objects.
+        compile: restore the training configuration and optimizer state.
+        safe_mode: refuse objects that would run code from the file (`Lambda`
+            bytecode). Only pass False for files you trust.
+    """
+    if isinstance(filepath, (str, os.PathLike)):
+        filepath = os.fspath(filepath)
+        if filepath.endswith(".weights.h5") or filepath.endswith(".h5"):
+            raise ValueError(
+                f"'{filepath}' is not a `.keras` archive. Legacy `.h5` models are not "
+                "supported; for a weights file build the model and call `load_weights`."
+            )
+        if not os.path.exists(filepath):
+            raise FileNotFoundError(f"No file found at '{filepath}'.")
+    members = keras_archive.read_archive(filepath)
+    try:
+        config = json.loads(members[keras_archive.CONFIG])
+    except ValueError as error:
+        raise ValueError(f"'{filepath}' holds an invalid config.json: {error}") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"'{filepath}' holds no model config (config.json has no class_name).")
+    if not compile:
+        config = {k: v for k, v in config.items() if k != "compile_config"}
+    with registry.CustomObjectScope(custom_objects):
+        model = deserialize_keras_object(config, custom_objects=custom_objects,
+                                         safe_mode=safe_mode)
+    if compile:
+        _build_optimizer(model)
+    if keras_archive.WEIGHTS in members:
+        import h5py
+
+        with h5py.File(io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
+            weights_h5.load_state(model, f, include_optimizer=compile)
+    return model
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Save the model's (and its optimizer's) variables to a `.weights.h5` file, atomically."""
+    filepath = _check_path(filepath, ".weights.h5", "saving weights")
+    _check_overwrite(filepath, overwrite)
+    data = keras_archive.h5_bytes(lambda f: weights_h5.save_state(model, f))
+    with keras_archive.atomic_path(filepath) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """Load variables from a `.weights.h5` file or a `.keras` archive into `model`.
+
+    Layers are matched by attribute path (as Keras does), not by name. With
+    `skip_mismatch=True`, layers whose variable count or shapes differ are skipped with a
+    warning instead of raising.
+    """
+    import h5py
+
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".keras"):
+        members = keras_archive.read_archive(filepath)
+        if keras_archive.WEIGHTS not in members:
+            raise ValueError(f"'{filepath}' holds no {keras_archive.WEIGHTS!r}.")
+        source = io.BytesIO(members[keras_archive.WEIGHTS])
+    elif filepath.endswith(".weights.h5"):
+        if not os.path.exists(filepath):
+            raise FileNotFoundError(f"No file found at '{filepath}'.")
+        source = filepath
+    else:
+        raise ValueError(
+            "Invalid filepath extension for loading weights: the filename must end in "
+            f"`.weights.h5` or `.keras`. Received: filepath={filepath}"
+        )
+    with h5py.File(source, "r") as f:
+        if "optimizer/vars" in f and len(f["optimizer/vars"]):
+            _build_optimizer(model)
+        weights_h5.load_state(model, f, skip_mismatch=skip_mismatch)
+
+
+__all__ = ["load_model", "load_weights", "model_from_json", "model_to_json", "save_model",
+           "save_weights", "SafeModeScope"]
