@@ -197,8 +197,13 @@ class Sequential(Model):
         layers = []
         for layer in self._stack:
             layers.append(serialize_keras_object(layer))
-        return {"name": self.name, "trainable": self.trainable,
-                "dtype": Layer.get_config(self)["dtype"], "layers": layers}
+        from lamina import dtype_policies
+
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": dtype_policies.serialize(self.dtype_policy), "layers": layers}
+        if self._inputs is not None:
+            config["build_input_shape"] = list(self._inputs.shape)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
