@@ -26,9 +26,22 @@ def test_subclassed_model_builds_and_trains_with_torch():
     assert [w.path for w in model.weights][0] == "two_layer/dense/kernel"
 
 
-def test_subclassed_model_rejects_inputs_outputs_arguments():
-    with pytest.raises(TypeError, match="subclassed Model"):
-        TwoLayer(inputs=1, outputs=2)
+def test_subclass_calling_super_with_inputs_outputs_becomes_functional():
+    class Wrapped(lamina.Model):
+        def __init__(self, units):
+            inputs = lamina.Input((3,))
+            outputs = layers.Dense(units)(inputs)
+            super().__init__(inputs, outputs, name="wrapped")
+            self.units = units
+
+        def describe(self):
+            return f"{self.units} units"
+
+    model = Wrapped(2)
+    assert model.name == "wrapped" and model.describe() == "2 units"
+    assert model.output_shape == (None, 2)
+    assert model(torch.ones(4, 3)).shape == (4, 2)
+    assert isinstance(model, Wrapped)
 
 
 def test_model_kwargs_dispatch_to_functional():

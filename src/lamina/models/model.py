@@ -28,10 +28,15 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise TypeError(
-                f"{type(self).__name__} is a subclassed Model: its `__init__` takes no "
-                "`inputs`/`outputs`. Build layers in `__init__` and use them in `call`."
-            )
+            # A subclass calling `super().__init__(inputs, outputs)`: become functional,
+            # keeping the subclass's own methods (Keras supports this pattern too).
+            from lamina.models.functional import Functional
+
+            if isinstance(self, Functional):
+                raise TypeError("Functional.__init__ expects `inputs` and `outputs`.")
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         Trainer.__init__(self)
         Layer.__init__(self, **kwargs)
 
@@ -87,3 +92,16 @@ class Model(Trainer, Layer):
         if cls in (Model, Functional) or "layers" in config and "input_layers" in config:
             return functional_from_config(cls, config, custom_objects)
         return cls(**config)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with `Functional` mixed in right after it (cached per class)."""
+    from lamina.models.functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__})
+    return _FUNCTIONAL_SUBCLASSES[cls]

@@ -103,6 +103,33 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
     })
 
 
+def _complete_build(model, config):
+    """Build sublayers that the model's own `build` left unbuilt (a subclassed model whose
+    `build` creates only its own weights), by one call on zeros of the saved input shape.
+    Keras leaves them unbuilt and silently skips their weights."""
+    from lamina.layers.layer import Layer
+
+    shape = (config.get("build_config") or {}).get("input_shape")
+    if shape is None or not isinstance(model, Layer) or all(
+            layer.built for layer in model._flatten_layers()):
+        return
+
+    def zeros(s):
+        return torch.zeros([1 if d is None else d for d in s])
+
+    def is_shape(s):
+        return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
+
+    inputs = zeros(shape) if is_shape(shape) else (
+        {k: zeros(v) for k, v in shape.items()} if isinstance(shape, dict)
+        else [zeros(s) for s in shape])
+    with torch.no_grad():
+        try:
+            model(inputs)
+        except Exception:  # noqa: BLE001 - loading then reports the unbuilt layer
+            return
+
+
 def _build_optimizer(model):
     """Create the optimizer's state before loading it, as `fit` would."""
     optimizer = getattr(model, "optimizer", None)
@@ -141,6 +168,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     with registry.CustomObjectScope(custom_objects):
         model = deserialize_keras_object(config, custom_objects=custom_objects,
                                          safe_mode=safe_mode)
+    _complete_build(model, config)
     if compile:
         _build_optimizer(model)
     if keras_archive.WEIGHTS in members:

@@ -89,7 +89,9 @@ def test_pooling_defaults_and_config():
     config = AveragePooling1D(3, strides=1, padding="SAME").get_config()
     assert (config["pool_size"], config["strides"], config["padding"]) == ((3,), (1,), "same")
     assert MaxPool2D is MaxPooling2D and AvgPool2D is AveragePooling2D
-    assert AveragePooling2D(2).compute_output_shape((None, None, 7, 3)) == (None, None, 4, 3)
+    assert AveragePooling2D(2).compute_output_shape((None, None, 7, 3)) == (None, None, 3, 3)
+    assert AveragePooling2D(2, padding="same").compute_output_shape((None, 5, 7, 3)) == (
+        None, 3, 4, 3)
 
 
 def test_pooling_channels_last_output_keeps_no_extra_copy_of_input():

@@ -2,7 +2,10 @@
 
 import torch
 
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.symbolic import KerasTensor
 from lamina.layers.layer import Layer
+from lamina.ops.node import Node
 
 
 def is_single_shape(shape):
@@ -97,6 +100,21 @@ class Merge(Layer):
         if mask is None or all(m is None for m in mask):
             return self._merge(inputs)
         return self._merge_masked(inputs, mask)
+
+    def _symbolic_call(self, args, kwargs):
+        try:
+            return super()._symbolic_call(args, kwargs)
+        except RuntimeError:
+            # NOTE: the symbolic run stands one size in for every unknown size, which cannot
+            # broadcast against a known size (None vs 5); infer the output from shapes then.
+            inputs = args[0] if args else kwargs["inputs"]
+            shape = self.compute_output_shape([tuple(x.shape) for x in inputs])
+            dtype = to_torch_dtype(inputs[0].dtype)
+            for x in inputs[1:]:
+                dtype = torch.promote_types(dtype, to_torch_dtype(x.dtype))
+            outputs = KerasTensor(shape, dtype=standardize_dtype(dtype))
+            Node(self, args, kwargs, outputs)
+            return outputs
 
     def _merge(self, inputs):
         raise NotImplementedError

@@ -119,7 +119,9 @@ class BasePooling(Layer):
         key = (tuple(x.shape[2:]), x.device, x.dtype)
         plan = self._same_plans.get(key)
         if plan is None:
-            plan = self._same_plans[key] = self._plan_same(*key)
+            plan = self._plan_same(*key)
+            if x.__class__ is torch.Tensor:  # never cache tensors made during symbolic runs
+                self._same_plans[key] = plan
         symmetric, pads, scale = plan
         if symmetric is not None:
             if self.mode == "max":
