@@ -192,3 +192,10 @@ def test_separable_penalties_match_keras(K):
                                    "channels_last")
     want = sorted(float(K.ops.convert_to_numpy(v)) for v in theirs.losses)
     np.testing.assert_allclose(sorted(float(v.detach()) for v in ours.losses), want, rtol=1e-5)
+
+
+def test_conv_automatic_names_match_keras(K):
+    for class_name, cls in OURS.items():
+        args = {} if class_name.startswith("Depthwise") else {"filters": 2}
+        assert [cls(kernel_size=3, **args).name for _ in range(2)] == [
+            getattr(K.layers, class_name)(kernel_size=3, **args).name for _ in range(2)]

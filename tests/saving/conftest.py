@@ -10,7 +10,7 @@ def wire_functional_config(monkeypatch):
     `lamina.saving.functional_config`, route them there for the test."""
     from lamina.models import functional
 
-    probe_config = getattr(functional.Functional, "get_config")
+    probe_config = functional.Functional.get_config
     if getattr(probe_config, "__name__", "") == "functional_get_config" or (
             "functional_config" in getattr(probe_config, "__module__", "")):
         return

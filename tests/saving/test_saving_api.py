@@ -144,8 +144,9 @@ def test_subclassed_walk_sorts_attributes_and_names_list_items():
     model = TwoTower()
     model(torch.from_numpy(X))
     paths = [p for p, _ in weights_h5.walk(model)]
-    # Public attributes sorted, then `layers` (Model.layers) holds nothing new, then private.
-    assert paths == ["", "head", "towers/dense", "towers/dense_1", "_private"]
+    # Public names sorted, private last; `layers` (Model.layers: towers, towers, head,
+    # _private) sorts before `towers`, and counts the already saved `head` as `dense_2`.
+    assert paths == ["", "head", "layers/dense", "layers/dense_1", "layers/dense_3"]
 
 
 def test_compiled_model_restores_optimizer_and_trains_identically(tmp_path):

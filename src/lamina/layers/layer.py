@@ -7,6 +7,7 @@ resolves the `training` flag and masks, and runs `call`. Once built, a plain cal
 tensor takes a short fast path.
 """
 
+import functools
 import inspect
 import warnings
 
@@ -194,14 +195,23 @@ class Layer(torch.nn.Module, Operation):
         super().__setattr__(name, value)
 
     def __getattr__(self, name):
-        try:
-            return torch.nn.Module.__getattr__(self, name)
-        except AttributeError:
-            # A property that raised AttributeError lands here; surface its own message.
-            prop = getattr(type(self), name, None)
-            if isinstance(prop, property) and prop.fget is not None:
-                prop.fget(self)
-            raise
+        # NOTE: same lookups as nn.Module.__getattr__ (weights live in these dicts), inlined
+        # because every `self.kernel` read in `call` lands here.
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            values = d.get(store)
+            if values is not None and name in values:
+                return values[name]
+        # A property that raised AttributeError also lands here; surface its own message.
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property) and prop.fget is not None:
+            prop.fget(self)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _scoped_build(cls.__dict__["build"])
 
     def _register_variable(self, name, variable):
         key = name.replace("/", "_").replace(".", "_")
@@ -453,12 +463,8 @@ class Layer(torch.nn.Module, Operation):
                         build_kwargs[name] = tree.map_structure(_shape_of, args[index])
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, first, self)
-        naming.NAME_SCOPE.append(self.name)
-        try:
-            with real_tensors():
-                self.build(shapes, **build_kwargs)
-        finally:
-            naming.NAME_SCOPE.pop()
+        with real_tensors():
+            self.build(shapes, **build_kwargs)
         self.built = True
         self._build_shapes = {"input_shape": shapes, **build_kwargs}
         if self._initial_weights is not None:
@@ -475,11 +481,7 @@ class Layer(torch.nn.Module, Operation):
                         d is None or isinstance(d, int) for d in s) else s
                 shapes = tree.map_structure(as_shape, shapes) if not all(
                     d is None or isinstance(d, int) for d in shapes) else tuple(shapes)
-                naming.NAME_SCOPE.append(self.name)
-                try:
-                    self.build(shapes)
-                finally:
-                    naming.NAME_SCOPE.pop()
+                self.build(shapes)
                 self._build_shapes = {"input_shape": shapes}
             self.built = True
 
@@ -791,6 +793,30 @@ class Layer(torch.nn.Module, Operation):
 
     def __eq__(self, other):
         return self is other
+
+
+def _scoped_build(build):
+    """Wrap a subclass's `build` so weights it creates get paths like `dense/kernel`, however
+    it is called (lazily or by hand); nested `super().build()` calls push the name once."""
+
+    @functools.wraps(build)
+    def scoped(self, *args, **kwargs):
+        if self.__dict__.get("_building"):
+            return build(self, *args, **kwargs)
+        self.__dict__["_building"] = True
+        naming.NAME_SCOPE.append(self.name)
+        try:
+            result = build(self, *args, **kwargs)
+        finally:
+            naming.NAME_SCOPE.pop()
+            self.__dict__["_building"] = False
+        self.built = True
+        if self.__dict__.get("_build_shapes") is None and args:
+            self.__dict__["_build_shapes"] = {"input_shape": args[0]}
+        return result
+
+    scoped._lamina_scoped = True
+    return scoped
 
 
 def _is_base_get_config(cls):

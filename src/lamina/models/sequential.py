@@ -2,7 +2,6 @@
 
 import torch
 
-from lamina.backend import naming
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
@@ -106,12 +105,8 @@ class Sequential(Model):
                                 dtype=_dtype or self.compute_dtype).output
             self._stack.insert(0, inputs._keras_history.operation)
         x = inputs
-        naming.NAME_SCOPE.append(self.name)
-        try:
-            for layer in self._layers_tuple:
-                x = layer(x)
-        finally:
-            naming.NAME_SCOPE.pop()
+        for layer in self._layers_tuple:
+            x = layer(x)
         self._inputs, self._outputs = inputs, x
         self.built = True
         self._build_shapes = {"input_shape": inputs.shape}

@@ -12,11 +12,13 @@ Subclasses create their weights (in Keras' layouts) and run one torch kernel.
 """
 
 import numbers
+import re
 
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend import config as backend_config
+from lamina.backend import naming
 from lamina.layers.activations.activation import direct_activation
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -28,6 +30,15 @@ _RESOLVERS = {"_initializer": (initializers.get, initializers.serialize),
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def default_name(cls):
+    """Keras' automatic layer name for `cls`: `Conv2D` -> `conv2d`, `Conv1DTranspose` ->
+    `conv1d_transpose` (a digit does not start a new word)."""
+    # NOTE: lamina.backend.naming.to_snake_case splits after digits (`conv2_d`); until it
+    # agrees with Keras, the convolution layers name themselves.
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
+    return naming.unique_name(re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
 
 
 def positive_int(layer_name, arg, value):
@@ -91,8 +102,9 @@ class BaseConv(Layer):
 
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, activity_regularizer=None,
-                 **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+                 name=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer,
+                         name=name or default_name(type(self)), **kwargs)
         rank, where = self.rank, f"{type(self).__name__} '{self.name}'"
         self._where = where
         self.kernel_size = int_tuple(where, "kernel_size", kernel_size, rank)

@@ -227,10 +227,8 @@ class Concatenate(Merge):
         for x, m in zip(inputs, mask):
             if m is None:
                 full.append(torch.ones(x.shape, dtype=torch.bool, device=x.device))
-            elif m.ndim < x.ndim:
-                full.append(m.bool().unsqueeze(-1))
             else:
-                full.append(m.bool())
+                full.append(expand_mask(m.bool(), x.ndim).expand(x.shape))
         return torch.cat(full, dim=self.axis).any(dim=-1)
 
     def get_config(self):

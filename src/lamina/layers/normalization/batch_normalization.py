@@ -116,24 +116,44 @@ class BatchNormalization(Layer):
         # NOTE: torch's batch_norm kernels want channels at axis 1; movedim is a view.
         x = inputs if self._channel_axis == 1 else inputs.movedim(self._channel_axis, 1)
         if training and self.trainable:
-            mean, variance = self._batch_moments(inputs, mask)
+            if mask is None:
+                y, mean, variance = self._normalize_with_batch_stats(x)
+            else:
+                mean, variance = self._masked_moments(inputs, mask)
+                y = self._affine(x, mean, variance)
             with torch.no_grad():
-                momentum = self.momentum
                 stats = [self.moving_mean, self.moving_variance]
-                torch._foreach_mul_(stats, momentum)
+                torch._foreach_mul_(stats, self.momentum)
                 torch._foreach_add_(stats, [mean.detach(), variance.detach()],
-                                    alpha=1.0 - momentum)
+                                    alpha=1.0 - self.momentum)
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        if mean.dtype != x.dtype:
-            mean, variance = mean.to(x.dtype), variance.to(x.dtype)
-        y = F.batch_norm(x, mean, variance, self.gamma, self.beta, False, 0.0, self.epsilon)
+            if mean.dtype != x.dtype:
+                mean, variance = mean.to(x.dtype), variance.to(x.dtype)
+            y = F.batch_norm(x, mean, variance, self.gamma, self.beta, False, 0.0, self.epsilon)
         return y if self._channel_axis == 1 else y.movedim(1, self._channel_axis)
 
-    def _batch_moments(self, inputs, mask):
-        if mask is None:
-            variance, mean = torch.var_mean(inputs, dim=self._reduction_axes, correction=0)
-            return mean, variance
+    def _normalize_with_batch_stats(self, x):
+        # NOTE: torch's fused kernel normalizes with the biased batch variance (as Keras)
+        # and, with momentum 1 and fresh buffers, hands back the batch mean and the
+        # *unbiased* variance; rescaling it gives Keras' biased statistic with no extra pass.
+        mean = torch.zeros_like(self.moving_mean)
+        variance = torch.zeros_like(self.moving_variance)
+        y = F.batch_norm(x, mean, variance, self.gamma, self.beta, True, 1.0, self.epsilon)
+        count = x.numel() // x.shape[1]
+        return y, mean, variance * ((count - 1) / count)
+
+    def _affine(self, x, mean, variance):
+        shape = [1] * x.ndim
+        shape[1] = -1
+        y = (x - mean.view(shape)) * torch.rsqrt(variance.view(shape) + self.epsilon)
+        if self.gamma is not None:
+            y = y * self.gamma.view(shape)
+        if self.beta is not None:
+            y = y + self.beta.view(shape)
+        return y
+
+    def _masked_moments(self, inputs, mask):
         weights = mask.to(inputs.dtype).unsqueeze(self._channel_axis)
         count = torch.sum(weights.expand_as(inputs), dim=self._reduction_axes)
         mean = torch.sum(inputs * weights, dim=self._reduction_axes) / count

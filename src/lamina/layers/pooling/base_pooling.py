@@ -7,7 +7,6 @@ A `movedim` view bridges the two (a 4D channels-last tensor is exactly torch's
 
 import math
 import numbers
-
 import re
 
 import torch
