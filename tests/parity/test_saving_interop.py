@@ -29,11 +29,11 @@ def _functional_wired(monkeypatch):
         functional_config.functional_from_config(cls, config, custom_objects)))
 
 
-def sequential(ns):
+def sequential(ns, rate=0.3):
     model = ns.Sequential(name="seq")
     model.add(ns.layers.InputLayer(shape=(4,)))
     model.add(ns.layers.Dense(8, activation="relu"))
-    model.add(ns.layers.Dropout(0.3))
+    model.add(ns.layers.Dropout(rate))
     model.add(ns.layers.Dense(2))
     return model
 
@@ -118,7 +118,7 @@ def _assert_same_optimizer_state(a, b):
 
 
 def test_keras_compiled_sequential_loads_in_lamina_and_trains_on(K, tmp_path):
-    model = sequential(K)
+    model = sequential(K, rate=0.0)  # dropout draws differ between the libraries
     _compile_and_fit(model, epochs=2)
     path = tmp_path / "keras_seq.keras"
     model.save(path)
@@ -133,7 +133,7 @@ def test_keras_compiled_sequential_loads_in_lamina_and_trains_on(K, tmp_path):
 
 
 def test_lamina_compiled_sequential_loads_in_keras_and_trains_on(K, tmp_path):
-    model = sequential(lamina)
+    model = sequential(lamina, rate=0.0)
     _compile_and_fit(model, epochs=2)
     path = tmp_path / "lamina_seq.keras"
     lamina.saving.save_model(model, path)
@@ -170,24 +170,23 @@ def test_lamina_functional_multi_io_loads_in_keras(K, tmp_path):
 
 
 def test_functional_config_layer_order_matches_keras(K):
+    """Keras orders a graph's layers deepest first, not by creation; that order fixes the
+    config's layer list and the `layers/dense_N` weight paths."""
     def graph(ns):
         x = ns.Input((4,), name="x")
         y = ns.Input((4,), name="y")
         c = ns.layers.Dense(2, name="c")(x)
         b = ns.layers.Dense(2, name="b2")(ns.layers.Dense(2, name="b1")(x))
         a = ns.layers.Dense(2, name="a")(ns.layers.Dense(2, name="p")(y))
-        out = ns.layers.Dense(2, name="out")(ns.layers.Concatenate(name="cat")([c, b, a])) if (
-            hasattr(ns.layers, "Concatenate")) else ns.layers.Dense(2, name="out")(
-            ns.ops.add(ns.ops.add(c, b), a))
+        out = ns.layers.Dense(2, name="out")(ns.ops.add(ns.ops.add(c, b), a))
         return ns.Model([x, y], out)
 
-    if not hasattr(lamina.layers, "Concatenate"):
-        pytest.skip("needs lamina.layers.Concatenate")
     keras_model, lamina_model = graph(K), graph(lamina)
     expected = [layer.name for layer in keras_model.layers]
-    assert [op.name for op in keras_operation_order(
-        lamina_model._inputs_struct, lamina_model._outputs_struct)] == expected
-    assert [e["name"] for e in lamina_model.get_config()["layers"]] == expected
+    order = keras_operation_order(lamina_model._inputs_struct, lamina_model._outputs_struct)
+    assert [op.name for op in order if isinstance(op, lamina.layers.Layer)] == expected
+    config_names = [e["name"] for e in lamina_model.get_config()["layers"]]
+    assert [n for n in config_names if not n.startswith("add")] == expected
 
 
 @pytest.mark.parametrize("direction", ["keras_to_lamina", "lamina_to_keras"])

@@ -40,6 +40,36 @@ class Model(Trainer, Layer):
         Trainer.__init__(self)
         Layer.__init__(self, **kwargs)
 
+    def build(self, input_shape=None):
+        """Create the weights of a subclassed model by running `call` once on symbolic
+        inputs of `input_shape` (no compute)."""
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError(
+                f"Model '{self.name}' needs an input shape to build, e.g. "
+                "`model.build((None, 784))`."
+            )
+        from lamina import tree
+        from lamina.backend.symbolic import KerasTensor, compute_output_spec
+
+        def is_shape(value):
+            return isinstance(value, (list, tuple)) and all(
+                d is None or isinstance(d, int) for d in value)
+
+        if is_shape(input_shape):
+            inputs = KerasTensor(tuple(input_shape), dtype=self.compute_dtype)
+        else:
+            inputs = tree.map_structure(
+                lambda s: KerasTensor(tuple(s), dtype=self.compute_dtype), input_shape)
+        self.built = True  # so the symbolic run below does not try to build again
+        try:
+            compute_output_spec(self._full_call_tuple, (inputs,), {})
+        except Exception:
+            self.built = False
+            raise
+        self._build_shapes = {"input_shape": input_shape}
+
     @property
     def layers(self):
         """The model's direct sublayers, in tracking order."""

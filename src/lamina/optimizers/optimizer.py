@@ -80,6 +80,29 @@ def foreach_addcdiv_scaled_(targets, numerators, denominators, scale):
         torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
 
 
+def one_minus_power(beta, t):
+    """`1 - beta**t` in float32: a Python float when `t` is an int (host step), else a tensor.
+
+    Host values are rounded like the device computation (and Keras'), so both paths agree.
+    """
+    if isinstance(t, int):
+        return float(np.float32(1) - np.float32(beta) ** np.float32(t))
+    return 1 - torch.pow(torch.tensor(beta, dtype=torch.float32, device=t.device), t)
+
+
+BASE_ARGUMENTS = (
+    "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+    "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name",
+)
+
+
+def base_arguments(arguments):
+    """The base `Optimizer` keyword arguments out of a subclass' `locals()`."""
+    kwargs = {k: arguments[k] for k in BASE_ARGUMENTS}
+    kwargs.update(arguments.get("kwargs", {}))
+    return kwargs
+
+
 def _defining_class(cls, attribute):
     return next(k for k in cls.__mro__ if attribute in vars(k))
 

@@ -84,7 +84,7 @@ def test_conv_transpose_output_shape_with_unknown_sizes():
     layer = Conv2DTranspose(4, 3, strides=2, padding="same")
     assert layer.compute_output_shape((None, None, 7, 1)) == (None, None, 14, 4)
     layer = Conv1DTranspose(4, 3, strides=3, padding="same", output_padding=1)
-    assert layer.compute_output_shape((None, 5, 1)) == (None, 13, 4)
+    assert layer.compute_output_shape((None, 5, 1)) == (None, 14, 4)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

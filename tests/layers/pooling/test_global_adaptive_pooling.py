@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina.layers.pooling as family
 from lamina.layers.pooling.adaptive_pooling import (
     AdaptiveAveragePooling1D,
     AdaptiveAveragePooling2D,
@@ -17,7 +18,15 @@ from lamina.layers.pooling.global_pooling import (
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
 )
+from lamina.saving.registry import custom_object_scope
 from lamina.testing import run_layer_test
+
+
+@pytest.fixture(autouse=True)
+def _classes_resolvable_by_name():
+    """Config round trips find these classes before `lamina.layers` re-exports them."""
+    with custom_object_scope({n: getattr(family, n) for n in dir(family) if n[0].isupper()}):
+        yield
 
 
 @pytest.mark.parametrize("cls,reduce,kwargs,shape", [

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
+from lamina.backend.convert import convert_to_tensor
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -154,6 +155,8 @@ class BatchNormalization(Layer):
         return y
 
     def _masked_moments(self, inputs, mask):
+        if not isinstance(mask, torch.Tensor):
+            mask = convert_to_tensor(mask)
         weights = mask.to(inputs.dtype).unsqueeze(self._channel_axis)
         count = torch.sum(weights.expand_as(inputs), dim=self._reduction_axes)
         mean = torch.sum(inputs * weights, dim=self._reduction_axes) / count

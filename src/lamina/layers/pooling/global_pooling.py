@@ -2,6 +2,7 @@
 
 import torch
 
+from lamina.backend.convert import convert_to_tensor
 from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -70,6 +71,8 @@ class GlobalAveragePooling1D(_GlobalAverage):
     def call(self, inputs, mask=None):
         if mask is None:
             return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
+        if not isinstance(mask, torch.Tensor):
+            mask = convert_to_tensor(mask)
         axis = self._axes[0]
         weights = mask.to(inputs.dtype).unsqueeze(2 if axis == 1 else 1)
         total = torch.sum(inputs * weights, dim=axis, keepdim=self.keepdims)

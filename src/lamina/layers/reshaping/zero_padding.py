@@ -42,8 +42,10 @@ def standardize_pairs(value, rank, name):
             f"of 2 ints (before, after). Received: {name}={value}."
         )
     if len(value) != rank:
-        count = "two" if rank == 2 else str(rank)
-        raise ValueError(f"`{name}` should have {count} elements. Received: {name}={value}.")
+        # Keras' own wording differs by rank; kept so that messages match.
+        if rank == 2:
+            raise ValueError(f"`{name}` should have two elements. Received: {name}={value}.")
+        raise ValueError(f"`{name}` should have {rank} elements. Received: {value}.")
     return tuple(standardize_tuple(v, 2, f"{_ORDINALS[i]} entry of {name}", allow_zero=True)
                  for i, v in enumerate(value))
 

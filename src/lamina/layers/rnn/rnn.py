@@ -22,18 +22,14 @@ from lamina.saving import serialization
 
 
 def build_sublayer(layer, input_shape):
-    """Build `layer` for `input_shape` inside the current name scope (weight paths read
-    `outer/inner/kernel`), recording its build config as a first call would."""
+    """Build `layer` for `input_shape` (its weight paths read `outer/inner/kernel`: the
+    base class scopes `build` by name), recording its build config as a first call would."""
     if not isinstance(layer, Layer) or layer.built:
         return
     input_shape = tuple(input_shape)
-    naming.NAME_SCOPE.append(layer.name)
-    try:
-        layer.build(input_shape)
-    finally:
-        naming.NAME_SCOPE.pop()
+    layer.build(input_shape)
     layer.built = True
-    layer._build_shapes = {"input_shape": input_shape}
+    layer.__dict__["_build_shapes"] = {"input_shape": input_shape}
 
 
 def rnn_objects():

@@ -1,0 +1,136 @@
+"""`Embedding`: map integer indices to dense vectors."""
+
+import numbers
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from lamina import constraints, initializers, regularizers
+from lamina.layers.core.dense import _check_unsupported
+from lamina.layers.layer import Layer
+
+_INDEX_DTYPES = (torch.int32, torch.int64)
+
+
+class Embedding(Layer):
+    """Turns indices into dense vectors: `embeddings[inputs]`.
+
+    Args:
+        input_dim: size of the vocabulary (largest index + 1).
+        output_dim: size of each embedding vector.
+        embeddings_initializer: initializer of the `(input_dim, output_dim)` table.
+        embeddings_regularizer, embeddings_constraint, activity_regularizer: optional.
+        mask_zero: if True, index 0 is padding: the output carries the mask `inputs != 0`
+            (so `input_dim` should count it).
+        weights: optional initial table (an array, or a one-element list of it).
+        lora_rank, lora_alpha: freeze the table and learn a low-rank update
+            `lora_embeddings_a @ lora_embeddings_b`, scaled by `lora_alpha / lora_rank`.
+
+    Integer inputs of any width work; float inputs are truncated to integers.
+
+    >>> import torch
+    >>> layer = Embedding(10, 4, mask_zero=True)
+    >>> out = layer(torch.tensor([[3, 0, 7]]))
+    >>> tuple(out.shape), out._keras_mask.tolist()
+    ((1, 3, 4), [[True, False, True]])
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
+        if kwargs.pop("input_length", None) is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.",
+                          stacklevel=2)
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise ValueError(
+                    f"Embedding: argument `{arg}` must be a positive integer. "
+                    f"Received: {arg}={value!r}"
+                )
+        _check_unsupported(self, quantization_config)
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+        if weights is not None:
+            self.build()
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(
+            name="embeddings", shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint)
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+
+    def call(self, inputs):
+        if inputs.dtype not in _INDEX_DTYPES:
+            inputs = inputs.to(torch.int64)
+        table = self.embeddings
+        out = F.embedding(inputs, table)
+        if self.lora_enabled:
+            low_rank = F.embedding(inputs, self.lora_embeddings_a) @ self.lora_embeddings_b
+            out = out + (self.lora_alpha / self.lora_rank) * low_rank
+        dtype = self.dtype_policy.compute_torch_dtype
+        return out if out.dtype is dtype else out.to(dtype)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape), self.output_dim)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the table and learn a rank-`rank` update of it instead (LoRA)."""
+        if not self.built:
+            raise ValueError(f"Cannot enable LoRA on layer '{self.name}' (Embedding) before "
+                             "it is built. Call `build()` first.")
+        if self.lora_enabled:
+            raise ValueError(f"LoRA is already enabled on layer '{self.name}' (Embedding). "
+                             "This can only be done once per layer.")
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
+            raise ValueError(f"`rank` must be a positive integer. Received: rank={rank!r}")
+        self.lora_embeddings_a = self.add_weight(
+            name="lora_embeddings_a", shape=(self.input_dim, rank),
+            initializer=initializers.get(a_initializer), regularizer=self.embeddings_regularizer)
+        self.lora_embeddings_b = self.add_weight(
+            name="lora_embeddings_b", shape=(rank, self.output_dim),
+            initializer=initializers.get(b_initializer), regularizer=self.embeddings_regularizer)
+        self.embeddings.trainable = False
+        self.lora_enabled = True
+        self.lora_rank = rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            input_dim=self.input_dim,
+            output_dim=self.output_dim,
+            embeddings_initializer=initializers.serialize(self.embeddings_initializer),
+            embeddings_regularizer=regularizers.serialize(self.embeddings_regularizer),
+            activity_regularizer=regularizers.serialize(self.activity_regularizer),
+            embeddings_constraint=constraints.serialize(self.embeddings_constraint),
+            mask_zero=self.mask_zero,
+            quantization_config=None,
+        )
+        if self.lora_rank:
+            config.update(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha)
+        return config
