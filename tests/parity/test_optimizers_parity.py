@@ -81,6 +81,34 @@ CASES = [
     ("RMSprop", {"learning_rate": 0.01, "weight_decay": 0.05, "clipvalue": 0.5}),
     ("SGD", {"learning_rate": 0.1, "momentum": 0.5, "gradient_accumulation_steps": 4,
              "use_ema": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-5, "weight_decay": 0.01}),
+    ("Adagrad", {}),
+    ("Adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.5, "clipnorm": 0.5}),
+    ("Adagrad", {"learning_rate": "schedule", "weight_decay": 0.1}),
+    ("Adamax", {}),
+    ("Adamax", {"learning_rate": 0.01, "beta_1": 0.5, "weight_decay": 0.1}),
+    ("Adamax", {"learning_rate": "schedule", "clipvalue": 0.5}),
+    ("Nadam", {}),
+    ("Nadam", {"learning_rate": 0.01, "beta_2": 0.9, "clipnorm": 0.5, "weight_decay": 0.05}),
+    ("Nadam", {"learning_rate": "schedule", "gradient_accumulation_steps": 2}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.1, "learning_rate_power": -0.7, "beta": 0.5,
+              "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+              "l2_shrinkage_regularization_strength": 0.03}),
+    ("Ftrl", {"learning_rate": "schedule", "weight_decay": 0.1, "global_clipnorm": 1.0,
+              "initial_accumulator_value": 0.0, "l1_regularization_strength": 0.1}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "weight_decay": 0.1,
+              "global_clipnorm": 1.0}),
+    ("Lion", {"learning_rate": "schedule", "use_ema": True}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.01, "clipvalue": 0.5}),
+    ("Lamb", {"learning_rate": "staircase", "beta_1": 0.5, "epsilon": 1e-3}),
+    ("Adafactor", {}),
+    ("Adafactor", {"learning_rate": 0.01, "clip_threshold": 0.5, "weight_decay": 0.01,
+                   "beta_2_decay": -0.5, "epsilon_2": 0.01}),
+    ("Adafactor", {"learning_rate": "schedule", "relative_step": False, "clipnorm": 1.0}),
 ]
 
 
@@ -168,3 +196,44 @@ def test_weight_decay_exclusions_match_keras(K):
         l_opt.apply([torch.tensor(g) for g in step], l_vars)
     for kv, lv in zip(k_vars, l_vars):
         np.testing.assert_allclose(lv.numpy(), _np(kv), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("inner,kwargs", [("Adam", {"learning_rate": 0.01}),
+                                          ("Nadam", {"learning_rate": 0.01})])
+def test_loss_scale_optimizer_matches_keras_with_skipped_steps(K, inner, kwargs):
+    initial, grads = _initial_and_grads(2)
+    grads[3][1][0] = np.inf
+    grads[8][0][1, 1] = np.nan
+    grads = [[g * 8.0 for g in step] for step in grads]
+    names = ["kernel", "bias", "extra"]
+    runs = []
+    for module in (K, lamina):
+        variables = [module.Variable(x.copy(), name=n) for x, n in zip(initial, names)]
+        opt = module.optimizers.LossScaleOptimizer(
+            getattr(module.optimizers, inner)(**kwargs), initial_scale=8.0,
+            dynamic_growth_steps=3)
+        for step in grads:
+            opt.apply([torch.tensor(g) for g in step], variables)
+        runs.append((opt, variables))
+    (k_opt, k_vars), (l_opt, l_vars) = runs
+    for kv, lv in zip(k_vars, l_vars):
+        np.testing.assert_allclose(lv.numpy(), _np(kv), rtol=1e-5, atol=1e-6)
+    # Keras prefixes the inner slots' paths with the wrapper's scope when `apply` builds them
+    # (not when `build` does); names, shapes and values agree either way.
+    assert [v.name for v in l_opt.variables] == [v.name for v in k_opt.variables]
+    for kv, lv in zip(k_opt.variables, l_opt.variables):
+        np.testing.assert_allclose(lv.numpy(), _np(kv), rtol=1e-5, atol=1e-6)
+    assert int(l_opt.iterations) == int(_np(k_opt.iterations)) == STEPS - 2
+    k_loss = k_opt.scale_loss(torch.tensor(1.5))
+    assert float(l_opt.scale_loss(torch.tensor(1.5))) == float(k_loss)
+    l_config, k_config = l_opt.get_config(), k_opt.get_config()
+    # Keras' torch backend records a private module path for the inner Adam; same config.
+    l_inner, k_inner = l_config.pop("inner_optimizer"), k_config.pop("inner_optimizer")
+    assert l_config == k_config
+    assert l_inner["class_name"] == k_inner["class_name"]
+    assert l_inner["config"] == k_inner["config"]
+    restored = lamina.optimizers.deserialize(K.optimizers.serialize(k_opt))
+    assert isinstance(restored.inner_optimizer, getattr(lamina.optimizers, inner))
+    in_keras = K.optimizers.deserialize(lamina.optimizers.serialize(l_opt))
+    assert in_keras.inner_optimizer.get_config() == l_opt.inner_optimizer.get_config()
+    assert in_keras.dynamic_growth_steps == 3 and in_keras.initial_scale == 8.0

@@ -8,8 +8,9 @@ NAME_SCOPE = []  # names of the layers currently building, for variable paths
 
 
 def to_snake_case(name):
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
     return name
 
 

@@ -1,4 +1,5 @@
-"""Probabilistic losses: binary, categorical and sparse categorical crossentropy, KL divergence.
+"""Probabilistic losses: binary, categorical and sparse categorical crossentropy, KL divergence,
+Poisson.
 
 Probability inputs are clipped to `[epsilon, 1 - epsilon]` before the log, as Keras does;
 logit inputs go through torch's fused, numerically stable kernels.
@@ -12,7 +13,11 @@ import torch.nn.functional as F
 
 from lamina.backend import config
 from lamina.backend.convert import convert_to_tensor
-from lamina.losses.loss import LossFunctionWrapper, check_broadcastable
+from lamina.losses.loss import (
+    LossFunctionWrapper,
+    check_broadcastable,
+    squeeze_or_expand_to_same_rank,
+)
 
 
 def check_label_smoothing(label_smoothing, owner):
@@ -186,6 +191,20 @@ def kl_divergence(y_true, y_pred):
     return (y_true * torch.log(y_true / y_pred)).sum(dim=-1)
 
 
+def poisson(y_true, y_pred):
+    """Mean over the last axis of `y_pred - y_true * log(y_pred + epsilon)`.
+
+    >>> import lamina
+    >>> round(float(lamina.losses.poisson([[1.0, 0.0]], [[1.0, 2.0]])[0]), 4)
+    1.5
+    """
+    y_pred = convert_to_tensor(y_pred)
+    y_true = convert_to_tensor(y_true, dtype=y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    check_broadcastable(y_true, y_pred, "poisson")
+    return (y_pred - y_true * torch.log(y_pred + config.epsilon())).mean(dim=-1)
+
+
 class BinaryCrossentropy(LossFunctionWrapper):
     """Crossentropy between binary targets and predicted probabilities (or logits).
 
@@ -265,3 +284,16 @@ class KLDivergence(LossFunctionWrapper):
 
     def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, name=name, reduction=reduction, dtype=dtype)
+
+
+class Poisson(LossFunctionWrapper):
+    """Poisson loss: the negative log-likelihood of counts `y_true` under rates `y_pred`
+    (up to a constant).
+
+    >>> import lamina
+    >>> float(lamina.losses.Poisson()([[1.0, 0.0]], [[1.0, 2.0]]))
+    1.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(poisson, name=name, reduction=reduction, dtype=dtype)

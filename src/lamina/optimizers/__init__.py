@@ -1,14 +1,26 @@
 """lamina.optimizers: Keras 3's optimizers on torch's multi-tensor kernels."""
 
 from lamina.optimizers import schedules
+from lamina.optimizers.adadelta import Adadelta
+from lamina.optimizers.adafactor import Adafactor
+from lamina.optimizers.adagrad import Adagrad
 from lamina.optimizers.adam import Adam
+from lamina.optimizers.adamax import Adamax
 from lamina.optimizers.adamw import AdamW
+from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.lamb import Lamb
+from lamina.optimizers.lion import Lion
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.optimizer import Optimizer
 from lamina.optimizers.rmsprop import RMSprop
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
 
-ALL_OBJECTS = (Optimizer, Adam, AdamW, RMSprop, SGD)
+ALL_OBJECTS = (
+    Optimizer, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl, Lamb, Lion,
+    LossScaleOptimizer, Nadam, RMSprop, SGD,
+)
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({cls.__name__.lower(): cls for cls in ALL_OBJECTS})
 
@@ -40,13 +52,20 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        if identifier.lower() in ALL_OBJECTS_DICT or identifier in ALL_OBJECTS_DICT:
+        cls = ALL_OBJECTS_DICT.get(identifier) or ALL_OBJECTS_DICT.get(identifier.lower())
+        if cls is LossScaleOptimizer:
+            raise ValueError(
+                f"Could not interpret optimizer identifier: {identifier!r}. A "
+                "LossScaleOptimizer wraps another optimizer: create it with "
+                "`LossScaleOptimizer(inner_optimizer)`."
+            )
+        if cls is not None and cls is not Optimizer:
             return deserialize({"class_name": identifier, "config": {}})
         import difflib
 
-        matches = difflib.get_close_matches(
-            identifier.lower(), [n for n in ALL_OBJECTS_DICT if n.islower()], n=3, cutoff=0.6
-        )
+        names = [n for n in ALL_OBJECTS_DICT if n.islower() and n not in (
+            "optimizer", "lossscaleoptimizer")]
+        matches = difflib.get_close_matches(identifier.lower(), names, n=3, cutoff=0.6)
         hint = f" Did you mean: {', '.join(repr(m) for m in matches)}?" if matches else ""
         raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}.{hint}")
     raise ValueError(
@@ -56,6 +75,7 @@ def get(identifier):
 
 
 __all__ = [
-    "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
-    "serialize",
+    "Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lamb", "Lion",
+    "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "SGD", "deserialize", "get",
+    "schedules", "serialize",
 ]

@@ -5,7 +5,6 @@ import torch
 from lamina.optimizers.optimizer import (
     Optimizer, base_arguments, check_range, foreach_addcdiv_scaled_, one_minus_power,
 )
-from lamina.variables import Variable
 
 
 class Nadam(Optimizer):
@@ -48,14 +47,10 @@ class Nadam(Optimizer):
         super().build(var_list)
         self._momentums, self._velocities = self.add_optimizer_variables(
             var_list, ["momentum", "velocity"])
-        # The running product of the momentum schedule. Keras creates it outside the
-        # optimizer's name scope, so its path is the bare "variable".
+        # The running product of the momentum schedule, named as Keras names it.
         reference = var_list[0] if var_list else torch.zeros(())
-        self._u_product = Variable(torch.ones((), dtype=reference.dtype,
-                                              device=reference.device),
-                                   trainable=False, name="variable")
-        self._u_product._path = "variable"
-        self._variables.append(self._u_product)
+        self._u_product = self._new_variable(
+            torch.ones((), dtype=reference.dtype, device=reference.device), "variable")
 
     def update_step(self, gradient, variable, learning_rate):
         """Nadam update of one variable (the multi-tensor path does all at once)."""

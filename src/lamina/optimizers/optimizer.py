@@ -140,6 +140,10 @@ class Optimizer:
     [0.5, 1.5]
     """
 
+    # False when a wrapper (LossScaleOptimizer) may revert steps on the device: the host copy
+    # of the step count is then not used for the update math.
+    _host_step_trusted = True
+
     def __init__(
         self,
         learning_rate,
@@ -378,7 +382,8 @@ class Optimizer:
         scaling fuses into the `alpha=`/`value=` of one kernel; a tensor otherwise (schedules,
         callables, and under `torch.compile`, which must not bake step-varying floats)."""
         lr = self._learning_rate
-        if not isinstance(lr, Variable) or torch.compiler.is_compiling():
+        if (not isinstance(lr, Variable) or not self._host_step_trusted
+                or torch.compiler.is_compiling()):
             return self._get_current_learning_rate()
         if lr._version != self._host_learning_rate_version:
             self._host_learning_rate = float(lr)
@@ -407,7 +412,8 @@ class Optimizer:
         return index
 
     def _current_host_step(self):
-        if self._iterations._version != self._host_step_version:
+        if (self._iterations._version != self._host_step_version
+                or not self._host_step_trusted):
             self._host_step = int(self._iterations)  # written from outside (e.g. loaded)
             self._host_step_version = self._iterations._version
         return self._host_step

@@ -239,3 +239,29 @@ def test_conv_rejects_kernel_larger_than_a_later_smaller_input():
 def test_conv_rejects_unknown_channel_size():
     with pytest.raises(ValueError, match=r"Conv2D 'conv2d' needs a known channel size"):
         Conv2D(2, 3).build((None, 5, 5, None))
+
+
+def test_conv_inference_after_optimizer_step_uses_updated_kernel():
+    # Inference reuses a cached torch-layout kernel; in-place updates must refresh it.
+    layer = Conv2D(2, 3, padding="same")
+    x = torch.randn(2, 5, 5, 3)
+    with torch.no_grad():
+        before = layer(x)
+        torch.testing.assert_close(layer(x), before)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.5)
+    layer(x).square().sum().backward()
+    opt.step()
+    with torch.no_grad():
+        after = layer(x)
+    kernel, bias = layer.get_weights()
+    want = numpy_conv2d(x.numpy(), kernel, bias, (1, 1), "same")
+    assert not torch.allclose(after, before)
+    np.testing.assert_allclose(after.numpy(), want, atol=1e-5)
+
+
+def test_conv_built_symbolically_under_no_grad_then_runs_eagerly():
+    with torch.no_grad():
+        inputs = lamina.Input((6, 6, 2))
+        model = lamina.Model(inputs, Conv2D(3, 3)(inputs))
+        out = model(torch.ones(1, 6, 6, 2))
+    assert out.shape == (1, 4, 4, 3) and type(out) is torch.Tensor

@@ -65,10 +65,10 @@ class Conv(BaseConv):
         return self.filters
 
     def _convolve(self, x, padding):
-        # (*k, in/groups, filters) viewed as torch's (filters, in/groups, *k): no copy.
-        kernel = self._weight(self.kernel, x.dtype).permute(self._kernel_perm)
-        return self._conv_fn(x, kernel, self._weight(self.bias, x.dtype), self.strides,
-                             padding, self.dilation_rate, self.groups)
+        # (*k, in/groups, filters) as torch's (filters, in/groups, *k).
+        return self._conv_fn(x, self._torch_kernel("kernel", x.dtype),
+                             self._torch_bias(x.dtype), self.strides, padding,
+                             self.dilation_rate, self.groups)
 
 
 class Conv1D(Conv):

@@ -121,10 +121,10 @@ class ConvTranspose(BaseConv):
             spatial, self.kernel_size, self.strides, self.dilation_rate, pads)]
 
     def _convolve(self, x, padding):
-        # (*k, filters, in) viewed as torch's (in, filters, *k): no copy.
-        kernel = self._weight(self.kernel, x.dtype).permute(self._kernel_perm)
-        y = self._transpose_fn(x, kernel, self._weight(self.bias, x.dtype), self.strides,
-                               padding, self._torch_output_padding, 1, self.dilation_rate)
+        # (*k, filters, in) as torch's (in, filters, *k).
+        y = self._transpose_fn(x, self._torch_kernel("kernel", x.dtype),
+                               self._torch_bias(x.dtype), self.strides, padding,
+                               self._torch_output_padding, 1, self.dilation_rate)
         return y if self._trim is None else y[self._trim]
 
 

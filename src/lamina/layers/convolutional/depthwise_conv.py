@@ -51,11 +51,10 @@ class DepthwiseConv(BaseConv):
         return None if in_channels is None else in_channels * self.depth_multiplier
 
     def _convolve(self, x, padding):
-        # (*k, in, m) -> (*k, 1, in * m) -> torch's (in * m, 1, *k): views, no copy.
-        kernel = self._weight(self.kernel, x.dtype)
-        kernel = kernel.reshape(*self.kernel_size, 1, -1).permute(self._kernel_perm)
-        return self._conv_fn(x, kernel, self._weight(self.bias, x.dtype), self.strides,
-                             padding, self.dilation_rate, self._in_channels)
+        # (*k, in, m) -> (*k, 1, in * m) -> torch's (in * m, 1, *k), one group per channel.
+        return self._conv_fn(x, self._torch_kernel("kernel", x.dtype, depthwise=True),
+                             self._torch_bias(x.dtype), self.strides, padding,
+                             self.dilation_rate, self._in_channels)
 
 
 class DepthwiseConv1D(DepthwiseConv):

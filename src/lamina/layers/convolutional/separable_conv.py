@@ -63,12 +63,11 @@ class SeparableConv(BaseConv):
         return self.filters
 
     def _convolve(self, x, padding):
-        depthwise = self._weight(self.depthwise_kernel, x.dtype)
-        depthwise = depthwise.reshape(*self.kernel_size, 1, -1).permute(self._kernel_perm)
+        depthwise = self._torch_kernel("depthwise_kernel", x.dtype, depthwise=True)
         y = self._conv_fn(x, depthwise, None, self.strides, padding, self.dilation_rate,
                           self._in_channels)
-        pointwise = self._weight(self.pointwise_kernel, x.dtype).permute(self._kernel_perm)
-        return self._conv_fn(y, pointwise, self._weight(self.bias, x.dtype))
+        pointwise = self._torch_kernel("pointwise_kernel", x.dtype)
+        return self._conv_fn(y, pointwise, self._torch_bias(x.dtype))
 
 
 class SeparableConv1D(SeparableConv):

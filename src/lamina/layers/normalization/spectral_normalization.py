@@ -24,12 +24,11 @@ class SpectralNormalization(Layer):
 
     >>> import torch
     >>> from lamina.layers.core import Dense
-    >>> layer = SpectralNormalization(Dense(3))
+    >>> layer = SpectralNormalization(Dense(3, name="d"), name="sn")
     >>> layer(torch.ones(2, 4), training=True).shape
     torch.Size([2, 3])
     >>> [w.path for w in layer.weights]
-    ['spectral_normalization/dense/kernel', 'spectral_normalization/vector_u', \
-'spectral_normalization/dense/bias']
+    ['sn/d/kernel', 'sn/vector_u', 'sn/d/bias']
     """
 
     def __init__(self, layer, power_iterations=1, **kwargs):

@@ -2,8 +2,8 @@
 
 import torch
 
-from lamina.backend.convert import convert_to_tensor
 from lamina.backend.config import standardize_data_format
+from lamina.backend.convert import convert_to_tensor
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.pooling.base_pooling import default_name

@@ -62,6 +62,27 @@ def _check_rate(value, what, owner):
 
 
 # -- cells ---------------------------------------------------------------------------------
+def _states_to_tensors(args, kwargs):
+    """Direct cell calls may pass states as arrays (as Keras allows); the RNN loop calls
+    `cell.call` with tensors and skips this."""
+    def convert(x):
+        return torch.as_tensor(np.asarray(x)) if isinstance(x, (np.ndarray, np.generic)) else x
+
+    if len(args) > 1:
+        args = (args[0], tree.map_structure(convert, args[1]), *args[2:])
+    elif "states" in kwargs:
+        kwargs["states"] = tree.map_structure(convert, kwargs["states"])
+    return args, kwargs
+
+
+class CellCallMixin:
+    """Accept array states on direct cell calls."""
+
+    def forward(self, *args, **kwargs):
+        args, kwargs = _states_to_tensors(args, kwargs)
+        return super().forward(*args, **kwargs)
+
+
 class DropoutRNNCell:
     """Mixin for cells with `dropout` / `recurrent_dropout`: one mask per sequence.
 
@@ -108,7 +129,7 @@ class DropoutRNNCell:
         self.__dict__.pop("_recurrent_dropout_mask", None)
 
 
-class RecurrentCell(DropoutRNNCell, Layer):
+class RecurrentCell(CellCallMixin, DropoutRNNCell, Layer):
     """Shared base of the built-in cells: `gates` blocks of `units` columns in a kernel
     `(input_dim, gates * units)`, a recurrent kernel `(units, gates * units)` and a
     bias, with Keras' argument set. Subclasses set `gates` and write `call`."""
@@ -232,7 +253,7 @@ def _first_state(states):
     return states[0] if isinstance(states, (list, tuple)) else states
 
 
-class StackedRNNCells(Layer):
+class StackedRNNCells(CellCallMixin, Layer):
     """Several cells run as one: the output of each is the input of the next.
 
     Its `state_size` lists each cell's `state_size`; states are passed and returned as
