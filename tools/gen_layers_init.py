@@ -1,6 +1,6 @@
 """Regenerate src/lamina/layers/__init__.py: explicit re-exports of every layer family.
 
-Run: python tools/gen_layers_init.py   (after adding a layer family or a public layer)
+Run: python tools/gen_layers_init.py && ruff check --fix src/lamina/layers/__init__.py
 """
 
 import importlib
