@@ -219,9 +219,12 @@ def test_loss_scale_optimizer_matches_keras_with_skipped_steps(K, inner, kwargs)
     for kv, lv in zip(k_vars, l_vars):
         np.testing.assert_allclose(lv.numpy(), _np(kv), rtol=1e-5, atol=1e-6)
     # Keras prefixes the inner slots' paths with the wrapper's scope when `apply` builds them
-    # (not when `build` does); names, shapes and values agree either way.
-    assert [v.name for v in l_opt.variables] == [v.name for v in k_opt.variables]
-    for kv, lv in zip(k_opt.variables, l_opt.variables):
+    # (not when `build` does); names, shapes and values agree either way. Keras' wrapper
+    # also loses track of Nadam's momentum product ("variable", last): compare the rest.
+    l_state = l_opt.variables[:len(k_opt.variables)]
+    assert len(l_opt.variables) == len(k_opt.variables) + (inner == "Nadam")
+    assert [v.name for v in l_state] == [v.name for v in k_opt.variables]
+    for kv, lv in zip(k_opt.variables, l_state):
         np.testing.assert_allclose(lv.numpy(), _np(kv), rtol=1e-5, atol=1e-6)
     assert int(l_opt.iterations) == int(_np(k_opt.iterations)) == STEPS - 2
     k_loss = k_opt.scale_loss(torch.tensor(1.5))

@@ -549,11 +549,10 @@ class Layer(torch.nn.Module, Operation):
         else:
             kwargs.pop("training", None)
 
-        previous_mask = None
+        previous_mask = tree.map_structure(
+            lambda t: getattr(t, "_keras_mask", None), first
+        ) if isinstance(first, (list, tuple, dict)) else getattr(first, "_keras_mask", None)
         if has_mask or self.supports_masking:
-            previous_mask = tree.map_structure(
-                lambda t: getattr(t, "_keras_mask", None), first
-            ) if isinstance(first, (list, tuple, dict)) else getattr(first, "_keras_mask", None)
             if has_mask and kwargs.get("mask") is None and previous_mask is not None and (
                     not isinstance(previous_mask, (list, tuple, dict))
                     or any(m is not None for m in tree.flatten(previous_mask))):

@@ -416,9 +416,10 @@ class MultiHeadAttention(AttentionBase):
         (batch, ..., heads, head_dim)."""
         axes = self._attention_axes
         if axes is None:
-            axes = tuple(range(1, rank - 2))
-            self._attention_axes = axes
+            axes = range(1, rank - 2)
+        # Negative axes count from the end of the query (rank - 1 axes).
         axes = tuple(a % (rank - 1) if a < 0 else a for a in axes)
+        self._attention_axes = axes
         batch_axes = [i for i in range(rank) if i not in axes and i != rank - 1]
         target = _LETTERS[:rank]
         source = list(target)
