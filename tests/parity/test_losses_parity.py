@@ -1,5 +1,7 @@
 """lamina.losses against keras.losses (torch backend) on the same inputs."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -227,6 +229,8 @@ def test_more_loss_classes_match_keras(K, case, reduction, weights):
     if name in ("Dice", "Tversky") and "axis" not in kwargs and weights not in ("none",
                                                                                "scalar"):
         pytest.skip("one value per batch: per-sample weights do not apply")
+    if name == "Circle" and weights == "scalar":
+        pytest.skip("Keras' in-place masking fails for a scalar sample_weight")
     if kwargs.get("axis") == 0 and weights in ("per_sample", "with_zeros"):
         pytest.skip("one value per class: per-sample weights do not apply")
     ours = getattr(losses, name)(reduction=reduction, **kwargs)
@@ -263,12 +267,17 @@ def test_more_loss_gradients_match_keras(K):
     for name, kwargs, y_true, y_pred in MORE_CASES:
         ours_pred = torch.tensor(y_pred, requires_grad=True)
         theirs_pred = torch.tensor(y_pred, requires_grad=True)
-        weights = None if name in ("Dice", "Tversky") else WEIGHTS["per_sample"]
+        per_batch = name in ("Dice", "Tversky") or kwargs.get("axis") == 0
+        weights = None if per_batch else WEIGHTS["per_sample"]
         getattr(losses, name)(**kwargs)(y_true, ours_pred, weights).backward()
         theirs_true = torch.tensor(y_true) if name in TORCH_INPUT else y_true
         getattr(K.losses, name)(**kwargs)(theirs_true, theirs_pred, weights).backward()
         np.testing.assert_allclose(ours_pred.grad.numpy(), theirs_pred.grad.numpy(),
                                    rtol=1e-4, atol=1e-6, err_msg=f"{name}{kwargs}")
+
+
+def _json(config):
+    return json.loads(json.dumps(config))
 
 
 MORE_CONFIGS = [
@@ -298,9 +307,13 @@ def test_more_loss_configs_match_keras_and_load_both_ways(K, name, kwargs):
     theirs = getattr(K.losses, name)(**kwargs)
     assert ours.get_config() == theirs.get_config()
     ours_serialized = losses.serialize(ours)
-    assert ours_serialized == K.losses.serialize(theirs)
-    assert K.losses.deserialize(ours_serialized).get_config() == ours.get_config()
-    assert losses.deserialize(K.losses.serialize(theirs)).get_config() == ours.get_config()
+    # Keras leaves a tuple `axis` as a tuple before JSON; compare what reaches the file.
+    assert _json(ours_serialized) == _json(K.losses.serialize(theirs))
+    if name != "CategoricalGeneralizedCrossEntropy":  # missing from Keras' own catalogue
+        assert _json(K.losses.deserialize(ours_serialized).get_config()) == _json(
+            ours.get_config())
+    assert _json(losses.deserialize(K.losses.serialize(theirs)).get_config()) == _json(
+        ours.get_config())
     assert type(losses.get(name)).__name__ == name
 
 

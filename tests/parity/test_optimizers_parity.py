@@ -109,6 +109,12 @@ CASES = [
     ("Adafactor", {"learning_rate": 0.01, "clip_threshold": 0.5, "weight_decay": 0.01,
                    "beta_2_decay": -0.5, "epsilon_2": 0.01}),
     ("Adafactor", {"learning_rate": "schedule", "relative_step": False, "clipnorm": 1.0}),
+    ("Muon", {}),
+    ("Muon", {"learning_rate": 0.01, "rms_rate": None, "nesterov": False, "clipnorm": 1.0,
+              "momentum": 0.8, "ns_steps": 3}),
+    ("Muon", {"learning_rate": "schedule", "adam_lr_ratio": 0.5, "weight_decay": 0.1,
+              "adam_weight_decay": 0.05, "epsilon": 1e-4}),
+    ("Muon", {"learning_rate": 0.02, "exclude_layers": ["kern"], "adam_beta_1": 0.5}),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from lamina.backend import config
 from lamina.backend.convert import convert_to_tensor
-from lamina.losses.loss import LossFunctionWrapper, check_broadcastable
+from lamina.losses.loss import Loss, LossFunctionWrapper, check_broadcastable
 
 
 def _prepare(y_true, y_pred, name):
@@ -63,6 +63,9 @@ class Dice(LossFunctionWrapper):
         super().__init__(dice, name=name, reduction=reduction, dtype=dtype, axis=axis)
         self.axis = axis
 
+    def get_config(self):
+        return {**Loss.get_config(self), "axis": self.axis}
+
 
 class Tversky(LossFunctionWrapper):
     """Tversky loss: Dice with separate weights for false negatives and false positives.
@@ -79,3 +82,7 @@ class Tversky(LossFunctionWrapper):
         self.alpha = alpha
         self.beta = beta
         self.axis = axis
+
+    def get_config(self):
+        return {**Loss.get_config(self), "alpha": self.alpha, "beta": self.beta,
+                "axis": self.axis}

@@ -90,7 +90,10 @@ class Functional(Model):
             if not any(op is node.operation for op in operations):
                 operations.append(node.operation)
         self._operations = operations
-        layers = [op for op in operations if isinstance(op, Layer)]
+        from lamina.models.saving_methods import keras_operation_order
+
+        # NOTE: Keras' layer order (deepest first), which fixes the h5 weight paths.
+        layers = [op for op in keras_operation_order(inputs, outputs) if isinstance(op, Layer)]
         names = [layer.name for layer in layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -310,6 +313,17 @@ class Functional(Model):
     def compute_output_spec(self, *args, **kwargs):
         return Layer.compute_output_spec(self, *args, **kwargs)
 
+    def get_config(self):
+        from lamina.saving.functional_config import functional_get_config
+
+        return functional_get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return functional_from_config(cls, config, custom_objects)
+
 
 def functional_from_config(cls, config, custom_objects=None):
-    raise NotImplementedError("Loading functional models from config arrives with saving.")
+    from lamina.saving.functional_config import functional_from_config as build
+
+    return build(cls, config, custom_objects)

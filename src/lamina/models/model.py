@@ -108,6 +108,34 @@ class Model(Trainer, Layer):
                                     print_fn=print_fn, expand_nested=expand_nested,
                                     show_trainable=show_trainable, layer_range=layer_range)
 
+    # -- files ---------------------------------------------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the model as a Keras 3 `.keras` archive (config, weights, optimizer)."""
+        from lamina.saving import saving_api
+
+        return saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                                     **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights to a Keras 3 `.weights.h5` file."""
+        from lamina.saving import saving_api
+
+        return saving_api.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a `.weights.h5` file or a `.keras` archive."""
+        from lamina.saving import saving_api
+
+        if kwargs:
+            raise TypeError(f"Unrecognized arguments for `load_weights`: {sorted(kwargs)}")
+        return saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """The model's config as a JSON string (`lamina.models.model_from_json` reads it)."""
+        from lamina.saving import saving_api
+
+        return saving_api.model_to_json(self, **kwargs)
+
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
         auto = self.__dict__.get("_auto_config")

@@ -28,7 +28,14 @@ from lamina.ops._helpers import (
 )
 from lamina.ops.array import *  # noqa: F403  (re-export: Keras keeps them in one namespace)
 from lamina.ops.array import __all__ as _array_names
+from lamina.ops.core import ndim, size  # noqa: F401  (Keras lists them under numpy too)
+from lamina.ops.elementwise import *  # noqa: F403
+from lamina.ops.elementwise import __all__ as _elementwise_names
+from lamina.ops.manipulation import *  # noqa: F403
+from lamina.ops.manipulation import __all__ as _manipulation_names
 from lamina.ops.operation import keras_op
+from lamina.ops.statistics import *  # noqa: F403
+from lamina.ops.statistics import __all__ as _statistics_names
 
 # --- binary arithmetic with torch's promotion -------------------------------------------
 
@@ -671,7 +678,7 @@ def einsum(subscripts, *operands, **kwargs):
 
 
 __all__ = [
-    *_array_names,
+    *_array_names, *_elementwise_names, *_manipulation_names, *_statistics_names, "ndim", "size",
     "absolute", "abs", "add", "all", "any", "arccos", "arccosh", "arcsin", "arcsinh",
     "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "ceil", "clip", "cos",
     "cosh", "count_nonzero", "cumprod", "cumsum", "divide", "dot", "einsum", "equal", "exp",

@@ -428,10 +428,13 @@ class Optimizer:
         self._plans.clear()
 
     def _use_weight_decay(self, variable):
-        if self.weight_decay is None or id(variable) in self._exclude_from_weight_decay:
-            return False
+        return self.weight_decay is not None and not self._excluded_from_weight_decay(variable)
+
+    def _excluded_from_weight_decay(self, variable):
+        if id(variable) in self._exclude_from_weight_decay:
+            return True
         pattern = self._exclude_from_weight_decay_pattern
-        return pattern is None or pattern.search(variable.name) is None
+        return pattern is not None and pattern.search(variable.name) is not None
 
     # -- the step --------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -535,15 +538,18 @@ class Optimizer:
         grads = self._clip_gradients(grads)
         if self._per_variable_updates:
             learning_rate = self._get_current_learning_rate()
-            if plan.decay:
-                torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
+            self._apply_weight_decay(plan, learning_rate)
             for grad, variable in zip(grads, plan.variables):
                 self.update_step(grad, variable, learning_rate)
         else:
             learning_rate = self._step_learning_rate()
-            if plan.decay:
-                torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
+            self._apply_weight_decay(plan, learning_rate)
             self._parallel_update_step(grads, plan.variables, learning_rate, plan)
+
+    def _apply_weight_decay(self, plan, learning_rate):
+        """Decoupled decay, `variable *= 1 - weight_decay * learning_rate`, before the update."""
+        if plan.decay:
+            torch._foreach_mul_(plan.decay, 1 - self.weight_decay * learning_rate)
 
     def _clip_gradients(self, grads):
         if self.clipnorm:

@@ -448,14 +448,14 @@ class MultiHeadAttention(AttentionBase):
         self._check_flash(return_attention_scores)
         mask, causal_only = self._gather_mask(query, value, key_in, value_mask, key_mask,
                                               attention_mask, use_causal_mask)
-        q = self._query_dense(query)
-        k = self._key_dense(key)
-        v = self._value_dense(value)
+        q = self._query_dense.call(query)
+        k = self._key_dense.call(key)
+        v = self._value_dense.call(value)
         out, scores = self._attend(q, k, v, mask, causal_only, training,
                                    return_attention_scores)
         if self._use_gate:
-            out = out * torch.sigmoid(self._gate_dense(query))
-        out = self._output_dense(out)
+            out = out * torch.sigmoid(self._gate_dense.call(query))
+        out = self._output_dense.call(out)
         if return_attention_scores:
             return out, scores
         return out

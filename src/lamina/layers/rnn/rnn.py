@@ -521,8 +521,8 @@ class RNN(Layer):
                         "Stateful layers need the same batch size on every call."
                     )
                 return list(carried)
-            if not isinstance(self.cell, StackedRNNCells) and type(self.cell).get_initial_state \
-                    is RecurrentCell.get_initial_state:
+            own = getattr(type(self.cell), "get_initial_state", None)
+            if own is None or own is RecurrentCell.get_initial_state:
                 return [sequences.new_zeros((batch, s)) for s in sizes]
             states = self.get_initial_state(batch)
             return [s.to(device=sequences.device, dtype=sequences.dtype)

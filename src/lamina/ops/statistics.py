@@ -1,0 +1,334 @@
+"""`lamina.ops` statistics: quantiles, NaN-aware reductions, histograms, averages.
+
+Re-exported by `lamina.ops.numpy`.
+
+>>> import lamina
+>>> lamina.ops.median([3.0, 1.0, 2.0]).item()
+2.0
+"""
+
+import torch
+
+from lamina.ops._helpers import as_dims, axis_error, float_tensor, tensor
+from lamina.ops.operation import keras_op
+
+_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _to_last(x, axis):
+    """`x` with the `axis` dims flattened into one trailing dim (all dims when None)."""
+    if axis is None:
+        return x.reshape(-1), None
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    if any(not -x.ndim <= a < x.ndim for a in axes):
+        raise axis_error(axis, x)
+    axes = [a % x.ndim for a in axes]
+    rest = [d for d in range(x.ndim) if d not in axes]
+    moved = x.permute(*rest, *axes)
+    return moved.reshape(*[x.shape[d] for d in rest], -1), axes
+
+
+def _keep(out, x, axes, extra_leading=0):
+    """Re-insert reduced axes as size-1 dims (after `extra_leading` quantile dims)."""
+    if axes is None:
+        return out.reshape(out.shape[:extra_leading] + (1,) * x.ndim)
+    for a in sorted(axes):
+        out = out.unsqueeze(a + extra_leading)
+    return out
+
+
+def _quantile(x, q, axis, method, keepdims, nan):
+    if method not in _METHODS:
+        raise ValueError(f"`method` must be one of {_METHODS}; received {method!r}.")
+    x = float_tensor(x)
+    q = float_tensor(q).to(x.dtype)
+    if torch.any((q < 0) | (q > 1)):
+        raise ValueError("`q` must be in [0, 1] (percentiles in [0, 100]).")
+    flat, axes = _to_last(x, axis)
+    compute = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
+    fn = torch.nanquantile if nan else torch.quantile
+    out = fn(compute, q.to(compute.dtype), dim=-1, interpolation=method).to(x.dtype)
+    if keepdims:
+        out = _keep(out, x, axes, extra_leading=q.ndim)
+    return out
+
+
+@keras_op("Quantile")
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The `q`-th quantiles (`q` in [0, 1]) over `axis`; quantile dims lead the result."""
+    return _quantile(x, q, axis, method, keepdims, nan=False)
+
+
+@keras_op("Nanquantile")
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """As `quantile`, ignoring NaN."""
+    return _quantile(x, q, axis, method, keepdims, nan=True)
+
+
+@keras_op("Percentile")
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    """The `q`-th percentiles (`q` in [0, 100]) over `axis`."""
+    return _quantile(x, float_tensor(q) / 100.0, axis, method, keepdims, nan=False)
+
+
+@keras_op("Nanpercentile")
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    """As `percentile`, ignoring NaN."""
+    return _quantile(x, float_tensor(q) / 100.0, axis, method, keepdims, nan=True)
+
+
+@keras_op("Median")
+def median(x, axis=None, keepdims=False):
+    """Median over `axis` (the mean of the two middle values for even counts)."""
+    return _quantile(x, 0.5, axis, "linear", keepdims, nan=False)
+
+
+@keras_op("Nanmedian")
+def nanmedian(x, axis=None, keepdims=False):
+    """As `median`, ignoring NaN."""
+    return _quantile(x, 0.5, axis, "linear", keepdims, nan=True)
+
+
+# --- NaN-aware reductions -------------------------------------------------------------
+
+
+def _dims(x, axis):
+    if axis is None:
+        return tuple(range(x.ndim))
+    dims = as_dims(axis)
+    for a in (dims,) if isinstance(dims, int) else dims:
+        if not -x.ndim <= a < max(x.ndim, 1):
+            raise axis_error(axis, x)
+    return dims
+
+
+def _filled(x, value):
+    return torch.where(torch.isnan(x), torch.full((), value, dtype=x.dtype, device=x.device), x)
+
+
+def _nan_extremum(x, axis, keepdims, largest):
+    x = tensor(x)
+    if not x.is_floating_point():
+        fn = torch.amax if largest else torch.amin
+        return fn(x, dim=_dims(x, axis), keepdim=keepdims)
+    fill = -torch.inf if largest else torch.inf
+    fn = torch.amax if largest else torch.amin
+    dims = _dims(x, axis)
+    out = fn(_filled(x, fill), dim=dims, keepdim=keepdims)
+    all_nan = torch.all(torch.isnan(x), dim=dims, keepdim=keepdims)
+    return torch.where(all_nan, torch.full((), torch.nan, dtype=x.dtype, device=x.device), out)
+
+
+@keras_op("Nanmax")
+def nanmax(x, axis=None, keepdims=False):
+    """Maximum over `axis` ignoring NaN (NaN where every value is NaN)."""
+    return _nan_extremum(x, axis, keepdims, largest=True)
+
+
+@keras_op("Nanmin")
+def nanmin(x, axis=None, keepdims=False):
+    """Minimum over `axis` ignoring NaN (NaN where every value is NaN)."""
+    return _nan_extremum(x, axis, keepdims, largest=False)
+
+
+@keras_op("Nansum")
+def nansum(x, axis=None, keepdims=False):
+    """Sum over `axis` treating NaN as 0."""
+    x = tensor(x)
+    if x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
+        x = x.int()
+    return torch.nansum(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+@keras_op("Nanprod")
+def nanprod(x, axis=None, keepdims=False):
+    """Product over `axis` treating NaN as 1."""
+    x = tensor(x)
+    if x.is_floating_point():
+        x = _filled(x, 1.0)
+    elif x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
+        x = x.int()
+    dims = _dims(x, axis)
+    dims = (dims,) if isinstance(dims, int) else dims
+    out = x
+    for d in sorted((d % max(x.ndim, 1) for d in dims), reverse=True):
+        out = torch.prod(out, dim=d, keepdim=keepdims)
+    return out
+
+
+@keras_op("Nanmean")
+def nanmean(x, axis=None, keepdims=False):
+    """Mean over `axis` ignoring NaN."""
+    x = float_tensor(x)
+    return torch.nanmean(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+@keras_op("Nanvar")
+def nanvar(x, axis=None, keepdims=False):
+    """Population variance over `axis` ignoring NaN."""
+    x = float_tensor(x)
+    dims = _dims(x, axis)
+    mean = torch.nanmean(x, dim=dims, keepdim=True)
+    return torch.nanmean(torch.square(x - mean), dim=dims, keepdim=keepdims)
+
+
+@keras_op("Nanstd")
+def nanstd(x, axis=None, keepdims=False):
+    """Population standard deviation over `axis` ignoring NaN."""
+    return torch.sqrt(nanvar(x, axis=axis, keepdims=keepdims))
+
+
+def _nan_arg(x, axis, keepdims, largest):
+    x = tensor(x)
+    fn = torch.argmax if largest else torch.argmin
+    if x.is_floating_point():
+        x = _filled(x, -torch.inf if largest else torch.inf)
+    if axis is None:
+        out = fn(x.reshape(-1)).int()
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    return fn(x, dim=axis, keepdim=keepdims).int()
+
+
+@keras_op("Nanargmax")
+def nanargmax(x, axis=None, keepdims=False):
+    """Index of the maximum along `axis` ignoring NaN."""
+    return _nan_arg(x, axis, keepdims, largest=True)
+
+
+@keras_op("Nanargmin")
+def nanargmin(x, axis=None, keepdims=False):
+    """Index of the minimum along `axis` ignoring NaN."""
+    return _nan_arg(x, axis, keepdims, largest=False)
+
+
+def _nan_cumulative(fn, fill, x, axis, dtype):
+    x = tensor(x)
+    if x.is_floating_point():
+        x = _filled(x, fill)
+    if dtype is not None:
+        from lamina.backend.dtypes import to_torch_dtype
+
+        x = x.to(to_torch_dtype(dtype))
+    elif x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
+        x = x.int()
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return fn(x, dim=axis)
+
+
+@keras_op("Nancumsum")
+def nancumsum(x, axis=None, dtype=None):
+    """Cumulative sum along `axis` (flattened when None) treating NaN as 0."""
+    return _nan_cumulative(torch.cumsum, 0.0, x, axis, dtype)
+
+
+@keras_op("Nancumprod")
+def nancumprod(x, axis=None, dtype=None):
+    """Cumulative product along `axis` (flattened when None) treating NaN as 1."""
+    return _nan_cumulative(torch.cumprod, 1.0, x, axis, dtype)
+
+
+# --- other statistics -----------------------------------------------------------------
+
+
+@keras_op("Amax")
+def amax(x, axis=None, keepdims=False):
+    """Maximum over `axis`."""
+    x = tensor(x)
+    return torch.amax(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+@keras_op("Amin")
+def amin(x, axis=None, keepdims=False):
+    """Minimum over `axis`."""
+    x = tensor(x)
+    return torch.amin(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+@keras_op("Ptp")
+def ptp(x, axis=None, keepdims=False):
+    """Peak to peak (`max - min`) over `axis`."""
+    x = tensor(x)
+    dims = _dims(x, axis)
+    if x.dtype == torch.bool:
+        return torch.amax(x, dims, keepdims) ^ torch.amin(x, dims, keepdims)
+    return torch.amax(x, dims, keepdims) - torch.amin(x, dims, keepdims)
+
+
+@keras_op("Average")
+def average(x, axis=None, weights=None):
+    """Mean over `axis`, weighted by `weights` (same shape, or 1-D along `axis`)."""
+    x = float_tensor(x)
+    if weights is None:
+        return torch.mean(x, dim=_dims(x, axis))
+    w = float_tensor(weights)
+    dtype = torch.promote_types(x.dtype, w.dtype)
+    x, w = x.to(dtype), w.to(dtype)
+    if w.shape != x.shape:
+        if axis is None or w.ndim != 1 or w.shape[0] != x.shape[axis]:
+            raise ValueError(f"`average`: `weights` of shape {tuple(w.shape)} must match `x` "
+                             f"{tuple(x.shape)} or be 1-D along axis={axis!r}.")
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        w = w.reshape(shape)
+    dims = _dims(x, axis)
+    return torch.sum(x * w, dim=dims) / torch.sum(w * torch.ones_like(x), dim=dims)
+
+
+@keras_op("Bincount")
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """Count occurrences of each non-negative int in `x` (1-D, or 2-D counted per row)."""
+    if sparse:
+        raise ValueError("`bincount`: sparse output is not supported on torch.")
+    x = tensor(x)
+    if x.is_floating_point():
+        raise TypeError(f"`bincount` expects an integer tensor; received {x.dtype}.")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"`bincount` expects a 1-D or 2-D tensor; received rank {x.ndim}.")
+    w = None if weights is None else tensor(weights)
+    length = int(max(int(x.max()) + 1 if x.numel() else 0, minlength))
+    if x.ndim == 1:
+        out = torch.bincount(x.long(), weights=w, minlength=length)
+    else:
+        offsets = torch.arange(x.shape[0], device=x.device)[:, None] * length
+        flat = (x.long() + offsets).reshape(-1)
+        out = torch.bincount(flat, None if w is None else w.reshape(-1),
+                             minlength=length * x.shape[0]).reshape(x.shape[0], length)
+    if w is None:
+        return out.int()
+    return out.to(w.dtype if w.dtype != torch.bool else torch.int32)
+
+
+@keras_op("Histogram")
+def histogram(x, bins=10, range=None):  # noqa: A002 (Keras' name)
+    """Counts of 1-D `x` in `bins` equal-width bins over `range`; returns (counts, edges)."""
+    x = float_tensor(x)
+    if x.ndim != 1:
+        raise ValueError(f"`histogram` expects a 1-D tensor; received shape {tuple(x.shape)}.")
+    if not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"`bins` must be a positive int; received {bins!r}.")
+    lo, hi = (x.min(), x.max()) if range is None else (range[0], range[1])
+    lo, hi = torch.as_tensor(lo, dtype=x.dtype), torch.as_tensor(hi, dtype=x.dtype)
+    edges = torch.linspace(0, 1, bins + 1, dtype=x.dtype, device=x.device) * (hi - lo) + lo
+    inside = (x >= lo) & (x <= hi)
+    idx = torch.clamp(torch.searchsorted(edges, x, right=True) - 1, 0, bins - 1)
+    counts = torch.zeros(bins, dtype=torch.int32, device=x.device)
+    counts.index_add_(0, idx[inside], torch.ones_like(idx[inside], dtype=torch.int32))
+    return counts, edges
+
+
+@keras_op("Corrcoef")
+def corrcoef(x):
+    """Pearson correlation coefficients of the rows of `x`."""
+    x = float_tensor(x)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return torch.corrcoef(x.float()).to(x.dtype)
+    return torch.corrcoef(x)
+
+
+__all__ = [
+    "amax", "amin", "average", "bincount", "corrcoef", "histogram", "median", "nanargmax",
+    "nanargmin", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin",
+    "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile",
+    "ptp", "quantile",
+]
