@@ -1,4 +1,6 @@
-"""lamina Adam/AdamW `apply` vs `torch.optim.Adam/AdamW(foreach=True)` on ~10M parameters.
+"""lamina Adam/AdamW/Adagrad/Lion `apply` vs torch's multi-tensor steps, ~10M parameters.
+
+Lion has no `torch.optim` counterpart: its baseline is a hand-written `_foreach_` loop.
 
 Run: python benchmarks/optimizer_step.py [--repeats 7] [--steps 20] [--device cpu|cuda]
 Each timed call runs `--steps` optimizer steps (and synchronizes once on CUDA). Prints
@@ -38,6 +40,19 @@ def torch_stepper(cls, values, grads, device, **kwargs):
     return opt.step
 
 
+def torch_lion_stepper(values, grads, device, lr=1e-3, beta_1=0.9, beta_2=0.99):
+    """Hand-written multi-tensor Lion (torch.optim has none)."""
+    params = [v.clone().to(device) for v in values]
+    momentums = [torch.zeros_like(p) for p in params]
+
+    def step():
+        directions = torch._foreach_lerp(momentums, grads, 1 - beta_1)
+        torch._foreach_sign_(directions)
+        torch._foreach_add_(params, directions, alpha=-lr)
+        torch._foreach_lerp_(momentums, grads, 1 - beta_2)
+    return step
+
+
 def repeat(step, steps, device):
     def run():
         for _ in range(steps):
@@ -64,12 +79,15 @@ def main():
             "Adam": (lamina.optimizers.Adam, torch.optim.Adam, {}, {}),
             "AdamW": (lamina.optimizers.AdamW, torch.optim.AdamW,
                       {"weight_decay": 0.004}, {"weight_decay": 0.004}),
+            "Adagrad": (lamina.optimizers.Adagrad, torch.optim.Adagrad, {},
+                        {"initial_accumulator_value": 0.1, "eps": 1e-7}),
+            "Lion": (lamina.optimizers.Lion, None, {}, {}),
         }
         for name, (lamina_cls, torch_cls, l_kwargs, t_kwargs) in cases.items():
+            torch_step = (torch_lion_stepper(values, grads, device) if torch_cls is None
+                          else torch_stepper(torch_cls, values, grads, device, **t_kwargs))
             candidates = {
-                f"torch.optim.{name}(foreach)": repeat(
-                    torch_stepper(torch_cls, values, grads, device, **t_kwargs),
-                    args.steps, device),
+                f"torch.optim.{name}(foreach)": repeat(torch_step, args.steps, device),
                 f"lamina {name}.apply": repeat(
                     lamina_stepper(lamina_cls, values, grads, device, **l_kwargs),
                     args.steps, device),

@@ -11,7 +11,6 @@ import argparse
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from _common import interleaved, report
 
 import lamina

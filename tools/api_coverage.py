@@ -29,7 +29,7 @@ def missing_names():
 
     missing = []
     for sub in NAMESPACES:
-        keras_module = getattr(keras.ops, sub) if sub else keras.ops
+        keras_module = getattr(keras.ops, sub, None) if sub else keras.ops
         if sub and not isinstance(keras_module, types.ModuleType):
             continue  # e.g. `keras.ops.math` is not public in every Keras version
         lamina_module = getattr(lamina.ops, sub, None) if sub else lamina.ops

@@ -301,7 +301,7 @@ def test_get_serialize_deserialize_by_name():
 
 # -- bad input -----------------------------------------------------------------------------
 def test_unknown_optimizer_name_lists_close_matches():
-    with pytest.raises(ValueError, match=r"'adamm'.*Did you mean: 'adam', 'adamw'"):
+    with pytest.raises(ValueError, match=r"'adamm'.*Did you mean: 'adam', 'nadam', 'adamw'"):
         optimizers.get("adamm")
     with pytest.raises(ValueError, match="Could not interpret optimizer identifier: 3"):
         optimizers.get(3)

@@ -69,7 +69,7 @@ def encoder_block(x, num_heads, key_dim, ff_dim):
     return LayerNormalization(epsilon=1e-6)(ops.add(x, Dense(dim)(hidden)))
 
 
-def build_model(sequence_length=12, vocabulary_size=20, dim=32, num_heads=2, ff_dim=64):
+def build_model(sequence_length=12, vocabulary_size=20, dim=16, num_heads=2, ff_dim=32):
     tokens = keras.Input(shape=(sequence_length,), dtype="int32")
     x = TokenAndPositionEmbedding(sequence_length, vocabulary_size, dim)(tokens)
     x = encoder_block(x, num_heads=num_heads, key_dim=dim // num_heads, ff_dim=ff_dim)
@@ -91,19 +91,19 @@ def make_data(n, sequence_length=12, vocabulary_size=20, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=448)
     parser.add_argument("--verbose", default="auto")
     args = parser.parse_args(argv)
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
 
     keras.utils.set_random_seed(0)
     x_train, y_train = make_data(args.samples, seed=0)
-    x_test, y_test = make_data(500, seed=1)
+    x_test, y_test = make_data(256, seed=1)
     model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=64, epochs=args.epochs, verbose=verbose)
+    model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=verbose)
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test loss: {loss:.4f} - test accuracy: {accuracy:.4f}")
     return accuracy

@@ -1,10 +1,12 @@
-"""Probabilistic metrics: crossentropies and KL divergence, averaged over samples seen."""
+"""Probabilistic metrics: crossentropies, KL divergence and Poisson, averaged over samples
+seen."""
 
 from lamina.losses.probabilistic import (
     binary_crossentropy,
     categorical_crossentropy,
     check_label_smoothing,
     kl_divergence,
+    poisson,
     sparse_categorical_crossentropy,
 )
 from lamina.metrics.reduction_metrics import MeanMetricWrapper
@@ -83,4 +85,19 @@ class KLDivergence(MeanMetricWrapper):
 
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, name=name, dtype=dtype)
+        self._direction = "down"
+
+
+class Poisson(MeanMetricWrapper):
+    """Mean Poisson loss between count labels and predicted rates.
+
+    >>> import lamina
+    >>> m = lamina.metrics.Poisson()
+    >>> m.update_state([[1.0, 0.0]], [[1.0, 2.0]])
+    >>> float(m.result())
+    1.5
+    """
+
+    def __init__(self, name="poisson", dtype=None):
+        super().__init__(poisson, name=name, dtype=dtype)
         self._direction = "down"

@@ -157,9 +157,9 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
 def trace(x, offset=0, axis1=0, axis2=1):
     """Sum of diagonal `offset` over the planes of `axis1` and `axis2`."""
     x = tensor(x)
-    if x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
-        x = x.int()
-    return torch.sum(diagonal(x, offset, axis1, axis2), dim=-1)
+    dtype = torch.int32 if x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16) \
+        else x.dtype
+    return torch.sum(diagonal(x, offset, axis1, axis2), dim=-1, dtype=dtype)
 
 
 # --- search, sets, selection ------------------------------------------------------------

@@ -16,6 +16,10 @@ import torch.nn.functional as F
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.ops._helpers import axis_error, float_tensor, floatx_dtype, promote, tensor
+from lamina.ops.conv import *  # noqa: F403  (Keras keeps them in one namespace)
+from lamina.ops.conv import __all__ as _conv_names
+from lamina.ops.nn_extra import *  # noqa: F403
+from lamina.ops.nn_extra import __all__ as _nn_extra_names
 from lamina.ops.operation import keras_op
 
 # --- activations ----------------------------------------------------------------------
@@ -369,6 +373,7 @@ def dot_product_attention(
 
 
 __all__ = [
+    *_conv_names, *_nn_extra_names,
     "binary_crossentropy", "categorical_crossentropy", "celu", "dot_product_attention",
     "elu", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
     "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax", "moments", "multi_hot",

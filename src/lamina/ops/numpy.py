@@ -31,6 +31,7 @@ from lamina.ops.array import __all__ as _array_names
 from lamina.ops.core import ndim, size  # noqa: F401  (Keras lists them under numpy too)
 from lamina.ops.elementwise import *  # noqa: F403
 from lamina.ops.elementwise import __all__ as _elementwise_names
+from lamina.ops.linalg import slogdet  # noqa: F401  (Keras lists it under numpy too)
 from lamina.ops.manipulation import *  # noqa: F403
 from lamina.ops.manipulation import __all__ as _manipulation_names
 from lamina.ops.operation import keras_op
@@ -678,7 +679,8 @@ def einsum(subscripts, *operands, **kwargs):
 
 
 __all__ = [
-    *_array_names, *_elementwise_names, *_manipulation_names, *_statistics_names, "ndim", "size",
+    *_array_names, *_elementwise_names, *_manipulation_names, *_statistics_names,
+    "ndim", "size", "slogdet",
     "absolute", "abs", "add", "all", "any", "arccos", "arccosh", "arcsin", "arcsinh",
     "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "ceil", "clip", "cos",
     "cosh", "count_nonzero", "cumprod", "cumsum", "divide", "dot", "einsum", "equal", "exp",

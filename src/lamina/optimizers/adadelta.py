@@ -3,7 +3,10 @@
 import torch
 
 from lamina.optimizers.optimizer import (
-    Optimizer, base_arguments, check_range, foreach_add_scaled_,
+    Optimizer,
+    base_arguments,
+    check_range,
+    foreach_add_scaled_,
 )
 
 

@@ -32,7 +32,7 @@ class Ftrl(Optimizer):
     >>> w = lamina.Variable([1.0], name="w")
     >>> lamina.optimizers.Ftrl(learning_rate=0.1).apply([torch.tensor([1.0])], [w])
     >>> round(float(w.numpy()[0]), 4)
-    0.8812
+    0.6031
     """
 
     def __init__(

@@ -3,7 +3,11 @@
 import torch
 
 from lamina.optimizers.optimizer import (
-    Optimizer, base_arguments, check_range, foreach_add_scaled_, one_minus_power,
+    Optimizer,
+    base_arguments,
+    check_range,
+    foreach_add_scaled_,
+    one_minus_power,
 )
 
 

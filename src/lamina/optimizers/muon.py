@@ -5,7 +5,10 @@ import re
 import torch
 
 from lamina.optimizers.optimizer import (
-    Optimizer, base_arguments, foreach_addcdiv_scaled_, one_minus_power,
+    Optimizer,
+    base_arguments,
+    foreach_addcdiv_scaled_,
+    one_minus_power,
 )
 
 

@@ -3,7 +3,11 @@
 import torch
 
 from lamina.optimizers.optimizer import (
-    Optimizer, base_arguments, check_range, foreach_addcdiv_scaled_, one_minus_power,
+    Optimizer,
+    base_arguments,
+    check_range,
+    foreach_addcdiv_scaled_,
+    one_minus_power,
 )
 
 
@@ -24,7 +28,7 @@ class Nadam(Optimizer):
     >>> w = lamina.Variable([1.0], name="w")
     >>> lamina.optimizers.Nadam(learning_rate=0.1).apply([torch.tensor([2.0])], [w])
     >>> round(float(w.numpy()[0]), 4)
-    0.8
+    0.8937
     """
 
     def __init__(

@@ -131,8 +131,9 @@ class Attention(Layer):
 
     def _validate_inputs(self, inputs, mask=None):
         name = type(self).__name__
-        if not isinstance(inputs, (list, tuple)):
-            shape = getattr(inputs, "shape", inputs)
+        if not isinstance(inputs, (list, tuple)) or all(
+                d is None or isinstance(d, int) for d in inputs):
+            shape = tuple(getattr(inputs, "shape", inputs))
             raise ValueError(
                 f"{name} layer '{self.name}' must be called on a list of inputs, namely "
                 f"[query, value] or [query, value, key]. Received: inputs={shape}."
