@@ -375,6 +375,9 @@ class Trainer:
         self._eval_iterator = None
         train_function = self.make_train_function()
         callbacks.on_train_begin()
+        # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume a killed run.
+        if self.__dict__.get("_initial_epoch"):
+            initial_epoch = self._initial_epoch
         training_logs = None
         logs = {}
         spe = self.steps_per_execution
