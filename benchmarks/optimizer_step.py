@@ -86,14 +86,16 @@ def main():
         for name, (lamina_cls, torch_cls, l_kwargs, t_kwargs) in cases.items():
             torch_step = (torch_lion_stepper(values, grads, device) if torch_cls is None
                           else torch_stepper(torch_cls, values, grads, device, **t_kwargs))
+            baseline = (f"torch.optim.{name}(foreach)" if torch_cls is not None
+                        else f"hand-written foreach {name}")
             candidates = {
-                f"torch.optim.{name}(foreach)": repeat(torch_step, args.steps, device),
+                baseline: repeat(torch_step, args.steps, device),
                 f"lamina {name}.apply": repeat(
                     lamina_stepper(lamina_cls, values, grads, device, **l_kwargs),
                     args.steps, device),
             }
             medians = interleaved(candidates, repeats=args.repeats)
-            report(f"{name} step", medians, baseline=f"torch.optim.{name}(foreach)")
+            report(f"{name} step", medians, baseline=baseline)
 
 
 if __name__ == "__main__":

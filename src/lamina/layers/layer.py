@@ -430,8 +430,7 @@ class Layer(torch.nn.Module, Operation):
         for layer in self._flatten_layers():
             result.extend(layer._losses)
             for v in layer._tracked_variables:
-                if getattr(v, "regularizer", None) is not None and (
-                        layer.trainable or True):
+                if getattr(v, "regularizer", None) is not None:
                     result.append(v.regularizer(v))
         return result
 
@@ -664,15 +663,15 @@ class Layer(torch.nn.Module, Operation):
         try:
             outputs = compute_output_spec(self._full_call_tuple, args, kwargs)
         except DATA_DEPENDENT_ERRORS:
+            # A data-dependent output shape: only the layer's own shape rule can tell.
             if type(self).compute_output_shape is Layer.compute_output_shape:
                 raise
-            outputs = tree.map_structure(
-                lambda s: KerasTensor(s, dtype=self.compute_dtype),
-                self.compute_output_shape(tree.map_structure(_shape_of, first)),
-            ) if not isinstance(self.compute_output_shape(
-                tree.map_structure(_shape_of, first)), list) else [
-                KerasTensor(s, dtype=self.compute_dtype)
-                for s in self.compute_output_shape(tree.map_structure(_shape_of, first))]
+            shapes = self.compute_output_shape(tree.map_structure(_shape_of, first))
+            if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+                outputs = KerasTensor(shapes, dtype=self.compute_dtype)
+            else:
+                outputs = tree.map_structure(
+                    lambda s: KerasTensor(s, dtype=self.compute_dtype), list(shapes))
         if not self._fast_path and self.built:
             self._plan_fast_path()
         Node(self, args, kwargs, outputs)

@@ -56,10 +56,6 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
-        if isinstance(inputs, dict):
-            for key, value in inputs.items():
-                if isinstance(value, KerasTensor) and key != value.name:
-                    pass
         flat_inputs = tree.flatten(inputs)
         flat_outputs = tree.flatten(outputs)
         for t in flat_inputs:
@@ -79,8 +75,7 @@ class Functional(Model):
                 raise ValueError(
                     f"All `outputs` of a functional Model must be KerasTensors. Received: {t!r}"
                 )
-        self._inputs_struct = inputs if not isinstance(inputs, (list, tuple)) or len(
-            inputs) != 1 or isinstance(inputs, dict) else inputs
+        self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._flat_inputs = flat_inputs
         self._flat_outputs = flat_outputs
@@ -161,8 +156,7 @@ class Functional(Model):
             if single_out:
                 slots[out_slots[0]] = result
             else:
-                for slot, value in zip(out_slots, [r for r in tree.flatten(result)
-                                                   if r is not None or True]):
+                for slot, value in zip(out_slots, tree.flatten(result)):
                     slots[slot] = value
             for slot in frees:
                 slots[slot] = None

@@ -107,10 +107,10 @@ class Trainer:
         from lamina import optimizers
 
         self.optimizer = optimizers.get(optimizer)
-        if auto_scale_loss and self.dtype_policy.compute_dtype == "float16" and not isinstance(
-                self.optimizer, getattr(optimizers, "LossScaleOptimizer", ())):
-            if hasattr(optimizers, "LossScaleOptimizer"):
-                self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
+        scaler = getattr(optimizers, "LossScaleOptimizer", None)
+        if (auto_scale_loss and scaler is not None and self.dtype_policy.compute_dtype ==
+                "float16" and not isinstance(self.optimizer, scaler)):
+            self.optimizer = scaler(self.optimizer)  # float16 needs loss scaling, as in Keras
         if steps_per_execution is None or int(steps_per_execution) < 1:
             raise ValueError(
                 f"`steps_per_execution` must be a positive integer. Received: "
@@ -133,7 +133,6 @@ class Trainer:
             "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
             "steps_per_execution": steps_per_execution, "jit_compile": jit_compile,
         }
-        self._compile_args = dict(self._compile_config, optimizer=self.optimizer)
         for key in _STEP_CACHE_KEYS:
             self.__dict__.pop(key, None)
         if self._jit_compile:

@@ -61,7 +61,6 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
                   show_trainable=False, layer_range=None):
     print_fn = print_fn or (lambda line, **kwargs: print(line))
     from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
 
     if not model.built:
         print_fn(
@@ -95,18 +94,14 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
 
     def add_rows(layers, depth):
         for layer in layers:
-            weights = layer.weights if layer.built else []
             name = ("  " * depth) + f"{layer.name} ({type(layer).__name__})"
-            count = str(layer.count_params()) if layer.built else "0 (unbuilt)"
-            row = [name, _shape_text(layer) if not isinstance(model, Sequential)
-                   or layer._inbound_nodes else "?", f"{int(count):,}".replace(",", ",")
-                   if count.isdigit() else count]
+            count = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+            row = [name, _shape_text(layer), count]
             if functional:
                 row.append(_connections(layer, model_nodes))
             if show_trainable:
                 row.append("Y" if layer.trainable else "N")
             rows.append(row)
-            del weights
             if expand_nested and hasattr(layer, "layers") and layer is not model:
                 add_rows(layer.layers, depth + 1)
 
