@@ -37,6 +37,19 @@ def wrap(value):
     return value
 
 
+def _resyncing(base, name):
+    """`base.name`, followed by a resync of torch's view of the container."""
+    method = getattr(base, name)
+
+    def wrapper(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        self._resync()
+        return result
+
+    wrapper.__name__ = name
+    return wrapper
+
+
 def _child_key(key):
     return str(key).replace(".", "_") or "_"
 
@@ -84,21 +97,10 @@ class TrackedList(list, TrackedContainer):
     def _replace_item(self, key, item):
         list.__setitem__(self, key, item)
 
-    def _mutating(name):  # noqa: N805
-        method = getattr(list, name)
-
-        def wrapper(self, *args, **kwargs):
-            result = method(self, *args, **kwargs)
-            self._resync()
-            return result
-
-        wrapper.__name__ = name
-        return wrapper
-
     for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
                   "__setitem__", "__delitem__", "__iadd__", "__imul__"):
-        locals()[_name] = _mutating(_name)
-    del _name, _mutating
+        locals()[_name] = _resyncing(list, _name)
+    del _name
 
     __eq__ = list.__eq__
     __hash__ = object.__hash__
@@ -153,21 +155,10 @@ class TrackedDict(dict, TrackedContainer):
     def _replace_item(self, key, item):
         dict.__setitem__(self, key, item)
 
-    def _mutating(name):  # noqa: N805
-        method = getattr(dict, name)
-
-        def wrapper(self, *args, **kwargs):
-            result = method(self, *args, **kwargs)
-            self._resync()
-            return result
-
-        wrapper.__name__ = name
-        return wrapper
-
     for _name in ("__setitem__", "__delitem__", "pop", "popitem", "clear", "update",
                   "setdefault"):
-        locals()[_name] = _mutating(_name)
-    del _name, _mutating
+        locals()[_name] = _resyncing(dict, _name)
+    del _name
 
     __eq__ = dict.__eq__
     __hash__ = object.__hash__

@@ -69,6 +69,14 @@ def promote(*xs):
     ]
 
 
+def promote_same_kept(x1, x2):
+    """As `promote`, but equal dtypes (float64 included) stay as they are: conv and linalg
+    ops keep float64 in Keras, unlike element-wise binary ops."""
+    if x1.dtype == x2.dtype:
+        return x1, x2
+    return promote(x1, x2)
+
+
 def torch_operands(x1, x2):
     """Operands for ops that follow torch's own promotion (as Keras' torch backend does).
 

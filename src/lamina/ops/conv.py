@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops._helpers import float_tensor, promote
+from lamina.ops._helpers import float_tensor, promote_same_kept
 from lamina.ops.operation import keras_op
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -68,7 +68,7 @@ def _check_padding(padding):
 
 
 def _conv_operands(inputs, kernel, name):
-    inputs, kernel = promote(float_tensor(inputs), float_tensor(kernel))
+    inputs, kernel = promote_same_kept(float_tensor(inputs), float_tensor(kernel))
     if kernel.ndim != inputs.ndim:
         raise ValueError(f"`{name}`: the kernel rank ({kernel.ndim}, shape "
                          f"{tuple(kernel.shape)}) must equal the input rank ({inputs.ndim}, "

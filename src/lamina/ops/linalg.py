@@ -9,7 +9,7 @@ Integer input is computed in `floatx()`; the last two axes are the matrix axes.
 
 import torch
 
-from lamina.ops._helpers import float_tensor, promote, tensor
+from lamina.ops._helpers import float_tensor, promote_same_kept, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -25,7 +25,7 @@ def _matrix(x, name, square=True):
 
 
 def _pair(a, b, name):
-    a, b = promote(float_tensor(a), float_tensor(b))
+    a, b = promote_same_kept(float_tensor(a), float_tensor(b))
     _matrix(a, name)
     if b.ndim < 1 or b.shape[-1 if b.ndim == a.ndim - 1 else -2] != a.shape[-1]:
         raise ValueError(f"`{name}`: `a` of shape {tuple(a.shape)} and `b` of shape "
@@ -76,7 +76,7 @@ def inv(x):
 @keras_op("Lstsq")
 def lstsq(a, b, rcond=None):
     """Least-squares solution `x` of `a @ x = b`."""
-    a, b = promote(float_tensor(a), float_tensor(b))
+    a, b = promote_same_kept(float_tensor(a), float_tensor(b))
     _matrix(a, "lstsq", square=False)
     vector = b.ndim == 1
     if (b.shape[0] if vector else b.shape[-2]) != a.shape[-2]:
@@ -86,7 +86,7 @@ def lstsq(a, b, rcond=None):
     if rcond is None:
         rcond = torch.finfo(a.dtype).eps * max(a.shape[-2:])
     pinv_a = torch.linalg.pinv(a, rtol=rcond)
-    return pinv_a @ b if not vector else pinv_a @ b
+    return pinv_a @ b
 
 
 @keras_op("LuFactor")
@@ -133,8 +133,6 @@ def qr(x, mode="reduced"):
 def solve(a, b):
     """Solve `a @ x = b` for square `a`."""
     a, b = _pair(a, b, "solve")
-    if b.ndim == 1:
-        return torch.linalg.solve(a, b)
     return torch.linalg.solve(a, b)
 
 
