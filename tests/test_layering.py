@@ -7,7 +7,8 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "lamina"
 
 # Lowest first. A module may import (at module level) only from its own rank or below.
 RANKS = [
-    {"backend", "tree", "saving.registry", "saving.serialization", "utils.progbar",
+    {"backend", "tree", "saving.registry", "saving.serialization", "saving.keras_archive",
+     "utils.progbar",
      "utils.io_utils", "utils.rng_utils"},
     {"ops", "random"},
     {"variables", "dtype_policies"},

@@ -89,7 +89,7 @@ CASES = [
 ]
 
 IMAGE_CASES = [
-    ("resize", (IMG, (9, 7)), {}), 
+    ("resize", (IMG, (9, 7)), {}),
     ("resize", (IMG, (4, 4)), {"interpolation": "bicubic"}),
     ("resize", (IMG, (3, 3)), {"antialias": True}),
     ("resize", (IMG, (4, 4)), {"crop_to_aspect_ratio": True}),
