@@ -14,7 +14,7 @@ import os
 import numpy as np
 import torch
 
-from lamina.saving import keras_archive, registry, weights_h5
+from lamina.saving import keras_archive, legacy_h5, registry, weights_h5
 from lamina.saving.serialization import (
     SafeModeScope,
     deserialize_keras_object,
@@ -188,16 +188,23 @@ def save_weights(model, filepath, overwrite=True):
         f.write(data)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     """Load variables from a `.weights.h5` file or a `.keras` archive into `model`.
 
     Layers are matched by attribute path (as Keras does), not by name. With
     `skip_mismatch=True`, layers whose variable count or shapes differ are skipped with a
-    warning instead of raising.
+    warning instead of raising. Legacy Keras 2 `.h5`/`.hdf5` files go to
+    `lamina.saving.legacy_h5`, which also matches layers by name when `by_name=True`.
     """
     import h5py
 
     filepath = os.fspath(filepath)
+    if legacy_h5.is_legacy_path(filepath):
+        return legacy_h5.load_weights(model, filepath, by_name=by_name,
+                                      skip_mismatch=skip_mismatch)
+    if by_name:
+        raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+                         f"Received: filepath={filepath}")
     if filepath.endswith(".keras"):
         members = keras_archive.read_archive(filepath)
         if keras_archive.WEIGHTS not in members:
@@ -210,7 +217,7 @@ def load_weights(model, filepath, skip_mismatch=False):
     else:
         raise ValueError(
             "Invalid filepath extension for loading weights: the filename must end in "
-            f"`.weights.h5` or `.keras`. Received: filepath={filepath}"
+            f"`.weights.h5`, `.keras` or (legacy) `.h5`. Received: filepath={filepath}"
         )
     with h5py.File(source, "r") as f:
         if "optimizer/vars" in f and len(f["optimizer/vars"]):
