@@ -32,7 +32,7 @@ def test_save_and_load_weights_and_json(tmp_path):
     x = torch.randn(2, 4)
     np.testing.assert_allclose(clone(x).detach(), model(x).detach(), atol=1e-6)
     with pytest.raises(TypeError, match="Unrecognized arguments"):
-        clone.load_weights(path, by_name=True)
+        clone.load_weights(path, colour=True)
 
 
 def test_clone_model_has_same_architecture_and_fresh_weights():
@@ -41,3 +41,20 @@ def test_clone_model_has_same_architecture_and_fresh_weights():
     assert [type(l) for l in clone.layers] == [type(l) for l in model.layers]
     assert clone.count_params() == model.count_params()
     assert not np.allclose(clone.get_weights()[0], model.get_weights()[0])
+
+
+def test_load_weights_by_name_from_a_legacy_h5_file(tmp_path):
+    import h5py
+
+    model = _model()
+    path = tmp_path / "legacy.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [l.name.encode() for l in model.layers]
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0".encode() for w in layer.weights]
+            group.attrs["weight_names"] = names
+            for name, value in zip(names, layer.get_weights()):
+                group.create_dataset(name.decode(), data=value * 0 + 1)
+    model.load_weights(path, by_name=True)
+    assert all(np.all(w == 1) for w in model.get_weights())

@@ -122,13 +122,15 @@ class Model(Trainer, Layer):
 
         return saving_api.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load weights from a `.weights.h5` file or a `.keras` archive."""
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Load weights from a `.weights.h5` file, a `.keras` archive, or a legacy Keras 2
+        `.h5` file (by topological order, or `by_name=True`)."""
         from lamina.saving import saving_api
 
         if kwargs:
             raise TypeError(f"Unrecognized arguments for `load_weights`: {sorted(kwargs)}")
-        return saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        return saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                       by_name=by_name)
 
     def to_json(self, **kwargs):
         """The model's config as a JSON string (`lamina.models.model_from_json` reads it)."""

@@ -15,12 +15,13 @@ from lamina.optimizers.muon import Muon
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.optimizer import Optimizer
 from lamina.optimizers.rmsprop import RMSprop
+from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.saving import serialization
 
 ALL_OBJECTS = (
     Optimizer, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl, Lamb, Lion,
-    LossScaleOptimizer, Muon, Nadam, RMSprop, SGD,
+    LossScaleOptimizer, Muon, Nadam, RMSprop, ScheduleFreeAdamW, SGD,
 )
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({cls.__name__.lower(): cls for cls in ALL_OBJECTS})
@@ -77,6 +78,7 @@ def get(identifier):
 
 __all__ = [
     "Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lamb", "Lion",
-    "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop", "SGD", "deserialize", "get",
+    "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW", "SGD",
+    "deserialize", "get",
     "schedules", "serialize",
 ]

@@ -327,7 +327,6 @@ class ConvLSTM(BuiltinRNN):
     dilation_rate = _cell_property("dilation_rate")
     recurrent_activation = _cell_property("recurrent_activation")
     unit_forget_bias = _cell_property("unit_forget_bias")
-    units = _cell_property("filters")
 
     # -- shapes ----------------------------------------------------------------------------
     def _expected_shape(self):
@@ -491,9 +490,6 @@ class ConvLSTM(BuiltinRNN):
         if self.return_state:
             return output, h, c
         return output
-
-    def compute_mask(self, inputs, mask):
-        return super().compute_mask(inputs, mask)
 
     def get_config(self):
         config = super().get_config()
