@@ -118,6 +118,9 @@ from lamina.layers.rnn import GRU as GRU
 from lamina.layers.rnn import LSTM as LSTM
 from lamina.layers.rnn import RNN as RNN
 from lamina.layers.rnn import Bidirectional as Bidirectional
+from lamina.layers.rnn import ConvLSTM1D as ConvLSTM1D
+from lamina.layers.rnn import ConvLSTM2D as ConvLSTM2D
+from lamina.layers.rnn import ConvLSTM3D as ConvLSTM3D
 from lamina.layers.rnn import GRUCell as GRUCell
 from lamina.layers.rnn import LSTMCell as LSTMCell
 from lamina.layers.rnn import SimpleRNN as SimpleRNN

@@ -1,6 +1,9 @@
 """Recurrent layers: cells, the `RNN` wrapper, and the wrappers around them."""
 
 from lamina.layers.rnn.bidirectional import Bidirectional as Bidirectional
+from lamina.layers.rnn.conv_lstm import ConvLSTM1D as ConvLSTM1D
+from lamina.layers.rnn.conv_lstm import ConvLSTM2D as ConvLSTM2D
+from lamina.layers.rnn.conv_lstm import ConvLSTM3D as ConvLSTM3D
 from lamina.layers.rnn.gru import GRU as GRU
 from lamina.layers.rnn.gru import GRUCell as GRUCell
 from lamina.layers.rnn.lstm import LSTM as LSTM
@@ -11,5 +14,5 @@ from lamina.layers.rnn.simple_rnn import SimpleRNN as SimpleRNN
 from lamina.layers.rnn.simple_rnn import SimpleRNNCell as SimpleRNNCell
 from lamina.layers.rnn.time_distributed import TimeDistributed as TimeDistributed
 
-__all__ = ["Bidirectional", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN",
+__all__ = ["Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN",
            "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
