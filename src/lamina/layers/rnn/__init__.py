@@ -14,5 +14,5 @@ from lamina.layers.rnn.simple_rnn import SimpleRNN as SimpleRNN
 from lamina.layers.rnn.simple_rnn import SimpleRNNCell as SimpleRNNCell
 from lamina.layers.rnn.time_distributed import TimeDistributed as TimeDistributed
 
-__all__ = ["Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "SimpleRNN",
-           "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
+__all__ = ["Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "GRU", "GRUCell", "LSTM",
+           "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
