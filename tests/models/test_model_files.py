@@ -58,3 +58,26 @@ def test_load_weights_by_name_from_a_legacy_h5_file(tmp_path):
                 group.create_dataset(name.decode(), data=value * 0 + 1)
     model.load_weights(path, by_name=True)
     assert all(np.all(w == 1) for w in model.get_weights())
+
+
+def test_clone_model_with_clone_function_and_input_tensors():
+    model = _model()
+    seen = []
+
+    def clone_function(layer):
+        seen.append(layer.name)
+        return type(layer).from_config(layer.get_config())
+
+    new_input = lamina.Input((4,), name="fresh")
+    clone = lamina.models.clone_model(model, input_tensors=new_input,
+                                      clone_function=clone_function)
+    assert seen == [l.name for l in model.layers[1:]]
+    assert clone.inputs[0] is new_input and clone.output_shape == (None, 2)
+    clone.set_weights(model.get_weights())
+    x = torch.randn(2, 4)
+    np.testing.assert_allclose(clone(x).detach(), model(x).detach(), atol=1e-6)
+    seq = lamina.Sequential([lamina.Input((3,)), layers.Dense(2)])
+    seq_clone = lamina.models.clone_model(seq)
+    assert seq_clone.output_shape == (None, 2) and seq_clone.layers[0] is not seq.layers[0]
+    with pytest.raises(ValueError, match="one per model input"):
+        lamina.models.clone_model(model, input_tensors=[new_input, new_input])

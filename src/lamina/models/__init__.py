@@ -20,12 +20,71 @@ def model_from_json(json_string, custom_objects=None):
     return saving_api.model_from_json(json_string, custom_objects=custom_objects)
 
 
-def clone_model(model, input_tensors=None, clone_function=None):
-    """A new model with the same architecture and freshly initialised weights."""
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """A new model with the same architecture and freshly initialised weights.
+
+    `clone_function(layer)` makes each new layer (default: `layer.from_config(config)`).
+    For Sequential and functional models the graph is re-run on new inputs
+    (`input_tensors`, if given); subclassed models are rebuilt from their config.
+
+    >>> import lamina
+    >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    >>> clone = lamina.models.clone_model(model)
+    >>> clone.output_shape, clone.layers[0] is model.layers[0]
+    ((None, 2), False)
+    """
+    from lamina.backend.symbolic import KerasTensor
+    from lamina.layers.input_layer import Input, InputLayer
     from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
 
-    if input_tensors is not None or clone_function is not None:
-        raise NotImplementedError(
-            "clone_model with input_tensors/clone_function is not supported yet."
-        )
+    if kwargs:
+        raise ValueError(f"Unrecognized arguments for `clone_model`: {sorted(kwargs)}")
+    if call_function is not None:
+        raise NotImplementedError("`clone_model(call_function=...)` is not supported yet.")
+
+    def default_clone(layer):
+        if recursive and isinstance(layer, (Sequential, Functional)):
+            return clone_model(layer, clone_function=clone_function, recursive=True)
+        return type(layer).from_config(layer.get_config())
+
+    make = clone_function or default_clone
+    if isinstance(model, Sequential):
+        layers = [make(layer) for layer in model.layers]
+        if input_tensors is not None:
+            inputs = input_tensors[0] if isinstance(input_tensors, (list, tuple)) else (
+                input_tensors)
+            return Sequential([inputs, *layers], name=model.name)
+        if model._inputs is not None:
+            first = Input(batch_shape=model._inputs.shape, dtype=model._inputs.dtype,
+                          name=model._inputs.name)
+            return Sequential([first, *layers], name=model.name)
+        return Sequential(layers, name=model.name)
+    if isinstance(model, Functional):
+        flat_old = model._flat_inputs
+        if input_tensors is None:
+            new_inputs = [Input(batch_shape=t.shape, dtype=t.dtype, name=t.name)
+                          for t in flat_old]
+        else:
+            from lamina import tree
+
+            new_inputs = tree.flatten(input_tensors)
+            if len(new_inputs) != len(flat_old) or not all(
+                    isinstance(t, KerasTensor) for t in new_inputs):
+                raise ValueError(
+                    f"`input_tensors` must be {len(flat_old)} KerasTensor(s) from "
+                    "`lamina.Input`, one per model input."
+                )
+        clones = {}
+        for op, *rest in model._plan:
+            if isinstance(op, InputLayer):
+                continue
+            if id(op) not in clones:
+                clones[id(op)] = make(op) if hasattr(op, "get_config") and not hasattr(
+                    op, "fn") else op
+        outputs = model._run_with_operations(new_inputs, clones)
+        from lamina import tree
+
+        inputs_struct = tree.pack_sequence_as(model._inputs_struct, new_inputs)
+        return Model(inputs_struct, outputs, name=model.name)
     return deserialize_keras_object(serialize_keras_object(model))

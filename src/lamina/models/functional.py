@@ -143,10 +143,12 @@ class Functional(Model):
         self._n_slots = n_slots
         self._single_output = isinstance(self._outputs_struct, KerasTensor)
 
-    def _run(self, flat_inputs):
+    def _run(self, flat_inputs, operations=None):
         slots = [None] * self._n_slots
         slots[: len(flat_inputs)] = flat_inputs
         for op, args, kwargs, simple, in_index, single_out, out_slots, frees in self._plan:
+            if operations is not None:
+                op = operations.get(id(op), op)
             if simple:
                 result = op(slots[in_index])
             else:
@@ -164,6 +166,10 @@ class Functional(Model):
             return slots[self._output_slots[0]]
         return tree.pack_sequence_as(self._outputs_struct,
                                      [slots[i] for i in self._output_slots])
+
+    def _run_with_operations(self, flat_inputs, operations):
+        """Replay the graph with some operations swapped (used by `clone_model`)."""
+        return self._run(list(flat_inputs), operations)
 
     def forward(self, *args, **kwargs):
         if not kwargs and len(args) == 1 and len(self._flat_inputs) == 1:
