@@ -76,7 +76,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                     "`lamina.Input`, one per model input."
                 )
         clones = {}
-        for op, *rest in model._plan:
+        for op, *_ in model._plan:
             if isinstance(op, InputLayer):
                 continue
             if id(op) not in clones:
