@@ -3,7 +3,12 @@
 import numpy as np
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, check_range, foreach_addcdiv_scaled_
+from lamina.optimizers.optimizer import (
+    Optimizer,
+    base_arguments,
+    check_range,
+    foreach_addcdiv_scaled_,
+)
 
 
 class Adam(Optimizer):
@@ -46,20 +51,7 @@ class Adam(Optimizer):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            use_ema=use_ema,
-            ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps,
-            name=name,
-            **kwargs,
-        )
+        super().__init__(learning_rate=learning_rate, **base_arguments(locals()))
         check_range("beta_1", beta_1, 0, 1, high_inclusive=False)
         check_range("beta_2", beta_2, 0, 1, high_inclusive=False)
         check_range("epsilon", epsilon, 0, float("inf"))

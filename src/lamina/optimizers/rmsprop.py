@@ -2,7 +2,12 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, check_range, foreach_addcdiv_scaled_
+from lamina.optimizers.optimizer import (
+    Optimizer,
+    base_arguments,
+    check_range,
+    foreach_addcdiv_scaled_,
+)
 
 
 class RMSprop(Optimizer):
@@ -45,20 +50,7 @@ class RMSprop(Optimizer):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            use_ema=use_ema,
-            ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps,
-            name=name,
-            **kwargs,
-        )
+        super().__init__(learning_rate=learning_rate, **base_arguments(locals()))
         check_range("rho", rho, 0, 1)
         check_range("momentum", momentum, 0, float("inf"))
         check_range("epsilon", epsilon, 0, float("inf"))

@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, foreach_add_scaled_
+from lamina.optimizers.optimizer import Optimizer, base_arguments, foreach_add_scaled_
 
 
 class SGD(Optimizer):
@@ -42,20 +42,7 @@ class SGD(Optimizer):
         name=None,
         **kwargs,
     ):
-        super().__init__(
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            use_ema=use_ema,
-            ema_momentum=ema_momentum,
-            ema_overwrite_frequency=ema_overwrite_frequency,
-            loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps,
-            name=name,
-            **kwargs,
-        )
+        super().__init__(learning_rate=learning_rate, **base_arguments(locals()))
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
             0 <= momentum <= 1
         ):
