@@ -100,18 +100,21 @@ class Layer(torch.nn.Module, Operation):
         instance = super().__new__(cls)
         # Remember constructor arguments: the default `get_config` of user layers uses them.
         try:
-            bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-            auto = {k: v for k, v in bound.arguments.items() if k not in ("self",)}
-            for k, v in list(auto.items()):
-                kind = inspect.signature(cls.__init__).parameters[k].kind
-                if kind is inspect.Parameter.VAR_KEYWORD:
-                    auto.pop(k)
-                    auto.update(v)
-                elif kind is inspect.Parameter.VAR_POSITIONAL:
-                    auto.pop(k)
-            instance.__dict__["_auto_config"] = auto
+            signature = inspect.signature(cls.__init__)
+            bound = signature.bind(None, *args, **kwargs)
         except TypeError:
             instance.__dict__["_auto_config"] = None
+            return instance
+        auto = {}
+        for position, (key, value) in enumerate(bound.arguments.items()):
+            kind = signature.parameters[key].kind
+            if position == 0 or kind is inspect.Parameter.VAR_POSITIONAL:
+                continue  # `self`, and *args that a config can't name
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                auto.update(value)
+            else:
+                auto[key] = value
+        instance.__dict__["_auto_config"] = auto
         return instance
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,

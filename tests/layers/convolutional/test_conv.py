@@ -256,7 +256,8 @@ def test_conv_inference_after_optimizer_step_uses_updated_kernel():
     kernel, bias = layer.get_weights()
     want = numpy_conv2d(x.numpy(), kernel, bias, (1, 1), "same")
     assert not torch.allclose(after, before)
-    np.testing.assert_allclose(after.numpy(), want, atol=1e-5)
+    # Outputs reach ~100 after the large step: compare at float32 relative precision.
+    np.testing.assert_allclose(after.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
 def test_conv_built_symbolically_under_no_grad_then_runs_eagerly():
