@@ -10,6 +10,7 @@ import torch
 from lamina.backend import config, naming
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.ops.operation import register_eager_class
 
 
 def _initial_value(initializer, shape, dtype):
@@ -217,5 +218,7 @@ def _rebuild_variable(data, trainable, name, path):
 def is_variable(x):
     return isinstance(x, Variable)
 
+
+register_eager_class(Variable)
 
 __all__ = ["Variable", "is_variable", "to_torch_dtype"]

@@ -140,16 +140,23 @@ def is_keras_tensor(x):
 
 
 def any_symbolic(args, kwargs=None):
-    """True if any top-level argument, or item of a top-level list/tuple/dict, is symbolic."""
+    """True if any argument, or any item nested in list/tuple/dict arguments, is symbolic."""
     for a in args:
         if isinstance(a, KerasTensor):
             return True
-        if isinstance(a, (list, tuple, dict)) and any(
-            isinstance(v, KerasTensor) for v in tree.flatten(a)
-        ):
+        if isinstance(a, (list, tuple, dict)) and _nested_symbolic(a):
             return True
     if kwargs:
         return any_symbolic(kwargs.values())
+    return False
+
+
+def _nested_symbolic(container):
+    for v in container.values() if isinstance(container, dict) else container:
+        if isinstance(v, KerasTensor):
+            return True
+        if isinstance(v, (list, tuple, dict)) and _nested_symbolic(v):
+            return True
     return False
 
 

@@ -1,7 +1,12 @@
 """`Operation`: anything that can be called on tensors and recorded in a graph."""
 
+import inspect
+
+import numpy as np
+import torch
+
 from lamina import tree
-from lamina.backend.symbolic import KerasTensor, any_symbolic, compute_output_spec
+from lamina.backend.symbolic import any_symbolic, compute_output_spec
 from lamina.ops.node import Node
 
 
@@ -44,25 +49,48 @@ class FunctionOperation(Operation):
         return self.fn(*args, **kwargs)
 
 
+# Argument classes that can never hold a `KerasTensor`: an op whose arguments are all of
+# these runs `fn` directly. Anything else (containers, unknown classes) takes the full scan.
+EAGER_CLASSES = {
+    torch.Tensor, torch.nn.Parameter, np.ndarray, int, float, bool, str, type(None),
+    torch.dtype, torch.device, np.float32, np.float64, np.int32, np.int64, np.bool_,
+}
+
+
+_SEQUENCES = frozenset({list, tuple})
+
+
+def _all_eager(sequence):
+    """True if a list/tuple argument (e.g. a shape or axes) holds no symbolic value."""
+    for v in sequence:
+        if v.__class__ not in EAGER_CLASSES and not (
+            v.__class__ in _SEQUENCES and _all_eager(v)
+        ):
+            return False
+    return True
+
+
+def register_eager_class(cls):
+    """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
+    EAGER_CLASSES.add(cls)
+
+
 def keras_op(class_name=None):
     """Decorate an op function so that `KerasTensor` inputs record a graph node.
 
-    The eager path costs one scan of the arguments for symbolic values.
+    The returned function has `fn`'s own signature: its eager fast path checks each
+    argument's class against `EAGER_CLASSES` and calls `fn`, without packing `*args`.
     """
 
     def decorate(fn):
         name = class_name or "".join(p.capitalize() for p in fn.__name__.split("_"))
 
-        def op(*args, **kwargs):
-            for a in args:
-                if isinstance(a, KerasTensor) or (
-                    isinstance(a, (list, tuple)) and a and any_symbolic(a)
-                ):
-                    return FunctionOperation(fn, name, args, kwargs).symbolic_call(*args, **kwargs)
-            if kwargs and any_symbolic((), kwargs):
+        def general(*args, **kwargs):
+            if any_symbolic(args, kwargs):
                 return FunctionOperation(fn, name, args, kwargs).symbolic_call(*args, **kwargs)
             return fn(*args, **kwargs)
 
+        op = _fast_dispatcher(fn, general) or general
         op.__name__ = fn.__name__
         op.__qualname__ = fn.__qualname__
         op.__doc__ = fn.__doc__
@@ -72,6 +100,44 @@ def keras_op(class_name=None):
         return op
 
     return decorate
+
+
+def _fast_dispatcher(fn, general):
+    """A function with `fn`'s parameters whose body is one class check per argument, then
+    `fn` (all eager) or `general` (maybe symbolic). None for `*args`/`**kwargs` signatures."""
+    params = list(inspect.signature(fn).parameters.values())
+    kinds = {p.kind for p in params}
+    if not params or kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
+        return None
+    header, call, keyword_only = [], [], False
+    for p in params:
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not keyword_only:
+            header.append("*")
+            keyword_only = True
+        default = "" if p.default is inspect.Parameter.empty else f"=_defaults_[{p.name!r}]"
+        header.append(p.name + default)
+        call.append(f"{p.name}={p.name}" if keyword_only else p.name)
+    if kinds & {inspect.Parameter.POSITIONAL_ONLY}:
+        header.insert(sum(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in params), "/")
+    checks = " and ".join(
+        f"({p.name}.__class__ in _eager_ or "
+        f"({p.name}.__class__ in _sequences_ and _all_eager_({p.name})))"
+        for p in params
+    )
+    args = ", ".join(call)
+    source = (
+        f"def {fn.__name__}({', '.join(header)}):\n"
+        f"    if {checks}:\n"
+        f"        return _fn_({args})\n"
+        f"    return _general_({args})\n"
+    )
+    namespace = {
+        "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
+        "_sequences_": _SEQUENCES, "_all_eager_": _all_eager,
+        "_defaults_": {p.name: p.default for p in params},
+    }
+    exec(compile(source, f"<keras_op {fn.__name__}>", "exec"), namespace)  # noqa: S102
+    return namespace[fn.__name__]
 
 
 __all__ = ["Operation", "FunctionOperation", "keras_op", "tree"]

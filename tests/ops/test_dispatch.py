@@ -1,0 +1,72 @@
+"""`keras_op` dispatch: the eager fast path and the symbolic path pick the right route."""
+
+import collections
+import inspect
+
+import numpy as np
+import torch
+
+import lamina
+from lamina import ops
+from lamina.backend.symbolic import KerasTensor
+from lamina.ops.operation import EAGER_CLASSES, keras_op
+
+
+def test_dispatcher_keeps_the_op_signature():
+    for op in (ops.sum, ops.add, ops.reshape, ops.concatenate, ops.softmax, ops.image.resize):
+        assert inspect.signature(op) == inspect.signature(op.__wrapped__), op.__name__
+
+
+def test_eager_arguments_of_every_registered_class_run_the_function():
+    calls = []
+
+    @keras_op("Probe")
+    def probe(x, y=None, *, flag=False):
+        calls.append((type(x), type(y), flag))
+        return x
+
+    for value in (torch.ones(2), np.ones(2), 1, 1.5, True, "s", None, torch.float32):
+        assert type(value) in EAGER_CLASSES
+        assert probe(value, y=value, flag=True) is value
+    assert len(calls) == 8 and all(flag for *_, flag in calls)
+
+
+def test_keyword_only_and_default_arguments_pass_through():
+    @keras_op()
+    def scaled(x, factor=2.0, *, offset=0.0):
+        return x * factor + offset
+
+    assert scaled(torch.tensor(1.0)).item() == 2.0
+    assert scaled(torch.tensor(1.0), 3.0, offset=1.0).item() == 4.0
+    assert scaled.keras_class_name == "Scaled"
+
+
+def test_symbolic_values_are_found_at_any_depth():
+    x = lamina.Input((3,))
+    Pair = collections.namedtuple("Pair", "a b")
+    for out in (
+        ops.add(x, 1.0),
+        ops.add(1.0, x),
+        ops.concatenate([x, x]),
+        ops.concatenate(((x,), x)[0] + (x,)),
+        ops.stack(Pair(x, x)),
+        ops.sum(x, axis=1),
+        ops.reshape(x, (-1, 3, 1)),
+    ):
+        assert isinstance(out, KerasTensor)
+    assert ops.concatenate([x, x], axis=-1).shape == (None, 6)
+    assert ops.stack(Pair(x, x)).shape == (2, None, 3)
+
+
+def test_variables_and_tensor_subclasses_give_the_same_values():
+    v = lamina.Variable(np.arange(6.0).reshape(2, 3), dtype="float32")
+
+    class Sub(torch.Tensor):
+        pass
+
+    s = torch.arange(6.0).reshape(2, 3).as_subclass(Sub)
+    expected = torch.arange(6.0).reshape(2, 3).sum(1)
+    torch.testing.assert_close(ops.sum(v, axis=1).detach(), expected)
+    torch.testing.assert_close(ops.sum(s, axis=1).as_subclass(torch.Tensor), expected)
+    torch.testing.assert_close(ops.reshape(v, [3, 2]).detach(), expected.new_tensor(
+        [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
