@@ -10,8 +10,9 @@ import torch
 from lamina.backend import config
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import result_type, to_torch_dtype
+from lamina.ops.operation import FLOAT_DTYPES, keras_op
 
-PY_NUMBERS = (bool, int, float)
+PY_NUMBERS = (bool, int, float)  # a tuple: also an isinstance() argument
 _TORCH_RESULT = {}
 # Same-dtype pairs promote to themselves except 64-bit types (Keras returns 32-bit ones).
 _CANONICAL_SAME = {torch.int64: torch.int32, torch.float64: torch.float32,
@@ -83,15 +84,20 @@ def torch_operands(x1, x2):
     A Python number next to a tensor stays a number (torch treats it as weak, like
     Keras); only an int next to a bool tensor must be a 0-d int32 so the result is int32.
     """
-    if not isinstance(x1, torch.Tensor):
+    # NOTE: `isinstance(number, torch.Tensor)` costs ~4x a class test (torch's metaclass),
+    # so Python numbers are recognised by class first.
+    c1, c2 = x1.__class__, x2.__class__
+    if c1 is not torch.Tensor and (c1 in PY_NUMBERS or not isinstance(x1, torch.Tensor)):
         x1 = _number_or_tensor(x1, x2)
-    if not isinstance(x2, torch.Tensor):
+    if c2 is not torch.Tensor and (c2 in PY_NUMBERS or not isinstance(x2, torch.Tensor)):
         x2 = _number_or_tensor(x2, x1)
     return x1, x2
 
 
 def _number_or_tensor(x, other):
-    kind = type(x)
+    kind = x.__class__
+    if kind is float and other.__class__ is torch.Tensor and config.floatx() == "float32":
+        return x  # the common `tensor * 0.5`
     if isinstance(other, torch.Tensor) and kind in PY_NUMBERS:
         if kind is bool or (kind is int and other.dtype != torch.bool):
             return x
@@ -135,3 +141,15 @@ def as_dims(axis):
     if axis is None or isinstance(axis, int):
         return axis
     return tuple(axis)
+
+
+def float_unary_op(torch_fn, name, class_name, doc):
+    """An element-wise op computing `torch_fn` in floating point: integer and bool input
+    becomes `floatx()`; float tensors go straight to `torch_fn`."""
+
+    def op(x):
+        return torch_fn(float_tensor(x))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return keras_op(class_name, bound=torch_fn, dtypes=FLOAT_DTYPES)(op)

@@ -31,10 +31,37 @@ def _shape_tuple(shape):
     return tuple(-1 if d is None else int(d) for d in shape)
 
 
-@keras_op("Reshape")
+_WIDE = frozenset({torch.int64, torch.float64, torch.uint64, torch.complex128})
+_REVERSED_AXES = [tuple(range(n - 1, -1, -1)) for n in range(9)]
+
+
+def join_operands(xs):
+    """Tensors for the join ops (concatenate, stack, hstack, ...) in their common dtype.
+
+    Keras' promotion, except that with any 64-bit operand Keras joins with torch's
+    promotion (so float64 and int64 are kept, not canonicalised to 32 bits)."""
+    if xs and xs[0].__class__ is torch.Tensor:
+        dtype = xs[0].dtype
+        for x in xs:
+            if x.__class__ is not torch.Tensor or x.dtype is not dtype:
+                break
+        else:
+            if dtype not in _WIDE:
+                return xs  # one dtype, nothing to promote
+    xs = [tensor(x) for x in xs]
+    if any(x.dtype in _WIDE for x in xs):  # Keras-torch: torch's promotion, nothing narrowed
+        dtype = xs[0].dtype
+        for x in xs:
+            dtype = torch.promote_types(dtype, x.dtype)
+        return [x.to(dtype) for x in xs]
+    return promote(*xs) if len(xs) > 1 else xs
+
+
+@keras_op("Reshape", bound=torch.reshape, tensors=("x",))
 def reshape(x, newshape):
     """`x` with shape `newshape` (one entry may be -1 or None: inferred)."""
-    x = tensor(x)
+    if x.__class__ is not torch.Tensor:
+        x = tensor(x)
     try:
         if type(newshape) is tuple and None not in newshape:
             return torch.reshape(x, newshape)
@@ -42,16 +69,21 @@ def reshape(x, newshape):
     except RuntimeError:
         raise ValueError(
             f"`reshape`: cannot reshape a tensor of shape {tuple(x.shape)} "
-            f"({x.numel()} values) into shape {tuple(np.atleast_1d(newshape))}."
+            f"({x.numel()} values) into shape {tuple(np.atleast_1d(newshape).tolist())}."
         ) from None
 
 
 @keras_op("Transpose")
 def transpose(x, axes=None):
     """Permute the axes (None: reverse them)."""
-    x = tensor(x)
+    if x.__class__ is not torch.Tensor:
+        x = tensor(x)
     if axes is None:
-        return x.permute(*range(x.ndim - 1, -1, -1))
+        ndim = x.ndim
+        if ndim == 2:
+            return x.mT  # the same view as permute((1, 0)), at half the call cost
+        axes = _REVERSED_AXES[ndim] if ndim < 9 else tuple(range(ndim - 1, -1, -1))
+        return torch.permute(x, axes)
     try:
         return x.permute(*axes)
     except (RuntimeError, IndexError):
@@ -99,12 +131,14 @@ def squeeze(x, axis=None):
 @keras_op("Concatenate")
 def concatenate(xs, axis=0):
     """Join tensors along an existing `axis` (None: flatten them first)."""
-    xs = promote(*xs)
+    xs = join_operands(xs)
     if axis is None:
         xs, axis = [x.reshape(-1) for x in xs], 0
     try:
         return torch.cat(xs, dim=axis)
     except (RuntimeError, IndexError):
+        if xs and xs[0].ndim:
+            normalize_axis(axis, xs[0].ndim)
         shapes = [tuple(x.shape) for x in xs]
         raise ValueError(
             f"`concatenate`: shapes {shapes} must match except along axis {axis}."
@@ -114,10 +148,12 @@ def concatenate(xs, axis=0):
 @keras_op("Stack")
 def stack(x, axis=0):
     """Join same-shaped tensors along a new `axis`."""
-    xs = promote(*x)
+    xs = join_operands(x)
     try:
         return torch.stack(xs, dim=axis)
     except (RuntimeError, IndexError):
+        if xs:  # the new axis may go anywhere in the rank + 1 output
+            normalize_axis(axis, xs[0].ndim + 1)
         shapes = [tuple(t.shape) for t in xs]
         raise ValueError(
             f"`stack`: all shapes must be equal, got {shapes} (axis={axis})."
@@ -128,6 +164,7 @@ def stack(x, axis=0):
 def split(x, indices_or_sections, axis=0):
     """Split into equal sections (an int) or at the given indices; returns a list."""
     x = tensor(x)
+    axis = normalize_axis(axis, x.ndim)
     if isinstance(indices_or_sections, int):
         size = x.shape[axis]
         if size % indices_or_sections:
@@ -143,6 +180,8 @@ def _index_tensor(indices, size):
     """Indices as int64 with negative entries counted from the end."""
     indices = tensor(indices)
     if indices.dtype != torch.int64:
+        if indices.is_floating_point() or indices.is_complex():
+            raise TypeError(f"Indices must be integers; received a {indices.dtype} tensor.")
         indices = indices.long()
     return torch.where(indices < 0, indices + size, indices)
 
@@ -156,7 +195,7 @@ def take(x, indices, axis=None):
     axis = normalize_axis(axis, x.ndim)
     idx = _index_tensor(indices, x.shape[axis])
     out = torch.index_select(x, axis, idx.reshape(-1))
-    return out.reshape(*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :])
+    return out.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :]))
 
 
 @keras_op("TakeAlongAxis")
@@ -167,7 +206,14 @@ def take_along_axis(x, indices, axis=None):
         x, axis = x.reshape(-1), 0
         indices = tensor(indices).reshape(-1)
     axis = normalize_axis(axis, x.ndim)
-    return torch.take_along_dim(x, _index_tensor(indices, x.shape[axis]), dim=axis)
+    indices = _index_tensor(indices, x.shape[axis])
+    try:
+        return torch.take_along_dim(x, indices, dim=axis)
+    except RuntimeError:
+        raise ValueError(
+            f"`take_along_axis`: indices of shape {tuple(indices.shape)} do not broadcast with "
+            f"`x` of shape {tuple(x.shape)} outside axis {axis}."
+        ) from None
 
 
 def _pad_index(size, before, after, mode, device):
@@ -190,7 +236,13 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     `mode` is "constant" (with `constant_values`, default 0), "reflect" or "symmetric".
     """
     x = tensor(x)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(
+            f"`pad`: pad_width={pad_width!r} does not give (before, after) pairs for the "
+            f"{x.ndim} axes of a tensor of shape {tuple(x.shape)}."
+        ) from None
     if mode not in ("constant", "reflect", "symmetric"):
         raise ValueError(
             f"`pad`: mode must be 'constant', 'reflect' or 'symmetric'. Received: mode={mode!r}"
@@ -212,15 +264,23 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 @keras_op("Tile")
 def tile(x, repeats):
     """Repeat the whole tensor `repeats` times per axis (numpy.tile)."""
-    return torch.tile(tensor(x), _shape_tuple(repeats))
+    repeats = _shape_tuple(repeats)
+    if builtins.min(repeats, default=0) < 0:
+        raise ValueError(f"`tile`: repeats must be non-negative; received {repeats}.")
+    return torch.tile(tensor(x), repeats)
 
 
 @keras_op("Repeat")
 def repeat(x, repeats, axis=None):
     """Repeat each element `repeats` times along `axis` (None: flattened)."""
     x = tensor(x)
+    if axis is not None:
+        axis = normalize_axis(axis, x.ndim)
     if not isinstance(repeats, int):
-        repeats = tensor(repeats).long()
+        repeats = tensor(repeats)
+        if repeats.is_floating_point():
+            raise TypeError(f"`repeat`: repeats must be integers; received {repeats.dtype}.")
+        repeats = repeats.long()
     return torch.repeat_interleave(x, repeats, dim=axis)
 
 
@@ -239,6 +299,8 @@ def flip(x, axis=None):
 def roll(x, shift, axis=None):
     """Shift elements cyclically along `axis` (None: over the flattened tensor)."""
     x = tensor(x)
+    if isinstance(axis, (tuple, list)) and isinstance(shift, int):
+        shift = (shift,) * len(axis)  # numpy broadcasts one shift over several axes
     try:
         if axis is None:
             return torch.roll(x, shift)
@@ -380,7 +442,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if endpoint and num > 1:
         values[-1] = stop
     if values.ndim > 1 and axis != 0:
-        values = torch.movedim(values, 0, axis)
+        values = torch.movedim(values, 0, normalize_axis(axis, values.ndim))
     values = values.to(dtype)
     if retstep:
         return values, step.to(dtype) if step.ndim else step.item()
@@ -404,13 +466,21 @@ def identity(n, dtype=None):
 @keras_op("Tril")
 def tril(x, k=0):
     """Zero the values above the `k`-th diagonal (over the last two axes)."""
-    return torch.tril(tensor(x), diagonal=k)
+    return torch.tril(_matrices("tril", x), diagonal=k)
 
 
 @keras_op("Triu")
 def triu(x, k=0):
     """Zero the values below the `k`-th diagonal (over the last two axes)."""
-    return torch.triu(tensor(x), diagonal=k)
+    return torch.triu(_matrices("triu", x), diagonal=k)
+
+
+def _matrices(name, x):
+    x = tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"`{name}` expects a tensor of rank >= 2; received shape "
+                         f"{tuple(x.shape)}.")
+    return x
 
 
 @keras_op("Diag")

@@ -7,13 +7,14 @@ custom gradients, vectorized map, einops-style rearrange.
 (6.0, [0.0, 2.0, 9.0])
 """
 
+import inspect
 import re
 
 import torch
 
 from lamina import tree
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops._helpers import tensor
+from lamina.ops._helpers import axis_error, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -38,7 +39,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         steps = [tree.pack_sequence_as(xs, [x[i] for x in flat]) for i in range(n)]
     if reverse:
         steps = steps[::-1]
-    carry, ys = init, []
+    carry, ys = tree.map_structure(tensor, init), []
     for x in steps:
         carry, y = f(carry, x)
         ys.append(y)
@@ -54,6 +55,8 @@ def associative_scan(f, elems, reverse=False, axis=0):
     """Inclusive scan of the associative binary `f` along `axis` of `elems` (a tensor or
     a structure of tensors), e.g. a cumulative sum for `f = add`."""
     flat = [tensor(e) for e in tree.flatten(elems)]
+    if not -flat[0].ndim <= axis < flat[0].ndim:
+        raise axis_error(axis, flat[0])
     n = flat[0].shape[axis]
     if any(e.shape[axis] != n for e in flat):
         raise ValueError(f"`associative_scan`: every element needs the same size along "
@@ -78,6 +81,8 @@ def associative_scan(f, elems, reverse=False, axis=0):
 def map(f, xs):  # noqa: A001 (Keras' name)
     """`f` applied to each slice of `xs` along the leading axis, results stacked."""
     flat = [tensor(x) for x in tree.flatten(xs)]
+    if flat[0].ndim == 0:
+        raise ValueError("`map` maps over the leading axis of `xs`; received a 0-d tensor.")
     n = flat[0].shape[0]
     ys = [f(tree.pack_sequence_as(xs, [x[i] for x in flat])) for i in range(n)]
     return _stack(ys)
@@ -96,6 +101,17 @@ def vectorized_map(function, elements):
     """`function` mapped over the leading axis of `elements` with `torch.vmap`."""
     elements = tree.map_structure(tensor, elements)
     return torch.vmap(function)(elements)
+
+
+def _wants_upstream_keyword(grad_fn):
+    """True for `grad_fn(*args, upstream)`, the form Keras' torch backend calls with
+    `upstream=`; every other form gets the upstream gradients positionally."""
+    try:
+        param = inspect.signature(grad_fn).parameters.get("upstream")
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return (param is not None and param.kind is param.KEYWORD_ONLY
+            and param.default is param.empty)
 
 
 def custom_gradient(f):
@@ -123,7 +139,10 @@ def custom_gradient(f):
 
         @staticmethod
         def backward(ctx, *grads):
-            out = ctx.grad_fn(*grads)
+            if _wants_upstream_keyword(ctx.grad_fn):
+                out = ctx.grad_fn(upstream=grads[0] if len(grads) == 1 else grads)
+            else:
+                out = ctx.grad_fn(*grads)
             return tuple(out) if isinstance(out, (list, tuple)) else (out,)
 
     def wrapped(*args):
@@ -143,8 +162,8 @@ def saturate_cast(x, dtype):
     """Cast to `dtype`, clipping values to its range first (no integer wrap-around)."""
     x = tensor(x)
     target = to_torch_dtype(dtype)
-    if target == torch.bool:
-        return x.to(target)
+    if target == torch.bool:  # saturate into [False, True]: negative values become False
+        return x > 0
     info = torch.finfo(target) if target.is_floating_point else torch.iinfo(target)
     lo, hi = info.min, info.max
     if x.is_floating_point() and not target.is_floating_point:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops._helpers import float_tensor, promote_same_kept
+from lamina.ops._helpers import float_tensor, promote_same_kept, tensor
 from lamina.ops.operation import keras_op
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -61,13 +61,18 @@ def _same_pad(x, kernel, strides, dilation, value=0.0):
 
 
 def _check_padding(padding):
-    padding = padding.lower()
+    padding = padding.lower() if isinstance(padding, str) else padding
     if padding not in ("valid", "same"):
         raise ValueError(f"`padding` must be 'valid' or 'same'; received {padding!r}.")
     return padding
 
 
 def _conv_operands(inputs, kernel, name):
+    inputs, kernel = tensor(inputs), tensor(kernel)
+    for value, label in ((inputs, "inputs"), (kernel, "kernel")):
+        if value.is_complex():
+            raise TypeError(f"`{name}`: complex {label} are not supported; received dtype "
+                            f"{value.dtype}. Pass real floating-point tensors.")
     inputs, kernel = promote_same_kept(float_tensor(inputs), float_tensor(kernel))
     if kernel.ndim != inputs.ndim:
         raise ValueError(f"`{name}`: the kernel rank ({kernel.ndim}, shape "
@@ -103,6 +108,11 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     """Per-channel convolution; `kernel` is `(*spatial, in_channels, multiplier)`."""
     inputs, kernel = _conv_operands(inputs, kernel, "depthwise_conv")
     n = inputs.ndim - 2
+    channels = inputs.shape[1 if _data_format(data_format) == "channels_first" else -1]
+    if channels != kernel.shape[-2]:
+        raise ValueError(f"`depthwise_conv`: input channels ({channels}) must equal the "
+                         f"kernel's input channels ({kernel.shape[-2]}); input shape "
+                         f"{tuple(inputs.shape)}, kernel shape {tuple(kernel.shape)}.")
     grouped = kernel.reshape(*kernel.shape[:n], 1, kernel.shape[-2] * kernel.shape[-1])
     return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
 
@@ -111,6 +121,14 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     """A depthwise convolution followed by a 1x1 (pointwise) convolution."""
+    depthwise_kernel, pointwise_kernel = tensor(depthwise_kernel), tensor(pointwise_kernel)
+    depth = depthwise_kernel.shape[-2] * depthwise_kernel.shape[-1]
+    if pointwise_kernel.shape[-2] != depth:
+        raise ValueError(f"`separable_conv`: the pointwise kernel's input channels "
+                         f"({pointwise_kernel.shape[-2]}) must equal in_channels * multiplier "
+                         f"({depth}) of the depthwise kernel; depthwise_kernel shape "
+                         f"{tuple(depthwise_kernel.shape)}, pointwise_kernel shape "
+                         f"{tuple(pointwise_kernel.shape)}.")
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
                                dilation_rate)
     return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)
@@ -122,8 +140,11 @@ def _transpose_length(size, k, s, d, padding, output_padding):
         length = size * s + max(effective - s, 0) if padding == "valid" else size * s
         pad = 0 if padding == "valid" else max(effective - s, 0) // 2
         return length, pad
-    pad = 0 if padding == "valid" else effective // 2
-    return (size - 1) * s + effective - 2 * pad + output_padding, pad
+    length = (size - 1) * s + effective - 2 * (0 if padding == "valid" else effective // 2)
+    # NOTE: Keras (torch) starts a 'same' output `ceil(output_padding / 2)` cells earlier
+    # than `effective // 2`, so the extra cells split around the output.
+    pad = 0 if padding == "valid" else max(effective // 2 - (output_padding + 1) // 2, 0)
+    return length + output_padding, pad
 
 
 @keras_op("ConvTranspose")

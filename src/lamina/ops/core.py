@@ -14,7 +14,7 @@ from lamina import tree
 from lamina.backend import convert
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
-from lamina.ops._helpers import tensor
+from lamina.ops._helpers import axis_error, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -78,7 +78,12 @@ def _int(v):
     return int(v) if not isinstance(v, torch.Tensor) else int(v.item())
 
 
-def _slices(start_indices, sizes):
+def _slices(start_indices, sizes, x, name):
+    """The index of the block of `sizes` at `start_indices` (one entry per axis of `x`)."""
+    if len(start_indices) != x.ndim or len(sizes) != x.ndim:
+        raise ValueError(f"`{name}`: `start_indices` ({len(start_indices)} values) and the "
+                         f"slice shape ({len(sizes)} values) need one entry per axis of the "
+                         f"rank-{x.ndim} input (shape {tuple(x.shape)}).")
     return tuple(
         builtins.slice(_int(s), _int(s) + _int(n)) for s, n in zip(start_indices, sizes)
     )
@@ -90,7 +95,8 @@ def slice(inputs, start_indices, shape):  # noqa: A001 (Keras' name)
     x = tensor(inputs)
     sizes = [x.shape[i] - _int(s) if _int(n) == -1 else n
              for i, (s, n) in enumerate(zip(start_indices, shape))]
-    return x[_slices(start_indices, sizes)]
+    sizes += list(shape[len(sizes):])  # keep a length mismatch visible to the check
+    return x[_slices(start_indices, sizes, x, "slice")]
 
 
 @keras_op("SliceUpdate")
@@ -98,7 +104,12 @@ def slice_update(inputs, start_indices, updates):
     """A copy of `inputs` with the block at `start_indices` replaced by `updates`."""
     x = tensor(inputs).clone()
     updates = tensor(updates)
-    x[_slices(start_indices, updates.shape)] = updates.to(x.dtype)
+    block = _slices(start_indices, updates.shape, x, "slice_update")
+    if any(s.stop > n for s, n in zip(block, x.shape)):
+        raise ValueError(f"`slice_update`: `updates` of shape {tuple(updates.shape)} at "
+                         f"`start_indices`={tuple(_int(i) for i in start_indices)} does not fit "
+                         f"in `inputs` of shape {tuple(x.shape)}.")
+    x[block] = updates.to(x.dtype)
     return x
 
 
@@ -189,6 +200,11 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: F811 (K
 def unstack(x, num=None, axis=0):
     """Split along `axis` into a list of tensors with that axis removed."""
     x = tensor(x)
+    if not -x.ndim <= axis < x.ndim:
+        raise axis_error(axis, x)
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"`unstack`: `num`={num} does not match the size of axis {axis} "
+                         f"({x.shape[axis]}) of a tensor of shape {tuple(x.shape)}.")
     return list(torch.unbind(x, dim=axis))
 
 

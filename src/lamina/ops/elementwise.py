@@ -10,18 +10,25 @@ Re-exported by `lamina.ops.numpy`.
 import torch
 
 from lamina.ops._helpers import (
+    axis_error,
     check_broadcastable,
     float_tensor,
+    float_unary_op,
     floatx_dtype,
     promote,
     tensor,
+    torch_operands,
+    torch_result_type,
 )
 from lamina.ops.operation import keras_op
 
 
-def _float_pair(x1, x2):
-    """Operands promoted Keras-style, then made floating (`floatx()` for ints/bools)."""
-    x1, x2 = promote(x1, x2)
+def _float_pair(x1, x2, weak=False):
+    """Operands promoted Keras-style, then made floating (`floatx()` for ints/bools).
+
+    NOTE: most of these Keras ops convert both operands first, so a Python float is
+    `floatx()`, not weak: `hypot(float16_tensor, 2.5)` is float32."""
+    x1, x2 = promote(x1, x2) if weak else promote(tensor(x1), tensor(x2))
     if not x1.is_floating_point() and not x1.is_complex():
         dtype = floatx_dtype()
         x1, x2 = x1.to(dtype), x2.to(dtype)
@@ -36,10 +43,29 @@ def _binary(fn, name, x1, x2):
         raise
 
 
-def _int_pair(name, x, y):
-    x, y = promote(x, y)
-    if x.is_floating_point() or x.is_complex():
-        raise TypeError(f"`{name}` expects integer or bool tensors; received dtype {x.dtype}.")
+_WIDE = (torch.float64, torch.int64, torch.complex128)
+
+
+def promote_wide(*xs):
+    """As `promote`, but where a tensor operand is 64-bit the result follows torch's own
+    promotion of the converted operands (float64 stays float64), as these Keras-torch ops
+    do; Keras' `result_type` would narrow it to 32 bits."""
+    xs = [x if isinstance(x, (torch.Tensor, bool, int, float)) else tensor(x) for x in xs]
+    if not any(isinstance(x, torch.Tensor) and x.dtype in _WIDE for x in xs):
+        return promote(*xs)  # Python numbers stay weak
+    xs = [x if isinstance(x, torch.Tensor) else tensor(x) for x in xs]
+    dtype = xs[0].dtype
+    for x in xs[1:]:
+        dtype = torch.promote_types(dtype, x.dtype) if x.ndim else torch.result_type(
+            torch.empty(1, dtype=dtype), x)
+    return [x if x.dtype == dtype else x.to(dtype) for x in xs]
+
+
+def _int_pair(name, x, y, allow_bool=True):
+    x, y = promote_wide(x, y)
+    if x.is_floating_point() or x.is_complex() or (x.dtype == torch.bool and not allow_bool):
+        kinds = "integer or bool" if allow_bool else "integer"
+        raise TypeError(f"`{name}` expects {kinds} tensors; received dtype {x.dtype}.")
     return x, y
 
 
@@ -83,44 +109,43 @@ def bitwise_not(x):
 def bitwise_left_shift(x, y):
     """Shift the bits of `x` left by `y`."""
     return _binary(torch.bitwise_left_shift, "bitwise_left_shift",
-                   *_int_pair("bitwise_left_shift", x, y))
+                   *_int_pair("bitwise_left_shift", x, y, allow_bool=False))
 
 
 @keras_op("BitwiseRightShift")
 def bitwise_right_shift(x, y):
     """Shift the bits of `x` right by `y` (arithmetic for signed types)."""
     return _binary(torch.bitwise_right_shift, "bitwise_right_shift",
-                   *_int_pair("bitwise_right_shift", x, y))
+                   *_int_pair("bitwise_right_shift", x, y, allow_bool=False))
 
 
 @keras_op("LeftShift")
 def left_shift(x, y):
     """Alias of `bitwise_left_shift`."""
-    return bitwise_left_shift(x, y)
+    return _binary(torch.bitwise_left_shift, "left_shift",
+                   *_int_pair("left_shift", x, y, allow_bool=False))
 
 
 @keras_op("RightShift")
 def right_shift(x, y):
     """Alias of `bitwise_right_shift`."""
-    return bitwise_right_shift(x, y)
+    return _binary(torch.bitwise_right_shift, "right_shift",
+                   *_int_pair("right_shift", x, y, allow_bool=False))
 
 
 # --- float unary ----------------------------------------------------------------------
 
 
-def _unary(torch_fn, name, class_name, doc):
-    @keras_op(class_name)
-    def op(x):
-        return torch_fn(float_tensor(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__wrapped__.__name__ = name
-    op.__doc__ = doc
-    return op
+_unary = float_unary_op
 
 
-cbrt = _unary(lambda x: torch.sign(x) * torch.abs(x).pow(1.0 / 3.0), "cbrt", "Cbrt",
-              "Element-wise real cube root.")
+@keras_op("Cbrt")
+def cbrt(x):
+    """Element-wise real cube root."""
+    x = tensor(x)
+    # NOTE: Keras computes int64 input in float64 here (other ints: `floatx()`).
+    x = x.double() if x.dtype == torch.int64 else float_tensor(x)
+    return torch.sign(x) * torch.abs(x).pow(1.0 / 3.0)
 deg2rad = _unary(torch.deg2rad, "deg2rad", "Deg2rad", "Degrees to radians.")
 rad2deg = _unary(torch.rad2deg, "rad2deg", "Rad2deg", "Radians to degrees.")
 exp2 = _unary(torch.exp2, "exp2", "Exp2", "Element-wise `2 ** x`.")
@@ -227,29 +252,31 @@ def fmin(x1, x2):
 @keras_op("Fmod")
 def fmod(x1, x2):
     """Element-wise remainder with the sign of the dividend (C `fmod`)."""
-    x1, x2 = promote(x1, x2)
-    if x1.dtype == torch.bool:
-        x1, x2 = x1.int(), x2.int()
+    # NOTE: Keras-torch follows torch's promotion here (float64 stays float64).
+    x1, x2 = torch_operands(x1, x2)
+    if tensor(x1).dtype == torch.bool and tensor(x2).dtype == torch.bool:
+        x1, x2 = tensor(x1).int(), tensor(x2).int()
     return _binary(torch.fmod, "fmod", x1, x2)
 
 
 @keras_op("Gcd")
 def gcd(x1, x2):
     """Element-wise greatest common divisor of integers."""
-    return _binary(torch.gcd, "gcd", *_int_pair("gcd", x1, x2))
+    return _binary(torch.gcd, "gcd", *_int_pair("gcd", x1, x2, allow_bool=False))
 
 
 @keras_op("Lcm")
 def lcm(x1, x2):
     """Element-wise least common multiple of integers."""
-    return _binary(torch.lcm, "lcm", *_int_pair("lcm", x1, x2))
+    return _binary(torch.lcm, "lcm", *_int_pair("lcm", x1, x2, allow_bool=False))
 
 
 @keras_op("Heaviside")
 def heaviside(x1, x2):
     """Step function: 0 for `x1 < 0`, `x2` for `x1 == 0`, 1 for `x1 > 0`."""
-    x1, x2 = promote(x1, x2)
-    if not x1.is_floating_point():
+    x1, x2 = promote(tensor(x1), tensor(x2))
+    # NOTE: Keras keeps bool operands bool (only integers become `floatx()`).
+    if x1.dtype != torch.bool and not x1.is_floating_point():
         x1, x2 = x1.to(floatx_dtype()), x2.to(floatx_dtype())
     return _binary(torch.heaviside, "heaviside", x1, x2)
 
@@ -270,9 +297,11 @@ def nextafter(x1, x2):
 def ldexp(x1, x2):
     """Element-wise `x1 * 2 ** x2` (`x2` integer)."""
     x2 = tensor(x2)
-    if x2.is_floating_point():
+    if x2.is_floating_point() or x2.is_complex() or x2.dtype == torch.bool:
         raise TypeError(f"`ldexp` expects an integer exponent `x2`; received {x2.dtype}.")
-    x1 = float_tensor(x1)
+    x1 = tensor(x1)
+    # NOTE: Keras types the result as result_type(x1, x2, float): float64 becomes float32.
+    x1 = x1.to(torch_result_type(x1.dtype, x2.dtype, float))
     return _binary(lambda a, b: a * torch.pow(2.0, b).to(a.dtype), "ldexp", x1, x2)
 
 
@@ -291,7 +320,7 @@ def logaddexp2(x1, x2):
 @keras_op("DivideNoNan")
 def divide_no_nan(x1, x2):
     """`x1 / x2`, with 0 wherever `x2` is 0."""
-    x1, x2 = _float_pair(x1, x2)
+    x1, x2 = _float_pair(x1, x2, weak=True)
     safe = torch.where(x2 == 0, torch.ones_like(x2), x2)
     return torch.where(x2 == 0, torch.zeros((), dtype=x1.dtype, device=x1.device),
                        _binary(torch.div, "divide_no_nan", x1, safe))
@@ -300,15 +329,19 @@ def divide_no_nan(x1, x2):
 @keras_op("Isclose")
 def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True where `|x1 - x2| <= atol + rtol * |x2|`."""
+    return _isclose("isclose", x1, x2, rtol, atol, equal_nan)
+
+
+def _isclose(name, x1, x2, rtol, atol, equal_nan):
     x1, x2 = promote(x1, x2)
     return _binary(lambda a, b: torch.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan),
-                   "isclose", x1, x2)
+                   name, x1, x2)
 
 
 @keras_op("Allclose")
 def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True (a 0-d bool tensor) when all elements are close; see `isclose`."""
-    return torch.all(isclose(x1, x2, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return torch.all(_isclose("allclose", x1, x2, rtol, atol, equal_nan))
 
 
 # --- products and differences ----------------------------------------------------------
@@ -327,6 +360,9 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if axis is not None:
         axisa = axisb = axisc = axis
     x1, x2 = _product_pair(x1, x2)
+    for v, ax in ((x1, axisa), (x2, axisb)):
+        if not -v.ndim <= ax < v.ndim:
+            raise axis_error(ax, v)
     a, b = torch.movedim(x1, axisa, -1), torch.movedim(x2, axisb, -1)
     for v, name in ((a, "x1"), (b, "x2")):
         if v.shape[-1] not in (2, 3):
@@ -337,9 +373,17 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
         a = torch.nn.functional.pad(a, (0, 1))
     if b.shape[-1] == 2:
         b = torch.nn.functional.pad(b, (0, 1))
-    a, b = torch.broadcast_tensors(a, b)
+    try:
+        a, b = torch.broadcast_tensors(a, b)
+    except RuntimeError:
+        check_broadcastable("cross", a, b)
+        raise
     out = torch.linalg.cross(a, b, dim=-1)
-    return out[..., 2] if two_d else torch.movedim(out, -1, axisc)
+    if two_d:
+        return out[..., 2]
+    if not -out.ndim <= axisc < out.ndim:
+        raise axis_error(axisc, out)
+    return torch.movedim(out, -1, axisc)
 
 
 @keras_op("Inner")
@@ -358,13 +402,19 @@ def inner(x1, x2):
 def vdot(x1, x2):
     """Dot product of the flattened inputs (conjugating `x1` when complex)."""
     x1, x2 = _product_pair(x1, x2)
+    if x1.numel() != x2.numel():
+        raise ValueError(f"`vdot`: inputs must have the same number of elements; received "
+                         f"shapes {tuple(x1.shape)} and {tuple(x2.shape)}.")
     return torch.vdot(x1.reshape(-1), x2.reshape(-1))
 
 
 @keras_op("Kron")
 def kron(x1, x2):
-    """Kronecker product."""
-    return torch.kron(*_product_pair(x1, x2))
+    """Kronecker product (of bools: their logical AND, as bool)."""
+    x1, x2 = promote_wide(x1, x2)
+    if x1.dtype == torch.bool:
+        return torch.kron(x1.int(), x2.int()) != 0
+    return torch.kron(x1, x2)
 
 
 @keras_op("Correlate")
@@ -390,13 +440,18 @@ def correlate(x1, x2, mode="valid"):
 def diff(a, n=1, axis=-1):
     """The `n`-th discrete difference along `axis`."""
     a = tensor(a)
-    return torch.diff(a, n=n, dim=axis)
+    try:
+        return torch.diff(a, n=n, dim=axis)
+    except IndexError:
+        raise axis_error(axis, a) from None
 
 
 @keras_op("Trapezoid")
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """Integral of `y` along `axis` by the trapezoidal rule."""
     y = float_tensor(y)
+    if not -y.ndim <= axis < y.ndim:
+        raise axis_error(axis, y)
     if x is None:
         return torch.trapezoid(y, dx=dx, dim=axis)
     x = float_tensor(x).to(y.dtype)

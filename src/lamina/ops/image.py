@@ -10,6 +10,7 @@ Images are channels-last unless `data_format="channels_first"` (default:
 """
 
 import itertools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -18,23 +19,30 @@ from lamina.backend import config
 from lamina.ops._helpers import float_tensor, tensor
 from lamina.ops.operation import keras_op
 
-_MODES = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic",
-          "area": "area", "lanczos3": None, "lanczos5": None}
+_RESIZE_MODES = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
+_TORCH_MODES = {"nearest": "nearest-exact", "bilinear": "bilinear", "bicubic": "bicubic"}
+_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 
 
 def _format(data_format):
     data_format = data_format or config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"`data_format` must be 'channels_last' or 'channels_first'; "
-                         f"received {data_format!r}.")
+                         f"received data_format={data_format!r}.")
     return data_format
+
+
+def _choice(name, value, valid):
+    if value not in valid:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, valid))}; "
+                         f"received {name}={value!r}.")
 
 
 def _to_nchw(images, data_format, name):
     """`(NCHW tensor, undo)` for rank-3 or rank-4 images."""
     images = tensor(images)
     if images.ndim not in (3, 4):
-        raise ValueError(f"`{name}` expects images of rank 3 (one image) or 4 (a batch); "
+        raise ValueError(f"`{name}` expects `images` of rank 3 (one image) or 4 (a batch); "
                          f"received shape {tuple(images.shape)}.")
     single = images.ndim == 3
     x = images[None] if single else images
@@ -50,49 +58,154 @@ def _to_nchw(images, data_format, name):
     return x, undo
 
 
+def _compute_dtype(dtype):
+    return dtype if dtype.is_floating_point else torch.float32
+
+
+def _cast_back(out, dtype, wrap=False):
+    """Float results back to the input `dtype`: integers are rounded and saturated
+    (or, with `wrap`, wrap around like integer arithmetic); bool means non-zero."""
+    if out.dtype == dtype:
+        return out
+    if dtype.is_floating_point:
+        return out.to(dtype)
+    if dtype == torch.bool:
+        return out != 0
+    out = torch.round(out)
+    if wrap:
+        return out.to(torch.int64).to(dtype)
+    info = torch.iinfo(dtype)
+    return out.clamp(info.min, info.max).to(dtype)
+
+
+# --- separable resampling kernels (distance in input pixels, already divided by the
+# kernel scale) -------------------------------------------------------------------------
+
+def _linear_kernel(d):
+    return torch.clamp(1 - d, min=0)
+
+
+def _cubic_kernel(d):
+    # Keys cubic convolution with a = -0.5.
+    near = ((1.5 * d - 2.5) * d) * d + 1
+    far = ((-0.5 * d + 2.5) * d - 4) * d + 2
+    return torch.where(d < 1, near, torch.where(d < 2, far, torch.zeros_like(d)))
+
+
+def _lanczos_kernel(radius):
+    def kernel(d):
+        y = radius * torch.sin(math.pi * d) * torch.sin(math.pi * d / radius)
+        safe = torch.where(d > 1e-3, d, torch.ones_like(d))
+        out = torch.where(d > 1e-3, y / (math.pi**2 * safe**2), torch.ones_like(d))
+        return torch.where(d > radius, torch.zeros_like(d), out)
+
+    return kernel
+
+
+_KERNELS = {"linear": _linear_kernel, "bilinear": _linear_kernel, "trilinear": _linear_kernel,
+            "cubic": _cubic_kernel, "bicubic": _cubic_kernel, "tricubic": _cubic_kernel,
+            "lanczos3": _lanczos_kernel(3), "lanczos5": _lanczos_kernel(5)}
+
+
+def _resample_weights(n_in, n_out, scale, translation, kernel, antialias, dtype, device):
+    """`(n_in, n_out)` weights: output `o` reads input position
+    `(o + 0.5 - translation) / scale - 0.5`, filtered by `kernel` (widened by `1 / scale`
+    when downscaling with `antialias`), normalised, and zero outside the input."""
+    scale = torch.as_tensor(scale, dtype=dtype, device=device)
+    translation = torch.as_tensor(translation, dtype=dtype, device=device)
+    inv = 1 / scale
+    sample = (torch.arange(n_out, dtype=dtype, device=device) + 0.5 - translation) * inv - 0.5
+    width = torch.clamp(inv, min=1) if antialias else torch.ones_like(inv)
+    dist = (sample[None, :] - torch.arange(n_in, dtype=dtype, device=device)[:, None]).abs()
+    weights = kernel(dist / width)
+    total = weights.sum(0, keepdim=True)
+    ok = total.abs() > 1000 * torch.finfo(dtype).eps
+    weights = torch.where(ok, weights / torch.where(ok, total, torch.ones_like(total)), 0)
+    inside = (sample >= -0.5) & (sample <= n_in - 0.5)
+    return torch.where(inside[None, :], weights, 0)
+
+
+def _area_weights(n_in, n_out, dtype, device):
+    """`(n_in, n_out)` box weights: output `o` averages input `[o s, (o + 1) s)`,
+    `s = n_in / n_out`, each input pixel weighted by its overlap."""
+    s = n_in / n_out
+    start = torch.arange(n_out, dtype=dtype, device=device) * s
+    pix = torch.arange(n_in, dtype=dtype, device=device)[:, None]
+    overlap = torch.minimum(pix + 1, start + s) - torch.maximum(pix, start)
+    return torch.clamp(overlap, min=0) / s
+
+
+def _apply_along(x, dim, weights):
+    """Contract axis `dim` of `x` with `(n_in, n_out)` weights."""
+    out = torch.tensordot(torch.movedim(x, dim, -1), weights.to(x.dtype), ([-1], [0]))
+    return torch.movedim(out, -1, dim)
+
+
+def _resize_arg(size):
+    try:
+        ok = len(size) == 2 and all(int(s) == s and s > 0 for s in size)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"`size` must be a tuple of 2 positive integers (height, width); "
+                         f"received size={size!r}.")
+    return int(size[0]), int(size[1])
+
+
 @keras_op("Resize")
 def resize(images, size, interpolation="bilinear", antialias=False,
            crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
            fill_value=0.0, data_format=None):
-    """Resize to `size = (height, width)`; optionally centre-crop or pad to the target
-    aspect ratio first. Modes: nearest, bilinear, bicubic, area."""
-    if interpolation not in _MODES:
-        raise ValueError(f"`interpolation` must be one of {sorted(_MODES)}; received "
-                         f"{interpolation!r}.")
-    if _MODES[interpolation] is None:
-        raise NotImplementedError(f"`resize`: {interpolation!r} is not supported on torch.")
-    if len(size) != 2:
-        raise ValueError(f"`size` must be (height, width); received {size!r}.")
+    """Resize images to `size = (height, width)`.
+
+    `interpolation`: "nearest", "bilinear", "bicubic" (torch's half-pixel resamplers,
+    `antialias` widens the filter when downscaling), "lanczos3"/"lanczos5" (the
+    `scale_and_translate` filters) or "area" (overlap-weighted box average).
+    `crop_to_aspect_ratio` centre-crops and `pad_to_aspect_ratio` pads with `fill_value`
+    to the target aspect ratio first. Integer images are resized in float32, rounded and
+    saturated back to their dtype.
+
+    >>> import torch
+    >>> resize(torch.arange(4.0).reshape(1, 2, 2, 1), (1, 1), interpolation="area")
+    tensor([[[[1.5000]]]])
+    """
+    th, tw = _resize_arg(size)
+    _choice("interpolation", interpolation, _RESIZE_MODES)
     if crop_to_aspect_ratio and pad_to_aspect_ratio:
-        raise ValueError("`crop_to_aspect_ratio` and `pad_to_aspect_ratio` are exclusive.")
+        raise ValueError("Only one of `pad_to_aspect_ratio` and `crop_to_aspect_ratio` can be "
+                         "True; received both.")
     if fill_mode != "constant":
-        raise ValueError(f"`fill_mode` must be 'constant'; received {fill_mode!r}.")
+        raise ValueError(f"`fill_mode` must be 'constant' (the only mode `resize` supports); "
+                         f"received fill_mode={fill_mode!r}.")
     x, undo = _to_nchw(images, data_format, "resize")
     dtype = x.dtype
-    x = x if x.is_floating_point() else x.float()
+    x = x.to(_compute_dtype(dtype))
     h, w = x.shape[-2:]
-    th, tw = int(size[0]), int(size[1])
     if crop_to_aspect_ratio:
-        ch, cw = min(h, round(w * th / tw)), min(w, round(h * tw / th))
+        ch, cw = min(h, (w * th) // tw), min(w, (h * tw) // th)
         top, left = (h - ch) // 2, (w - cw) // 2
         x = x[..., top:top + ch, left:left + cw]
     elif pad_to_aspect_ratio:
-        ph, pw = max(h, round(w * th / tw)), max(w, round(h * tw / th))
-        top, left = (ph - h) // 2, (pw - w) // 2
-        x = F.pad(x, (left, pw - w - left, top, ph - h - top), value=fill_value)
-    mode = _MODES[interpolation]
-    kwargs = {} if mode in ("nearest", "area") else {"align_corners": False}
-    if mode in ("bilinear", "bicubic"):
-        kwargs["antialias"] = antialias
-    out = F.interpolate(x, size=(th, tw), mode=mode, **kwargs)
-    if not dtype.is_floating_point:
-        out = torch.round(out).clamp(*_int_range(dtype)).to(dtype)
-    return undo(out)
-
-
-def _int_range(dtype):
-    info = torch.iinfo(dtype)
-    return info.min, info.max
+        ph, pw = max(0, (w * th) // tw - h) // 2, max(0, (h * tw) // th - w) // 2
+        if ph or pw:
+            x = F.pad(x, (pw, pw, ph, ph), value=float(fill_value))
+    if interpolation in _TORCH_MODES:
+        mode = _TORCH_MODES[interpolation]
+        kwargs = {} if mode == "nearest-exact" else {"align_corners": False,
+                                                      "antialias": bool(antialias)}
+        out = F.interpolate(x, size=(th, tw), mode=mode, **kwargs)
+    else:
+        out = x
+        work = torch.float64 if x.dtype == torch.float64 else torch.float32
+        for dim, n_out in ((2, th), (3, tw)):
+            n_in = out.shape[dim]
+            if interpolation == "area":
+                weights = _area_weights(n_in, n_out, work, x.device)
+            else:
+                weights = _resample_weights(n_in, n_out, n_out / n_in, 0.0,
+                                            _KERNELS[interpolation], antialias, work, x.device)
+            out = _apply_along(out, dim, weights)
+    return undo(_cast_back(out, dtype))
 
 
 @keras_op("RGBToGrayscale")
@@ -136,10 +249,12 @@ def rgb_to_hsv(images, data_format=None):
 def hsv_to_rgb(images, data_format=None):
     """HSV (hue in [0, 1)) to RGB in [0, 1]."""
     x, undo = _float_images(images, data_format, "hsv_to_rgb")
+    dtype = x.dtype
+    x = x.float() if dtype in (torch.float16, torch.bfloat16) else x
     h, s, v = x.unbind(1)
     k = torch.stack([torch.remainder(n + h * 6.0, 6.0) for n in (5.0, 3.0, 1.0)], 1)
     rgb = v[:, None] - v[:, None] * s[:, None] * torch.clamp(torch.minimum(k, 4.0 - k), 0, 1)
-    return undo(rgb)
+    return undo(rgb.to(dtype))
 
 
 @keras_op("CropImages")
@@ -187,26 +302,24 @@ def _span(name, axis, size, before, after, target, crop):
 
 
 def _sample(x, ys, xs, order, fill_mode, fill_value):
-    """Sample NCHW `x` at pixel coordinates `ys, xs` of shape (N, H', W')."""
-    h, w = x.shape[-2:]
-    if fill_mode not in ("constant", "nearest", "reflect", "wrap", "mirror"):
-        raise ValueError(f"`fill_mode` must be constant, nearest, reflect, wrap or mirror; "
-                         f"received {fill_mode!r}.")
+    """Sample NCHW `x` at pixel coordinates `ys, xs` (shape (N, C or 1, H', W'))."""
+    n, c, h, w = x.shape
+    flat = x.reshape(n, c, h * w)
+    out_shape = (n, c, *ys.shape[2:])
 
     def gather(yi, xi):
         valid = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
         yi, xi = _wrap(yi, h, fill_mode), _wrap(xi, w, fill_mode)
-        flat = x.reshape(x.shape[0], x.shape[1], -1)
-        idx = (yi * w + xi).reshape(x.shape[0], 1, -1).expand(-1, x.shape[1], -1)
-        out = torch.gather(flat, 2, idx).reshape(x.shape[0], x.shape[1], *yi.shape[1:])
+        idx = (yi * w + xi).expand(out_shape).reshape(n, c, -1)
+        out = torch.gather(flat, 2, idx).reshape(out_shape)
         if fill_mode == "constant":
-            out = torch.where(valid[:, None], out, torch.full_like(out, fill_value))
+            out = torch.where(valid, out, torch.full_like(out, fill_value))
         return out
 
     if order == 0:
         return gather(torch.round(ys).long(), torch.round(xs).long())
     y0, x0 = torch.floor(ys), torch.floor(xs)
-    wy, wx = (ys - y0)[:, None], (xs - x0)[:, None]
+    wy, wx = ys - y0, xs - x0
     y0, x0 = y0.long(), x0.long()
     top = gather(y0, x0) * (1 - wx) + gather(y0, x0 + 1) * wx
     bottom = gather(y0 + 1, x0) * (1 - wx) + gather(y0 + 1, x0 + 1) * wx
@@ -214,15 +327,16 @@ def _sample(x, ys, xs, order, fill_mode, fill_value):
 
 
 def _wrap(i, n, mode):
+    """Fold integer indices `i` into `[0, n)` the way `mode` extends the input."""
     if mode in ("constant", "nearest"):
         return i.clamp(0, n - 1)
     if mode == "wrap":
         return torch.remainder(i, n)
-    if mode == "mirror":
+    if mode == "mirror":  # d c b | a b c d | c b a: the edge sample is not repeated
         period = max(2 * n - 2, 1)
         i = torch.remainder(i, period)
         return torch.where(i >= n, period - i, i)
-    period = 2 * n  # reflect: edge pixel repeated
+    period = 2 * n  # reflect: d c b a | a b c d | d c b a
     i = torch.remainder(i, period)
     return torch.where(i >= n, period - 1 - i, i)
 
@@ -230,60 +344,81 @@ def _wrap(i, n, mode):
 @keras_op("AffineTransform")
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
                      fill_value=0, data_format=None):
-    """Apply projective transforms `[a0, a1, a2, b0, b1, b2, c0, c1]` mapping output
-    pixel `(x, y)` to input `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)` with
-    `k = c0 x + c1 y + 1`."""
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError(f"`interpolation` must be 'nearest' or 'bilinear'; received "
-                         f"{interpolation!r}.")
+    """Warp images with `transform = [a0, a1, a2, b0, b1, b2, c0, c1]` (shape (8,) shared
+    by all images, or (batch, 8)).
+
+    Output pixel `(y, x)` of channel `k` reads input position
+    `(b0 x + b1 y + c0 k + b2, a0 x + a1 y + c1 k + a2)` of channel `k`. Keras' torch
+    backend uses `c0, c1` this way (as per-channel offsets, not a projective divide);
+    lamina follows it for parity, so pass `c0 = c1 = 0` for a plain affine warp.
+    Positions outside the input follow `fill_mode`: "constant" (`fill_value`),
+    "nearest", "wrap", "mirror" or "reflect"; "nearest" interpolation rounds ties to even.
+    """
+    _choice("interpolation", interpolation, ("nearest", "bilinear"))
+    _choice("fill_mode", fill_mode, _FILL_MODES)
     x, undo = _to_nchw(images, data_format, "affine_transform")
     dtype = x.dtype
-    x = float_tensor(x) if not x.is_floating_point() else x
-    t = float_tensor(transform).to(x.dtype)
-    t = t[None] if t.ndim == 1 else t
-    if t.shape[-1] != 8:
-        raise ValueError(f"`transform` must have 8 entries per image; received shape "
+    x = x.to(_compute_dtype(dtype))
+    t = tensor(transform)
+    if t.ndim not in (1, 2) or t.shape[-1] != 8:
+        raise ValueError(f"`transform` must have shape (8,) or (batch, 8); received shape "
                          f"{tuple(t.shape)}.")
-    h, w = x.shape[-2:]
-    gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
-    a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))
-    k = c0 * gx + c1 * gy + 1
-    xs = (a0 * gx + a1 * gy + a2) / k
-    ys = (b0 * gx + b1 * gy + b2) / k
+    # Half-precision images still get float32 coordinates (bf16 cannot even hold 257).
+    t = t.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
+    t = t[None] if t.ndim == 1 else t
+    _, c, h, w = x.shape
+    kwargs = {"dtype": t.dtype, "device": x.device}
+    gc, gy, gx = torch.meshgrid(torch.arange(c, **kwargs), torch.arange(h, **kwargs),
+                                torch.arange(w, **kwargs), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = t.unbind(-1)
+    zero, one = torch.zeros_like(a0), torch.ones_like(a0)
+    # (y, x, k) index rows times a per-image 3x3 matrix, then the offsets.
+    matrix = torch.stack([torch.stack([b1, a1, zero], -1), torch.stack([b0, a0, zero], -1),
+                          torch.stack([c0, c1, one], -1)], -2)
+    coords = torch.einsum("chwj,njk->nchwk", torch.stack([gy, gx, gc], -1), matrix)
+    ys = coords[..., 0] + b2[:, None, None, None]
+    xs = coords[..., 1] + a2[:, None, None, None]
     out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
-    return undo(out.to(dtype))
+    return undo(_cast_back(out.to(x.dtype), dtype))
 
 
 @keras_op("MapCoordinates")
 def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
-    """Sample an N-D `inputs` at `coordinates` (shape `(N, *out)`) with `order` 0 or 1."""
-    x = float_tensor(inputs)
-    coords = [float_tensor(c).to(x.dtype) for c in coordinates]
+    """Sample an N-D `inputs` at `coordinates` (one array per input axis, each of the
+    output shape) with nearest (`order=0`, ties to even) or linear (`order=1`)
+    interpolation; `fill_mode` as in `affine_transform`, applied per corner sample.
+    Integer inputs give rounded integer outputs."""
+    x = tensor(inputs)
+    dtype = x.dtype
+    x = x.to(_compute_dtype(dtype))
+    coords = [tensor(c).to(x.dtype) for c in coordinates]
     if len(coords) != x.ndim:
-        raise ValueError(f"`map_coordinates`: need one coordinate array per input axis "
+        raise ValueError(f"`coordinates` must hold one array per axis of `inputs` "
                          f"({x.ndim}); received {len(coords)}.")
-    if order not in (0, 1):
-        raise ValueError(f"`order` must be 0 or 1; received {order!r}.")
-    corners = [[(torch.round(c) if order == 0 else torch.floor(c), 1.0)] for c in coords]
-    if order == 1:
+    _choice("order", order, (0, 1))
+    _choice("fill_mode", fill_mode, _FILL_MODES)
+    if order == 0:
+        corners = [[(torch.round(c), None)] for c in coords]
+    else:
         corners = []
         for c in coords:
             lo = torch.floor(c)
             corners.append([(lo, 1 - (c - lo)), (lo + 1, c - lo)])
     out = 0
     for combo in itertools.product(*corners):
-        idx, weight, valid = [], 1.0, True
+        idx, weight, valid = [], None, None
         for (i, wgt), n in zip(combo, x.shape):
             i = i.long()
-            valid = valid & (i >= 0) & (i < n)
+            inside = (i >= 0) & (i < n)
+            valid = inside if valid is None else valid & inside
             idx.append(_wrap(i, n, fill_mode))
-            weight = weight * wgt
+            if wgt is not None:
+                weight = wgt if weight is None else weight * wgt
         vals = x[tuple(idx)]
         if fill_mode == "constant":
             vals = torch.where(valid, vals, torch.full_like(vals, fill_value))
-        out = out + vals * weight
-    return out
+        out = out + (vals if weight is None else vals * weight)
+    return _cast_back(out, dtype)
 
 
 @keras_op("ExtractPatches")
@@ -350,32 +485,37 @@ def _gaussian_kernel(k, sigma, dtype, device):
 
 @keras_op("GaussianBlur")
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
-    """Separable Gaussian blur with reflect padding (output keeps the input size)."""
+    """Gaussian blur with a `kernel_size = (height, width)` window and standard deviations
+    `sigma = (along height, along width)`; zero padding keeps the input size (an even
+    window reaches one pixel further down/right). Integer images give floatx results."""
     x, undo = _to_nchw(images, data_format, "gaussian_blur")
     x = float_tensor(x)
     c = x.shape[1]
     kh, kw = _pair(kernel_size)
     sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
-    gy = _gaussian_kernel(kh, sh, x.dtype, x.device)
-    gx = _gaussian_kernel(kw, sw, x.dtype, x.device)
-    weight = (gy[:, None] * gx[None, :]).expand(c, 1, kh, kw)
-    x = F.pad(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2), mode="reflect")
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    gy = _gaussian_kernel(kh, sh, work, x.device)
+    gx = _gaussian_kernel(kw, sw, work, x.device)
+    weight = (gy[:, None] * gx[None, :]).to(x.dtype).expand(c, 1, kh, kw)
+    x = F.pad(x, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2))
     return undo(F.conv2d(x, weight, groups=c))
 
 
 @keras_op("SobelEdges")
 def sobel_edges(images, data_format=None):
-    """Sobel gradients `(dy, dx)` stacked on a new last axis, edge-replicated borders."""
+    """Sobel gradients `(d/dy, d/dx)` (3x3 cross-correlation, zero padding) stacked on a
+    new last axis. Integer images keep their dtype with wrap-around, like integer
+    convolution."""
     x, undo = _to_nchw(images, data_format, "sobel_edges")
-    x = float_tensor(x)
+    dtype = x.dtype
+    x = x.to(torch.float64 if not dtype.is_floating_point else dtype)
     c = x.shape[1]
     ky = torch.tensor([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=x.dtype, device=x.device)
     weight = torch.stack([ky, ky.T])[:, None].repeat(c, 1, 1, 1)
-    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    out = F.conv2d(padded, weight, groups=c)  # (n, c * 2, h, w)
+    out = F.conv2d(F.pad(x, (1, 1, 1, 1)), weight, groups=c)  # (n, c * 2, h, w)
     out = out.reshape(x.shape[0], c, 2, *x.shape[2:])
-    dy, dx = out[:, :, 0], out[:, :, 1]
-    return torch.stack([undo(dy), undo(dx)], -1)
+    out = torch.stack([undo(out[:, :, 0]), undo(out[:, :, 1])], -1)
+    return _cast_back(out, dtype, wrap=True)
 
 
 @keras_op("SSIM")
@@ -405,79 +545,123 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     return s.mean(dim=(1, 2, 3)) if tensor(image1).ndim == 4 else s.mean()
 
 
+def _homography(start, end):
+    """(N, 8) coefficients of the homography taking each `end` point to its `start`
+    point."""
+    xs, ys = start.unbind(-1)  # (N, 4)
+    xe, ye = end.unbind(-1)
+    zero, one = torch.zeros_like(xe), torch.ones_like(xe)
+    rows_x = torch.stack([xe, ye, one, zero, zero, zero, -xs * xe, -xs * ye], -1)
+    rows_y = torch.stack([zero, zero, zero, xe, ye, one, -ys * xe, -ys * ye], -1)
+    matrix = torch.stack([rows_x, rows_y], -2).reshape(start.shape[0], 8, 8)
+    rhs = torch.stack([xs, ys], -1).reshape(start.shape[0], 8, 1)
+    return torch.linalg.solve(matrix, rhs)[..., 0]
+
+
 @keras_op("PerspectiveTransform")
 def perspective_transform(images, start_points, end_points, interpolation="bilinear",
                           fill_value=0, data_format=None):
-    """Warp so that the 4 `start_points` (x, y) land on `end_points`."""
-    start = float_tensor(start_points).double()
-    end = float_tensor(end_points).double()
+    """Warp images so the 4 `start_points` `(x, y)` (shape (4, 2) or (batch, 4, 2)) move
+    to `end_points`: each output pixel reads the input at the homography image of its
+    position that takes `end_points` back to `start_points`. Outside pixels read
+    `fill_value`."""
+    _choice("interpolation", interpolation, ("nearest", "bilinear"))
+    x, undo = _to_nchw(images, data_format, "perspective_transform")
+    dtype = x.dtype
+    x = x.to(_compute_dtype(dtype))
+    # Solved in float32 (float64 for float64 images), as Keras does: nearest-neighbour
+    # ties depend on the last bits of the coefficients.
+    solve_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    start = tensor(start_points).to(solve_dtype)
+    end = tensor(end_points).to(solve_dtype)
+    for name, pts in (("start_points", start), ("end_points", end)):
+        if pts.ndim not in (2, 3) or tuple(pts.shape[-2:]) != (4, 2):
+            raise ValueError(f"`{name}` must have shape (4, 2) or (batch, 4, 2); received "
+                             f"shape {tuple(pts.shape)}.")
     start = start[None] if start.ndim == 2 else start
     end = end[None] if end.ndim == 2 else end
-    if start.shape[-2:] != (4, 2) or end.shape[-2:] != (4, 2):
-        raise ValueError(f"`perspective_transform`: points must be (4, 2) per image; "
-                         f"received {tuple(start.shape)} and {tuple(end.shape)}.")
-    rows = []
-    for i in range(4):
-        (xs, ys), (xe, ye) = start[:, i].unbind(-1), end[:, i].unbind(-1)
-        zero, one = torch.zeros_like(xs), torch.ones_like(xs)
-        rows.append(torch.stack([xe, ye, one, zero, zero, zero, -xs * xe, -xs * ye], -1))
-        rows.append(torch.stack([zero, zero, zero, xe, ye, one, -ys * xe, -ys * ye], -1))
-    matrix = torch.stack(rows, -2)
-    rhs = torch.stack([start[:, i, j] for i in range(4) for j in range(2)], -1)
-    transform = torch.linalg.solve(matrix, rhs[..., None])[..., 0]
-    return affine_transform(images, transform.float(), interpolation, "constant", fill_value,
-                            data_format)
+    coef = _homography(start, end).to(x.dtype)
+    h, w = x.shape[-2:]
+    gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
+                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
+    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None, None] for v in coef.unbind(-1))
+    k = c0 * gx + c1 * gy + 1
+    xs = (a0 * gx + a1 * gy + a2) / k
+    ys = (b0 * gx + b1 * gy + b2) / k
+    out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, "constant", fill_value)
+    return undo(_cast_back(out, dtype))
+
+
+def _generator(seed, device):
+    """A `torch.Generator` for `seed`: an int, an object with `torch_generator(device)`
+    (a `lamina.random.SeedGenerator`), or None for torch's global RNG."""
+    if seed is None:
+        return None
+    if hasattr(seed, "torch_generator"):
+        return seed.torch_generator(device)
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        return generator
+    raise ValueError(f"`seed` must be an int, a SeedGenerator or None; received "
+                     f"seed={seed!r}.")
 
 
 @keras_op("ElasticTransform")
 def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
                       fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
-    """Random elastic deformation: Gaussian-smoothed random displacement fields scaled by
-    `alpha` (`seed`: an int or a lamina SeedGenerator-like int seed)."""
+    """Random elastic deformation: every pixel is displaced by standard-normal noise
+    smoothed with a Gaussian of std `sigma` (window `2 round(3 sigma) + 1`) and scaled
+    by `alpha`, then the input is resampled there (`fill_mode` as in
+    `affine_transform`). The same int `seed` gives the same warp; `alpha=0` is the
+    identity."""
+    _choice("interpolation", interpolation, ("nearest", "bilinear"))
+    _choice("fill_mode", fill_mode, _FILL_MODES)
     x, undo = _to_nchw(images, data_format, "elastic_transform")
     dtype = x.dtype
-    x = float_tensor(x)
+    x = x.to(_compute_dtype(dtype))
     n, _, h, w = x.shape
-    gen = torch.Generator(device="cpu")
-    gen.manual_seed(seed if isinstance(seed, int) else torch.seed() % 2**31)
-    field = torch.rand((n, 2, h, w), generator=gen).to(x.device, x.dtype) * 2 - 1
-    k = int(2 * round(3 * sigma) + 1)
-    k = min(k, 2 * min(h, w) - 1) if min(h, w) > 1 else 1
-    smooth = gaussian_blur(field, (k, k), (sigma, sigma), "channels_first") * alpha
-    gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
-    out = _sample(x, gy + smooth[:, 0], gx + smooth[:, 1],
-                  0 if interpolation == "nearest" else 1, fill_mode, fill_value)
-    return undo(out.to(dtype) if dtype.is_floating_point else out)
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    noise = torch.randn((n, 2, h, w), generator=_generator(seed, x.device), dtype=work,
+                        device=x.device)
+    k = 2 * int(round(3 * float(sigma))) + 1
+    shift = gaussian_blur(noise, (k, k), (sigma, sigma), "channels_first") * alpha
+    gy, gx = torch.meshgrid(torch.arange(h, dtype=work, device=x.device),
+                            torch.arange(w, dtype=work, device=x.device), indexing="ij")
+    ys, xs = (gy + shift[:, :1]).to(x.dtype), (gx + shift[:, 1:]).to(x.dtype)
+    out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
+    return undo(_cast_back(out, dtype))
 
 
 @keras_op("ScaleAndTranslate")
 def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
                         antialias=True):
-    """Resample `spatial_dims` so output `o` reads input `(o + 0.5 - translation) / scale
-    - 0.5` (linear, or nearest for `method="nearest"`)."""
+    """Resample the `spatial_dims` of `images` to `output_shape`: output index `o` reads
+    input position `(o + 0.5 - translation) / scale - 0.5` through the `method` filter
+    ("linear"/"bilinear"/"trilinear", "cubic"/"bicubic"/"tricubic" (Keys, a=-0.5),
+    "lanczos3", "lanczos5"); `antialias` widens the filter by `1 / scale` when
+    downscaling. Samples outside the input give 0.
+
+    >>> import torch
+    >>> scale_and_translate(torch.tensor([0.0, 2.0]), (4,), [2.0], [0.0], (0,), "linear")
+    tensor([0.0000, 0.5000, 1.5000, 2.0000])
+    """
+    _choice("method", method, tuple(_KERNELS))
     x = float_tensor(images)
-    out_shape = list(x.shape)
-    for d, size in zip(spatial_dims, [output_shape[d] for d in spatial_dims]):
-        out_shape[d] = size
-    scale, translation = float_tensor(scale), float_tensor(translation)
+    spatial_dims = tuple(int(d) for d in spatial_dims)
+    if len(output_shape) != x.ndim:
+        raise ValueError(f"`output_shape` must have one entry per axis of `images` "
+                         f"({x.ndim}); received output_shape={tuple(output_shape)!r}.")
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    scale = tensor(scale).to(work)
+    translation = tensor(translation).to(work)
+    out = x.to(work)
     for i, d in enumerate(spatial_dims):
-        n_in, n_out = x.shape[d], out_shape[d]
-        pos = (torch.arange(n_out, dtype=x.dtype, device=x.device) + 0.5 - translation[i]
-               ) / scale[i] - 0.5
-        if method == "nearest":
-            idx = torch.floor(pos + 0.5).long()
-            weights = (idx[:, None] == torch.arange(n_in, device=x.device)).to(x.dtype)
-        else:
-            support = max(1.0, 1.0 / float(scale[i])) if antialias else 1.0
-            dist = (pos[:, None] - torch.arange(n_in, dtype=x.dtype, device=x.device)) / support
-            weights = torch.clamp(1 - dist.abs(), min=0)
-            total = weights.sum(1, keepdim=True)
-            weights = torch.where(total > 0, weights / torch.where(total > 0, total, 1), 0)
-            inside = (pos >= -0.5) & (pos <= n_in - 0.5)
-            weights = weights * inside[:, None]
-        x = torch.movedim(torch.tensordot(torch.movedim(x, d, -1), weights, ([-1], [1])), -1, d)
-    return x
+        weights = _resample_weights(x.shape[d], int(output_shape[d]), scale[i],
+                                    translation[i], _KERNELS[method], antialias, work,
+                                    x.device)
+        out = _apply_along(out, d, weights)
+    return out.to(x.dtype)
 
 
 __all__ = [

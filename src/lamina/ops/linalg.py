@@ -7,17 +7,24 @@ Integer input is computed in `floatx()`; the last two axes are the matrix axes.
 6.0
 """
 
+import warnings
+
 import torch
 
-from lamina.ops._helpers import float_tensor, promote_same_kept, tensor
+from lamina.ops._helpers import promote_same_kept, tensor
+from lamina.ops.math import inexact_tensor
 from lamina.ops.operation import keras_op
 
 
 def _matrix(x, name, square=True):
-    x = float_tensor(x)
+    x = inexact_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"`{name}` expects a tensor of rank >= 2 (matrices in the last two "
                          f"axes); received shape {tuple(x.shape)}.")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(f"`{name}` does not support {str(x.dtype)[6:]} input: torch's matrix "
+                        "decompositions need float32, float64 or complex. Cast first, e.g. "
+                        "`ops.cast(x, 'float32')`.")
     if square and x.shape[-1] != x.shape[-2]:
         raise ValueError(f"`{name}` expects square matrices; received shape "
                          f"{tuple(x.shape)}.")
@@ -25,7 +32,7 @@ def _matrix(x, name, square=True):
 
 
 def _pair(a, b, name):
-    a, b = promote_same_kept(float_tensor(a), float_tensor(b))
+    a, b = promote_same_kept(inexact_tensor(a), inexact_tensor(b))
     _matrix(a, name)
     if b.ndim < 1 or b.shape[-1 if b.ndim == a.ndim - 1 else -2] != a.shape[-1]:
         raise ValueError(f"`{name}`: `a` of shape {tuple(a.shape)} and `b` of shape "
@@ -76,7 +83,7 @@ def inv(x):
 @keras_op("Lstsq")
 def lstsq(a, b, rcond=None):
     """Least-squares solution `x` of `a @ x = b`."""
-    a, b = promote_same_kept(float_tensor(a), float_tensor(b))
+    a, b = promote_same_kept(inexact_tensor(a), inexact_tensor(b))
     _matrix(a, "lstsq", square=False)
     vector = b.ndim == 1
     if (b.shape[0] if vector else b.shape[-2]) != a.shape[-2]:
@@ -96,10 +103,15 @@ def lu_factor(x):
     return lu, (pivots - 1).int()
 
 
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf"))
+
+
 @keras_op("Norm")
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras' name)
-    """Vector norm (one axis) or matrix norm (two axes) of `x`; see numpy for `ord`."""
-    x = float_tensor(x)
+    """Vector norm (one axis) or matrix norm (two axes) of `x`; see numpy for `ord`.
+
+    Integer input is computed in `floatx()`; float64 stays float64."""
+    x = inexact_tensor(x)
     if axis is None:
         axis = tuple(range(x.ndim))
         if ord is None:
@@ -107,17 +119,20 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras' name)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -x.ndim <= a < x.ndim:
-            raise ValueError(f"`norm`: `axis`={axis!r} is out of bounds for rank {x.ndim}.")
+            raise ValueError(f"`norm`: `axis`={axis!r} is out of bounds for rank {x.ndim} "
+                             f"(shape {tuple(x.shape)}).")
     if len(axes) == 1:
         if isinstance(ord, str):
-            raise ValueError(f"`norm`: `ord`={ord!r} is only valid for matrix norms.")
+            raise ValueError(f"`norm`: `ord`={ord!r} is only valid for matrix norms (two "
+                             "axes); a vector norm takes a number.")
         return torch.linalg.vector_norm(x, 2 if ord is None else ord, dim=axes,
                                         keepdim=keepdims)
     if len(axes) == 2:
         ord = "fro" if ord is None else ord  # noqa: A001
-        if ord in ("fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf")):
+        if ord in _MATRIX_ORDS:
             return torch.linalg.matrix_norm(x, ord, dim=axes, keepdim=keepdims)
-        raise ValueError(f"`norm`: invalid `ord`={ord!r} for a matrix norm.")
+        raise ValueError(f"`norm`: invalid `ord`={ord!r} for a matrix norm; expected one of "
+                         "'fro', 'nuc', 1, -1, 2, -2, inf or -inf.")
     raise ValueError(f"`norm`: `axis` must name one or two axes; received {axis!r}.")
 
 
@@ -188,7 +203,11 @@ def jvp(fun, primals, tangents, has_aux=False):
     """Forward-mode product: `(fun(*primals), J @ tangents)` (plus aux with `has_aux`)."""
     primals = tuple(tensor(p) for p in primals)
     tangents = tuple(tensor(t) for t in tangents)
-    return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
+    with warnings.catch_warnings():
+        # NOTE: torch's first forward-mode call imports decompositions built with the
+        # deprecated `torch.jit.script`; that warning is torch's, not the caller's.
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
 
 
 __all__ = [

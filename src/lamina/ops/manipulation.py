@@ -15,7 +15,15 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops._helpers import float_tensor, floatx_dtype, promote, tensor
+from lamina.ops._helpers import (
+    float_tensor,
+    floatx_dtype,
+    normalize_axis,
+    promote,
+    tensor,
+    torch_result_type,
+)
+from lamina.ops.array import join_operands as _promoted
 from lamina.ops.operation import keras_op
 
 
@@ -25,42 +33,45 @@ def _dtype(dtype, default=None):
     return to_torch_dtype(dtype)
 
 
-def _promoted(xs):
-    xs = [tensor(x) for x in xs]
-    return promote(*xs) if len(xs) > 1 else xs
-
-
 # --- stacking and splitting -------------------------------------------------------------
 
 
 @keras_op("Hstack")
 def hstack(xs):
     """Concatenate along axis 1 (axis 0 for 1-D inputs)."""
-    return torch.hstack(_promoted(xs))
+    return _joined("hstack", torch.hstack, _promoted(xs))
 
 
 @keras_op("Vstack")
 def vstack(xs):
     """Concatenate along axis 0 (1-D inputs become rows)."""
-    return torch.vstack(_promoted(xs))
+    return _joined("vstack", torch.vstack, _promoted(xs))
 
 
 @keras_op("Dstack")
 def dstack(xs):
     """Concatenate along axis 2 (inputs are first made at least 3-D)."""
-    return torch.dstack(_promoted(xs))
+    return _joined("dstack", torch.dstack, _promoted(xs))
+
+
+def _joined(name, fn, xs, **kwargs):
+    try:
+        return fn(xs, **kwargs)
+    except RuntimeError:
+        raise ValueError(f"`{name}`: the shapes {[tuple(x.shape) for x in xs]} do not match "
+                         "outside the joining axis.") from None
 
 
 @keras_op("Append")
 def append(x1, x2, axis=None):
     """`x2` appended to `x1` along `axis` (both flattened when None)."""
-    x1, x2 = promote(tensor(x1), tensor(x2))
+    x1, x2 = _promoted((x1, x2))
     if axis is None:
         return torch.cat([x1.reshape(-1), x2.reshape(-1)])
     if x1.ndim != x2.ndim:
         raise ValueError(f"`append`: ranks differ: shapes {tuple(x1.shape)} and "
                          f"{tuple(x2.shape)} along axis={axis}.")
-    return torch.cat([x1, x2], dim=axis)
+    return _joined("append", torch.cat, [x1, x2], dim=normalize_axis(axis, x1.ndim))
 
 
 def _sections(indices_or_sections):
@@ -72,7 +83,9 @@ def _sections(indices_or_sections):
 @keras_op("ArraySplit")
 def array_split(x, indices_or_sections, axis=0):
     """Split into sections that may differ in size by one (or at given indices)."""
-    return list(torch.tensor_split(tensor(x), _sections(indices_or_sections), dim=axis))
+    x = tensor(x)
+    axis = normalize_axis(axis, x.ndim)
+    return list(torch.tensor_split(x, _sections(indices_or_sections), dim=axis))
 
 
 def _split_along(name, x, indices_or_sections, axis, min_rank):
@@ -133,7 +146,9 @@ def rot90(array, k=1, axes=(0, 1)):
     array = tensor(array)
     if array.ndim < 2:
         raise ValueError(f"`rot90` expects rank >= 2; received shape {tuple(array.shape)}.")
-    if len(axes) != 2 or axes[0] % array.ndim == axes[1] % array.ndim:
+    if len(axes) != 2 or normalize_axis(axes[0], array.ndim) == normalize_axis(
+        axes[1], array.ndim
+    ):
         raise ValueError(f"`rot90`: `axes` must be two different axes; received {axes!r}.")
     return torch.rot90(array, k, list(axes))
 
@@ -150,6 +165,9 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     x = tensor(x)
     if x.ndim < 2:
         raise ValueError(f"`diagonal` expects rank >= 2; received shape {tuple(x.shape)}.")
+    axis1, axis2 = normalize_axis(axis1, x.ndim), normalize_axis(axis2, x.ndim)
+    if axis1 == axis2:
+        raise ValueError(f"`diagonal`: axis1 and axis2 must differ; both are axis {axis1}.")
     return torch.diagonal(x, offset=offset, dim1=axis1, dim2=axis2)
 
 
@@ -167,8 +185,9 @@ def trace(x, offset=0, axis1=0, axis2=1):
 
 @keras_op("Nonzero")
 def nonzero(x):
-    """A tuple of index tensors, one per axis, where `x` is nonzero."""
-    return tuple(i.int() for i in torch.nonzero(tensor(x), as_tuple=True))
+    """Coordinates of the nonzero entries as one int32 tensor of shape `(x.ndim, count)`
+    (as Keras' torch backend returns them; row `i` holds the indices along axis `i`)."""
+    return torch.nonzero(tensor(x)).T.int()
 
 
 @keras_op("Searchsorted")
@@ -195,6 +214,8 @@ def digitize(x, bins):
 def isin(x1, x2, assume_unique=False, invert=False):
     """True where elements of `x1` occur in `x2` (False with `invert=True`)."""
     x1, x2 = promote(tensor(x1), tensor(x2))
+    if x1.dtype == torch.bool:  # torch.isin has no bool kernel
+        x1, x2 = x1.int(), x2.int()
     return torch.isin(x1, x2, assume_unique=assume_unique, invert=invert)
 
 
@@ -204,8 +225,10 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
     """Unique elements (sorted); optionally first indices, inverse and counts.
 
     With `size`, the result is truncated or padded to `size` with `fill_value`
-    (default: the first unique value)."""
+    (default 0). Index, inverse and count tensors are int64."""
     x = tensor(x)
+    if axis is not None:
+        axis = normalize_axis(axis, x.ndim)
     flat = x.reshape(-1) if axis is None else x
     values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
                                            return_counts=True, dim=axis)
@@ -217,18 +240,18 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
         first = torch.full((values.shape[0 if axis is None else axis],), n, device=x.device,
                            dtype=positions.dtype)
         first = first.scatter_reduce(0, inverse.reshape(-1), positions, reduce="amin")
-        outputs.append(sized(first.int(), 0))
+        outputs.append(sized(first, 0))
     if return_inverse:
-        outputs.append((inverse if axis is not None else inverse.reshape(x.shape)).int())
+        outputs.append(inverse if axis is not None else inverse.reshape(x.shape))
     if return_counts:
-        outputs.append(sized(counts.int(), 0))
+        outputs.append(sized(counts, 0))
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 def _resize_1d(t, size, fill):
     if t.shape[0] >= size:
         return t[:size]
-    fill = t[0] if fill is None and t.numel() else (0 if fill is None else fill)
+    fill = 0 if fill is None else fill
     pad = torch.full((size - t.shape[0], *t.shape[1:]), fill, dtype=t.dtype, device=t.device)
     return torch.cat([t, pad])
 
@@ -243,7 +266,7 @@ def unravel_index(indices, shape):
     for dim in reversed(tuple(int(s) for s in shape)):
         coords.append(torch.remainder(indices, dim))
         indices = torch.div(indices, dim, rounding_mode="floor")
-    return tuple(reversed(coords))
+    return tuple(c.int() for c in reversed(coords))
 
 
 @keras_op("Select")
@@ -254,10 +277,25 @@ def select(condlist, choicelist, default=0):
                          f"received {len(condlist)} and {len(choicelist)}.")
     if not condlist:
         raise ValueError("`select`: `condlist` must not be empty.")
-    choices = promote(*[tensor(c) for c in choicelist])
-    out = torch.full((), default, dtype=choices[0].dtype, device=choices[0].device)
+    choices = [tensor(c) for c in choicelist]
+    # NOTE: as in Keras, the dtype is promoted pairwise from the last choice (with the
+    # default) to the first, so it can depend on the order of `choicelist`.
+    out = default if isinstance(default, (bool, int, float)) else tensor(default)
+    wide = any(c.dtype == torch.float64 for c in choices)
     for cond, choice in zip(reversed(condlist), reversed(choices)):
-        out = torch.where(tensor(cond).bool(), choice, out)
+        key = out.dtype if isinstance(out, torch.Tensor) else type(out)
+        dtype = torch.float64 if wide else torch_result_type(choice.dtype, key)
+        if not isinstance(out, torch.Tensor):
+            out = torch.tensor(out, dtype=dtype, device=choice.device)
+        cond = tensor(cond)
+        try:
+            out = torch.where(cond.bool(), choice.to(dtype), out.to(dtype))
+        except RuntimeError:
+            raise ValueError(
+                f"`select`: condition of shape {tuple(cond.shape)}, choice of shape "
+                f"{tuple(choice.shape)} and default/result of shape {tuple(out.shape)} cannot "
+                "be broadcast together."
+            ) from None
     return out
 
 
@@ -267,6 +305,7 @@ def argpartition(x, kth, axis=-1):
     x = tensor(x)
     if x.dtype == torch.bool:
         x = x.int()
+    axis = normalize_axis(axis, x.ndim)
     if not -x.shape[axis] <= kth < x.shape[axis]:
         raise ValueError(f"`kth`={kth} is out of bounds for axis {axis} of size "
                          f"{x.shape[axis]}.")
@@ -310,15 +349,14 @@ def tri(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras' names)
 
 
 def _spaced(start, stop, num, endpoint, dtype, axis):
-    start, stop = float_tensor(start), float_tensor(stop)
-    start, stop = torch.broadcast_tensors(*promote(start, stop))
+    start, stop = torch.broadcast_tensors(*_promoted((float_tensor(start), float_tensor(stop))))
     steps = torch.arange(num, dtype=start.dtype, device=start.device)
     steps = steps / (num - 1 if endpoint else num) if num > 1 else steps * 0
     steps = steps.reshape((num,) + (1,) * start.ndim)
     out = start + steps * (stop - start)
-    if endpoint and num > 1:
-        out[-1] = stop
-    return torch.movedim(out, 0, axis), start.dtype
+    if endpoint and num > 1:  # the exact endpoint (out of place: keeps autograd happy)
+        out = torch.cat([out[:-1], stop.unsqueeze(0)])
+    return torch.movedim(out, 0, normalize_axis(axis, out.ndim)), start.dtype
 
 
 @keras_op("Logspace")
@@ -334,18 +372,17 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     start, stop = float_tensor(start), float_tensor(stop)
     if torch.any(start == 0) or torch.any(stop == 0):
         raise ValueError("`geomspace`: `start` and `stop` must be nonzero.")
+    start, stop = torch.broadcast_tensors(*_promoted((start, stop)))
     sign = torch.sign(start)
     logs, default = _spaced(torch.log10(torch.abs(start)), torch.log10(torch.abs(stop)),
-                            num, endpoint, None, axis)
+                            num, endpoint, None, 0)
     out = sign * torch.pow(10.0, logs)
-    if num > 0:
-        index = [slice(None)] * out.ndim
-        index[axis] = 0
-        out[tuple(index)] = start
-        if endpoint and num > 1:
-            index[axis] = -1
-            out[tuple(index)] = stop
-    return out.to(_dtype(dtype, default))
+    if num > 1:  # the exact endpoints, free of log/pow rounding
+        last = stop if endpoint else out[-1]
+        out = torch.cat([start.unsqueeze(0), out[1:-1], last.unsqueeze(0)])
+    elif num == 1:
+        out = start.unsqueeze(0)
+    return torch.movedim(out, 0, normalize_axis(axis, out.ndim)).to(_dtype(dtype, default))
 
 
 @keras_op("Meshgrid")
@@ -353,7 +390,14 @@ def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1-D coordinate vectors (`indexing`: "xy" or "ij")."""
     if indexing not in ("xy", "ij"):
         raise ValueError(f"`indexing` must be 'xy' or 'ij'; received {indexing!r}.")
-    return list(torch.meshgrid(*[tensor(v) for v in x], indexing=indexing))
+    vectors = [tensor(v).reshape(-1) for v in x]
+    shape = [v.shape[0] for v in vectors]
+    # Broadcast views (not torch.meshgrid) so that each grid keeps its own dtype, as in numpy.
+    grids = [v.reshape([-1 if i == j else 1 for j in range(len(shape))]).expand(shape)
+             for i, v in enumerate(vectors)]
+    if indexing == "xy" and len(grids) > 1:
+        grids = [g.transpose(0, 1) for g in grids]
+    return grids
 
 
 @keras_op("Vander")
@@ -362,9 +406,15 @@ def vander(x, N=None, increasing=False):  # noqa: N803 (Keras' name)
     x = tensor(x)
     if x.ndim != 1:
         raise ValueError(f"`vander` expects a 1-D tensor; received shape {tuple(x.shape)}.")
+    dtype = torch.float32 if x.dtype == torch.float64 else x.dtype  # Keras' result dtype
     if x.dtype == torch.bool:
         x = x.int()
-    return torch.vander(x, N=N, increasing=increasing)
+    n = x.shape[0] if N is None else int(N)
+    # NOTE: powers by broadcasting, not torch.vander, whose backward fails (in-place op).
+    powers = torch.arange(n, device=x.device)
+    if not increasing:
+        powers = powers.flip(0)
+    return torch.pow(x.unsqueeze(-1), powers).to(dtype)
 
 
 def _window(name, fn, x):
@@ -429,7 +479,16 @@ def kaiser(x, beta):
 def view(x, dtype=None):
     """The bytes of `x` reinterpreted as `dtype` (the last axis rescales by item size)."""
     x = tensor(x)
-    return x if dtype is None else x.view(to_torch_dtype(dtype))
+    if dtype is None:
+        return x
+    dtype = to_torch_dtype(dtype)
+    try:
+        return x.view(dtype)
+    except RuntimeError:
+        raise ValueError(
+            f"`view`: a {x.dtype} tensor of shape {tuple(x.shape)} cannot be viewed as "
+            f"{dtype}: the last axis times the item size must divide into whole items."
+        ) from None
 
 
 def vectorize(pyfunc, *, excluded=None, signature=None):

@@ -11,22 +11,38 @@ from lamina.ops._helpers import axis_error, float_tensor, tensor
 from lamina.ops.operation import keras_op
 
 
+def inexact_tensor(x):
+    """`x` as a floating or complex tensor: integer and bool input becomes `floatx()`."""
+    x = tensor(x)
+    return x if x.is_complex() else float_tensor(x)
+
+
+def real_tensor(x, name):
+    """`x` as a floating tensor; complex input is an error (it would lose its imaginary
+    part)."""
+    x = tensor(x)
+    if x.is_complex():
+        raise TypeError(f"`{name}` expects real input; received a {x.dtype} tensor. Pass "
+                        "the real part (or use a complex-aware op).")
+    return float_tensor(x)
+
+
 @keras_op("Erf")
 def erf(x):
     """Element-wise Gauss error function."""
-    return torch.erf(float_tensor(x))
+    return torch.erf(real_tensor(x, "erf"))
 
 
 @keras_op("Rsqrt")
 def rsqrt(x):
     """Element-wise `1 / sqrt(x)`."""
-    return torch.rsqrt(float_tensor(x))
+    return torch.rsqrt(inexact_tensor(x))
 
 
 @keras_op("Logsumexp")
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over `axis`, computed without overflow."""
-    x = float_tensor(x)
+    x = inexact_tensor(x)
     if axis is None:
         axis = tuple(range(x.ndim))
     try:
@@ -39,8 +55,13 @@ def logsumexp(x, axis=None, keepdims=False):
 def top_k(x, k, sorted=True):  # noqa: A002 (Keras' name)
     """The `k` largest values along the last axis and their indices."""
     x = tensor(x)
-    if x.dtype == torch.bool:
-        x = x.to(torch.uint8)
+    size = x.shape[-1] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError(f"`top_k`: `k`={k} must be between 0 and the size of the last axis "
+                         f"({size}); received a tensor of shape {tuple(x.shape)}.")
+    if x.dtype == torch.bool:  # torch has no bool topk on CPU
+        values, indices = torch.topk(x.to(torch.uint8), k, dim=-1, sorted=sorted)
+        return values.bool(), indices
     return torch.topk(x, k, dim=-1, sorted=sorted)
 
 
@@ -152,7 +173,7 @@ def ifft2(x):
 @keras_op("RFFT")
 def rfft(x, fft_length=None):
     """FFT of a real signal over the last axis; returns `(real, imag)` half spectra."""
-    return _parts(torch.fft.rfft(float_tensor(x), n=fft_length))
+    return _parts(torch.fft.rfft(real_tensor(x, "rfft"), n=fft_length))
 
 
 @keras_op("IRFFT")
@@ -188,7 +209,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     """Short-time Fourier transform over the last axis; returns `(real, imag)` of shape
     `(..., frames, fft_length // 2 + 1)`."""
     _check_fft_length(sequence_length, fft_length)
-    x = float_tensor(x)
+    x = real_tensor(x, "stft")
     batch = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
     win = _window(window, sequence_length, x.dtype, x.device)
@@ -207,30 +228,47 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
 @keras_op("ISTFT")
 def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
           center=True):
-    """Inverse of `stft`: the signal from `x = (real, imag)` frames."""
+    """Inverse of `stft`: the signal from `x = (real, imag)` frames of shape
+    `(..., frames, fft_length // 2 + 1)`.
+
+    Frames are windowed and overlap-added. With `center=True` and
+    `sequence_length == fft_length` the sum is divided by the actual overlap of the
+    squared windows (as `torch.istft`); otherwise the window is divided by its
+    steady-state overlap (as TensorFlow's `inverse_stft_window_fn`), and `window=None`
+    adds the raw frames."""
     _check_fft_length(sequence_length, fft_length)
     z = _complex(x, "istft")
     batch = z.shape[:-2]
-    z = z.reshape(-1, *z.shape[-2:]).transpose(-1, -2)
-    win = _window(window, sequence_length, z.real.dtype, z.device)
-    if win is None:
-        win = torch.ones(sequence_length, dtype=z.real.dtype, device=z.device)
-    frames = torch.fft.irfft(z.transpose(-1, -2), n=fft_length)  # (batch, frames, fft)
-    left = (fft_length - sequence_length) // 2  # stft centres the window in the frame
-    win = torch.nn.functional.pad(win, (left, fft_length - sequence_length - left))
+    frames = torch.fft.irfft(z.reshape(-1, *z.shape[-2:]), n=fft_length)  # (b, frames, fft)
+    dtype, device = frames.dtype, frames.device
+    win = _window(window, sequence_length, dtype, device)
+    exact = center and sequence_length == fft_length and win is not None
     count = frames.shape[-2]
     total = sequence_stride * (count - 1) + fft_length
+    if win is not None:
+        left = (fft_length - sequence_length) // 2  # stft centres the window in the frame
+        win = torch.nn.functional.pad(win, (left, fft_length - sequence_length - left))
+        if not exact:
+            # NOTE: per phase `j % stride`, the sum of squared windows over all frames
+            # overlapping that phase in steady state.
+            phases = -(-fft_length // sequence_stride) * sequence_stride
+            steady = torch.nn.functional.pad(win**2, (0, phases - fft_length))
+            steady = steady.reshape(-1, sequence_stride).sum(0).repeat(phases // sequence_stride)
+            win = win / steady[:fft_length]
+        frames = frames * win
     fold = torch.nn.functional.fold
-    signal = fold((frames * win).transpose(-1, -2), (1, total), (1, fft_length),
+    signal = fold(frames.transpose(-1, -2), (1, total), (1, fft_length),
                   stride=(1, sequence_stride))[:, 0, 0]
-    norm = fold((win**2)[None, :, None].expand(1, -1, count), (1, total),
-                (1, fft_length), stride=(1, sequence_stride))[0, 0, 0]
-    signal = signal / torch.where(norm > 1e-10, norm, torch.ones_like(norm))
-    if center:
-        signal = signal[..., fft_length // 2: total - fft_length // 2]
+    if exact:
+        norm = fold((win**2)[None, :, None].expand(1, -1, count), (1, total),
+                    (1, fft_length), stride=(1, sequence_stride))[0, 0, 0]
+        signal = signal / torch.where(norm > 1e-11, norm, torch.ones_like(norm))
+    start = fft_length // 2 if center else 0
     if length is not None:
-        signal = torch.nn.functional.pad(signal, (0, max(length - signal.shape[-1], 0)))
-        signal = signal[..., :length]
+        signal = signal[..., start:start + length]
+        signal = torch.nn.functional.pad(signal, (0, length - signal.shape[-1]))
+    else:
+        signal = signal[..., start:total - start]
     return signal.reshape(*batch, signal.shape[-1])
 
 
@@ -258,8 +296,8 @@ def cdist(x, y):
 
 @keras_op("ViewAsComplex")
 def view_as_complex(x):
-    """A complex tensor from a real one whose last axis holds (real, imag)."""
-    x = float_tensor(x)
+    """A complex64 tensor from a real one whose last axis holds (real, imag)."""
+    x = tensor(x).float()
     if x.shape[-1:] != (2,):
         raise ValueError(f"`view_as_complex` expects a last axis of size 2; received shape "
                          f"{tuple(x.shape)}.")

@@ -15,7 +15,15 @@ import torch.nn.functional as F
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops._helpers import axis_error, float_tensor, floatx_dtype, promote, tensor
+from lamina.ops._helpers import (
+    axis_error,
+    float_tensor,
+    float_unary_op,
+    floatx_dtype,
+    promote,
+    promote_same_kept,
+    tensor,
+)
 from lamina.ops.conv import *  # noqa: F403  (Keras keeps them in one namespace)
 from lamina.ops.conv import __all__ as _conv_names
 from lamina.ops.nn_extra import *  # noqa: F403
@@ -25,26 +33,36 @@ from lamina.ops.operation import keras_op
 # --- activations ----------------------------------------------------------------------
 
 
-@keras_op("Relu")
+@keras_op("Relu", bound=torch.relu)
 def relu(x):
     """`max(x, 0)` element-wise (integers stay integers)."""
-    return torch.relu(tensor(x))
+    if x.__class__ is not torch.Tensor:
+        x = tensor(x)
+    return torch.relu(x)
 
 
 @keras_op("Relu6")
 def relu6(x):
     """`min(max(x, 0), 6)` element-wise (integers stay integers)."""
-    x = tensor(x)
+    x = _numeric(tensor(x), "relu6")
     return F.relu6(x) if x.is_floating_point() else torch.clamp(x, 0, 6)
 
 
-def _activation(torch_fn, name, class_name, doc):
-    def op(x):
-        return torch_fn(float_tensor(x))
+def _numeric(x, name):
+    if x.dtype == torch.bool:
+        raise TypeError(f"`{name}` does not accept bool input (as in Keras); received dtype "
+                        "bool. Cast it to a float or integer dtype first.")
+    return x
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(class_name)(op)
+
+def _check_axis(x, axis):
+    for a in (axis,) if isinstance(axis, int) else axis:
+        if not -x.ndim <= a < x.ndim:
+            raise axis_error(axis, x)
+    return axis
+
+
+_activation = float_unary_op
 
 
 sigmoid = _activation(torch.sigmoid, "sigmoid", "Sigmoid", "`1 / (1 + exp(-x))`.")
@@ -65,8 +83,11 @@ tanh_shrink = _activation(F.tanhshrink, "tanh_shrink", "TanhShrink", "`x - tanh(
 @keras_op("HardTanh")
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]` (integers stay integers)."""
-    x = tensor(x)
-    return F.hardtanh(x) if x.is_floating_point() else torch.clamp(x, -1, 1)
+    x = _numeric(tensor(x), "hard_tanh")
+    if x.is_floating_point():
+        return F.hardtanh(x)
+    # NOTE: -1 would wrap around for unsigned dtypes; their lower bound 0 is already met.
+    return torch.clamp(x, None if x.dtype == torch.uint8 else -1, 1)
 
 
 @keras_op("Gelu")
@@ -97,7 +118,7 @@ def leaky_relu(x, negative_slope=0.2):
 def glu(x, axis=-1):
     """Gated linear unit: halves `a, b` of `axis` give `a * sigmoid(b)`."""
     x = float_tensor(x)
-    if x.shape[axis] % 2:
+    if x.shape[_check_axis(x, axis)] % 2:
         raise ValueError(
             f"`glu`: axis {axis} must have an even size; received shape {tuple(x.shape)}."
         )
@@ -146,7 +167,7 @@ def threshold(x, threshold, default_value):
 def sparsemax(x, axis=-1):
     """Euclidean projection onto the simplex along `axis`: a softmax with exact zeros."""
     x = float_tensor(x)
-    z = torch.sort(x, dim=axis, descending=True).values
+    z = torch.sort(x, dim=_check_axis(x, axis), descending=True).values
     k = torch.arange(1, x.shape[axis] + 1, dtype=x.dtype, device=x.device)
     k = k.reshape([-1 if d == axis % x.ndim else 1 for d in range(x.ndim)])
     cumulative = torch.cumsum(z, dim=axis)
@@ -156,16 +177,17 @@ def sparsemax(x, axis=-1):
     return torch.clamp(x - tau, min=0)
 
 
-@keras_op("Softmax")
+@keras_op("Softmax", bound=torch.softmax, tensors=("x",))
 def softmax(x, axis=-1):
     """Exponentials normalized to sum to 1 along `axis` (an int or a tuple)."""
-    x = float_tensor(x)
+    if x.__class__ is not torch.Tensor or not x.is_floating_point():
+        x = float_tensor(x)
     if isinstance(axis, int):
         try:
             return torch.softmax(x, dim=axis)
         except IndexError:
             raise axis_error(axis, x) from None
-    return torch.exp(x - torch.logsumexp(x, dim=tuple(axis), keepdim=True))
+    return torch.exp(x - torch.logsumexp(x, dim=tuple(_check_axis(x, axis)), keepdim=True))
 
 
 @keras_op("LogSoftmax")
@@ -177,7 +199,7 @@ def log_softmax(x, axis=-1):
             return torch.log_softmax(x, dim=axis)
         except IndexError:
             raise axis_error(axis, x) from None
-    return x - torch.logsumexp(x, dim=tuple(axis), keepdim=True)
+    return x - torch.logsumexp(x, dim=tuple(_check_axis(x, axis)), keepdim=True)
 
 
 # --- encodings ------------------------------------------------------------------------
@@ -194,6 +216,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     `[0, num_classes)` give all-zero vectors."""
     _no_sparse(sparse, "one_hot")
     x = tensor(x)
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"`one_hot`: `axis`={axis} is out of bounds for the rank-{x.ndim + 1} "
+                         f"output (input shape {tuple(x.shape)}); valid axes are "
+                         f"{-x.ndim - 1} to {x.ndim}.")
     classes = torch.arange(num_classes, device=x.device)
     dtype = floatx_dtype() if dtype is None else to_torch_dtype(dtype)
     out = (x.unsqueeze(-1) == classes).to(dtype)
@@ -237,7 +263,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     """`x` divided by its `order`-norm along `axis` (at least `epsilon`)."""
     x = float_tensor(x)
     eps = config.epsilon() if epsilon is None else epsilon
-    return F.normalize(x, p=order, dim=axis, eps=eps)
+    return F.normalize(x, p=order, dim=_check_axis(x, axis), eps=eps)
 
 
 # --- losses (per-sample, no reduction) ------------------------------------------------
@@ -255,7 +281,7 @@ def _same_shape(target, output, name):
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary crossentropy between labels `target` and `output`
     (probabilities, or logits with `from_logits=True`)."""
-    target, output = promote(tensor(target), float_tensor(output))
+    target, output = promote_same_kept(tensor(target), float_tensor(output))
     _same_shape(target, output, "binary_crossentropy")
     if from_logits:
         return F.binary_cross_entropy_with_logits(output, target, reduction="none")
@@ -267,8 +293,9 @@ def binary_crossentropy(target, output, from_logits=False):
 @keras_op("CategoricalCrossentropy")
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Crossentropy between one-hot/probability `target` and `output` along `axis`."""
-    target, output = promote(tensor(target), float_tensor(output))
+    target, output = promote_same_kept(tensor(target), float_tensor(output))
     _same_shape(target, output, "categorical_crossentropy")
+    _check_axis(output, axis)
     if from_logits:
         log_prob = torch.log_softmax(output, dim=axis)
     else:
@@ -282,6 +309,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Crossentropy between integer class `target` and `output` along `axis`."""
     target, output = tensor(target), float_tensor(output)
+    _check_axis(output, axis)
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = target.squeeze(-1)
     if target.ndim != output.ndim - 1 or (

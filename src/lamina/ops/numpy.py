@@ -14,13 +14,17 @@ Dtype rules follow Keras with its torch backend: `add`, `subtract`, `multiply`, 
 [1.5, 2.5]
 """
 
+import operator
+
 import torch
+from torch import Tensor
 
 from lamina.ops._helpers import (
     as_dims,
     axis_error,
     check_broadcastable,
     float_tensor,
+    float_unary_op,
     promote,
     tensor,
     torch_operands,
@@ -31,20 +35,22 @@ from lamina.ops.array import __all__ as _array_names
 from lamina.ops.core import ndim, size  # noqa: F401  (Keras lists them under numpy too)
 from lamina.ops.elementwise import *  # noqa: F403
 from lamina.ops.elementwise import __all__ as _elementwise_names
+from lamina.ops.elementwise import promote_wide
 from lamina.ops.linalg import slogdet  # noqa: F401  (Keras lists it under numpy too)
 from lamina.ops.manipulation import *  # noqa: F403
 from lamina.ops.manipulation import __all__ as _manipulation_names
-from lamina.ops.operation import keras_op
+from lamina.ops.operation import FLOAT_DTYPES, keras_op
 from lamina.ops.statistics import *  # noqa: F403
 from lamina.ops.statistics import __all__ as _statistics_names
 
 # --- binary arithmetic with torch's promotion -------------------------------------------
 
 
-@keras_op("Add")
+@keras_op("Add", bound=operator.add)
 def add(x1, x2):
     """Element-wise `x1 + x2` with broadcasting."""
-    x1, x2 = torch_operands(x1, x2)
+    if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
+        x1, x2 = torch_operands(x1, x2)
     try:
         return x1 + x2
     except RuntimeError:
@@ -52,10 +58,11 @@ def add(x1, x2):
         raise
 
 
-@keras_op("Subtract")
+@keras_op("Subtract", bound=operator.sub)
 def subtract(x1, x2):
     """Element-wise `x1 - x2` with broadcasting."""
-    x1, x2 = torch_operands(x1, x2)
+    if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
+        x1, x2 = torch_operands(x1, x2)
     try:
         return x1 - x2
     except RuntimeError:
@@ -69,10 +76,11 @@ def subtract(x1, x2):
     return x1 - x2
 
 
-@keras_op("Multiply")
+@keras_op("Multiply", bound=operator.mul)
 def multiply(x1, x2):
     """Element-wise `x1 * x2` with broadcasting."""
-    x1, x2 = torch_operands(x1, x2)
+    if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
+        x1, x2 = torch_operands(x1, x2)
     try:
         return x1 * x2
     except RuntimeError:
@@ -94,7 +102,12 @@ def divide(x1, x2):
 @keras_op("TrueDivide")
 def true_divide(x1, x2):
     """Same as `divide`."""
-    return divide.__wrapped__(x1, x2)
+    x1, x2 = torch_operands(x1, x2)
+    try:
+        return x1 / x2
+    except RuntimeError:
+        check_broadcastable("true_divide", x1, x2)
+        raise
 
 
 @keras_op("Mod")
@@ -222,8 +235,12 @@ def clip(x, x_min, x_max):
     x = tensor(x)
     if x.dtype == torch.bool:
         x = x.int()
-    x, x_min, x_max = promote(x, x_min, x_max)
-    return torch.clamp(x, x_min, x_max)
+    x, x_min, x_max = promote_wide(x, x_min, x_max)
+    try:
+        return torch.clamp(x, x_min, x_max)
+    except RuntimeError:
+        _check_broadcastable3("clip", x, x_min, x_max)
+        raise
 
 
 @keras_op("Where")
@@ -235,22 +252,31 @@ def where(condition, x1=None, x2=None):
         return torch.nonzero(condition, as_tuple=True)
     if x1 is None or x2 is None:
         raise ValueError("`where` needs both `x1` and `x2`, or neither.")
-    x1, x2 = promote(x1, x2)
+    x1, x2 = promote_wide(x1, x2)
     if condition.dtype != torch.bool:
         condition = condition != 0
-    return torch.where(condition, x1, x2)
+    try:
+        return torch.where(condition, x1, x2)
+    except RuntimeError:
+        _check_broadcastable3("where", condition, x1, x2)
+        raise
+
+
+def _check_broadcastable3(name, *xs):
+    shapes = [tuple(x.shape) for x in xs]
+    try:
+        torch.broadcast_shapes(*shapes)
+    except RuntimeError:
+        raise ValueError(
+            f"`{name}`: operands of shapes {', '.join(map(str, shapes))} cannot be broadcast "
+            "together. Each dimension must match or be 1."
+        ) from None
 
 
 # --- unary element-wise ---------------------------------------------------------------
 
 
-def _float_unary(torch_fn, name, class_name, doc):
-    def op(x):
-        return torch_fn(float_tensor(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(class_name)(op)
+_float_unary = float_unary_op
 
 
 sqrt = _float_unary(torch.sqrt, "sqrt", "Sqrt", "Element-wise square root.")
@@ -388,14 +414,27 @@ def _reduce(fn, x, axis, keepdims, **kwargs):
 @keras_op("Sum")
 def sum(x, axis=None, keepdims=False):  # noqa: A001 (Keras' name)
     """Sum over `axis` (None: all axes); small ints and bool sum in int32."""
-    x = tensor(x)
+    if x.__class__ is not Tensor:
+        x = tensor(x)
+    if x.is_floating_point() and axis.__class__ is int:
+        try:
+            return torch.sum(x, axis, keepdims)
+        except IndexError:
+            raise axis_error(axis, x) from None
     return _reduce(torch.sum, x, axis, keepdims, dtype=_SUM_DTYPE.get(x.dtype, x.dtype))
 
 
 @keras_op("Mean")
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over `axis`; integer input gives `floatx()`."""
-    return _reduce(torch.mean, float_tensor(x), axis, keepdims)
+    if x.__class__ is not Tensor or not x.is_floating_point():
+        x = float_tensor(x)
+    if axis.__class__ is int:
+        try:
+            return torch.mean(x, axis, keepdims)
+        except IndexError:
+            raise axis_error(axis, x) from None
+    return _reduce(torch.mean, x, axis, keepdims)
 
 
 def _extremum(torch_fn, pick, x, axis, keepdims, initial):
@@ -428,7 +467,10 @@ def _flatten_axes(x, axis):
     """Move the reduced `axis` (tuple) to the end and merge it into one dimension."""
     axes = sorted({a % x.ndim for a in axis})
     rest = [d for d in range(x.ndim) if d not in axes]
-    return x.permute(*rest, *axes).reshape(*[x.shape[d] for d in rest], -1), axes
+    merged = 1
+    for a in axes:
+        merged *= x.shape[a]  # explicit: `-1` is ambiguous for empty tensors
+    return x.permute(*rest, *axes).reshape(*[x.shape[d] for d in rest], merged), axes
 
 
 @keras_op("Prod")
@@ -447,8 +489,11 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     if axis is None:
         out = torch.prod(x, dtype=dtype)
         return out.reshape((1,) * x.ndim) if keepdims else out
-    if isinstance(axis, int):
-        axis = (axis,)
+    axes = (axis,) if isinstance(axis, int) else axis
+    for a in axes:  # NOTE: the builtins `any`/`max` are shadowed by the ops here
+        if not -x.ndim <= a < x.ndim:
+            raise axis_error(axis, x)
+    axis = axes
     try:
         flat, axes = _flatten_axes(x, axis)
     except (IndexError, ZeroDivisionError):
@@ -587,7 +632,7 @@ def argsort(x, axis=-1):
 # --- products -------------------------------------------------------------------------
 
 
-def _product_operands(x1, x2):
+def _product_operands(x1, x2, promote=promote):
     x1, x2 = promote(tensor(x1), tensor(x2))
     if x1.dtype == torch.bool:
         return x1.int(), x2.int(), torch.bool
@@ -600,14 +645,14 @@ def _from_compute(out, dtype):
     return out if out.dtype == dtype else out.to(dtype)
 
 
-@keras_op("Matmul")
+@keras_op("Matmul", bound=torch.matmul, dtypes=FLOAT_DTYPES)
 def matmul(x1, x2):
     """Matrix product with numpy's rules for 1-D operands and batch broadcasting."""
     if (
-        isinstance(x1, torch.Tensor)
-        and isinstance(x2, torch.Tensor)
-        and x1.dtype == x2.dtype
-        and x1.is_floating_point()
+        x1.__class__ is Tensor
+        and x2.__class__ is Tensor
+        and x1.dtype is x2.dtype
+        and x1.dtype in FLOAT_DTYPES
     ):
         try:
             return torch.matmul(x1, x2)
@@ -662,20 +707,26 @@ def tensordot(x1, x2, axes=2):
 @keras_op("Outer")
 def outer(x1, x2):
     """Outer product of the flattened inputs."""
-    x1, x2, dtype = _product_operands(x1, x2)
+    x1, x2, dtype = _product_operands(x1, x2, promote_wide)
     return _from_compute(torch.outer(x1.reshape(-1), x2.reshape(-1)), dtype)
 
 
 @keras_op("Einsum")
 def einsum(subscripts, *operands, **kwargs):
     """Einstein summation over `operands` described by `subscripts`."""
-    operands = promote(*[tensor(o) for o in operands])
+    operands = promote_wide(*operands)
     dtype = operands[0].dtype
     if dtype == torch.bool or dtype == torch.int8 or dtype == torch.uint8:
         # NOTE: Keras accumulates 8-bit ints (and bool) in int32 and returns int32.
         operands = [o.int() for o in operands]
         dtype = torch.int32
-    return torch.einsum(subscripts, *operands)
+    try:
+        return torch.einsum(subscripts, *operands)
+    except RuntimeError as e:
+        shapes = ", ".join(str(tuple(o.shape)) for o in operands)
+        raise ValueError(
+            f"`einsum`: subscripts {subscripts!r} do not fit operands of shapes {shapes}: {e}"
+        ) from None
 
 
 __all__ = [

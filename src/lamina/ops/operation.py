@@ -70,16 +70,25 @@ def _all_eager(sequence):
     return True
 
 
+FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
+
+
 def register_eager_class(cls):
     """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
     EAGER_CLASSES.add(cls)
 
 
-def keras_op(class_name=None):
+def keras_op(class_name=None, bound=None, tensors=None, dtypes=None):
     """Decorate an op function so that `KerasTensor` inputs record a graph node.
 
     The returned function has `fn`'s own signature: its eager fast path checks each
     argument's class against `EAGER_CLASSES` and calls `fn`, without packing `*args`.
+
+    `bound`: a torch callable that, given the same positional arguments, returns what `fn`
+    returns whenever the parameters named in `tensors` (default: all) are plain
+    `torch.Tensor`s. Such calls go straight to it; if it raises, `fn` runs instead (and
+    reports the error in Keras' terms), so `bound` may reject inputs `fn` accepts.
+    `dtypes`: if given, the bound path also requires those tensors' dtypes to be in it.
     """
 
     def decorate(fn):
@@ -90,7 +99,7 @@ def keras_op(class_name=None):
                 return FunctionOperation(fn, name, args, kwargs).symbolic_call(*args, **kwargs)
             return fn(*args, **kwargs)
 
-        op = _fast_dispatcher(fn, general) or general
+        op = _fast_dispatcher(fn, general, bound, tensors, dtypes) or general
         op.__name__ = fn.__name__
         op.__qualname__ = fn.__qualname__
         op.__doc__ = fn.__doc__
@@ -102,7 +111,7 @@ def keras_op(class_name=None):
     return decorate
 
 
-def _fast_dispatcher(fn, general):
+def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None):
     """A function with `fn`'s parameters whose body is one class check per argument, then
     `fn` (all eager) or `general` (maybe symbolic). None for `*args`/`**kwargs` signatures."""
     params = list(inspect.signature(fn).parameters.values())
@@ -125,8 +134,21 @@ def _fast_dispatcher(fn, general):
         for p in params
     )
     args = ", ".join(call)
-    source = (
-        f"def {fn.__name__}({', '.join(header)}):\n"
+    source = f"def {fn.__name__}({', '.join(header)}):\n"
+    if bound is not None:
+        names = tensors or [p.name for p in params]
+        positional = ", ".join(p.name for p in params)
+        guards = [f"{n}.__class__ is _tensor_" for n in names]
+        if dtypes is not None:
+            guards += [f"{n}.dtype in _dtypes_" for n in names]
+        source += (
+            f"    if {' and '.join(guards)}:\n"
+            f"        try:\n"
+            f"            return _bound_({positional})\n"
+            f"        except Exception:\n"
+            f"            pass\n"
+        )
+    source += (
         f"    if {checks}:\n"
         f"        return _fn_({args})\n"
         f"    return _general_({args})\n"
@@ -134,6 +156,7 @@ def _fast_dispatcher(fn, general):
     namespace = {
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager,
+        "_bound_": bound, "_tensor_": torch.Tensor, "_dtypes_": dtypes,
         "_defaults_": {p.name: p.default for p in params},
     }
     exec(compile(source, f"<keras_op {fn.__name__}>", "exec"), namespace)  # noqa: S102

@@ -9,7 +9,8 @@ Re-exported by `lamina.ops.numpy`.
 
 import torch
 
-from lamina.ops._helpers import as_dims, axis_error, float_tensor, tensor
+from lamina.backend.dtypes import to_torch_dtype
+from lamina.ops._helpers import as_dims, axis_error, float_tensor, tensor, torch_result_type
 from lamina.ops.operation import keras_op
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -47,6 +48,8 @@ def _quantile(x, q, axis, method, keepdims, nan):
     flat, axes = _to_last(x, axis)
     compute = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
     fn = torch.nanquantile if nan else torch.quantile
+    # NOTE: Keras returns float32 for float64 input here; lamina keeps float64 (so that
+    # float64 gradients stay exact, as tests/ops/test_extended_ops.py checks).
     out = fn(compute, q.to(compute.dtype), dim=-1, interpolation=method).to(x.dtype)
     if keepdims:
         out = _keep(out, x, axes, extra_leading=q.ndim)
@@ -91,6 +94,13 @@ def nanmedian(x, axis=None, keepdims=False):
 
 # --- NaN-aware reductions -------------------------------------------------------------
 
+_SMALL_INTS = (torch.bool, torch.int8, torch.uint8, torch.int16, torch.int32)
+
+
+def _no_f64(dtype):
+    """Keras' result dtype for the float reductions here: float64 becomes float32."""
+    return torch.float32 if dtype == torch.float64 else dtype
+
 
 def _dims(x, axis):
     if axis is None:
@@ -100,6 +110,13 @@ def _dims(x, axis):
         if not -x.ndim <= a < max(x.ndim, 1):
             raise axis_error(axis, x)
     return dims
+
+
+def _axis(axis, x):
+    """A single int axis of `x`, checked (as torch's dim)."""
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise axis_error(axis, x)
+    return axis
 
 
 def _filled(x, value):
@@ -135,9 +152,8 @@ def nanmin(x, axis=None, keepdims=False):
 def nansum(x, axis=None, keepdims=False):
     """Sum over `axis` treating NaN as 0."""
     x = tensor(x)
-    if x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
-        x = x.int()
-    return torch.nansum(x, dim=_dims(x, axis), keepdim=keepdims)
+    out = torch.nansum(x, dim=_dims(x, axis), keepdim=keepdims)
+    return out.int() if x.dtype in _SMALL_INTS else out
 
 
 @keras_op("Nanprod")
@@ -153,14 +169,14 @@ def nanprod(x, axis=None, keepdims=False):
     out = x
     for d in sorted((d % max(x.ndim, 1) for d in dims), reverse=True):
         out = torch.prod(out, dim=d, keepdim=keepdims)
-    return out
+    return out.int() if x.dtype in _SMALL_INTS else out.to(_no_f64(x.dtype))
 
 
 @keras_op("Nanmean")
 def nanmean(x, axis=None, keepdims=False):
     """Mean over `axis` ignoring NaN."""
     x = float_tensor(x)
-    return torch.nanmean(x, dim=_dims(x, axis), keepdim=keepdims)
+    return torch.nanmean(x, dim=_dims(x, axis), keepdim=keepdims).to(_no_f64(x.dtype))
 
 
 @keras_op("Nanvar")
@@ -168,8 +184,16 @@ def nanvar(x, axis=None, keepdims=False):
     """Population variance over `axis` ignoring NaN."""
     x = float_tensor(x)
     dims = _dims(x, axis)
-    mean = torch.nanmean(x, dim=dims, keepdim=True)
-    return torch.nanmean(torch.square(x - mean), dim=dims, keepdim=keepdims)
+    # NaNs are zeroed before any arithmetic so that no NaN reaches the gradients.
+    valid = ~torch.isnan(x)
+    count = torch.sum(valid, dim=dims, keepdim=True)
+    x = torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    mean = torch.sum(x, dim=dims, keepdim=True) / count
+    centered = torch.where(valid, x - mean, torch.zeros((), dtype=x.dtype, device=x.device))
+    out = torch.sum(torch.square(centered), dim=dims, keepdim=True) / count
+    if not keepdims:
+        out = out.squeeze(dims) if out.ndim else out
+    return out.to(_no_f64(x.dtype))
 
 
 @keras_op("Nanstd")
@@ -181,12 +205,14 @@ def nanstd(x, axis=None, keepdims=False):
 def _nan_arg(x, axis, keepdims, largest):
     x = tensor(x)
     fn = torch.argmax if largest else torch.argmin
+    if x.dtype == torch.bool:
+        x = x.int()
     if x.is_floating_point():
         x = _filled(x, -torch.inf if largest else torch.inf)
     if axis is None:
         out = fn(x.reshape(-1)).int()
         return out.reshape((1,) * x.ndim) if keepdims else out
-    return fn(x, dim=axis, keepdim=keepdims).int()
+    return fn(x, dim=_axis(axis, x), keepdim=keepdims).int()
 
 
 @keras_op("Nanargmax")
@@ -206,14 +232,14 @@ def _nan_cumulative(fn, fill, x, axis, dtype):
     if x.is_floating_point():
         x = _filled(x, fill)
     if dtype is not None:
-        from lamina.backend.dtypes import to_torch_dtype
-
         x = x.to(to_torch_dtype(dtype))
-    elif x.dtype in (torch.bool, torch.int8, torch.uint8, torch.int16):
+    elif x.dtype == torch.bool:
         x = x.int()
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return fn(x, dim=axis)
+    axis = _axis(axis, x)
+    # Keras keeps the input (or requested) dtype, except float64 which becomes float32.
+    return fn(x, dim=axis).to(_no_f64(x.dtype))
 
 
 @keras_op("Nancumsum")
@@ -251,7 +277,8 @@ def ptp(x, axis=None, keepdims=False):
     x = tensor(x)
     dims = _dims(x, axis)
     if x.dtype == torch.bool:
-        return torch.amax(x, dims, keepdims) ^ torch.amin(x, dims, keepdims)
+        raise TypeError("`ptp` does not support bool tensors (max - min is undefined for "
+                        "booleans); cast `x` to an integer dtype first.")
     return torch.amax(x, dims, keepdims) - torch.amin(x, dims, keepdims)
 
 
@@ -260,9 +287,11 @@ def average(x, axis=None, weights=None):
     """Mean over `axis`, weighted by `weights` (same shape, or 1-D along `axis`)."""
     x = float_tensor(x)
     if weights is None:
-        return torch.mean(x, dim=_dims(x, axis))
+        return torch.mean(x, dim=_dims(x, axis)).to(_no_f64(x.dtype))
     w = float_tensor(weights)
-    dtype = torch.promote_types(x.dtype, w.dtype)
+    if axis is not None:
+        _dims(x, axis)
+    dtype = torch_result_type(x.dtype, w.dtype)
     x, w = x.to(dtype), w.to(dtype)
     if w.shape != x.shape:
         if axis is None or w.ndim != 1 or w.shape[0] != x.shape[axis]:
@@ -287,13 +316,18 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         raise ValueError(f"`bincount` expects a 1-D or 2-D tensor; received rank {x.ndim}.")
     w = None if weights is None else tensor(weights)
     length = int(max(int(x.max()) + 1 if x.numel() else 0, minlength))
-    if x.ndim == 1:
-        out = torch.bincount(x.long(), weights=w, minlength=length)
-    else:
-        offsets = torch.arange(x.shape[0], device=x.device)[:, None] * length
-        flat = (x.long() + offsets).reshape(-1)
-        out = torch.bincount(flat, None if w is None else w.reshape(-1),
-                             minlength=length * x.shape[0]).reshape(x.shape[0], length)
+    flat, rows = x.long(), 1
+    if x.ndim == 2:  # count each row into its own block of `length` bins
+        rows = x.shape[0]
+        flat = flat + torch.arange(rows, device=x.device)[:, None] * length
+    flat = flat.reshape(-1)
+    if w is None:
+        out = torch.bincount(flat, minlength=length * rows)
+    else:  # index_add (unlike torch.bincount) is differentiable in the weights
+        w = w.reshape(-1).int() if w.dtype == torch.bool else w.reshape(-1)
+        out = torch.zeros(length * rows, dtype=w.dtype, device=w.device).index_add(0, flat, w)
+    if x.ndim == 2:
+        out = out.reshape(rows, length)
     if w is None:
         return out.int()
     return out.to(w.dtype if w.dtype != torch.bool else torch.int32)
@@ -312,8 +346,9 @@ def histogram(x, bins=10, range=None):  # noqa: A002 (Keras' name)
     edges = torch.linspace(0, 1, bins + 1, dtype=x.dtype, device=x.device) * (hi - lo) + lo
     inside = (x >= lo) & (x <= hi)
     idx = torch.clamp(torch.searchsorted(edges, x, right=True) - 1, 0, bins - 1)
-    counts = torch.zeros(bins, dtype=torch.int32, device=x.device)
-    counts.index_add_(0, idx[inside], torch.ones_like(idx[inside], dtype=torch.int32))
+    # NOTE: Keras returns the counts in the (float) dtype of `x`, like torch.histogram.
+    counts = torch.zeros(bins, dtype=x.dtype, device=x.device)
+    counts.index_add_(0, idx[inside], torch.ones_like(idx[inside], dtype=x.dtype))
     return counts, edges
 
 
@@ -321,6 +356,9 @@ def histogram(x, bins=10, range=None):  # noqa: A002 (Keras' name)
 def corrcoef(x):
     """Pearson correlation coefficients of the rows of `x`."""
     x = float_tensor(x)
+    if x.ndim > 2:
+        raise ValueError(f"`corrcoef` expects a 1-D or 2-D tensor; received shape "
+                         f"{tuple(x.shape)}.")
     if x.dtype in (torch.float16, torch.bfloat16):
         return torch.corrcoef(x.float()).to(x.dtype)
     return torch.corrcoef(x)
