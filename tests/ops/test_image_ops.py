@@ -103,3 +103,22 @@ def test_hsv_round_trip_and_integer_inputs():
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_affine_transform_projective_terms_divide_as_documented():
+    # Keras documents (x', y') = ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k) with
+    # k = c0 x + c1 y + 1; its torch backend misreads c0, c1, so this checks against numpy.
+    rng = np.random.default_rng(3)
+    image = rng.uniform(size=(1, 7, 9, 2)).astype("float32")
+    t = np.array([0.9, 0.1, 0.4, -0.05, 1.1, 0.3, 0.03, -0.02], "float32")
+    ours = ops.image.affine_transform(image, t, interpolation="nearest",
+                                      fill_value=-1.0).numpy()
+    a0, a1, a2, b0, b1, b2, c0, c1 = t.astype("float64")
+    expected = np.full_like(image, -1.0)
+    for y in range(7):
+        for x in range(9):
+            k = c0 * x + c1 * y + 1
+            sx, sy = np.round((a0 * x + a1 * y + a2) / k), np.round((b0 * x + b1 * y + b2) / k)
+            if 0 <= sy < 7 and 0 <= sx < 9:
+                expected[0, y, x] = image[0, int(sy), int(sx)]
+    np.testing.assert_array_equal(ours, expected)

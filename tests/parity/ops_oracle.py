@@ -88,3 +88,14 @@ def call_both(keras_module, case):
     theirs = resolve(keras_module.ops, name)(*args, **kwargs)
     ours = resolve(ops, name)(*args, **kwargs)
     return ours, theirs
+
+
+def np_sparsemax(x, axis=-1):
+    """numpy sparsemax (Martins & Astudillo, 2016): the reference where Keras-torch errs."""
+    z = -np.sort(-x, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    k = np.arange(1, x.shape[axis] + 1).reshape(shape)
+    support = 1 + k * z > np.cumsum(z, axis=axis)
+    tau = (np.sum(z * support, axis=axis, keepdims=True) - 1) / support.sum(axis, keepdims=True)
+    return np.maximum(x - tau, 0)

@@ -9,6 +9,7 @@ from lamina import ops
 # NOTE: the module-level oracle (not the `K` fixture) because clearing Keras' session for
 # each of ~1000 cheap cases would dominate the run time; ops create no named state.
 keras = pytest.importorskip("keras")
+from ops_oracle import case_id, compare, np_sparsemax  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -180,57 +181,9 @@ def _cases():
 
 
 CASES = list(_cases())
-
-
-def _id(case):
-    name, args, kwargs = case
-
-    def short(a):
-        if isinstance(a, np.ndarray):
-            return f"{a.dtype}{list(a.shape)}"
-        if isinstance(a, torch.Tensor):
-            return f"{str(a.dtype)[6:]}{list(a.shape)}"
-        if isinstance(a, list):
-            return "[" + ",".join(short(v) for v in a) + "]"
-        return repr(a)
-
-    return f"{name}({','.join(short(a) for a in args)};{kwargs})"
-
-
-def _flat(x):
-    if isinstance(x, (list, tuple)):
-        return [v for item in x for v in _flat(item)]
-    return [x]
-
-
-def _compare(ours, theirs):
-    ours_flat, theirs_flat = _flat(ours), _flat(theirs)
-    assert len(ours_flat) == len(theirs_flat)
-    for a, b in zip(ours_flat, theirs_flat):
-        if isinstance(b, np.ndarray):
-            b = torch.from_numpy(b)
-        if not isinstance(b, torch.Tensor):
-            assert a == b or np.allclose(np.asarray(a), np.asarray(b))
-            continue
-        assert isinstance(a, torch.Tensor), f"expected a tensor, got {type(a)}"
-        assert a.dtype == b.dtype, f"dtype {a.dtype} != keras {b.dtype}"
-        assert tuple(a.shape) == tuple(b.shape), f"shape {a.shape} != keras {b.shape}"
-        tol = 1e-2 if a.dtype in (torch.float16, torch.bfloat16) else 1e-5
-        np.testing.assert_allclose(
-            a.detach().float().numpy() if a.dtype == torch.bfloat16 else a.detach().numpy(),
-            b.detach().float().numpy() if b.dtype == torch.bfloat16 else b.detach().numpy(),
-            rtol=tol, atol=tol, equal_nan=True,
-        )
-
-
-def _np_sparsemax(x, axis=-1):
-    z = -np.sort(-x, axis=axis)
-    shape = [1] * x.ndim
-    shape[axis] = -1
-    k = np.arange(1, x.shape[axis] + 1).reshape(shape)
-    support = 1 + k * z > np.cumsum(z, axis=axis)
-    tau = (np.sum(z * support, axis=axis, keepdims=True) - 1) / support.sum(axis, keepdims=True)
-    return np.maximum(x - tau, 0)
+_id = case_id
+_compare = compare
+_np_sparsemax = np_sparsemax
 
 
 def _numpy_reference(name, args, kwargs):

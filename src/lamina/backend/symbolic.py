@@ -11,6 +11,7 @@ import torch
 from torch._subclasses.fake_tensor import (
     DataDependentOutputException,
     DynamicOutputShapeException,
+    FakeTensor,
     FakeTensorMode,
     unset_fake_temporarily,
 )
@@ -169,7 +170,25 @@ def _to_fake(kt, fill, mode):
     return t
 
 
+_FILL = None  # the stand-in size of unknown dimensions during a symbolic run
+_USED_UNKNOWN = False
+
+
+def is_fake(x):
+    """True for the stand-in tensors of a symbolic run (ops skip value checks on them)."""
+    return isinstance(x, FakeTensor)
+
+
+def unknown_size():
+    """A size that depends on the values (e.g. of `nonzero`) during a symbolic run: the
+    output dimension built from it comes out as `None` in the `KerasTensor`."""
+    global _USED_UNKNOWN
+    _USED_UNKNOWN = True
+    return _FILL
+
+
 def _run_fake(fn, args, kwargs, fill):
+    global _FILL
     mode = FakeTensorMode(allow_non_fake_inputs=True)
 
     def convert(x):
@@ -177,8 +196,12 @@ def _run_fake(fn, args, kwargs, fill):
 
     fake_args = tree.map_structure(convert, args)
     fake_kwargs = tree.map_structure(convert, kwargs)
-    with mode:
-        return fn(*fake_args, **fake_kwargs)
+    previous, _FILL = _FILL, fill
+    try:
+        with mode:
+            return fn(*fake_args, **fake_kwargs)
+    finally:
+        _FILL = previous
 
 
 def _has_unknown_dims(args, kwargs):
@@ -206,8 +229,11 @@ def _spec_from(out_a, out_b):
 def compute_output_spec(fn, *args, **kwargs):
     """Run `fn` on fake stand-ins for the `KerasTensor`s in its arguments and return
     `KerasTensor`s of the output's shape and dtype (same nesting as the output)."""
+    global _USED_UNKNOWN
+    _USED_UNKNOWN = False
     out_a = _run_fake(fn, args, kwargs, _FILL_A)
-    out_b = _run_fake(fn, args, kwargs, _FILL_B) if _has_unknown_dims(args, kwargs) else None
+    again = _USED_UNKNOWN or _has_unknown_dims(args, kwargs)
+    out_b = _run_fake(fn, args, kwargs, _FILL_B) if again else None
     flat_a = tree.flatten(out_a)
     flat_b = tree.flatten(out_b) if out_b is not None else [None] * len(flat_a)
     specs = [_spec_from(a, b) for a, b in zip(flat_a, flat_b)]

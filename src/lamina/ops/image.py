@@ -347,12 +347,12 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     """Warp images with `transform = [a0, a1, a2, b0, b1, b2, c0, c1]` (shape (8,) shared
     by all images, or (batch, 8)).
 
-    Output pixel `(y, x)` of channel `k` reads input position
-    `(b0 x + b1 y + c0 k + b2, a0 x + a1 y + c1 k + a2)` of channel `k`. Keras' torch
-    backend uses `c0, c1` this way (as per-channel offsets, not a projective divide);
-    lamina follows it for parity, so pass `c0 = c1 = 0` for a plain affine warp.
-    Positions outside the input follow `fill_mode`: "constant" (`fill_value`),
-    "nearest", "wrap", "mirror" or "reflect"; "nearest" interpolation rounds ties to even.
+    Output pixel `(y, x)` reads input position `((b0 x + b1 y + b2) / k,
+    (a0 x + a1 y + a2) / k)` with `k = c0 x + c1 y + 1`, as Keras documents (its TF and
+    JAX backends agree; its torch backend instead adds `c0, c1` times the channel index,
+    a bug lamina does not copy). Positions outside the input follow `fill_mode`:
+    "constant" (`fill_value`), "nearest", "wrap", "mirror" or "reflect"; "nearest"
+    interpolation rounds ties to even.
     """
     _choice("interpolation", interpolation, ("nearest", "bilinear"))
     _choice("fill_mode", fill_mode, _FILL_MODES)
@@ -372,12 +372,15 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
                                 torch.arange(w, **kwargs), indexing="ij")
     a0, a1, a2, b0, b1, b2, c0, c1 = t.unbind(-1)
     zero, one = torch.zeros_like(a0), torch.ones_like(a0)
-    # (y, x, k) index rows times a per-image 3x3 matrix, then the offsets.
+    # (y, x, k) index rows times a per-image 3x3 matrix, then the offsets; this order of
+    # float operations matches Keras', so nearest-neighbour ties round the same way.
     matrix = torch.stack([torch.stack([b1, a1, zero], -1), torch.stack([b0, a0, zero], -1),
-                          torch.stack([c0, c1, one], -1)], -2)
+                          torch.stack([zero, zero, one], -1)], -2)
     coords = torch.einsum("chwj,njk->nchwk", torch.stack([gy, gx, gc], -1), matrix)
     ys = coords[..., 0] + b2[:, None, None, None]
     xs = coords[..., 1] + a2[:, None, None, None]
+    k = c0[:, None, None, None] * gx + c1[:, None, None, None] * gy + 1  # exactly 1 if affine
+    ys, xs = ys / k, xs / k
     out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
     return undo(_cast_back(out.to(x.dtype), dtype))
 

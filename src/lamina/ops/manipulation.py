@@ -15,6 +15,7 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.symbolic import is_fake, unknown_size
 from lamina.ops._helpers import (
     float_tensor,
     floatx_dtype,
@@ -187,7 +188,10 @@ def trace(x, offset=0, axis1=0, axis2=1):
 def nonzero(x):
     """Coordinates of the nonzero entries as one int32 tensor of shape `(x.ndim, count)`
     (as Keras' torch backend returns them; row `i` holds the indices along axis `i`)."""
-    return torch.nonzero(tensor(x)).T.int()
+    x = tensor(x)
+    if is_fake(x):  # symbolic: the count depends on the values
+        return torch.empty((x.ndim, unknown_size()), dtype=torch.int32)
+    return torch.nonzero(x).T.int()
 
 
 @keras_op("Searchsorted")
@@ -230,8 +234,14 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
     if axis is not None:
         axis = normalize_axis(axis, x.ndim)
     flat = x.reshape(-1) if axis is None else x
-    values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
-                                           return_counts=True, dim=axis)
+    if is_fake(flat):  # symbolic: how many are unique depends on the values
+        k, dim = unknown_size(), 0 if axis is None else axis
+        values = flat.new_empty(flat.shape[:dim] + (k,) + flat.shape[dim + 1:])
+        inverse = torch.empty(flat.shape[dim], dtype=torch.int64)
+        counts = torch.empty(k, dtype=torch.int64)
+    else:
+        values, inverse, counts = torch.unique(flat, sorted=True, return_inverse=True,
+                                               return_counts=True, dim=axis)
     sized = (lambda t, fill: t) if size is None else (lambda t, fill: _resize_1d(t, size, fill))
     outputs = [sized(values, fill_value)]
     if return_index:
@@ -370,7 +380,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """`num` values in geometric progression from `start` to `stop`."""
     start, stop = float_tensor(start), float_tensor(stop)
-    if torch.any(start == 0) or torch.any(stop == 0):
+    if not is_fake(start) and (torch.any(start == 0) or torch.any(stop == 0)):
         raise ValueError("`geomspace`: `start` and `stop` must be nonzero.")
     start, stop = torch.broadcast_tensors(*_promoted((start, stop)))
     sign = torch.sign(start)

@@ -7,6 +7,7 @@
 
 import torch
 
+from lamina.backend.symbolic import is_fake, unknown_size
 from lamina.ops._helpers import axis_error, float_tensor, tensor
 from lamina.ops.operation import keras_op
 
@@ -78,7 +79,10 @@ def _segment(reduce, data, segment_ids, num_segments, name, empty=0):
                          f"`data`; received shapes {tuple(ids.shape)} and "
                          f"{tuple(data.shape)}.")
     if num_segments is None:
-        num_segments = int(ids.max()) + 1 if ids.numel() else 0
+        if is_fake(ids):  # symbolic: the count depends on the ids
+            num_segments = unknown_size()
+        else:
+            num_segments = int(ids.max()) + 1 if ids.numel() else 0
     ids = ids.long()
     valid = (ids >= 0) & (ids < num_segments)
     ids = torch.where(valid, ids, num_segments)  # out-of-range ids go to a dropped row

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
+from lamina.backend.symbolic import is_fake
 from lamina.ops._helpers import axis_error, float_tensor, promote_same_kept, tensor
 from lamina.ops.operation import keras_op
 
@@ -108,6 +109,8 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
                          f"{tuple(target.shape)}.")
     if output.dtype != torch.float64:
         output = output.float()  # torch's CTC kernels have no half-precision version
+    if is_fake(output):  # torch's CTC kernel has no shape-only version
+        return output.new_zeros(output.shape[0], dtype=torch.float32)
     log_probs = F.log_softmax(output, dim=-1).transpose(0, 1)
     loss = F.ctc_loss(log_probs, target, tensor(output_length).long(),
                       tensor(target_length).long(), blank=mask_index, reduction="none",

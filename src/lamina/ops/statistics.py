@@ -10,6 +10,7 @@ Re-exported by `lamina.ops.numpy`.
 import torch
 
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.symbolic import is_fake
 from lamina.ops._helpers import as_dims, axis_error, float_tensor, tensor, torch_result_type
 from lamina.ops.operation import keras_op
 
@@ -43,14 +44,14 @@ def _quantile(x, q, axis, method, keepdims, nan):
         raise ValueError(f"`method` must be one of {_METHODS}; received {method!r}.")
     x = float_tensor(x)
     q = float_tensor(q).to(x.dtype)
-    if torch.any((q < 0) | (q > 1)):
+    if not is_fake(q) and torch.any((q < 0) | (q > 1)):
         raise ValueError("`q` must be in [0, 1] (percentiles in [0, 100]).")
     flat, axes = _to_last(x, axis)
     compute = flat if flat.dtype in (torch.float32, torch.float64) else flat.float()
     fn = torch.nanquantile if nan else torch.quantile
     # NOTE: Keras returns float32 for float64 input here; lamina keeps float64 (so that
     # float64 gradients stay exact, as tests/ops/test_extended_ops.py checks).
-    out = fn(compute, q.to(compute.dtype), dim=-1, interpolation=method).to(x.dtype)
+    out = fn(compute, q.to(compute.dtype), dim=-1, interpolation=method).to(_no_f64(x.dtype))
     if keepdims:
         out = _keep(out, x, axes, extra_leading=q.ndim)
     return out
@@ -359,9 +360,15 @@ def corrcoef(x):
     if x.ndim > 2:
         raise ValueError(f"`corrcoef` expects a 1-D or 2-D tensor; received shape "
                          f"{tuple(x.shape)}.")
-    if x.dtype in (torch.float16, torch.bfloat16):
-        return torch.corrcoef(x.float()).to(x.dtype)
-    return torch.corrcoef(x)
+    # NOTE: by hand rather than torch.corrcoef, which reads values to pick a code path
+    # (so it cannot run in a symbolic shape pass).
+    compute = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    rows = compute.reshape(1, -1) if compute.ndim < 2 else compute
+    centered = rows - rows.mean(dim=1, keepdim=True)
+    cov = centered @ centered.mT
+    std = torch.sqrt(torch.diagonal(cov))
+    out = torch.clamp(cov / std[:, None] / std[None, :], -1, 1)
+    return (out.reshape(()) if compute.ndim < 2 else out).to(x.dtype)
 
 
 __all__ = [
