@@ -120,3 +120,10 @@ def test_other_bad_arguments():
         ops.correlate(X[0], X[0], mode="bad")
     with pytest.raises(ValueError, match=r"`correlate` expects 1-D inputs.*\(2, 3\)"):
         ops.correlate(X, X[0])
+
+
+@pytest.mark.parametrize("name", ["power", "floor_divide"])
+def test_two_bool_operands_get_a_clear_type_error(name):
+    b = np.array([True, False])
+    with pytest.raises(TypeError, match=f"`{name}` does not accept two bool operands"):
+        getattr(ops, name)(b, b)

@@ -4,6 +4,7 @@ import collections
 import inspect
 
 import numpy as np
+import pytest
 import torch
 
 import lamina
@@ -70,3 +71,35 @@ def test_variables_and_tensor_subclasses_give_the_same_values():
     torch.testing.assert_close(ops.sum(s, axis=1).as_subclass(torch.Tensor), expected)
     torch.testing.assert_close(ops.reshape(v, [3, 2]).detach(), expected.new_tensor(
         [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
+
+
+def test_bound_function_runs_for_plain_tensors_and_falls_back_to_the_op():
+    calls = []
+
+    def bound(x, scale):
+        calls.append("bound")
+        if x.dtype != torch.float32:
+            raise TypeError("only float32")
+        return x * scale
+
+    @keras_op("Scale", bound=bound, tensors=("x",))
+    def scale(x, scale=2.0):
+        calls.append("fn")
+        return torch.as_tensor(x, dtype=torch.float32) * scale
+
+    assert scale(torch.ones(2)).tolist() == [2.0, 2.0] and calls == ["bound"]
+    calls.clear()
+    assert scale(torch.ones(2, dtype=torch.int32)).tolist() == [2.0, 2.0]
+    assert calls == ["bound", "fn"]  # bound rejected it: the op's own code ran
+    calls.clear()
+    assert scale(np.ones(2)).tolist() == [2.0, 2.0] and calls == ["fn"]
+    assert isinstance(scale(lamina.Input((2,))), KerasTensor)
+
+
+def test_guarded_list_ops_take_the_bound_path_only_for_one_dtype():
+    a, b = torch.ones(2, dtype=torch.int8), torch.ones(2, dtype=torch.uint8)
+    assert ops.concatenate([a, a]).dtype == torch.int8
+    assert ops.concatenate([a, b]).dtype == torch.int16  # Keras' promotion, not torch.cat's
+    assert ops.stack((a, b), axis=1).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"shapes \[\(2, 1\), \(3, 2\)\]"):
+        ops.concatenate([torch.ones(2, 1), torch.ones(3, 2)], axis=1)

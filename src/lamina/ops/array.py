@@ -22,7 +22,7 @@ from lamina.ops._helpers import (
     tensor,
     torch_result_type,
 )
-from lamina.ops.operation import keras_op
+from lamina.ops.operation import keras_op, same_dtype_tensors
 
 
 def _shape_tuple(shape):
@@ -40,14 +40,8 @@ def join_operands(xs):
 
     Keras' promotion, except that with any 64-bit operand Keras joins with torch's
     promotion (so float64 and int64 are kept, not canonicalised to 32 bits)."""
-    if xs and xs[0].__class__ is torch.Tensor:
-        dtype = xs[0].dtype
-        for x in xs:
-            if x.__class__ is not torch.Tensor or x.dtype is not dtype:
-                break
-        else:
-            if dtype not in _WIDE:
-                return xs  # one dtype, nothing to promote
+    if same_dtype_tensors(xs):
+        return xs  # one dtype, nothing to promote
     xs = [tensor(x) for x in xs]
     if any(x.dtype in _WIDE for x in xs):  # Keras-torch: torch's promotion, nothing narrowed
         dtype = xs[0].dtype
@@ -128,7 +122,7 @@ def squeeze(x, axis=None):
     return torch.squeeze(x, axes)
 
 
-@keras_op("Concatenate")
+@keras_op("Concatenate", bound=torch.cat, tensors=("xs",), guard=same_dtype_tensors)
 def concatenate(xs, axis=0):
     """Join tensors along an existing `axis` (None: flatten them first)."""
     xs = join_operands(xs)
@@ -145,7 +139,7 @@ def concatenate(xs, axis=0):
         ) from None
 
 
-@keras_op("Stack")
+@keras_op("Stack", bound=torch.stack, tensors=("x",), guard=same_dtype_tensors)
 def stack(x, axis=0):
     """Join same-shaped tensors along a new `axis`."""
     xs = join_operands(x)

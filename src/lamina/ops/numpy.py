@@ -129,9 +129,16 @@ def power(x1, x2):
     x1, x2 = torch_operands(x1, x2)
     try:
         return x1**x2
+    except NotImplementedError:  # (a RuntimeError subclass: torch has no bool kernel)
+        raise _bool_operands_error("power") from None
     except RuntimeError:
         check_broadcastable("power", x1, x2)
         raise
+
+
+def _bool_operands_error(name):
+    return TypeError(f"`{name}` does not accept two bool operands (neither does Keras); "
+                     "cast one of them to an integer or float dtype.")
 
 
 # --- binary ops with Keras' result_type -----------------------------------------------
@@ -143,6 +150,8 @@ def floor_divide(x1, x2):
     x1, x2 = promote(x1, x2)
     try:
         return torch.floor_divide(x1, x2)
+    except NotImplementedError:  # (a RuntimeError subclass: torch has no bool kernel)
+        raise _bool_operands_error("floor_divide") from None
     except RuntimeError:
         check_broadcastable("floor_divide", x1, x2)
         raise

@@ -73,12 +73,26 @@ def _all_eager(sequence):
 FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
 
 
+def same_dtype_tensors(xs):
+    """True for a non-empty list/tuple of plain tensors that all have one dtype."""
+    if xs.__class__ not in _SEQUENCES or not xs:
+        return False
+    first = xs[0]
+    if first.__class__ is not torch.Tensor:
+        return False
+    dtype = first.dtype
+    for x in xs:
+        if x.__class__ is not torch.Tensor or x.dtype is not dtype:
+            return False
+    return True
+
+
 def register_eager_class(cls):
     """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
     EAGER_CLASSES.add(cls)
 
 
-def keras_op(class_name=None, bound=None, tensors=None, dtypes=None):
+def keras_op(class_name=None, bound=None, tensors=None, dtypes=None, guard=None):
     """Decorate an op function so that `KerasTensor` inputs record a graph node.
 
     The returned function has `fn`'s own signature: its eager fast path checks each
@@ -89,6 +103,8 @@ def keras_op(class_name=None, bound=None, tensors=None, dtypes=None):
     `torch.Tensor`s. Such calls go straight to it; if it raises, `fn` runs instead (and
     reports the error in Keras' terms), so `bound` may reject inputs `fn` accepts.
     `dtypes`: if given, the bound path also requires those tensors' dtypes to be in it.
+    `guard`: instead of the two checks above, a predicate called on each parameter named
+    in `tensors` (e.g. "a list of plain tensors of one dtype").
     """
 
     def decorate(fn):
@@ -99,7 +115,7 @@ def keras_op(class_name=None, bound=None, tensors=None, dtypes=None):
                 return FunctionOperation(fn, name, args, kwargs).symbolic_call(*args, **kwargs)
             return fn(*args, **kwargs)
 
-        op = _fast_dispatcher(fn, general, bound, tensors, dtypes) or general
+        op = _fast_dispatcher(fn, general, bound, tensors, dtypes, guard) or general
         op.__name__ = fn.__name__
         op.__qualname__ = fn.__qualname__
         op.__doc__ = fn.__doc__
@@ -111,7 +127,7 @@ def keras_op(class_name=None, bound=None, tensors=None, dtypes=None):
     return decorate
 
 
-def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None):
+def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=None):
     """A function with `fn`'s parameters whose body is one class check per argument, then
     `fn` (all eager) or `general` (maybe symbolic). None for `*args`/`**kwargs` signatures."""
     params = list(inspect.signature(fn).parameters.values())
@@ -139,7 +155,9 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None):
         names = tensors or [p.name for p in params]
         positional = ", ".join(p.name for p in params)
         guards = [f"{n}.__class__ is _tensor_" for n in names]
-        if dtypes is not None:
+        if guard is not None:
+            guards = [f"_guard_({n})" for n in names]
+        elif dtypes is not None:
             guards += [f"{n}.dtype in _dtypes_" for n in names]
         source += (
             f"    if {' and '.join(guards)}:\n"
@@ -156,7 +174,7 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None):
     namespace = {
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager,
-        "_bound_": bound, "_tensor_": torch.Tensor, "_dtypes_": dtypes,
+        "_bound_": bound, "_tensor_": torch.Tensor, "_dtypes_": dtypes, "_guard_": guard,
         "_defaults_": {p.name: p.default for p in params},
     }
     exec(compile(source, f"<keras_op {fn.__name__}>", "exec"), namespace)  # noqa: S102
