@@ -103,3 +103,17 @@ def test_guarded_list_ops_take_the_bound_path_only_for_one_dtype():
     assert ops.stack((a, b), axis=1).shape == (2, 2)
     with pytest.raises(ValueError, match=r"shapes \[\(2, 1\), \(3, 2\)\]"):
         ops.concatenate([torch.ones(2, 1), torch.ones(3, 2)], axis=1)
+
+
+def test_weak_float_fast_path_follows_floatx():
+    i = torch.tensor([1, 2], dtype=torch.int32)
+    h = torch.tensor([1.0, 2.0], dtype=torch.float16)
+    assert ops.add(i, 0.5).dtype == torch.float32
+    assert ops.multiply(0.5, h).dtype == torch.float16
+    assert ops.subtract(1.5, i).tolist() == [0.5, -0.5]
+    try:
+        lamina.config.set_floatx("float16")
+        assert ops.add(i, 0.5).dtype == torch.float16  # Keras: int + weak float -> floatx
+        assert ops.multiply(0.5, i).dtype == torch.float16
+    finally:
+        lamina.config.set_floatx("float32")

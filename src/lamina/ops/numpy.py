@@ -39,14 +39,14 @@ from lamina.ops.elementwise import promote_wide
 from lamina.ops.linalg import slogdet  # noqa: F401  (Keras lists it under numpy too)
 from lamina.ops.manipulation import *  # noqa: F403
 from lamina.ops.manipulation import __all__ as _manipulation_names
-from lamina.ops.operation import FLOAT_DTYPES, keras_op
+from lamina.ops.operation import FLOAT_DTYPES, keras_op, tensor_and_weak_float
 from lamina.ops.statistics import *  # noqa: F403
 from lamina.ops.statistics import __all__ as _statistics_names
 
 # --- binary arithmetic with torch's promotion -------------------------------------------
 
 
-@keras_op("Add", bound=operator.add)
+@keras_op("Add", bound=operator.add, guard=tensor_and_weak_float)
 def add(x1, x2):
     """Element-wise `x1 + x2` with broadcasting."""
     if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
@@ -58,7 +58,7 @@ def add(x1, x2):
         raise
 
 
-@keras_op("Subtract", bound=operator.sub)
+@keras_op("Subtract", bound=operator.sub, guard=tensor_and_weak_float)
 def subtract(x1, x2):
     """Element-wise `x1 - x2` with broadcasting."""
     if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
@@ -76,7 +76,7 @@ def subtract(x1, x2):
     return x1 - x2
 
 
-@keras_op("Multiply", bound=operator.mul)
+@keras_op("Multiply", bound=operator.mul, guard=tensor_and_weak_float)
 def multiply(x1, x2):
     """Element-wise `x1 * x2` with broadcasting."""
     if x1.__class__ is not Tensor or x2.__class__ is not Tensor:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from lamina import tree
+from lamina.backend import config
 from lamina.backend.symbolic import any_symbolic, compute_output_spec
 from lamina.ops.node import Node
 
@@ -87,6 +88,15 @@ def same_dtype_tensors(xs):
     return True
 
 
+def tensor_and_weak_float(x1, x2):
+    """True for a plain tensor and a Python float (either order) while `floatx()` is
+    float32: then torch's scalar promotion is exactly Keras'."""
+    c1, c2 = x1.__class__, x2.__class__
+    return ((c1 is torch.Tensor and c2 is float) or (c1 is float and c2 is torch.Tensor)) and (
+        config.floatx() == "float32"
+    )
+
+
 def register_eager_class(cls):
     """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
     EAGER_CLASSES.add(cls)
@@ -103,8 +113,9 @@ def keras_op(class_name=None, bound=None, tensors=None, dtypes=None, guard=None)
     `torch.Tensor`s. Such calls go straight to it; if it raises, `fn` runs instead (and
     reports the error in Keras' terms), so `bound` may reject inputs `fn` accepts.
     `dtypes`: if given, the bound path also requires those tensors' dtypes to be in it.
-    `guard`: instead of the two checks above, a predicate called on each parameter named
-    in `tensors` (e.g. "a list of plain tensors of one dtype").
+    `guard`: a predicate over the parameters named in `tensors` that admits more calls to
+    the bound path when the plain-tensor check fails (e.g. "a list of plain tensors of
+    one dtype", "a tensor and a Python float").
     """
 
     def decorate(fn):
@@ -155,12 +166,13 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=N
         names = tensors or [p.name for p in params]
         positional = ", ".join(p.name for p in params)
         guards = [f"{n}.__class__ is _tensor_" for n in names]
-        if guard is not None:
-            guards = [f"_guard_({n})" for n in names]
-        elif dtypes is not None:
+        if dtypes is not None:
             guards += [f"{n}.dtype in _dtypes_" for n in names]
+        condition = " and ".join(guards)
+        if guard is not None:
+            condition = f"({condition}) or _guard_({', '.join(names)})"
         source += (
-            f"    if {' and '.join(guards)}:\n"
+            f"    if {condition}:\n"
             f"        try:\n"
             f"            return _bound_({positional})\n"
             f"        except Exception:\n"
