@@ -120,6 +120,7 @@ def test_value_dependent_sizes_are_none():
     x = KerasTensor((4, 3))
     ids = KerasTensor((4,), dtype="int32")
     assert ops.nonzero(x).shape == (2, None)
+    assert (ops.where(x).shape, ops.where(x).dtype) == ((2, None), "int64")
     assert ops.unique(KerasTensor((5,))).shape == (None,)
     values, inverse, counts = ops.unique(x, return_inverse=True, return_counts=True, axis=0)
     assert (values.shape, inverse.shape, counts.shape) == ((None, 3), (4,), (None,))

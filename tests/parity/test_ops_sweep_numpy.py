@@ -260,8 +260,6 @@ def _numpy_reference(name, args, kwargs):
         # Keras-torch returns int64 here (torch promotion), against Keras' own bool + weak
         # int -> int32 rule that every other op follows; lamina gives int32.
         return getattr(np, name.replace("bitwise_", ""))(x.astype("int32"), args[1])
-    if name == "where" and len(args) == 1:
-        return np.nonzero(x)  # Keras-torch stacks the index tuple into one tensor
     return None
 
 

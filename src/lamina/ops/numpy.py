@@ -19,6 +19,7 @@ import operator
 import torch
 from torch import Tensor
 
+from lamina.backend.symbolic import is_fake, unknown_size
 from lamina.ops._helpers import (
     as_dims,
     axis_error,
@@ -255,10 +256,14 @@ def clip(x, x_min, x_max):
 @keras_op("Where")
 def where(condition, x1=None, x2=None):
     """Pick `x1` where `condition` is true, else `x2`. With only `condition`, return the
-    tuple of indices of its nonzero entries (like `numpy.nonzero`)."""
+    indices of its nonzero entries as one int64 tensor of shape `(condition.ndim, count)`,
+    as Keras' torch backend does (row `i` indexes axis `i`, so `rows, cols = where(c)`
+    unpacks like numpy's tuple)."""
     condition = tensor(condition)
     if x1 is None and x2 is None:
-        return torch.nonzero(condition, as_tuple=True)
+        if is_fake(condition):  # symbolic: the count depends on the values
+            return torch.empty((condition.ndim, unknown_size()), dtype=torch.int64)
+        return torch.nonzero(condition).T
     if x1 is None or x2 is None:
         raise ValueError("`where` needs both `x1` and `x2`, or neither.")
     x1, x2 = promote_wide(x1, x2)
