@@ -99,3 +99,15 @@ def np_sparsemax(x, axis=-1):
     support = 1 + k * z > np.cumsum(z, axis=axis)
     tau = (np.sum(z * support, axis=axis, keepdims=True) - 1) / support.sum(axis, keepdims=True)
     return np.maximum(x - tau, 0)
+
+
+def keras_torch_departures(name, x, kwargs):
+    """numpy's answer for reductions where Keras' torch backend breaks numpy semantics
+    (lamina follows numpy), else None."""
+    if kwargs.get("keepdims") and kwargs.get("axis") is None and name in (
+        "sum", "max", "min", "prod"
+    ):
+        return getattr(np, name)(x, keepdims=True)  # Keras-torch drops keepdims here
+    if name == "count_nonzero" and kwargs.get("axis") is not None:
+        return np.count_nonzero(x, axis=kwargs["axis"])  # Keras-torch transposes
+    return None

@@ -9,7 +9,7 @@ from lamina import ops
 # NOTE: the module-level oracle (not the `K` fixture) because clearing Keras' session for
 # each of ~1000 cheap cases would dominate the run time; ops create no named state.
 keras = pytest.importorskip("keras")
-from ops_oracle import case_id, compare, np_sparsemax  # noqa: E402
+from ops_oracle import case_id, compare, keras_torch_departures, np_sparsemax  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -190,12 +190,9 @@ def _numpy_reference(name, args, kwargs):
     """numpy's answer where Keras' torch backend departs from numpy/JAX semantics
     (lamina follows numpy there), else None."""
     x = args[0]
-    if kwargs.get("keepdims") and kwargs.get("axis") is None and name in (
-        "sum", "max", "min", "prod"
-    ):
-        return getattr(np, name)(x, keepdims=True)  # Keras-torch drops keepdims here
-    if name == "count_nonzero" and kwargs.get("axis") is not None:
-        return np.count_nonzero(x, axis=kwargs["axis"])  # Keras-torch transposes
+    reference = keras_torch_departures(name, x, kwargs)
+    if reference is not None:
+        return reference
     if name == "dot" and x.ndim > 2 and args[1].ndim > 2:
         return np.dot(*args)  # Keras-torch does a batched matmul
     if name == "take" and kwargs.get("axis") is None:

@@ -6,7 +6,7 @@ raises, lamina must raise too (or, where lamina deliberately accepts, match nump
 import numpy as np
 import pytest
 import torch
-from ops_oracle import DTYPES, arr, case_id, compare, resolve
+from ops_oracle import DTYPES, arr, case_id, compare, keras_torch_departures, resolve
 
 from lamina import ops
 
@@ -223,12 +223,9 @@ def _numpy_reference(name, args, kwargs):
     """numpy's answer where Keras' torch backend departs from numpy semantics or refuses
     an input numpy accepts (lamina follows numpy there), else None."""
     x = args[0]
-    if kwargs.get("keepdims") and kwargs.get("axis") is None and name in (
-        "sum", "max", "min", "prod"
-    ):
-        return getattr(np, name)(x, keepdims=True)  # Keras-torch drops keepdims here
-    if name == "count_nonzero" and kwargs.get("axis") is not None:
-        return np.count_nonzero(x, axis=kwargs["axis"])  # Keras-torch transposes
+    reference = keras_torch_departures(name, x, kwargs)
+    if reference is not None:
+        return reference
     if name in ("max", "min") and np.size(x) == 0:
         return getattr(np, name)(x, **kwargs)  # Keras-torch refuses any empty input
     if name in ("real", "imag", "conj", "conjugate") and not isinstance(x, np.ndarray):
