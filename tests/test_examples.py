@@ -16,6 +16,17 @@ def test_readme_example_runs():
     assert namespace["MLP"]()(namespace["np"].ones((2, 784), "float32")).shape == (2, 10)
 
 
+def test_readme_ops_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    namespace = {}
+    exec(compile(blocks[1], "README.md", "exec"), namespace)
+    model = namespace["model"]
+    assert model.output_shape == (None, 32)
+    out = model(namespace["np"].ones((2, 16), "float32"))
+    # RMS-normalising ones gives ones (scale starts at 1): halves equal, relu keeps them.
+    assert out.shape == (2, 32) and abs(float(out.detach().mean()) - 1.0) < 1e-5
+
+
 def test_quickstart_reaches_target_accuracy(capsys):
     from lamina.examples import quickstart
 
