@@ -230,10 +230,13 @@ def compute_output_spec(fn, *args, **kwargs):
     """Run `fn` on fake stand-ins for the `KerasTensor`s in its arguments and return
     `KerasTensor`s of the output's shape and dtype (same nesting as the output)."""
     global _USED_UNKNOWN
-    _USED_UNKNOWN = False
-    out_a = _run_fake(fn, args, kwargs, _FILL_A)
-    again = _USED_UNKNOWN or _has_unknown_dims(args, kwargs)
-    out_b = _run_fake(fn, args, kwargs, _FILL_B) if again else None
+    outer, _USED_UNKNOWN = _USED_UNKNOWN, False
+    try:
+        out_a = _run_fake(fn, args, kwargs, _FILL_A)
+        again = _USED_UNKNOWN or _has_unknown_dims(args, kwargs)
+        out_b = _run_fake(fn, args, kwargs, _FILL_B) if again else None
+    finally:
+        _USED_UNKNOWN = outer or _USED_UNKNOWN
     flat_a = tree.flatten(out_a)
     flat_b = tree.flatten(out_b) if out_b is not None else [None] * len(flat_a)
     specs = [_spec_from(a, b) for a, b in zip(flat_a, flat_b)]

@@ -145,6 +145,9 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=N
     kinds = {p.kind for p in params}
     if not params or kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
         return None
+    if bound is not None and inspect.Parameter.KEYWORD_ONLY in kinds:
+        raise TypeError(f"`{fn.__name__}`: `bound` gets positional arguments only, so the "
+                        "op may not have keyword-only parameters.")
     header, call, keyword_only = [], [], False
     for p in params:
         if p.kind is inspect.Parameter.KEYWORD_ONLY and not keyword_only:
