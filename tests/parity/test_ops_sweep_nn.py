@@ -232,6 +232,8 @@ def _misc_cases():
         ("one_hot", (np.array([[0, 2], [1, 1]]), 3), {"axis": 0}),
         ("one_hot", (np.array([[0, 2], [1, 1]]), 3), {"axis": 1}),
         ("one_hot", (np.array([0, 2]), 3), {"dtype": "int32"}),
+        ("one_hot", (np.array([0.0, 1.7, 2.2, -1.0, -0.5], "float32"), 3), {}),
+        ("multi_hot", (np.array([[0.0, 2.9], [1.2, 1.0]], "float32"), 4), {}),
         ("one_hot", (np.array([0, 2]), 3), {"dtype": "bool", "sparse": False}),
         ("one_hot", (np.int32(1), 3), {}),
         ("one_hot", (np.zeros((0,), "int32"), 3), {}),

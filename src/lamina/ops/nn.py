@@ -213,13 +213,15 @@ def _no_sparse(sparse, name):
 @keras_op("OneHot")
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """One-hot vectors of length `num_classes` along a new `axis`; indices outside
-    `[0, num_classes)` give all-zero vectors."""
+    `[0, num_classes)` give all-zero vectors, float indices are truncated toward zero."""
     _no_sparse(sparse, "one_hot")
     x = tensor(x)
     if not -x.ndim - 1 <= axis <= x.ndim:
         raise ValueError(f"`one_hot`: `axis`={axis} is out of bounds for the rank-{x.ndim + 1} "
                          f"output (input shape {tuple(x.shape)}); valid axes are "
                          f"{-x.ndim - 1} to {x.ndim}.")
+    if x.is_floating_point():
+        x = x.long()  # float indices truncate toward zero, as in Keras
     classes = torch.arange(num_classes, device=x.device)
     dtype = floatx_dtype() if dtype is None else to_torch_dtype(dtype)
     out = (x.unsqueeze(-1) == classes).to(dtype)
