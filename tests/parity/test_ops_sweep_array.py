@@ -185,6 +185,9 @@ def _array_cases():
     yield "take", (X["float32"], 3), {}
     yield "take", (X["float32"], np.array([0, 5, -1])), {"axis": None}
     yield "take", (E20, np.array([], "int32")), {"axis": 1}
+    yield "take", (M["float32"], np.array([0.0, 2.7], "float32")), {"axis": 1}  # truncated
+    yield "take_along_axis", (M["float32"], np.array([[0.0], [1.9], [3.2]], "float32")), {
+        "axis": 1}
     yield "take_along_axis", (X["float32"], np.array([[[0]], [[1]]])), {"axis": 0}
     yield "take_along_axis", (M["float32"], np.array([0, 11, -1])), {"axis": None}
     yield "tile", (S["float32"], 3), {}

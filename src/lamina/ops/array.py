@@ -171,10 +171,11 @@ def split(x, indices_or_sections, axis=0):
 
 
 def _index_tensor(indices, size):
-    """Indices as int64 with negative entries counted from the end."""
+    """Indices as int64 with negative entries counted from the end; float indices are
+    truncated toward zero, as Keras does."""
     indices = tensor(indices)
     if indices.dtype != torch.int64:
-        if indices.is_floating_point() or indices.is_complex():
+        if indices.is_complex():
             raise TypeError(f"Indices must be integers; received a {indices.dtype} tensor.")
         indices = indices.long()
     return torch.where(indices < 0, indices + size, indices)
