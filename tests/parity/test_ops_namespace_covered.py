@@ -128,3 +128,39 @@ def test_value_dependent_sizes_are_none():
     assert ops.segment_sum(x, ids, num_segments=5).shape == (5, 3)
     assert ops.ctc_loss(KerasTensor((2, 4), "int32"), KerasTensor((2, 6, 5)),
                         KerasTensor((2,), "int32"), KerasTensor((2,), "int32")).shape == (2,)
+
+
+def _as_list(x):
+    """float32/int32/bool arrays as nested Python lists (which convert back to the same
+    dtype), else unchanged."""
+    if isinstance(x, np.ndarray) and x.dtype.name in ("float32", "int32", "bool") and x.size:
+        return x.tolist()
+    if isinstance(x, list) and x and all(isinstance(v, np.ndarray) for v in x):
+        return [_as_list(v) for v in x]
+    return x
+
+
+def _passes_values_to_python(args):
+    """Control-flow ops hand their operands to user callables, which see lists as lists."""
+    return any(callable(a) or (isinstance(a, (list, tuple)) and any(map(callable, a)))
+               for a in args)
+
+
+LIST_CASES = [c for c in SYMBOLIC_CASES
+              if c[0].rsplit(".", 1)[-1] not in ("empty", "empty_like")  # uninitialised
+              and not _passes_values_to_python(c[1])
+              and any(_as_list(a) is not a for a in c[1])]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", LIST_CASES, ids=[c[0] for c in LIST_CASES])
+def test_python_lists_work_wherever_arrays_do(case):
+    name, args, kwargs = case
+    op = resolve(ops, name)
+    from_arrays = _flat(op(*args, **kwargs))
+    from_lists = _flat(op(*[_as_list(a) for a in args], **kwargs))
+    assert len(from_lists) == len(from_arrays)
+    for a, b in zip(from_lists, from_arrays):
+        if isinstance(b, torch.Tensor):
+            assert isinstance(a, torch.Tensor) and a.dtype == b.dtype, f"{name}: {a.dtype}"
+            torch.testing.assert_close(a, b, equal_nan=True)
