@@ -76,12 +76,9 @@ FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.fl
 
 def same_dtype_tensors(xs):
     """True for a non-empty list/tuple of plain tensors that all have one dtype."""
-    if xs.__class__ not in _SEQUENCES or not xs:
+    if xs.__class__ not in _SEQUENCES or not xs or xs[0].__class__ is not torch.Tensor:
         return False
-    first = xs[0]
-    if first.__class__ is not torch.Tensor:
-        return False
-    dtype = first.dtype
+    dtype = xs[0].dtype
     for x in xs:
         if x.__class__ is not torch.Tensor or x.dtype is not dtype:
             return False
