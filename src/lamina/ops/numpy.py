@@ -47,16 +47,40 @@ from lamina.ops.statistics import __all__ as _statistics_names
 # --- binary arithmetic with torch's promotion -------------------------------------------
 
 
-@keras_op("Add", bound=operator.add, guard=tensor_and_weak_float)
-def add(x1, x2):
-    """Element-wise `x1 + x2` with broadcasting."""
-    if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
-        x1, x2 = torch_operands(x1, x2)
-    try:
-        return x1 + x2
-    except RuntimeError:
-        check_broadcastable("add", x1, x2)
-        raise
+def _operand_dtypes_error(name, x1, x2):
+    return TypeError(f"`{name}` does not support operands of dtype "
+                     f"{tensor(x1).dtype} and {tensor(x2).dtype} (neither does Keras); "
+                     "cast them to an integer or float dtype.")
+
+
+def _torch_promoting(torch_fn, name, class_name, doc, **dispatch):
+    """A binary op computed by `torch_fn` with torch's promotion, Python numbers weak."""
+
+    def op(x1, x2):
+        if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
+            x1, x2 = torch_operands(x1, x2)
+        try:
+            return torch_fn(x1, x2)
+        except NotImplementedError:  # (a RuntimeError subclass: torch has no such kernel)
+            raise _operand_dtypes_error(name, x1, x2) from None
+        except RuntimeError:
+            check_broadcastable(name, x1, x2)
+            raise
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return keras_op(class_name, **dispatch)(op)
+
+
+add = _torch_promoting(operator.add, "add", "Add", "Element-wise `x1 + x2` with broadcasting.",
+                       bound=operator.add, guard=tensor_and_weak_float)
+multiply = _torch_promoting(operator.mul, "multiply", "Multiply",
+                            "Element-wise `x1 * x2` with broadcasting.",
+                            bound=operator.mul, guard=tensor_and_weak_float)
+divide = _torch_promoting(operator.truediv, "divide", "Divide",
+                          "Element-wise true division; integer operands give a float result.")
+true_divide = _torch_promoting(operator.truediv, "true_divide", "TrueDivide", "Same as `divide`.")
+power = _torch_promoting(operator.pow, "power", "Power", "Element-wise `x1 ** x2`.")
 
 
 @keras_op("Subtract", bound=operator.sub, guard=tensor_and_weak_float)
@@ -77,40 +101,6 @@ def subtract(x1, x2):
     return x1 - x2
 
 
-@keras_op("Multiply", bound=operator.mul, guard=tensor_and_weak_float)
-def multiply(x1, x2):
-    """Element-wise `x1 * x2` with broadcasting."""
-    if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
-        x1, x2 = torch_operands(x1, x2)
-    try:
-        return x1 * x2
-    except RuntimeError:
-        check_broadcastable("multiply", x1, x2)
-        raise
-
-
-@keras_op("Divide")
-def divide(x1, x2):
-    """Element-wise true division; integer operands give a float result."""
-    x1, x2 = torch_operands(x1, x2)
-    try:
-        return x1 / x2
-    except RuntimeError:
-        check_broadcastable("divide", x1, x2)
-        raise
-
-
-@keras_op("TrueDivide")
-def true_divide(x1, x2):
-    """Same as `divide`."""
-    x1, x2 = torch_operands(x1, x2)
-    try:
-        return x1 / x2
-    except RuntimeError:
-        check_broadcastable("true_divide", x1, x2)
-        raise
-
-
 @keras_op("Mod")
 def mod(x1, x2):
     """Element-wise remainder with the sign of the divisor (like `numpy.mod`)."""
@@ -124,24 +114,6 @@ def mod(x1, x2):
         raise
 
 
-@keras_op("Power")
-def power(x1, x2):
-    """Element-wise `x1 ** x2`."""
-    x1, x2 = torch_operands(x1, x2)
-    try:
-        return x1**x2
-    except NotImplementedError:  # (a RuntimeError subclass: torch has no bool kernel)
-        raise _bool_operands_error("power") from None
-    except RuntimeError:
-        check_broadcastable("power", x1, x2)
-        raise
-
-
-def _bool_operands_error(name):
-    return TypeError(f"`{name}` does not accept two bool operands (neither does Keras); "
-                     "cast one of them to an integer or float dtype.")
-
-
 # --- binary ops with Keras' result_type -----------------------------------------------
 
 
@@ -152,7 +124,7 @@ def floor_divide(x1, x2):
     try:
         return torch.floor_divide(x1, x2)
     except NotImplementedError:  # (a RuntimeError subclass: torch has no bool kernel)
-        raise _bool_operands_error("floor_divide") from None
+        raise _operand_dtypes_error("floor_divide", x1, x2) from None
     except RuntimeError:
         check_broadcastable("floor_divide", x1, x2)
         raise
