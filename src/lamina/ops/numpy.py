@@ -53,12 +53,16 @@ def _operand_dtypes_error(name, x1, x2):
                      "cast them to an integer or float dtype.")
 
 
-def _torch_promoting(torch_fn, name, class_name, doc, **dispatch):
-    """A binary op computed by `torch_fn` with torch's promotion, Python numbers weak."""
+def _tensor_pair(x1, x2):
+    return tensor(x1), tensor(x2)
+
+
+def _binary(torch_fn, name, class_name, doc, operands=torch_operands, **dispatch):
+    """A broadcasting binary op: `operands` converts the inputs (torch's promotion with weak
+    Python numbers, Keras' `promote`, or plain conversion), then `torch_fn` computes."""
 
     def op(x1, x2):
-        if x1.__class__ is not Tensor or x2.__class__ is not Tensor:
-            x1, x2 = torch_operands(x1, x2)
+        x1, x2 = operands(x1, x2)
         try:
             return torch_fn(x1, x2)
         except NotImplementedError:  # (a RuntimeError subclass: torch has no such kernel)
@@ -72,15 +76,15 @@ def _torch_promoting(torch_fn, name, class_name, doc, **dispatch):
     return keras_op(class_name, **dispatch)(op)
 
 
-add = _torch_promoting(operator.add, "add", "Add", "Element-wise `x1 + x2` with broadcasting.",
+add = _binary(operator.add, "add", "Add", "Element-wise `x1 + x2` with broadcasting.",
                        bound=operator.add, guard=tensor_and_weak_float)
-multiply = _torch_promoting(operator.mul, "multiply", "Multiply",
+multiply = _binary(operator.mul, "multiply", "Multiply",
                             "Element-wise `x1 * x2` with broadcasting.",
                             bound=operator.mul, guard=tensor_and_weak_float)
-divide = _torch_promoting(operator.truediv, "divide", "Divide",
+divide = _binary(operator.truediv, "divide", "Divide",
                           "Element-wise true division; integer operands give a float result.")
-true_divide = _torch_promoting(operator.truediv, "true_divide", "TrueDivide", "Same as `divide`.")
-power = _torch_promoting(operator.pow, "power", "Power", "Element-wise `x1 ** x2`.")
+true_divide = _binary(operator.truediv, "true_divide", "TrueDivide", "Same as `divide`.")
+power = _binary(operator.pow, "power", "Power", "Element-wise `x1 ** x2`.")
 
 
 @keras_op("Subtract", bound=operator.sub, guard=tensor_and_weak_float)
@@ -117,39 +121,12 @@ def mod(x1, x2):
 # --- binary ops with Keras' result_type -----------------------------------------------
 
 
-@keras_op("FloorDivide")
-def floor_divide(x1, x2):
-    """Element-wise `floor(x1 / x2)` in the promoted dtype."""
-    x1, x2 = promote(x1, x2)
-    try:
-        return torch.floor_divide(x1, x2)
-    except NotImplementedError:  # (a RuntimeError subclass: torch has no bool kernel)
-        raise _operand_dtypes_error("floor_divide", x1, x2) from None
-    except RuntimeError:
-        check_broadcastable("floor_divide", x1, x2)
-        raise
-
-
-@keras_op("Maximum")
-def maximum(x1, x2):
-    """Element-wise maximum (NaN propagates)."""
-    x1, x2 = promote(x1, x2)
-    try:
-        return torch.maximum(x1, x2)
-    except RuntimeError:
-        check_broadcastable("maximum", x1, x2)
-        raise
-
-
-@keras_op("Minimum")
-def minimum(x1, x2):
-    """Element-wise minimum (NaN propagates)."""
-    x1, x2 = promote(x1, x2)
-    try:
-        return torch.minimum(x1, x2)
-    except RuntimeError:
-        check_broadcastable("minimum", x1, x2)
-        raise
+floor_divide = _binary(torch.floor_divide, "floor_divide", "FloorDivide",
+                       "Element-wise `floor(x1 / x2)` in the promoted dtype.", promote)
+maximum = _binary(torch.maximum, "maximum", "Maximum",
+                  "Element-wise maximum (NaN propagates).", promote)
+minimum = _binary(torch.minimum, "minimum", "Minimum",
+                  "Element-wise minimum (NaN propagates).", promote)
 
 
 @keras_op("Arctan2")
@@ -165,17 +142,8 @@ def arctan2(x1, x2):
 
 
 def _comparison(torch_fn, name, class_name):
-    def op(x1, x2):
-        x1, x2 = promote(x1, x2)
-        try:
-            return torch_fn(x1, x2)
-        except RuntimeError:
-            check_broadcastable(name, x1, x2)
-            raise
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise `{name}` comparison; returns a bool tensor."
-    return keras_op(class_name)(op)
+    return _binary(torch_fn, name, class_name,
+                   f"Element-wise `{name}` comparison; returns a bool tensor.", promote)
 
 
 equal = _comparison(torch.eq, "equal", "Equal")
@@ -187,17 +155,9 @@ greater_equal = _comparison(torch.ge, "greater_equal", "GreaterEqual")
 
 
 def _logical(torch_fn, name, class_name):
-    def op(x1, x2):
-        x1, x2 = tensor(x1), tensor(x2)
-        try:
-            return torch_fn(x1, x2)
-        except RuntimeError:
-            check_broadcastable(name, x1, x2)
-            raise
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Element-wise `{name}` of the truth values; returns a bool tensor."
-    return keras_op(class_name)(op)
+    return _binary(torch_fn, name, class_name,
+                   f"Element-wise `{name}` of the truth values; returns a bool tensor.",
+                   _tensor_pair)
 
 
 logical_and = _logical(torch.logical_and, "logical_and", "LogicalAnd")
