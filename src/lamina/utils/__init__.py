@@ -8,6 +8,7 @@ from lamina.trainers.data.py_dataset import PyDataset as PyDataset
 from lamina.trainers.data.py_dataset import Sequence as Sequence
 from lamina.utils.progbar import Progbar as Progbar
 from lamina.utils.rng_utils import set_random_seed as set_random_seed
+from lamina.utils.sequence_utils import pad_sequences as pad_sequences
 
 
 def to_categorical(x, num_classes=None):
