@@ -23,7 +23,10 @@ def test_sequential_deferred_build_on_first_call():
         _ = model.output_shape
     out = model(np.ones((2, 7), "float32"))
     assert out.shape == (2, 1) and model.built
-    assert model.input_shape == (None, 7)
+    # As in Keras, the first call's batch size becomes part of the input shape; other
+    # batch sizes still run.
+    assert model.input_shape == (2, 7)
+    assert model(np.ones((5, 7), "float32")).shape == (5, 1)
 
 
 def test_sequential_input_shape_argument_on_first_layer():

@@ -101,7 +101,7 @@ class Sequential(Model):
         if stack and isinstance(stack[0], InputLayer):
             inputs = stack[0].output
         else:
-            inputs = InputLayer(batch_shape=(None, *input_shape[1:]),
+            inputs = InputLayer(batch_shape=input_shape,
                                 dtype=_dtype or self.compute_dtype).output
             self._stack.insert(0, inputs._keras_history.operation)
         x = inputs

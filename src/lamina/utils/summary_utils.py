@@ -44,6 +44,20 @@ def _connections(layer, model_nodes):
     return ", ".join(parts) if parts else "-"
 
 
+def _is_sequential_like(model):
+    """Whether Keras prints this functional model like a Sequential one (no "Connected
+    to" column): one output reached through a chain of single-input calls, no layer
+    called twice."""
+    from lamina.models.functional import _nodes_between
+
+    if len(model._flat_outputs) != 1:
+        return False
+    nodes = _nodes_between(model._flat_inputs, model._flat_outputs)
+    operations = {id(node.operation) for node in nodes}
+    return len(operations) == len(nodes) and all(len(node.input_tensors) <= 1
+                                                 for node in nodes)
+
+
 def _render_row(cells, widths, aligns):
     wrapped = [textwrap.wrap(str(c), w - 2) or [""] for c, w in zip(cells, widths)]
     lines = []
@@ -69,7 +83,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
             "`build(input_shape)` or by calling it on a batch of data."
         )
         return
-    functional = isinstance(model, Functional)
+    functional = isinstance(model, Functional) and not _is_sequential_like(model)
     headers = ["Layer (type)", "Output Shape", "Param #"]
     widths = [33, 24, 15]
     aligns = ["left", "left", "right"]
@@ -127,15 +141,17 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     lines.append(rule("└", "┴", "┘", "─"))
     trainable_count, trainable_size = _weights_size(model.trainable_weights)
     non_trainable_count, non_trainable_size = _weights_size(model.non_trainable_weights)
-    total_count = trainable_count + non_trainable_count
-    total_size = trainable_size + non_trainable_size
     optimizer = getattr(model, "optimizer", None)
+    optimizer_built = optimizer is not None and getattr(optimizer, "built", False)
+    opt_count, opt_size = _weights_size(optimizer.variables) if optimizer_built else (0, 0)
+    # NOTE: Keras counts the optimizer's variables in the total.
+    total_count = trainable_count + non_trainable_count + opt_count
+    total_size = trainable_size + non_trainable_size + opt_size
     lines.append(f" Total params: {total_count:,} ({readable_memory_size(total_size)})")
     lines.append(f" Trainable params: {trainable_count:,} ({readable_memory_size(trainable_size)})")
     lines.append(f" Non-trainable params: {non_trainable_count:,} "
                  f"({readable_memory_size(non_trainable_size)})")
-    if optimizer is not None and getattr(optimizer, "built", False):
-        opt_count, opt_size = _weights_size(optimizer.variables)
+    if optimizer_built:
         lines.append(f" Optimizer params: {opt_count:,} ({readable_memory_size(opt_size)})")
     for line in lines:
         print_fn(line)
