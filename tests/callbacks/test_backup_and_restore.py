@@ -139,6 +139,38 @@ def test_resumed_fit_matches_uninterrupted_fit(tmp_path):
     assert not backup_dir.exists()
 
 
+@needs_trainer_resume
+def test_batch_backup_after_a_resume_records_the_resumed_epoch(tmp_path):
+    # Keras 3.15 records epoch 0 here (its epoch counter starts at 0 in a fresh callback),
+    # so a second interruption restarts the whole run; lamina records the resumed epoch.
+    class Interrupt(lamina.callbacks.Callback):
+        def __init__(self, epoch, batch):
+            super().__init__()
+            self.at = (epoch, batch)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (self.epoch, batch) == self.at:
+                raise RuntimeError("interrupted")
+
+    backup_dir = tmp_path / "b"
+    model = _model("sgd")
+    metadata = []
+    for epoch, batch in [(3, 0), (2, 2)]:  # 4 batches per epoch, a backup every 3
+        with pytest.raises(RuntimeError, match="interrupted"):
+            _fit(model, [BackupAndRestore(backup_dir, save_freq=3), Interrupt(epoch, batch)],
+                 epochs=6)
+        saved = json.loads((backup_dir / "training_metadata.json").read_text())
+        metadata.append((saved["epoch"], saved["batch"]))
+    assert metadata == [(2, 3), (2, 2)]
+    epochs_run = []
+    counter = lamina.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
+    _fit(model, [counter, BackupAndRestore(backup_dir, save_freq=3)], epochs=6)
+    assert epochs_run == [2, 3, 4, 5]
+
+
 def _model_with_seed_weights():
     rng = np.random.default_rng(1)
     return [rng.normal(size=(3, 1)).astype("float32"), np.zeros(1, "float32")]

@@ -55,6 +55,26 @@ def test_auto_mode_follows_metric_direction_and_min_delta_counts():
     assert rates == [1.0, 0.5, 0.5]
 
 
+def test_each_fit_starts_from_no_best_value():
+    # Keras resets `best`, `wait` and the cooldown in `on_train_begin`: a reused
+    # callback must not compare a new run's values with the previous run's best.
+    reducer = cbks.ReduceLROnPlateau(factor=0.5, patience=1)
+    first, _ = _plateau(reducer, [0.1, 0.2])
+    assert (first, reducer.best) == ([1.0, 0.5], 0.1)
+    second, _ = _plateau(reducer, [1.0, 0.9, 0.8])
+    assert (second, reducer.best, reducer.wait) == ([1.0, 1.0, 1.0], 0.8, 0)
+
+
+def test_min_delta_sign_follows_the_mode():
+    for mode, monitor, values, stored in [("min", "val_loss", [1.0, 0.95, 0.8], -0.1),
+                                          ("max", "val_acc", [0.5, 0.55, 0.7], 0.1)]:
+        reducer = cbks.ReduceLROnPlateau(monitor=monitor, mode=mode, min_delta=-0.1,
+                                         factor=0.5, patience=1)
+        assert reducer.min_delta == 0.1  # the sign given is ignored
+        rates, _ = _plateau(reducer, values, monitor=monitor)
+        assert (rates, reducer.min_delta) == ([1.0, 0.5, 0.5], stored)
+
+
 def test_sets_a_variable_learning_rate_in_place():
     reducer = cbks.ReduceLROnPlateau(factor=0.5, patience=1)
     model = FakeModel(learning_rate=Variable(1.0, name="learning_rate", trainable=False))
@@ -97,6 +117,13 @@ def test_scheduler_accepts_one_argument_schedules_and_tensor_rates():
     scheduler.set_model(model)
     scheduler.on_epoch_begin(2)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize("schedule", [0.1, None, "cosine"])
+def test_scheduler_refuses_a_schedule_that_is_not_callable(schedule):
+    with pytest.raises(TypeError, match=r"expects a function `schedule\(epoch, lr\)`.*"
+                                        f"Received: schedule={schedule!r} of type"):
+        cbks.LearningRateScheduler(schedule)
 
 
 def test_scheduler_rejects_non_float_output_and_missing_attribute():

@@ -106,6 +106,37 @@ def test_auto_mode_follows_metric_direction():
     assert [p for _, p in model.saved] == ["m-1.keras", "m-3.keras"]
 
 
+def test_nan_never_improves_on_the_best_value():
+    checkpoint, model = _checkpoint(monitor="val_loss", save_best_only=True)
+    for epoch, value in enumerate([0.5, float("nan"), 0.4, float("nan")]):
+        checkpoint.on_epoch_end(epoch, {"val_loss": value})
+    assert [p for _, p in model.saved] == ["m-1.keras", "m-3.keras"]
+    assert checkpoint.best == 0.4
+
+
+def test_fit_keeps_the_weights_of_the_best_epoch_in_one_file(tmp_path):
+    values = [0.5, 0.3, 0.4, 0.35, 0.6]
+    snapshots = {}
+
+    class Scripted(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_score"] = values[epoch]
+            snapshots[epoch] = [np.array(w) for w in self.model.get_weights()]
+
+    path = tmp_path / "best.weights.h5"
+    checkpoint = ModelCheckpoint(path, monitor="val_score", mode="min", save_best_only=True,
+                                 save_weights_only=True)
+    model = _model()
+    x, y = _data()
+    model.fit(x, y, epochs=len(values), batch_size=16, verbose=0,
+              callbacks=[Scripted(), checkpoint])
+    assert checkpoint.best == 0.3
+    model.load_weights(path)
+    for actual, expected in zip(model.get_weights(), snapshots[1], strict=True):
+        np.testing.assert_array_equal(actual, expected)
+    assert not np.array_equal(snapshots[1][0], snapshots[4][0])
+
+
 def test_auto_mode_refuses_unknown_metric():
     checkpoint, _ = _checkpoint(monitor="val_thing", save_best_only=True)
     with pytest.raises(ValueError, match="monitor=val_thing.*mode='max'"):

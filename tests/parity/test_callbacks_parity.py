@@ -2,12 +2,15 @@
 
 import importlib
 import io
+import math
 import re
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
+import lamina
 import lamina.utils.progbar as lamina_progbar_module
 from lamina import callbacks as lcb
 from lamina.utils.progbar import Progbar
@@ -185,76 +188,147 @@ def test_progbar_logger_fit_output_matches_keras(K, clock, verbose):
     assert "val_accuracy: N.N - val_loss: N.Ne-N" in expected[1]
 
 
-def _drive_monitor(module, callback_factory, values, monitor):
-    """Runs a monitor callback over `values`; returns per-epoch (stop flag, lr) and weights."""
+def _comparable(value):
+    """Floats (or `"nan"`, or `None`) so that traces compare with `==`."""
+    if value is None:
+        return None
+    value = float(value)
+    return "nan" if math.isnan(value) else value
+
+
+_STATE = ("wait", "best", "stopped_epoch", "best_epoch", "cooldown_counter", "min_delta")
+
+
+def _drive_monitor(module, callback_factory, values, monitor, runs=1):
+    """Runs a monitor callback over `values` (`None`: `monitor` missing from the logs).
+
+    `runs` fits in a row reuse the callback. Sets the weights to the epoch index (plus
+    100 per run) before each epoch end, so the final weights name the restored epoch.
+    Returns the per-epoch trace (stop flag, learning rate, logged learning rate and the
+    callback's counters), the final weights of each run and the warning texts.
+    """
     model = _Model()
     callback = callback_factory(module)
     callback.set_model(model)
     callback.set_params({"epochs": len(values), "steps": 1, "verbose": 0})
-    callback.on_train_begin()
     trace = []
-    for epoch, value in enumerate(values):
-        model.weights = [np.full(2, epoch, "float32")]
-        callback.on_epoch_end(epoch, {monitor: value, "loss": 0.0})
-        trace.append((model.stop_training, float(model.optimizer.learning_rate)))
-        if model.stop_training:
-            break
-    callback.on_train_end()
-    return trace, model.weights[0].tolist()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for run in range(runs):
+            model.stop_training = False
+            callback.on_train_begin()
+            for epoch, value in enumerate(values):
+                model.weights = [np.full(2, epoch + 100 * run, "float32")]
+                logs = {"loss": 0.0} if value is None else {monitor: value, "loss": 0.0}
+                callback.on_epoch_end(epoch, logs)
+                state = [_comparable(getattr(callback, name, None)) for name in _STATE]
+                trace.append((model.stop_training, float(model.optimizer.learning_rate),
+                              logs.get("learning_rate"), *state))
+                if model.stop_training:
+                    break
+            callback.on_train_end()
+            trace.append(model.weights[0].tolist())
+    return trace, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+NAN = float("nan")
 
 
 def _sequences():
     rng = np.random.default_rng(0)
     walks = [list(np.round(np.cumsum(rng.normal(0, 0.1, 12)) + 1.0, 3)) for _ in range(8)]
-    return walks + [[1.0] * 10, [1.0, 0.9, 0.95, 0.85, 0.86, 0.87, 0.5]]
+    return walks + [
+        [1.0] * 10,  # a plateau from the start
+        [1.0, 0.9, 0.95, 0.85, 0.86, 0.87, 0.5],
+        [1.0, 0.99, 0.98, 0.97, 0.96, 0.95],  # steady small gains: the best is the last epoch
+        [0.5, 0.6, 0.7, 0.8, 0.8, 0.75],  # rising, then a tie
+        [1.0, 0.96, 0.93, 0.9, 0.95, 0.91, 0.92, 0.93],
+        [NAN, 1.0, 0.5, 0.4, 0.4, 0.4],  # NaN first becomes `best`: nothing beats it
+        [1.0, NAN, 0.9, NAN, NAN, NAN, 0.8],  # NaN never improves
+        [None, 1.0, None, 0.9, None, None, None, 0.95, 0.95],  # missing: warns, skipped
+    ]
 
 
 ES_CONFIGS = [
     dict(patience=0),
     dict(patience=2),
     dict(patience=2, min_delta=0.05),
+    dict(patience=2, min_delta=-0.05),  # the sign of min_delta is ignored
+    dict(patience=1, mode="min"),
     dict(patience=1, mode="max"),
+    dict(patience=2, min_delta=0.05, mode="max"),
     dict(patience=2, baseline=0.9),
     dict(patience=2, baseline=0.9, mode="max"),
     dict(patience=1, restore_best_weights=True),
-    dict(patience=20, restore_best_weights=True),
+    dict(patience=20, restore_best_weights=True),  # never stops: restores at the end
+    dict(patience=2, baseline=0.1, restore_best_weights=True),  # baseline never beaten
+    dict(patience=2, baseline=5.0, mode="max", restore_best_weights=True),
     dict(patience=1, start_from_epoch=3, restore_best_weights=True),
+    dict(patience=0, start_from_epoch=2, baseline=0.95, restore_best_weights=True),
+    dict(patience=3, min_delta=0.02, restore_best_weights=True, verbose=1),
 ]
 
 
 @pytest.mark.parametrize("config", ES_CONFIGS, ids=str)
-def test_early_stopping_matches_keras(K, config):
+def test_early_stopping_matches_keras(K, config, capsys):
+    """Stop epoch, `wait`, `best`, `stopped_epoch`, `best_epoch`, `min_delta`, restored
+    weights, warnings and messages agree with Keras over many histories, in two fits."""
     for values in _sequences():
 
         def factory(module):
             return module.callbacks.EarlyStopping(monitor="val_loss", **config)
 
-        keras_result = _drive_monitor(K, factory, values, "val_loss")
-        assert _drive_monitor(__import__("lamina"), factory, values, "val_loss") == keras_result
+        keras_result = _drive_monitor(K, factory, values, "val_loss", runs=2)
+        keras_out = capsys.readouterr().out
+        assert _drive_monitor(lamina, factory, values, "val_loss", runs=2) == keras_result
+        assert capsys.readouterr().out == keras_out
 
 
 RLR_CONFIGS = [
     dict(patience=1, factor=0.5),
     dict(patience=2, factor=0.5, cooldown=2),
     dict(patience=1, factor=0.1, min_lr=0.05),
+    dict(patience=1, factor=0.3, min_lr=0.3**3),  # lands exactly on min_lr (float32)
     dict(patience=1, factor=0.5, min_delta=0.05, mode="max"),
+    dict(patience=1, factor=0.5, min_delta=-0.05, mode="min"),
     dict(patience=0, factor=0.5, cooldown=1),
+    dict(patience=0, factor=0.5, cooldown=1, min_delta=0),
+    dict(patience=3, factor=0.2, cooldown=2, min_lr=1e-3, verbose=1),
 ]
 
 
 @pytest.mark.parametrize("config", RLR_CONFIGS, ids=str)
 @pytest.mark.parametrize("monitor", ["val_loss", "val_acc"])
-def test_reduce_lr_on_plateau_matches_keras(K, config, monitor):
+def test_reduce_lr_on_plateau_matches_keras(K, config, monitor, capsys):
+    """The learning rate (set and logged), `wait`, `cooldown_counter` and `best` agree
+    with Keras epoch by epoch, over two fits with the same callback."""
     # Keras resolves "auto" only from compiled-metric containers, which a fake model
-    # cannot provide; accuracy is monitored with an explicit "max".
+    # cannot provide; accuracy is monitored with an explicit "max" here (real models:
+    # test_auto_mode_resolves_like_keras_from_compiled_metrics).
     config = dict(config, mode=config.get("mode", "max" if monitor == "val_acc" else "auto"))
     for values in _sequences():
 
         def factory(module):
             return module.callbacks.ReduceLROnPlateau(monitor=monitor, **config)
 
-        keras_result = _drive_monitor(K, factory, values, monitor)
-        assert _drive_monitor(__import__("lamina"), factory, values, monitor) == keras_result
+        keras_result = _drive_monitor(K, factory, values, monitor, runs=2)
+        keras_out = capsys.readouterr().out
+        assert _drive_monitor(lamina, factory, values, monitor, runs=2) == keras_result
+        assert capsys.readouterr().out == keras_out
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_unknown_mode_warns_and_falls_back_to_auto_like_keras(K, name):
+    for module in (K, lamina):
+        with pytest.warns(UserWarning, match=f"^{name} mode 'sideways' is unknown, fallback"):
+            callback = getattr(module.callbacks, name)(mode="sideways")
+        assert callback.mode == "auto"
+
+
+def test_reduce_lr_on_plateau_refuses_a_factor_of_one_like_keras(K):
+    for module in (K, lamina):
+        with pytest.raises(ValueError, match=r"not support a factor >= 1.0. Received factor=1"):
+            module.callbacks.ReduceLROnPlateau(factor=1.0)
 
 
 def test_learning_rate_scheduler_matches_keras(K):
@@ -275,6 +349,16 @@ def test_learning_rate_scheduler_matches_keras(K):
         return history.history
 
     assert run(__import__("lamina")) == run(K)
+
+
+def test_learning_rate_scheduler_refuses_a_schedule_that_is_not_callable(K):
+    # Keras fails at the first epoch and lamina at construction: a TypeError either way.
+    keras_scheduler = K.callbacks.LearningRateScheduler(0.1)
+    keras_scheduler.set_model(_Model())
+    with pytest.raises(TypeError, match="not callable"):
+        keras_scheduler.on_epoch_begin(0)
+    with pytest.raises(TypeError, match="expects a function `schedule"):
+        lamina.callbacks.LearningRateScheduler(0.1)
 
 
 def test_csv_logger_files_match_keras(K, tmp_path):
@@ -328,3 +412,149 @@ def test_callback_list_logs_and_history_match_keras(K):
         return seen, history, [type(c).__name__ for c in callbacks.callbacks]
 
     assert run(__import__("lamina")) == run(K)
+
+
+# -- the same decisions inside real models and real `fit` runs -------------------------------
+
+_X = np.random.default_rng(1).normal(size=(16, 3)).astype("float32")
+_Y = (_X[:, :1] > 0).astype("float32")
+
+
+def _compiled_classifier(module, learning_rate=0.1):
+    model = module.Sequential([module.Input((3,)), module.layers.Dense(1, activation="sigmoid")])
+    model.compile(
+        optimizer=module.optimizers.SGD(learning_rate),
+        loss="binary_crossentropy",
+        metrics=["acc", "accuracy", module.metrics.AUC(), "mae", module.metrics.AUC(name="my_auc")],
+    )
+    return model
+
+
+def _scripted(module, monitor, values):
+    """A callback (first in the list) that writes `values[epoch]` into the epoch logs
+    (`None` removes `monitor`), and records per epoch the learning rate at its start
+    and the weights at its end."""
+
+    class Scripted(module.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.epochs, self.rates, self.snapshots = [], [], {}
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append(epoch)
+            self.rates.append(float(self.model.optimizer.learning_rate))
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs.pop(monitor, None)
+            if values[epoch] is not None:
+                logs[monitor] = values[epoch]
+            # Copies: lamina's `get_weights()` still hands out views of CPU variables.
+            self.snapshots[epoch] = [np.array(w) for w in self.model.get_weights()]
+
+    return Scripted()
+
+
+def _weights_equal(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("monitor", ["loss", "val_loss", "acc", "val_acc", "accuracy",
+                                     "val_accuracy", "auc", "val_auc", "val_my_auc", "val_mae"])
+def test_auto_mode_resolves_like_keras_from_compiled_metrics(K, monitor, tmp_path):
+    """With `mode="auto"`, the three monitor callbacks pick the direction Keras picks
+    from the compiled metrics: same stop, same reductions, same checkpoint files."""
+    values = [0.5, 0.6, 0.4, 0.55, 0.3, 0.7, 0.65]
+
+    def run(module):
+        model = _compiled_classifier(module)
+        model.fit(_X, _Y, epochs=1, verbose=0)  # builds the compiled metrics
+        directory = tmp_path / module.__name__
+        callbacks = [
+            module.callbacks.EarlyStopping(monitor=monitor, patience=2),
+            module.callbacks.ReduceLROnPlateau(monitor=monitor, patience=1, factor=0.5),
+            module.callbacks.ModelCheckpoint(str(directory / "{epoch}.weights.h5"),
+                                             monitor=monitor, save_best_only=True,
+                                             save_weights_only=True),
+        ]
+        trace = []
+        for callback in callbacks:
+            callback.set_model(model)
+            callback.on_train_begin()
+        for epoch, value in enumerate(values):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch)
+                callback.on_epoch_end(epoch, {monitor: value})
+            trace.append((model.stop_training, float(model.optimizer.learning_rate),
+                          [_comparable(c.best) for c in callbacks]))
+        return trace, [c.min_delta for c in callbacks], sorted(p.name for p in directory.iterdir())
+
+    assert run(lamina) == run(K)
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_auto_mode_refuses_a_metric_of_unknown_direction_like_keras(K, name):
+    for module in (K, lamina):
+        model = _compiled_classifier(module)
+        model.fit(_X, _Y, epochs=1, verbose=0)
+        callback = getattr(module.callbacks, name)(monitor="val_binary_accuracy")
+        callback.set_model(model)
+        callback.on_train_begin()
+        with pytest.raises(ValueError, match="monitor=val_binary_accuracy.*mode='max'"):
+            callback.on_epoch_end(0, {"val_binary_accuracy": 0.5})
+
+
+RESTORE_CASES = {
+    "best_is_last": (dict(patience=1), [1.0, 0.9, 0.8, 0.7]),
+    "stops_early": (dict(patience=2), [1.0, 0.5, 0.6, 0.7, 0.8, 0.9]),
+    "baseline_never_beaten": (dict(patience=2, baseline=0.1), [1.0, 0.9, 0.95, 0.97, 0.8]),
+    "baseline_beaten_late": (dict(patience=1, baseline=0.6), [1.0, 0.9, 0.5, 0.55, 0.4]),
+    "start_from_epoch": (dict(patience=1, start_from_epoch=2),
+                         [0.1, 0.2, 0.5, 0.4, 0.45, 0.6, 0.7]),
+    "max_with_nan_and_missing": (dict(patience=2, mode="max"),
+                                 [0.5, NAN, 0.7, None, 0.6, 0.65, 0.9]),
+    "min_delta": (dict(patience=2, min_delta=0.1), [1.0, 0.95, 0.85, 0.8, 0.79, 0.5]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESTORE_CASES))
+def test_fit_with_restore_best_weights_restores_the_best_epoch_like_keras(K, case):
+    """In real `fit` runs: the same stop epoch, `stopped_epoch`, `best` and `best_epoch`
+    as Keras, and the final weights are exactly those seen at the end of the best epoch."""
+    config, values = RESTORE_CASES[case]
+    config = {"mode": "min", **config}  # "val_score" is no compiled metric: no "auto"
+
+    def run(module):
+        model = _compiled_classifier(module)
+        scripted = _scripted(module, "val_score", values)
+        stopper = module.callbacks.EarlyStopping(monitor="val_score", restore_best_weights=True,
+                                                 **config)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = model.fit(_X, _Y, epochs=len(values), batch_size=4, shuffle=False,
+                                verbose=0, callbacks=[scripted, stopper])
+        snapshots = scripted.snapshots
+        assert all(not _weights_equal(snapshots[e], snapshots[e + 1])
+                   for e in range(len(snapshots) - 1))  # every epoch moved the weights
+        assert _weights_equal(model.get_weights(), snapshots[stopper.best_epoch])
+        missing = [w for w in caught if "`val_score` which is not available" in str(w.message)]
+        return (len(history.history["loss"]), stopper.stopped_epoch, stopper.best_epoch,
+                _comparable(stopper.best), stopper.wait, len(missing))
+
+    assert run(lamina) == run(K)
+
+
+def test_fit_with_reduce_lr_on_plateau_changes_the_rate_like_keras(K):
+    """In real `fit` runs: the learning rate each epoch starts with, and the
+    `learning_rate` that History records, agree with Keras."""
+    values = [1.0, 1.0, 0.9, 0.9, 0.95, 0.95, 0.95, 0.2, 0.3, 0.3, 0.3]
+
+    def run(module):
+        model = _compiled_classifier(module, learning_rate=0.5)
+        scripted = _scripted(module, "val_score", values)
+        reducer = module.callbacks.ReduceLROnPlateau(monitor="val_score", factor=0.5,
+                                                     patience=1, cooldown=1, min_lr=0.07,
+                                                     mode="min")
+        history = model.fit(_X, _Y, epochs=len(values), batch_size=8, verbose=0,
+                            callbacks=[scripted, reducer])
+        return scripted.rates, [round(v, 7) for v in history.history["learning_rate"]]
+
+    assert run(lamina) == run(K)

@@ -2,6 +2,7 @@
 same saves (paths, order), the same messages and the same backup metadata."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -96,3 +97,136 @@ def test_backup_metadata_matches_keras(K, tmp_path, save_freq):
     assert _backup_metadata(BackupAndRestore, tmp_path / "l", save_freq) == expected
     assert sorted(p.name for p in (tmp_path / "l").iterdir()) == sorted(
         p.name for p in (tmp_path / "k").iterdir())
+
+
+# -- real `fit` runs: which epochs are saved, and where an interrupted run resumes ---------
+
+_X = np.random.default_rng(2).normal(size=(16, 3)).astype("float32")
+_Y = (_X[:, :1] > 0).astype("float32")
+
+
+def _classifier(module):
+    model = module.Sequential([module.Input((3,)), module.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=module.optimizers.SGD(0.1), loss="binary_crossentropy",
+                  metrics=["acc", module.metrics.AUC()])
+    return model
+
+
+def _scripted(module, values, names):
+    """First in the callback list: sets each of `names` to `values[epoch]` in the epoch
+    logs (`None` drops them) and keeps a copy of the weights at each epoch end."""
+
+    class Scripted(module.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.snapshots = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            for name in names:
+                logs.pop(name, None)
+                if values[epoch] is not None:
+                    logs[name] = values[epoch]
+            self.snapshots[epoch] = [np.array(w) for w in self.model.get_weights()]
+
+    return Scripted()
+
+
+SAVE_BEST_CASES = {
+    "val_loss_auto": (dict(monitor="val_loss"), [1.0, 0.8, 0.9, 0.8, 0.5, float("nan"), 0.6]),
+    "val_acc_auto": (dict(monitor="val_acc"), [0.5, 0.7, 0.6, 0.7, 0.9, None, 0.95]),
+    "auc_auto": (dict(monitor="auc"), [0.5, 0.4, 0.6, 0.6, 0.61, 0.2, 0.7]),
+    "max_threshold": (dict(monitor="val_loss", mode="max", initial_value_threshold=0.85),
+                      [1.0, 0.8, 0.9, 0.8, 1.5, 0.6, 1.2]),
+    "min_threshold": (dict(monitor="val_acc", mode="min", initial_value_threshold=0.65),
+                      [0.7, 0.6, 0.66, 0.5, 0.5, 0.4, 0.9]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SAVE_BEST_CASES))
+def test_save_best_only_in_fit_saves_the_epochs_keras_saves(K, tmp_path, case):
+    """`ModelCheckpoint(save_best_only=True)` in real `fit` runs writes the same epochs
+    as Keras ("auto" included, resolved from the compiled `acc`/`auc` metrics), and each
+    file holds the weights of the end of its epoch."""
+    kwargs, values = SAVE_BEST_CASES[case]
+
+    def run(module):
+        model = _classifier(module)
+        directory = tmp_path / module.__name__
+        scripted = _scripted(module, values, [kwargs["monitor"]])
+        checkpoint = module.callbacks.ModelCheckpoint(
+            str(directory / "{epoch:02d}.weights.h5"), save_best_only=True,
+            save_weights_only=True, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(_X, _Y, validation_data=(_X, _Y), epochs=len(values), batch_size=8,
+                      verbose=0, callbacks=[scripted, checkpoint])
+        names = sorted(p.name for p in directory.iterdir())
+        for name in names:
+            model.load_weights(str(directory / name))
+            epoch = int(name[:2]) - 1
+            assert all(np.array_equal(a, b)
+                       for a, b in zip(model.get_weights(), scripted.snapshots[epoch]))
+        best = checkpoint.best
+        unavailable = sum("Can save best model only with" in str(w.message) for w in caught)
+        return names, None if best is None else round(float(best), 6), unavailable
+
+    assert run(__import__("lamina")) == run(K)
+
+
+def _interrupted_then_resumed(module, backup_dir, save_freq, interrupt_at, backup_first):
+    """Fit 6 epochs of 4 batches with `BackupAndRestore`, raising at `interrupt_at`
+    (`(epoch, None)`: at that epoch's end, `(epoch, batch)`: after that batch); then fit
+    again with a fresh callback. Returns the epochs each run began and the backup's
+    metadata between the two runs."""
+
+    class Interrupt(module.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if (self._epoch, batch) == interrupt_at:
+                raise RuntimeError("interrupted")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            if (epoch, None) == interrupt_at:
+                raise RuntimeError("interrupted")
+
+    class Epochs(module.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append(epoch)
+
+    model = _classifier(module)
+    runs = []
+    for callbacks in (
+        [module.callbacks.BackupAndRestore(str(backup_dir), save_freq=save_freq), Interrupt()],
+        [module.callbacks.BackupAndRestore(str(backup_dir), save_freq=save_freq)],
+    ):
+        if not backup_first:
+            callbacks.reverse()
+        epochs = Epochs()
+        try:
+            model.fit(_X, _Y, epochs=6, batch_size=4, verbose=0, callbacks=[epochs, *callbacks])
+        except RuntimeError:
+            metadata = json.loads((backup_dir / "training_metadata.json").read_text())
+        runs.append(epochs.seen)
+    return runs, (metadata["epoch"], metadata["batch"]), backup_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "save_freq, interrupt_at, backup_first",
+    [("epoch", (2, None), True),  # backed up at the end of epoch 2: resumes at 3
+     ("epoch", (2, None), False),  # interrupted before that backup: resumes at 2
+     ("epoch", (3, 1), True),  # mid-epoch: the epoch is rerun
+     (3, (2, 2), True),  # batch-level: reruns the epoch of the last backup
+     (3, (3, 0), True)],
+)
+def test_interrupted_fit_resumes_at_the_epoch_keras_resumes(K, tmp_path, save_freq,
+                                                            interrupt_at, backup_first):
+    expected = _interrupted_then_resumed(K, tmp_path / "k", save_freq, interrupt_at,
+                                         backup_first)
+    assert _interrupted_then_resumed(__import__("lamina"), tmp_path / "l", save_freq,
+                                     interrupt_at, backup_first) == expected

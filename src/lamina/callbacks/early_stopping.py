@@ -2,6 +2,8 @@
 
 import warnings
 
+import numpy as np
+
 from lamina.callbacks.callback import _as_float
 from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.utils import io_utils
@@ -17,9 +19,13 @@ class EarlyStopping(MonitorCallback):
         verbose: 1 prints a message when stopping or restoring weights.
         mode: `"min"`, `"max"`, or `"auto"` (losses are minimized; other metrics
             follow the direction of the model's metric of that name).
-        baseline: the value must beat this for the patience counter to reset.
+        baseline: an improvement resets the patience counter only if it also beats
+            this value. While nothing beats it the counter runs on through
+            improvements, so the first epoch without improvement after `patience`
+            monitored epochs stops training (`best` still follows the best value).
         restore_best_weights: at the end of training, load the weights of the best
-            epoch (also when training ran to the end without stopping).
+            monitored epoch, whether or not it beat `baseline` and also when training
+            ran to the end without stopping.
         start_from_epoch: epochs to wait before monitoring starts (warm-up).
 
     >>> class Model:
@@ -46,7 +52,7 @@ class EarlyStopping(MonitorCallback):
         restore_best_weights=False,
         start_from_epoch=0,
     ):
-        super().__init__(monitor, mode, baseline, min_delta)
+        super().__init__(monitor, mode, min_delta=min_delta)  # `baseline` is no starting `best`
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
@@ -73,19 +79,25 @@ class EarlyStopping(MonitorCallback):
             return
         if self.restore_best_weights and self.best_weights is None:
             # Until something improves, the weights we started monitoring from are best.
-            self.best_weights = self.model.get_weights()
+            self.best_weights = self._snapshot_weights()
+            self.best_epoch = epoch
         self.wait += 1
         if self._is_improvement(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
+                self.best_weights = self._snapshot_weights()
             if self.baseline is None or self._is_improvement(current, self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+
+    def _snapshot_weights(self):
+        # NOTE: copied, so that the snapshot survives the following updates even where
+        # `get_weights()` hands out arrays sharing memory with the live variables.
+        return [np.array(w, copy=True) for w in self.model.get_weights()]
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:

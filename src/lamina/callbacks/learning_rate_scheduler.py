@@ -31,6 +31,13 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
+        if not callable(schedule):
+            # Keras fails later, at the first epoch, with "object is not callable".
+            raise TypeError(
+                "LearningRateScheduler expects a function `schedule(epoch, lr)` returning "
+                "the new learning rate, e.g. `lambda epoch, lr: lr * 0.9`. Received: "
+                f"schedule={schedule!r} of type {type(schedule).__name__}"
+            )
         self.schedule = schedule
         self.verbose = verbose
 

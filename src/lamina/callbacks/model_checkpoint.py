@@ -88,8 +88,7 @@ class ModelCheckpoint(MonitorCallback):
         save_freq="epoch",
         initial_value_threshold=None,
     ):
-        super().__init__(monitor, mode)
-        self.best = initial_value_threshold
+        super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only

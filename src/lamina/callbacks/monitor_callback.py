@@ -1,5 +1,6 @@
 """`MonitorCallback`: shared logic of callbacks that watch one logged value."""
 
+import operator
 import warnings
 
 from lamina.callbacks.callback import Callback
@@ -19,48 +20,60 @@ def _metric_direction(model, name):
 
 
 class MonitorCallback(Callback):
-    """Base of `EarlyStopping` and `ReduceLROnPlateau`: direction and improvement test.
+    """Base of `EarlyStopping`, `ReduceLROnPlateau` and `ModelCheckpoint`.
+
+    Holds what the three share: which way `monitor` improves, and whether a value
+    improves on a reference by more than `min_delta`.
 
     Args:
         monitor: log name to watch.
         mode: `"min"`, `"max"` or `"auto"`: losses are minimized, other metrics
             follow the `_direction` (`"up"`/`"down"`) of the model's metric of
-            that name, resolved at the first epoch end.
-        baseline: optional reference value (used by subclasses).
-        min_delta: smallest change that counts as an improvement (sign ignored).
+            that name, resolved at the first epoch end. Anything else warns and
+            falls back to `"auto"`.
+        baseline: the initial `best` value (`None`: the first value seen).
+        min_delta: smallest change that counts as an improvement. Its sign is
+            ignored; once the direction is resolved, `min_delta` is stored as
+            Keras stores it: negative in `"min"` mode, positive in `"max"` mode.
+
+    Once resolved, `monitor_op` is the strict comparison (`operator.lt` or
+    `operator.gt`) a new value must pass against the best one.
     """
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
         if mode not in ("auto", "min", "max"):
             warnings.warn(
-                f"{type(self).__name__} mode {mode!r} is unknown, fallback to auto mode.",
+                f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
                 stacklevel=3,
             )
             mode = "auto"
         self.monitor = monitor
         self.mode = mode
-        self.best = None
+        self.best = baseline
         self.min_delta = abs(min_delta)
-        self.monitor_op = None  # "min" or "max" once resolved
+        self.monitor_op = None
 
     def _set_monitor_op(self):
-        if self.mode != "auto":
-            self.monitor_op = self.mode
-            return
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        direction = "down" if name == "loss" else _metric_direction(self.model, name)
-        if direction not in ("up", "down"):
-            raise ValueError(
-                f"{type(self).__name__} callback received monitor={self.monitor}, but cannot "
-                "tell whether that metric should be maximized or minimized. Pass "
-                "`mode='max'` to keep the highest value, or `mode='min'` to keep the lowest."
-            )
-        self.monitor_op = "max" if direction == "up" else "min"
+        if self.mode == "auto":
+            name = self.monitor.removeprefix("val_")
+            direction = "down" if name == "loss" else _metric_direction(self.model, name)
+            if direction not in ("up", "down"):
+                raise ValueError(
+                    f"{type(self).__name__} callback received monitor={self.monitor}, but "
+                    "cannot tell whether that metric should be maximized or minimized. Pass "
+                    "`mode='max'` to keep the highest value, or `mode='min'` to keep the "
+                    "lowest."
+                )
+            minimize = direction == "down"
+        else:
+            minimize = self.mode == "min"
+        self.monitor_op = operator.lt if minimize else operator.gt
+        # NOTE: Keras' convention: `value - min_delta` is compared with the best value.
+        self.min_delta = -abs(self.min_delta) if minimize else abs(self.min_delta)
 
     def _is_improvement(self, value, reference):
+        """Whether `value` beats `reference`: always against `None`, never when either is NaN."""
         if reference is None:
             return True
-        if self.monitor_op == "min":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
+        return bool(self.monitor_op(value - self.min_delta, reference))

@@ -68,6 +68,8 @@ class ReduceLROnPlateau(MonitorCallback):
         return self.cooldown_counter > 0
 
     def on_train_begin(self, logs=None):
+        # Each `fit` starts afresh, as in Keras.
+        self.best = None
         self.cooldown_counter = 0
         self.wait = 0
 
