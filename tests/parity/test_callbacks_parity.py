@@ -317,11 +317,12 @@ def test_reduce_lr_on_plateau_matches_keras(K, config, monitor, capsys):
         assert capsys.readouterr().out == keras_out
 
 
-@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
-def test_unknown_mode_warns_and_falls_back_to_auto_like_keras(K, name):
+@pytest.mark.parametrize("name, args", [("EarlyStopping", ()), ("ReduceLROnPlateau", ()),
+                                        ("ModelCheckpoint", ("m.keras",))])
+def test_unknown_mode_warns_and_falls_back_to_auto_like_keras(K, name, args):
     for module in (K, lamina):
         with pytest.warns(UserWarning, match=f"^{name} mode 'sideways' is unknown, fallback"):
-            callback = getattr(module.callbacks, name)(mode="sideways")
+            callback = getattr(module.callbacks, name)(*args, mode="sideways")
         assert callback.mode == "auto"
 
 
