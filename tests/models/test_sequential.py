@@ -63,3 +63,11 @@ def test_sequential_propagates_training_flag():
     x = torch.ones(4, 100)
     assert torch.equal(model(x), x)
     assert not torch.equal(model(x, training=True), x)
+
+
+def test_sequential_starting_with_a_built_model_is_built_from_its_input_shape():
+    base = lamina.Sequential([lamina.Input((6, 6, 3)), layers.Conv2D(4, 3),
+                              layers.GlobalAveragePooling2D()])
+    model = lamina.Sequential([base, layers.Dense(2)])
+    assert model.built and model.input_shape == (None, 6, 6, 3)
+    assert model.output_shape == (None, 2)

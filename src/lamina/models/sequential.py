@@ -92,6 +92,8 @@ class Sequential(Model):
             self.build(stack[0].batch_shape, _dtype=stack[0].dtype)
         elif stack[0]._batch_input_shape is not None:
             self.build(stack[0]._batch_input_shape)
+        elif len(stack) > 1 and _known_input_shape(stack[0]):
+            self.build(_known_input_shape(stack[0]))
 
     def build(self, input_shape=None, _dtype=None):
         if input_shape is None:
@@ -212,3 +214,15 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape"):
             model.build(config["build_input_shape"])
         return model
+
+
+def _known_input_shape(layer):
+    """The single input shape of a first layer that has one already (a built model), from
+    which Keras builds the stack as soon as a second layer joins it; else None."""
+    try:
+        shape = layer.input_shape
+    except AttributeError:
+        return None
+    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
+        return shape
+    return None
