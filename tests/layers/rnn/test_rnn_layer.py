@@ -165,6 +165,13 @@ def test_rank2_input_names_expected_layout():
         layer(torch.as_tensor(X[:, 0]))
 
 
+def test_nested_sequence_inputs_are_rejected_with_a_reason():
+    # Keras 3 does not take a tuple of sequences either (it fails inside the cell).
+    first, second = lamina.Input((None, 4)), lamina.Input((None, 3, 2))
+    with pytest.raises(ValueError, match=r"rnn.*one sequence tensor.*\(None, None, 3, 2\)"):
+        RNN(MinimalCell(2))((first, second))
+
+
 def test_initial_state_with_wrong_shape_or_count_is_rejected():
     with pytest.raises(ValueError, match=r"initial_state\[1\] should have shape \(batch, 2\)"):
         LSTM(2)(X, initial_state=[np.zeros((3, 2), "float32"), np.zeros((3, 5), "float32")])

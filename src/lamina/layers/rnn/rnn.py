@@ -412,6 +412,15 @@ class RNN(Layer):
         return [0] * len(self._state_sizes())
 
     def _check_rank(self, shape):
+        if any(isinstance(dim, (list, tuple)) for dim in shape):
+            # NOTE: Keras 3's RNN does not take nested sequences either (it fails while
+            # building the cell); say so here instead.
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) takes one sequence tensor of "
+                "shape (batch, timesteps, features), not a nested structure of sequences; "
+                f"received shapes {tuple(tuple(s) for s in shape)}. Concatenate the "
+                "features into one tensor, or loop over the timesteps calling the cell."
+            )
         rank = len(shape)
         if rank != 3 if self._exact_rank else rank < 3:
             raise ValueError(
