@@ -123,10 +123,17 @@ class Variable(torch.nn.Parameter):
         if self.is_floating_point() or self.is_complex():
             self.requires_grad_(self._trainable)
 
-    def numpy(self):
-        return self.detach().cpu().numpy() if self.dtype != torch.bfloat16 else (
-            self.detach().float().cpu().numpy()
-        )
+    def numpy(self, *, force=False):
+        """The value as a NumPy array, bfloat16 widened to float32.
+
+        Keras' `numpy()` always detaches and moves to the host, which is what torch's
+        `force=True` asks for; `force` is accepted so torch callers (the ONNX exporter
+        among them) keep `Tensor.numpy`'s signature.
+        """
+        value = self.detach()
+        if value.dtype == torch.bfloat16:
+            value = value.float()
+        return value.numpy(force=True)
 
     def assign(self, value):
         """Write `value` into the variable in place (shape must match)."""

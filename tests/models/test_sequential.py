@@ -51,7 +51,8 @@ def test_add_and_pop():
 def test_sequential_state_dict_and_torch_interop():
     model = lamina.Sequential([lamina.Input((4,)), layers.Dense(3)])
     keys = list(model.state_dict())
-    assert keys == ["layers.1.kernel", "layers.1.bias"]
+    # `layers.<i>` indexes Keras' `model.layers`, which leaves the InputLayer out.
+    assert keys == ["layers.0.kernel", "layers.0.bias"]
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     loss = model(torch.ones(2, 4)).sum()
     loss.backward()

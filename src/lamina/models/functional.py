@@ -171,12 +171,12 @@ class Functional(Model):
         """Replay the graph with some operations swapped (used by `clone_model`)."""
         return self._run(list(flat_inputs), operations)
 
-    def forward(self, *args, **kwargs):
-        if not kwargs and len(args) == 1 and len(self._flat_inputs) == 1:
-            x = args[0]
+    def forward(self, inputs, *args, **kwargs):
+        if not kwargs and not args and len(self._flat_inputs) == 1:
+            x = inputs
             if x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype(0):
                 return self._run([x])
-        return self._full_call(args, kwargs)
+        return self._full_call((inputs, *args), kwargs)
 
     def _input_torch_dtype(self, index):
         dtypes = self.__dict__.get("_input_dtypes")
@@ -269,10 +269,6 @@ class Functional(Model):
         return Layer._symbolic_call(self, args, kwargs)
 
     # -- graph properties ------------------------------------------------------------------
-    @property
-    def layers(self):
-        return list(self._modules["layers"])
-
     @property
     def inputs(self):
         return self._flat_inputs if not isinstance(self._inputs_struct, dict) else (

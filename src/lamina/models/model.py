@@ -4,8 +4,38 @@
 for anything else.
 """
 
+import torch
+
 from lamina.layers.layer import Layer
 from lamina.trainers.trainer import Trainer
+
+
+class LayerList(list, torch.nn.Module):
+    """Keras' `model.layers`: a new list on each read (editing it leaves the model alone),
+    and also a view of the model's tracked `layers` submodule.
+
+    NOTE: a Keras property named `layers` shadows the submodule of that name, and torch
+    finds submodules by `getattr` (`get_submodule`, `functional_call`, `torch.export`, the
+    ONNX exporter). Sharing the submodule's `_modules` lets those lookups reach the modules
+    that `state_dict` names `layers.<i>`, and `model.layers[i]` is that same module.
+    """
+
+    def __init__(self, layers, container):
+        list.__init__(self, layers)
+        torch.nn.Module.__init__(self)
+        self.__dict__["_modules"] = container._modules
+
+    __eq__ = list.__eq__
+    __hash__ = object.__hash__
+    __iter__ = list.__iter__
+    __len__ = list.__len__
+    __getitem__ = list.__getitem__
+    __contains__ = list.__contains__
+    __repr__ = list.__repr__
+    __dir__ = object.__dir__
+
+    def __reduce_ex__(self, protocol):
+        return (list, (list(self),))
 
 
 class Model(Trainer, Layer):
@@ -40,6 +70,12 @@ class Model(Trainer, Layer):
         Trainer.__init__(self)
         Layer.__init__(self, **kwargs)
 
+    def forward(self, inputs, *args, **kwargs):
+        # NOTE: one named first parameter (Keras' `inputs`), because torch's tools read
+        # `forward`'s signature: `torch.export`'s `dynamic_shapes=({0: batch},)` and ONNX
+        # input names would otherwise address a `*args` tuple.
+        return Layer.forward(self, inputs, *args, **kwargs)
+
     def build(self, input_shape=None):
         """Create the weights of a subclassed model by running `call` once on symbolic
         inputs of `input_shape` (no compute)."""
@@ -73,7 +109,10 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         """The model's direct sublayers, in tracking order."""
-        return self._sublayers()
+        container = self._modules.get("layers")
+        if container is None:
+            return self._sublayers()
+        return LayerList(self._sublayers(), container)
 
     def get_layer(self, name=None, index=None):
         """A sublayer by `name` or by `index` in `layers`."""

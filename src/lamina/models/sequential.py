@@ -24,7 +24,11 @@ class Sequential(Model):
 
     def __init__(self, layers=None, trainable=True, name=None):
         Model.__init__(self, trainable=trainable, name=name)
+        # NOTE: the InputLayer is kept out of the tracked `layers` submodule, so torch's
+        # `layers.<i>` paths (`state_dict`, `get_submodule`) index Keras' `model.layers`.
+        # It holds no state; `_input_tensor` (its output) remembers it.
         self._modules["layers"] = TrackedList()
+        self._input_tensor = None
         self._inputs = self._outputs = None
         self._layers_tuple = ()
         for layer in layers or ():
@@ -33,7 +37,11 @@ class Sequential(Model):
 
     @property
     def _stack(self):
-        return self._modules["layers"]
+        """Every layer in order, the InputLayer (if any) first: what the config lists."""
+        layers = list(self._modules["layers"])
+        if self._input_tensor is not None:
+            layers.insert(0, self._input_tensor._keras_history.operation)
+        return layers
 
     def add(self, layer, rebuild=True):
         """Append a layer (or an `Input`) to the stack."""
@@ -50,13 +58,12 @@ class Sequential(Model):
                 "Only instances of `lamina.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
             )
-        if isinstance(layer, InputLayer) and self._stack and isinstance(self._stack[0],
-                                                                         InputLayer):
+        if isinstance(layer, InputLayer) and self._input_tensor is not None:
             raise ValueError(
                 f"Sequential model '{self.name}' already has an input layer; an InputLayer "
                 "can only be the first layer."
             )
-        if isinstance(layer, InputLayer) and self._stack:
+        if isinstance(layer, InputLayer) and self._modules["layers"]:
             raise ValueError("An InputLayer can only be added as the first layer.")
         names = [l.name for l in self._stack]
         if layer.name in names:
@@ -65,8 +72,11 @@ class Sequential(Model):
                 f"'{layer.name}' is already the name of a layer in this model. Update the "
                 "`name` argument to pass a unique name."
             )
-        self._stack.append(layer)
-        self._layers_tuple = tuple(l for l in self._stack if not isinstance(l, InputLayer))
+        if isinstance(layer, InputLayer):
+            self._input_tensor = layer.output
+        else:
+            self._modules["layers"].append(layer)
+            self._layers_tuple = tuple(self._modules["layers"])
         if rebuild:
             self._maybe_rebuild()
 
@@ -76,8 +86,8 @@ class Sequential(Model):
         if not layers:
             raise TypeError("There are no layers in the model.")
         layer = layers[-1]
-        self._stack.remove(layer)
-        self._layers_tuple = tuple(l for l in self._stack if not isinstance(l, InputLayer))
+        self._modules["layers"].remove(layer)
+        self._layers_tuple = tuple(self._modules["layers"])
         self.built = False
         self._inputs = self._outputs = None
         if rebuild:
@@ -85,27 +95,22 @@ class Sequential(Model):
         return layer
 
     def _maybe_rebuild(self):
-        stack = list(self._stack)
-        if not stack:
-            return
-        if isinstance(stack[0], InputLayer):
-            self.build(stack[0].batch_shape, _dtype=stack[0].dtype)
-        elif stack[0]._batch_input_shape is not None:
-            self.build(stack[0]._batch_input_shape)
-        elif len(stack) > 1 and _known_input_shape(stack[0]):
-            self.build(_known_input_shape(stack[0]))
+        if self._input_tensor is not None:
+            input_layer = self._input_tensor._keras_history.operation
+            self.build(input_layer.batch_shape, _dtype=input_layer.dtype)
+        elif self._layers_tuple and self._layers_tuple[0]._batch_input_shape is not None:
+            self.build(self._layers_tuple[0]._batch_input_shape)
+        elif len(self._layers_tuple) > 1 and _known_input_shape(self._layers_tuple[0]):
+            self.build(_known_input_shape(self._layers_tuple[0]))
 
     def build(self, input_shape=None, _dtype=None):
         if input_shape is None:
             raise ValueError("Sequential.build needs an input shape, e.g. build((None, 8)).")
         input_shape = tuple(input_shape)
-        stack = list(self._stack)
-        if stack and isinstance(stack[0], InputLayer):
-            inputs = stack[0].output
-        else:
-            inputs = InputLayer(batch_shape=input_shape,
-                                dtype=_dtype or self.compute_dtype).output
-            self._stack.insert(0, inputs._keras_history.operation)
+        if self._input_tensor is None:
+            self._input_tensor = InputLayer(batch_shape=input_shape,
+                                            dtype=_dtype or self.compute_dtype).output
+        inputs = self._input_tensor
         x = inputs
         for layer in self._layers_tuple:
             x = layer(x)
@@ -113,13 +118,13 @@ class Sequential(Model):
         self.built = True
         self._build_shapes = {"input_shape": inputs.shape}
 
-    def forward(self, *args, **kwargs):
-        if self.built and not kwargs and len(args) == 1 and args[0].__class__ is torch.Tensor:
-            x = args[0]
+    def forward(self, inputs, *args, **kwargs):
+        if self.built and not kwargs and not args and inputs.__class__ is torch.Tensor:
+            x = inputs
             for layer in self._layers_tuple:
                 x = layer(x)
             return x
-        return self._full_call(args, kwargs)
+        return self._full_call((inputs, *args), kwargs)
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
@@ -136,10 +141,6 @@ class Sequential(Model):
         if isinstance(first, (torch.Tensor, KerasTensor)):
             self.build(tuple(first.shape), _dtype=None)
         self.built = True
-
-    @property
-    def layers(self):
-        return [l for l in self._stack if not isinstance(l, InputLayer)]
 
     @property
     def inputs(self):
