@@ -1,12 +1,44 @@
-"""Call context: the training flag seen by nested layer calls, in one ContextVar."""
+"""Call context: the training flag seen by nested layer calls, in one ContextVar.
+
+The one training-flag rule. A layer's `call` receives, in this order of precedence:
+
+1. the `training=` argument passed to this call, if not None;
+2. the flag of the enclosing call: a layer that resolved its flag passes it to every
+   layer it calls, however they are called (`self.sub(x)` without `training` included);
+3. the scope set by `fit`/`train_on_batch` (True) or `evaluate`/`predict`/`*_on_batch`
+   (False) around each step; it lives in the same ContextVar as 2, so it is per thread
+   and per call: `fit` in one thread and `predict` in another each see their own mode;
+4. the module's torch mode, when it was switched on with `model.train()` (a plain
+   PyTorch loop); layers start in eval mode, so this never applies unless asked;
+5. the default of the layer's `call` signature (`training=False` in Dropout), else False.
+
+`resolve_training` states the rule; `Layer._full_call` inlines it on the hot path.
+"""
 
 import contextvars
 
 TRAINING = contextvars.ContextVar("lamina_training", default=None)
 
 
+def resolve_training(explicit, module_training, signature_default):
+    """The `training` value a layer call sees (see the module docstring for the rule)."""
+    if explicit is not None:
+        return bool(explicit)
+    enclosing = TRAINING.get()
+    if enclosing is not None:
+        return enclosing
+    if module_training:
+        return True
+    return bool(signature_default)
+
+
 class training_scope:
-    """Set the training flag for every layer called inside the `with` block."""
+    """Set the training flag for every layer called inside the `with` block (rule 3).
+
+    >>> with training_scope(True):
+    ...     TRAINING.get()
+    True
+    """
 
     __slots__ = ("value", "_token")
 

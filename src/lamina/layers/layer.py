@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import torch
+from torch.compiler import is_compiling
 
 from lamina import tree
 from lamina.backend import naming
@@ -95,6 +96,11 @@ class Layer(torch.nn.Module, Operation):
     >>> [w.path for w in layer.weights]
     ['scale/variable']
     """
+
+    # NOTE: set by layers whose `call` combines the input with float weights (Dense, the
+    # normalizations, RNNs): Keras' dtype promotion makes them accept int and bool inputs
+    # (one-hot data) and compute in float, so they cast such inputs to the compute dtype.
+    _casts_integer_inputs = False
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
@@ -187,6 +193,7 @@ class Layer(torch.nn.Module, Operation):
         if should_track(value) and name not in _UNTRACKED:
             value = wrap(value)
         if isinstance(value, TrackedContainer):
+            self.__dict__.pop("_plain_torch_modules", None)
             for item in tree.flatten(list(value.values()) if isinstance(value, dict)
                                      else list(value)):
                 if isinstance(item, Variable):
@@ -195,6 +202,8 @@ class Layer(torch.nn.Module, Operation):
                         self._tracked_variables.append(item)
         elif isinstance(value, torch.nn.Module) and not isinstance(value, Layer):
             _adopt_torch_module(value)
+            self.__dict__.pop("_plain_torch_modules", None)
+            self.__dict__["_fast_path"] = False
         super().__setattr__(name, value)
 
     def __getattr__(self, name):
@@ -328,22 +337,34 @@ class Layer(torch.nn.Module, Operation):
 
     @property
     def variables(self):
-        """All variables: this layer's (trainable first), then its sublayers', deduplicated."""
+        """All state: this layer's weights (trainable first) and the state of each
+        `SeedGenerator` it holds, then its sublayers' variables, deduplicated.
+
+        Seed states are listed as in Keras, but are not weights: `weights`,
+        `get_weights()` and weight files leave them out.
+        """
+        return self._gather_variables(seeds=True)
+
+    @property
+    def weights(self):
+        """The weights: this layer's (trainable first), then its sublayers'."""
+        return self._gather_variables(seeds=False)
+
+    def _gather_variables(self, seeds):
         result, seen = [], set()
-        for v in self._own_variables():
+        own = self._own_variables()
+        if seeds:
+            own += [generator.state for generator in _held_seed_generators(self)]
+        for v in own:
             if id(v) not in seen:
                 seen.add(id(v))
                 result.append(v)
         for layer in self._sublayers():
-            for v in layer.variables:
+            for v in layer._gather_variables(seeds):
                 if id(v) not in seen:
                     seen.add(id(v))
                     result.append(v)
         return result
-
-    @property
-    def weights(self):
-        return self.variables
 
     @property
     def trainable_variables(self):
@@ -358,7 +379,12 @@ class Layer(torch.nn.Module, Operation):
         return [v for v in self.variables if not getattr(v, "trainable", v.requires_grad)]
 
     trainable_weights = trainable_variables
-    non_trainable_weights = non_trainable_variables
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not getattr(v, "trainable", v.requires_grad)]
 
     @property
     def trainable(self):
@@ -410,6 +436,52 @@ class Layer(torch.nn.Module, Operation):
             else:
                 with torch.no_grad():
                     variable.copy_(torch.as_tensor(np.asarray(value)))
+
+    # -- weight files --------------------------------------------------------------------
+    def save_own_variables(self, store):
+        """Write this layer's own weights (not its sublayers') into `store` as `"0"`,
+        `"1"`, ... (trainable first): Keras' weight-file layout. Override to save more;
+        `super().save_own_variables(store)` keeps the default entries."""
+        for i, variable in enumerate(self._own_variables()):
+            store[str(i)] = variable
+
+    def load_own_variables(self, store):
+        """Assign this layer's own weights from `store` (as written by
+        `save_own_variables`). Counts and shapes are checked before anything is assigned;
+        keys that are not indices (extra entries an override saved) are ignored."""
+        variables = self._own_variables()
+        count = sum(1 for key in store.keys() if str(key).isdigit())
+        path = getattr(store, "path", None)
+        where = f"'{path}/vars'" if path else "'/vars'"
+        if count != len(variables):
+            if not variables and not self.built:
+                raise ValueError(
+                    f"Layer {type(self).__name__} '{self.name}' was never built, so it has no "
+                    f"variables, but the weights file holds {count} at {where}. Build the "
+                    "model (call it on data or call `model.build(input_shape)`) before "
+                    "loading weights."
+                )
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expected {len(variables)} variables "
+                f"{[getattr(v, 'name', '?') for v in variables]}, but the weights file holds "
+                f"{count} at {where}. The file was saved from a different architecture; "
+                "pass `skip_mismatch=True` to skip such layers."
+            )
+        values = [store[str(i)] for i in range(count)]
+        for i, (variable, value) in enumerate(zip(variables, values)):
+            shape = tuple(np.shape(value))
+            if shape != tuple(variable.shape):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': variable "
+                    f"'{getattr(variable, 'path', i)}' has shape {tuple(variable.shape)}, but "
+                    f"the weights file holds shape {shape} at '{path or ''}/vars/{i}'. Pass "
+                    "`skip_mismatch=True` to skip mismatched layers."
+                )
+        with torch.no_grad():
+            for variable, value in zip(variables, values):
+                if not isinstance(value, torch.Tensor):
+                    value = torch.as_tensor(np.asarray(value))
+                variable.copy_(value.to(device=variable.device, dtype=variable.dtype))
 
     def count_params(self):
         """Total number of scalars in the layer's weights (the layer must be built)."""
@@ -535,17 +607,34 @@ class Layer(torch.nn.Module, Operation):
             if check is None or not check(first):
                 assert_input_compatibility(self.input_spec, first, self)
 
-        # training: explicit argument, then the enclosing call, then the module's mode.
+        # The training-flag rule of `backend/context.py`, inlined: explicit argument >
+        # enclosing call or fit/evaluate scope > module mode (`train()`) > call default.
+        # The resolved flag is put in the context so that sublayers see it.
         training = kwargs.get("training")
         token = None
-        if training is None:
-            training = TRAINING.get()
-            if training is None:
-                training = training_default if training_default is not None else self.training
+        if is_compiling():
+            # NOTE: Dynamo cannot read a ContextVar (a graph break per layer). Compiled
+            # models (jit_compile, torch.compile, export) use torch's own mechanism: the
+            # trainer sets module mode, which Dynamo guards on.
+            training = bool(training) if training is not None else (
+                True if self.training else bool(training_default))
         else:
-            training = bool(training)
-            if TRAINING.get() is not training:
-                token = TRAINING.set(training)
+            if training is None:
+                training = TRAINING.get()
+                if training is None:
+                    training = True if self.training else bool(training_default)
+                    token = TRAINING.set(training)
+            else:
+                training = bool(training)
+                if TRAINING.get() is not training:
+                    token = TRAINING.set(training)
+            plain_modules = self.__dict__.get("_plain_torch_modules")
+            if plain_modules is None:
+                plain_modules = self.__dict__["_plain_torch_modules"] = _plain_torch_modules(
+                    self)
+            for module in plain_modules:
+                if module.training is not training:
+                    module.train(training)  # plain torch modules read their mode, not the flag
         if has_training:
             kwargs["training"] = training
         else:
@@ -612,25 +701,28 @@ class Layer(torch.nn.Module, Operation):
         has_training, _, has_mask, _, _ = _call_signature(type(self))
         self._compute_torch_dtype = self.dtype_policy.compute_torch_dtype
         self.__dict__["_input_check"] = compile_input_check(self.input_spec)
+        self.__dict__["_plain_torch_modules"] = _plain_torch_modules(self)
         self._fast_path = (
             not has_training and not has_mask and self.activity_regularizer is None
+            and not self._plain_torch_modules
             and (not self.supports_masking or type(self).compute_mask is Layer.compute_mask)
         )
 
     def _convert_inputs(self, inputs):
         dtype = self.dtype_policy.compute_torch_dtype
+        promote = self._casts_integer_inputs
 
         def convert(x):
-            if isinstance(x, torch.Tensor):
-                if self.autocast and x.is_floating_point() and x.dtype is not dtype:
+            if not isinstance(x, torch.Tensor):
+                if not (isinstance(x, (np.ndarray, np.generic, float, int, bool)) or (
+                        isinstance(x, list) and x and not isinstance(x[0], torch.Tensor))):
+                    return x
+                x = convert_to_tensor(x)
+            if x.is_floating_point():
+                if self.autocast and x.dtype is not dtype:
                     return x.to(dtype)
-                return x
-            if isinstance(x, (np.ndarray, np.generic, float, int, bool)) or (
-                    isinstance(x, list) and x and not isinstance(x[0], torch.Tensor)):
-                t = convert_to_tensor(x)
-                if self.autocast and t.is_floating_point() and t.dtype is not dtype:
-                    t = t.to(dtype)
-                return t
+            elif promote and not x.is_complex():
+                return x.to(dtype)
             return x
 
         if isinstance(inputs, (tuple, dict)) or (isinstance(inputs, list) and inputs and
@@ -835,6 +927,50 @@ def _json_like(value):
     if isinstance(value, dict):
         return all(isinstance(k, str) and _json_like(v) for k, v in value.items())
     return hasattr(value, "get_config")
+
+
+def _plain_torch_modules(layer):
+    """The plain `torch.nn.Module`s directly inside `layer` (through tracked lists and
+    dicts): they read their torch mode, so each call sets it from the training flag."""
+    found = []
+    stack = list(layer._modules.values())
+    while stack:
+        module = stack.pop()
+        if module is None or isinstance(module, Layer):
+            continue
+        if isinstance(module, TrackedContainer):
+            stack.extend(module._modules.values())
+        else:
+            found.append(module)
+    return tuple(found)
+
+
+def _held_seed_generators(layer):
+    """The `SeedGenerator`s in `layer`'s attributes, directly or in a list, tuple or dict."""
+    from lamina.random.seed_generator import SeedGenerator
+
+    found = []
+
+    def visit(value):
+        if isinstance(value, SeedGenerator):
+            if not any(g is value for g in found):
+                found.append(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, SeedGenerator):
+                    visit(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                if isinstance(item, SeedGenerator):
+                    visit(item)
+
+    for name, value in layer.__dict__.items():
+        if name != "_auto_config":  # constructor arguments, not state
+            visit(value)
+    for module in layer._modules.values():
+        if isinstance(module, TrackedContainer):
+            visit(module)
+    return found
 
 
 def _adopt_torch_module(module):

@@ -242,10 +242,10 @@ class Trainer:
         return cache[1]
 
     def _call_training(self, x, training):
-        # NOTE: fit/evaluate put the module in train()/eval() mode, which every layer reads
-        # when no `training` is passed: same semantics as passing it, without the cost of
-        # setting the call context on each step.
-        if self.training is training and TRAINING.get() is None:
+        # NOTE: the step functions already set the training scope (backend/context.py), so a
+        # plain call sees the same flag as `self(x, training=training)` and keeps the
+        # model's fast path; the explicit argument serves a step called on its own.
+        if TRAINING.get() is training:
             return self(x)
         return self(x, training=training)
 
@@ -293,41 +293,66 @@ class Trainer:
         return self._call_training(x, False)
 
     def make_train_function(self, force=False):
+        """The function `fit` runs on each group of `steps_per_execution` batches: the
+        train steps, inside a training scope (every layer sees training=True)."""
         if self.__dict__.get("_train_function") is None or force:
             step = self.train_step
-            spe = self.steps_per_execution
+            compiled = self.__dict__.get("compile_module")
 
             def train_function(batches):
-                logs = None
-                for batch in batches:
-                    logs = step(batch)
+                token = TRAINING.set(True)
+                if compiled and not self.training:
+                    self.train()  # compiled models read module mode (Layer._full_call)
+                try:
+                    for batch in batches:
+                        logs = step(batch)
+                        # NOTE: `torch.autocast` caches low-precision copies of the weights
+                        # until its block exits; around `fit` that is never, so the forward
+                        # would keep reading the first step's weights. 0.4 us per step.
+                        torch.clear_autocast_cache()
+                finally:
+                    TRAINING.reset(token)
                 return logs
 
-            self.__dict__["_train_function"] = train_function if spe > 1 else (
-                lambda batches: step(batches[0]))
+            self.__dict__["_train_function"] = train_function
         return self.__dict__["_train_function"]
 
     def make_test_function(self, force=False):
+        """As `make_train_function`, for `test_step`, in inference mode without gradients."""
         if self.__dict__.get("_test_function") is None or force:
             step = self.test_step
+            compiled = self.__dict__.get("compile_module")
 
             @torch.no_grad()
             def test_function(batches):
-                logs = None
-                for batch in batches:
-                    logs = step(batch)
+                token = TRAINING.set(False)
+                if compiled and self.training:
+                    self.eval()
+                try:
+                    for batch in batches:
+                        logs = step(batch)
+                finally:
+                    TRAINING.reset(token)
                 return logs
 
             self.__dict__["_test_function"] = test_function
         return self.__dict__["_test_function"]
 
     def make_predict_function(self, force=False):
+        """As `make_test_function`, for `predict_step`; returns each batch's outputs."""
         if self.__dict__.get("_predict_function") is None or force:
             step = self.predict_step
+            compiled = self.__dict__.get("compile_module")
 
             @torch.no_grad()
             def predict_function(batches):
-                return [step(batch) for batch in batches]
+                token = TRAINING.set(False)
+                if compiled and self.training:
+                    self.eval()
+                try:
+                    return [step(batch) for batch in batches]
+                finally:
+                    TRAINING.reset(token)
 
             self.__dict__["_predict_function"] = predict_function
         return self.__dict__["_predict_function"]
@@ -341,9 +366,16 @@ class Trainer:
             )
 
     def _maybe_jit(self):
-        if self.__dict__.get("compile_module") and self.__dict__.get("_jit_done") is None:
-            torch.nn.Module.compile(self, backend=JIT_BACKEND)
-            self.__dict__["_jit_done"] = True
+        """Compile `forward` for `jit_compile=True` once the model is built (a subclassed
+        model builds on its first batch, which must not run inside the compiler).
+        Returns whether nothing is left to do."""
+        if not self.__dict__.get("compile_module") or self.__dict__.get("_jit_done"):
+            return True
+        if not self.built:
+            return False
+        torch.nn.Module.compile(self, backend=JIT_BACKEND)
+        self.__dict__["_jit_done"] = True
+        return True
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -369,7 +401,8 @@ class Trainer:
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=_verbose(verbose, iterator),
                                      epochs=epochs, steps=iterator.num_batches)
-        self._maybe_jit()
+        jit_pending = not self._maybe_jit()
+        mode = self.training
         self.stop_training = False
         self._eval_iterator = None
         train_function = self.make_train_function()
@@ -383,7 +416,6 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            self.train()
             pending = []
             for step, batch in iterator.enumerate_epoch():
                 if spe == 1:
@@ -397,6 +429,8 @@ class Trainer:
                         logs = train_function(pending)
                         callbacks.on_train_batch_end(step, logs)
                         pending = []
+                if jit_pending:
+                    jit_pending = not self._maybe_jit()
                 if self.stop_training:
                     break
             if pending:
@@ -416,7 +450,7 @@ class Trainer:
         if self.optimizer is not None and hasattr(self.optimizer, "finalize_variable_values"):
             self.optimizer.finalize_variable_values(self.trainable_weights)
         self._eval_iterator = None
-        self.eval()
+        _restore_mode(self, mode)
         callbacks.on_train_end(logs=training_logs)
         return self.history
 
@@ -442,9 +476,8 @@ class Trainer:
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=_verbose(verbose, iterator), epochs=1,
                                      steps=iterator.num_batches)
-        was_training = self.training
-        self.eval()
         test_function = self.make_test_function()
+        mode = self.training
         self.reset_metrics()
         callbacks.on_test_begin()
         logs = {}
@@ -452,10 +485,9 @@ class Trainer:
             callbacks.on_test_batch_begin(step)
             logs = test_function((batch,))
             callbacks.on_test_batch_end(step, logs)
+        _restore_mode(self, mode)
         logs = materialize_logs(self.get_metrics_result())
         callbacks.on_test_end(logs)
-        if was_training:
-            self.train()
         if return_dict:
             return logs
         return self._flatten_metrics_in_order(logs)
@@ -471,9 +503,8 @@ class Trainer:
             callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=_verbose(verbose, iterator), epochs=1,
                                      steps=iterator.num_batches)
-        was_training = self.training
-        self.eval()
         predict_function = self.make_predict_function()
+        mode = self.training
         callbacks.on_predict_begin()
         outputs = []
         for step, batch in iterator.enumerate_epoch():
@@ -481,12 +512,11 @@ class Trainer:
             batch_out = predict_function((batch,))[0]
             outputs.append(batch_out)
             callbacks.on_predict_batch_end(step, {"outputs": batch_out})
+        _restore_mode(self, mode)
         if not outputs:
             raise ValueError(
                 "The data passed to `predict()` produced no batches: it is empty."
             )
-        if was_training:
-            self.train()
         result = tree.map_structure(lambda *parts: _to_numpy(torch.cat(parts)), *outputs)
         callbacks.on_predict_end()
         return result
@@ -501,10 +531,9 @@ class Trainer:
                                             batch_size=_batch_size_of(x), shuffle=False,
                                             class_weight=class_weight))
         self.reset_metrics()  # Keras reports this batch only
-        self.train()
-        logs = self.make_train_function()((batch,))
-        self.eval()
-        logs = materialize_logs(logs)
+        mode = self.training
+        logs = materialize_logs(self.make_train_function()((batch,)))
+        _restore_mode(self, mode)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -515,8 +544,9 @@ class Trainer:
         batch = _single_batch(EpochIterator(x=x, y=y, sample_weight=sample_weight,
                                             batch_size=_batch_size_of(x), shuffle=False))
         self.reset_metrics()
-        self.eval()
+        mode = self.training
         logs = materialize_logs(self.make_test_function()((batch,)))
+        _restore_mode(self, mode)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
@@ -524,8 +554,9 @@ class Trainer:
         from lamina.trainers.data.epoch_iterator import EpochIterator
 
         batch = _single_batch(EpochIterator(x=x, batch_size=_batch_size_of(x), shuffle=False))
-        self.eval()
+        mode = self.training
         out = self.make_predict_function()((batch,))[0]
+        _restore_mode(self, mode)
         return tree.map_structure(_to_numpy, out)
 
     def get_compile_config(self):
@@ -540,6 +571,12 @@ class Trainer:
 
         config = deserialize_keras_object(config)
         self.compile(**config)
+
+
+def _restore_mode(model, mode):
+    """Put back the torch module mode a loop found (compiled steps switch it)."""
+    if model.training is not mode:
+        model.train(mode)
 
 
 def _to_numpy(t):

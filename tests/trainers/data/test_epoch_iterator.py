@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.trainers.data import EpochIterator
+from lamina.trainers.data import EpochIterator, unpack_x_y_sample_weight
 
 
 def batches(it):
-    return [batch for _, batch in it.enumerate_epoch()]
+    """One epoch's batches, each unpacked to `(x, y, sample_weight)`."""
+    return [unpack_x_y_sample_weight(batch) for _, batch in it.enumerate_epoch()]
 
 
 def rows(it):

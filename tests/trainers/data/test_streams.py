@@ -68,7 +68,7 @@ def test_generator_yielding_x_y_moves_tensors_and_casts_floats():
     assert it.num_batches is None
     assert len(out) == 3
     assert out[0][0].dtype == torch.float32 and out[0][1].dtype == torch.int64
-    assert out[0][2] is None
+    assert isinstance(out[0], list) and len(out[0]) == 2  # Keras' form: [x, y]
 
 
 def test_generator_yielding_bare_x_and_triples():
@@ -76,8 +76,8 @@ def test_generator_yielding_bare_x_and_triples():
         yield np.ones((2, 3), "float32")
         yield np.ones((2, 3), "float32"), np.zeros(2), np.full(2, 0.5)
 
-    (_, (x1, y1, s1)), (_, (x2, y2, s2)) = EpochIterator(gen()).enumerate_epoch()
-    assert y1 is None and s1 is None
+    (_, first), (_, (x2, y2, s2)) = EpochIterator(gen()).enumerate_epoch()
+    assert isinstance(first, torch.Tensor)  # bare x stays bare, as in Keras
     assert s2.tolist() == [0.5, 0.5] and y2.shape == (2,)
 
 
@@ -176,7 +176,7 @@ def test_dataloader_map_style():
     assert it.num_batches == 3
     out = [b for _, b in it.enumerate_epoch()]
     assert [len(b[0]) for b in out] == [4, 4, 2]
-    assert out[0][1].tolist() == [0, 1, 2, 3] and out[0][2] is None
+    assert out[0][1].tolist() == [0, 1, 2, 3] and len(out[0]) == 2
     assert firsts(it) == [0, 4, 8]
 
 

@@ -48,7 +48,8 @@ def _stream_kind(x):
 
 
 class EpochIterator:
-    """Yields `(step, (x, y, sample_weight))` batches on the target device, epoch by epoch.
+    """Yields `(step, data)` batches on the target device, epoch by epoch; `data` is what
+    Keras passes to `train_step`: `(x, y)`, `(x, y, sample_weight)` or `x` (see `_finish`).
 
     Args:
         x: numpy arrays / torch tensors (or lists, tuples, dicts of them), a Python
@@ -153,24 +154,35 @@ class EpochIterator:
         self._exhausted = False
 
     def _finish(self, batch):
-        if not isinstance(self.adapter, ArrayAdapter):
-            batch = data_utils.batch_to_device(batch, self.device)
+        """One batch in the form Keras gives `train_step(data)`: arrays give `(x, y)`,
+        `(x, y, sample_weight)` or `x`; a stream's item keeps its own form (a tuple or
+        list becomes a list, as in Keras; bare `x` stays bare), on the device."""
+        if isinstance(self.adapter, ArrayAdapter):
+            return data_utils.pack_x_y_sample_weight(*batch)
+        # NOTE: Keras' PyDataset adapter wraps a bare array batch as `(x,)`; mirrored.
+        packed = isinstance(batch, (tuple, list)) or (
+            isinstance(self.adapter, PyDatasetAdapter) and not isinstance(batch, dict))
+        if packed and not isinstance(batch, (tuple, list)):
+            batch = (batch,)
+        x, y, sample_weight = data_utils.batch_to_device(
+            data_utils.unpack_x_y_sample_weight(batch), self.device)
         table = self._class_weight_table
-        if table is None:
-            return batch
-        x, y, sample_weight = batch
-        if y is None:
-            raise ValueError(
-                "`class_weight` needs targets, but a batch had none: yield `(x, y)` batches."
-            )
-        weights = data_utils.class_weights_for(data_utils.single_target(y), table)
-        if sample_weight is not None:
-            sample_weight = weights.reshape((-1,) + (1,) * (sample_weight.ndim - 1)) * (
-                sample_weight
-            )
-        else:
-            sample_weight = weights
-        return x, y, sample_weight
+        if table is not None:
+            if y is None:
+                raise ValueError(
+                    "`class_weight` needs targets, but a batch had none: yield `(x, y)` "
+                    "batches."
+                )
+            weights = data_utils.class_weights_for(data_utils.single_target(y), table)
+            if sample_weight is not None:
+                sample_weight = weights.reshape((-1,) + (1,) * (sample_weight.ndim - 1)) * (
+                    sample_weight
+                )
+            else:
+                sample_weight = weights
+        if not packed:
+            return x
+        return [x, y, sample_weight][:max(len(batch), 3 if sample_weight is not None else 0)]
 
     def _endless(self):
         """Pass after pass of a re-iterable source, ending only if a pass is empty."""
@@ -188,7 +200,7 @@ class EpochIterator:
         self.adapter.on_pass_end()
 
     def enumerate_epoch(self):
-        """Yield `(step, (x, y, sample_weight))` for one epoch; tensors are on the device."""
+        """Yield `(step, data)` for one epoch; tensors are on the device."""
         if self.steps_per_epoch is None:
             if self.adapter.reiterable:
                 source = self._one_pass()

@@ -5,8 +5,6 @@ A generator cannot be rewound: it is consumed across epochs, never restarted.
 
 import inspect
 
-from lamina.trainers.data import data_utils
-
 
 def is_python_iterator(x):
     """True for generators and other one-shot iterators (objects with `__next__`)."""
@@ -14,8 +12,7 @@ def is_python_iterator(x):
 
 
 class GeneratorAdapter:
-    """Streams batches from a Python iterator; each item is unpacked into
-    `(x, y, sample_weight)`."""
+    """Streams the items of a Python iterator as they are (`EpochIterator` unpacks them)."""
 
     reiterable = False
     num_batches = None
@@ -24,8 +21,7 @@ class GeneratorAdapter:
         self._generator = generator
 
     def iter_pass(self):
-        for item in self._generator:
-            yield data_utils.unpack_x_y_sample_weight(item)
+        yield from self._generator
 
     def on_pass_end(self):
         pass

@@ -4,8 +4,6 @@ import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from lamina.trainers.data import data_utils
-
 
 class PyDataset:
     """Base class for datasets that return whole batches by index.
@@ -162,7 +160,7 @@ def _prefetched(dataset, num_batches):
 
 
 class PyDatasetAdapter:
-    """Streams `(x, y, sample_weight)` batches from a `PyDataset`, one pass per epoch."""
+    """Streams a `PyDataset`'s batches as they are, one pass per epoch."""
 
     reiterable = True
 
@@ -183,8 +181,7 @@ class PyDatasetAdapter:
             items = _prefetched(dataset, self.num_batches)
         else:
             items = (dataset[i] for i in _indices(self.num_batches))
-        for item in items:
-            yield data_utils.unpack_x_y_sample_weight(item)
+        yield from items
 
     def on_pass_end(self):
         self.dataset.on_epoch_end()

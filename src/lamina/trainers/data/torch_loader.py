@@ -8,8 +8,6 @@ given to `fit` (and `pin_memory` when batches go to CUDA).
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from lamina.trainers.data import data_utils
-
 
 def is_torch_dataloader(x):
     return isinstance(x, DataLoader)
@@ -33,7 +31,7 @@ def dataloader_for(dataset, batch_size, shuffle, device):
 
 
 class DataLoaderAdapter:
-    """Streams `(x, y, sample_weight)` batches from a DataLoader, one pass per epoch."""
+    """Streams a DataLoader's batches as they are, one pass per epoch."""
 
     reiterable = True
 
@@ -51,8 +49,7 @@ class DataLoaderAdapter:
                 )
 
     def iter_pass(self):
-        for item in self.loader:
-            yield data_utils.unpack_x_y_sample_weight(item)
+        yield from self.loader
 
     def on_pass_end(self):
         pass
