@@ -117,6 +117,24 @@ def test_return_state_shapes_and_masks_through_functional_model():
     assert LSTM(4).compute_mask(X, torch.as_tensor(MASK)) is None
 
 
+def test_symbolic_call_runs_the_cell_for_one_step_only():
+    calls = []
+
+    class Recording(MinimalCell):
+        def call(self, inputs, states):
+            calls.append(tuple(inputs.shape))
+            return super().call(inputs, states)
+
+    layer = RNN(Recording(3), return_sequences=True, return_state=True)
+    sequences, state = layer(lamina.Input((None, 2)))
+    assert tuple(sequences.shape) == (None, None, 3) and tuple(state.shape) == (None, 3)
+    assert tuple(layer(lamina.Input((7, 2)))[0].shape) == (None, 7, 3)
+    symbolic_calls = len(calls)
+    assert symbolic_calls <= 4  # one step per fake run, not one per stand-in timestep
+    layer(X)
+    assert len(calls) == symbolic_calls + X.shape[1]
+
+
 def test_mask_attached_to_sequence_output():
     out = GRU(3, return_sequences=True)(torch.as_tensor(X), mask=torch.as_tensor(MASK))
     assert torch.equal(out._keras_mask, torch.as_tensor(MASK))

@@ -561,6 +561,15 @@ class RNN(Layer):
 
     def _loop(self, sequences, states, mask, training):
         """The per-step loop: any cell, any mask. Returns (last, outputs, states)."""
+        steps_count = sequences.shape[1]
+        if is_fake(sequences) and steps_count > 1:
+            # NOTE: a symbolic run only needs shapes and dtypes, and one step gives them;
+            # looping over the stand-in length costs a fake dispatch per op per step.
+            last, outputs, states = self._loop(
+                sequences[:, :1], states, None if mask is None else mask[:, :1], training)
+            if outputs is not None:
+                outputs = outputs.expand(-1, steps_count, *outputs.shape[2:])
+            return last, outputs, states
         cell_call = self.cell.call
         kwargs = {"training": training} if self.__dict__.get("_cell_takes_training") else {}
         template, flat_template = self._template, self._flat_template
