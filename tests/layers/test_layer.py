@@ -271,3 +271,15 @@ def test_plain_torch_module_attribute_is_tracked():
     layer(torch.ones(1, 3))
     assert len(layer.trainable_weights) == 2
     assert list(layer.state_dict()) == ["proj.weight", "proj.bias"]
+
+
+def test_get_weights_returns_copies_that_training_does_not_change():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    snapshot = model.get_weights()
+    before = [w.copy() for w in snapshot]
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(snapshot, before))
+    assert not np.array_equal(snapshot[0], model.get_weights()[0])
+    snapshot[0][:] = 5.0  # writing to a snapshot leaves the model alone
+    assert not np.array_equal(model.get_weights()[0], snapshot[0])
