@@ -43,6 +43,19 @@ def test_clone_model_has_same_architecture_and_fresh_weights():
     assert not np.allclose(clone.get_weights()[0], model.get_weights()[0])
 
 
+@pytest.mark.parametrize("make", [_model, lambda: lamina.Sequential(
+    [lamina.Input((4,)), layers.Dense(2)])])
+def test_clone_of_a_compiled_model_is_compiled_alike_with_its_own_optimizer(make):
+    model = make()
+    model.compile(lamina.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    clone = lamina.models.clone_model(model)
+    assert clone.compiled and clone.optimizer is not model.optimizer
+    assert clone.get_compile_config() == model.get_compile_config()
+    clone.fit(np.ones((4, 4), "float32"), np.zeros((4, 2), "float32"), verbose=0)
+    assert sorted(clone.history.history) == ["loss", "mae"]
+    assert not lamina.models.clone_model(make()).compiled
+
+
 def test_load_weights_by_name_from_a_legacy_h5_file(tmp_path):
     import h5py
 

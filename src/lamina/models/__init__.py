@@ -26,7 +26,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
     `clone_function(layer)` makes each new layer (default: `layer.from_config(config)`).
     For Sequential and functional models the graph is re-run on new inputs
-    (`input_tensors`, if given); subclassed models are rebuilt from their config.
+    (`input_tensors`, if given); subclassed models are rebuilt from their config. The
+    clone of a compiled model is compiled the same way, with an optimizer of its own.
 
     >>> import lamina
     >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
@@ -54,12 +55,12 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         if input_tensors is not None:
             inputs = input_tensors[0] if isinstance(input_tensors, (list, tuple)) else (
                 input_tensors)
-            return Sequential([inputs, *layers], name=model.name)
+            return _compiled_like(model, Sequential([inputs, *layers], name=model.name))
         if model._inputs is not None:
             first = Input(batch_shape=model._inputs.shape, dtype=model._inputs.dtype,
                           name=model._inputs.name)
-            return Sequential([first, *layers], name=model.name)
-        return Sequential(layers, name=model.name)
+            return _compiled_like(model, Sequential([first, *layers], name=model.name))
+        return _compiled_like(model, Sequential(layers, name=model.name))
     if isinstance(model, Functional):
         flat_old = model._flat_inputs
         if input_tensors is None:
@@ -86,5 +87,12 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         from lamina import tree
 
         inputs_struct = tree.pack_sequence_as(model._inputs_struct, new_inputs)
-        return Model(inputs_struct, outputs, name=model.name)
-    return deserialize_keras_object(serialize_keras_object(model))
+        return _compiled_like(model, Model(inputs_struct, outputs, name=model.name))
+    return deserialize_keras_object(serialize_keras_object(model))  # compiles if compiled
+
+
+def _compiled_like(model, clone):
+    """Compile `clone` as `model` was (a fresh optimizer of the same config), as Keras does."""
+    if getattr(model, "compiled", False):
+        clone.compile_from_config(model.get_compile_config())
+    return clone
