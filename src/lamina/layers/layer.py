@@ -25,6 +25,7 @@ from lamina.backend.symbolic import (
     KerasTensor,
     any_symbolic,
     compute_output_spec,
+    in_symbolic_run,
     real_tensors,
 )
 from lamina.layers.input_spec import (
@@ -230,6 +231,8 @@ class Layer(torch.nn.Module, Operation):
         is_param = getattr(variable, "_lamina_is_param", None)
         if is_param is None:
             is_param = variable._lamina_is_param = variable.trainable
+        if is_param and not self.__dict__.get("_trainable", True):
+            variable.trainable = False  # created in a frozen layer: frozen too, as in Keras
         self.__dict__.pop(key, None)
         if is_param:
             self._buffers.pop(key, None)
@@ -496,6 +499,8 @@ class Layer(torch.nn.Module, Operation):
     # -- losses --------------------------------------------------------------------------
     def add_loss(self, loss):
         """Add a scalar loss tensor (e.g. a penalty computed in `call`) to `losses`."""
+        if in_symbolic_run():
+            return  # a shape-only run's stand-in is no loss (Keras drops these too)
         self._losses.append(loss)
 
     @property
