@@ -389,3 +389,30 @@ def test_device_scalar_path_matches_host_scalar_path(monkeypatch, cls, kwargs):
     monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
     device = _run(cls(0.1, **kwargs))
     np.testing.assert_allclose(device, host, rtol=1e-6)
+
+
+def test_array_and_list_gradients_take_the_variables_dtype():
+    grad = np.array([0.5, -1.0], "float64")
+    ours = lamina.Variable(np.ones(2, "float32"))
+    optimizers.SGD(0.1).apply_gradients([(grad, ours)])
+    expected = np.ones(2, "float32") - np.float32(0.1) * grad.astype("float32")
+    assert ours.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-7)
+    listed = lamina.Variable(np.ones(2, "float32"))
+    optimizers.SGD(0.1).apply([grad.tolist()], [listed])
+    np.testing.assert_array_equal(listed.numpy(), ours.numpy())
+
+
+def test_array_gradients_next_to_a_missing_one_are_converted_and_filtered():
+    kept, missing = lamina.Variable(np.ones(2, "float32")), lamina.Variable(np.ones(1, "float32"))
+    with pytest.warns(UserWarning, match="Gradients do not exist"):
+        optimizers.SGD(1.0).apply([np.array([1.0, 2.0], "float32"), None], [kept, missing])
+    assert kept.numpy().tolist() == [0.0, -1.0] and missing.numpy().tolist() == [1.0]
+
+
+def test_a_bad_gradient_names_the_method_and_what_it_got():
+    variable = lamina.Variable(np.ones(2, "float32"))
+    with pytest.raises(ValueError, match=r"^SGD\.apply_gradients: .* a ragged nested list"):
+        optimizers.SGD(0.1).apply_gradients([([[1.0], [2.0, 3.0]], variable)])
+    with pytest.raises(TypeError, match=r"^Adam\.apply: .* Received: .*'abc', a str"):
+        optimizers.Adam().apply(["abc"], [variable])

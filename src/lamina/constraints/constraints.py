@@ -4,6 +4,7 @@ each optimizer update)."""
 import torch
 
 from lamina.backend import config
+from lamina.backend.convert import accepting_arrays
 
 
 def _norms(w, axis):
@@ -22,6 +23,12 @@ class Constraint:
     [1.0]
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__call__" in cls.__dict__:
+            cls.__call__ = accepting_arrays(cls.__dict__["__call__"])
+
+    @accepting_arrays
     def __call__(self, w):
         return w
 

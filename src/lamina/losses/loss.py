@@ -114,6 +114,10 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
                            reduction="sum_over_batch_size", dtype=None):
     """Weight `values` by `sample_weight` and `mask`, then reduce them (see `Loss`)."""
     dtype = to_torch_dtype(dtype)
+    if not isinstance(values, torch.Tensor):
+        values = convert_to_tensor(values)
+    if mask is not None and not isinstance(mask, torch.Tensor):
+        mask = convert_to_tensor(mask)
     if values.dtype != dtype:
         values = values.to(dtype)
     if sample_weight is not None:

@@ -2,6 +2,7 @@
 
 import torch
 
+from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.metrics.confusion_metrics import (
     _divide_no_nan,
@@ -108,7 +109,7 @@ class AUC(_ThresholdedMetric):
     @torch.no_grad()
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not isinstance(y_pred, torch.Tensor):
-            y_pred = torch.as_tensor(y_pred, dtype=to_torch_dtype(self.dtype))
+            y_pred = convert_to_tensor(y_pred, dtype=self.dtype)
         if not self._built:
             self._build(tuple(y_pred.shape))
         if self._from_logits:

@@ -184,6 +184,7 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=N
         f"    return _general_({args})\n"
     )
     namespace = {
+        "__name__": fn.__module__,  # the dispatcher belongs to its op's module (error names)
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager,
         "_bound_": bound, "_tensor_": torch.Tensor, "_dtypes_": dtypes, "_guard_": guard,

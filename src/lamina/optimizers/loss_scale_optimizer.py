@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, all_tensors
 from lamina.saving import serialization
 
 
@@ -118,6 +118,8 @@ class LossScaleOptimizer(Optimizer):
             trainable_variables)
         if not self.built:
             self.build(variables)
+        if not all_tensors(grads):
+            grads = self._gradients_as_tensors(grads, variables)
         kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if not kept:
             return self.inner_optimizer.apply(grads, variables)  # raises its own error

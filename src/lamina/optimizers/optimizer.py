@@ -6,6 +6,7 @@ One `apply()` call is: drop missing gradients, unscale, (accumulate,) clip, deca
 and cached in a `_Plan`; a step then runs a fixed number of `torch._foreach_*` calls.
 """
 
+import itertools
 import numbers
 import re
 import warnings
@@ -14,11 +15,18 @@ import numpy as np
 import torch
 
 from lamina.backend import naming
+from lamina.backend.convert import convert_to_tensor
 from lamina.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 from lamina.saving import serialization
 from lamina.variables import Variable
 
 _NONE_ID = id(None)
+_TENSOR = itertools.repeat(torch.Tensor)
+
+
+def all_tensors(values):
+    """Whether every item of `values` is a tensor (one C-level pass, no Python loop)."""
+    return all(map(isinstance, values, _TENSOR))
 _MAX_PLANS = 64
 
 
@@ -465,8 +473,10 @@ class Optimizer:
                 f"Optimizer '{self.name}' expects one gradient per variable. Received "
                 f"{len(grads)} gradients for {len(variables)} variables."
             )
-        if _NONE_ID in map(id, grads):
-            grads, variables = self._filter_empty_gradients(grads, variables)
+        if not all_tensors(grads):  # a missing gradient, or an array or list
+            grads = self._gradients_as_tensors(grads, variables)
+            if _NONE_ID in map(id, grads):
+                grads, variables = self._filter_empty_gradients(grads, variables)
         key = tuple(map(id, variables))
         plan = self._plans.get(key)
         if plan is None:
@@ -486,6 +496,16 @@ class Optimizer:
             self._iterations.add_(1)
         self._host_step += 1
         self._host_step_version = self._iterations._version
+
+    @staticmethod
+    def _gradients_as_tensors(grads, variables):
+        """`grads` with numpy arrays, Python numbers and lists made tensors of their
+        variable's dtype and device (Keras accepts them); None (no gradient) is kept."""
+        return [
+            g if g is None or isinstance(g, torch.Tensor)
+            else convert_to_tensor(g, dtype=v.dtype).to(v.device)
+            for g, v in zip(grads, variables)
+        ]
 
     def _filter_empty_gradients(self, grads, variables):
         kept = [(g, v) for g, v in zip(grads, variables) if g is not None]

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from lamina.backend import config
+from lamina.backend.convert import accepting_arrays
 
 
 def _non_negative_float(value, name):
@@ -41,6 +42,12 @@ class Regularizer:
     3.0
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__call__" in cls.__dict__:
+            cls.__call__ = accepting_arrays(cls.__dict__["__call__"])
+
+    @accepting_arrays
     def __call__(self, x):
         return 0.0
 

@@ -8,7 +8,7 @@ import numbers
 
 import torch
 
-from lamina.backend.convert import convert_to_tensor
+from lamina.backend.convert import convert_to_tensor, tensor_unless_symbolic
 from lamina.layers.layer import Layer
 
 
@@ -120,10 +120,12 @@ class Attention(Layer):
         return out
 
     def compute_mask(self, inputs, previous_mask=None):
+        if isinstance(inputs, (list, tuple)):
+            inputs = [tensor_unless_symbolic(x) for x in inputs]
         self._validate_inputs(inputs, previous_mask)
         if previous_mask is None or previous_mask[0] is None:
             return None
-        return previous_mask[0]
+        return tensor_unless_symbolic(previous_mask[0])
 
     def compute_output_shape(self, input_shape):
         self._validate_inputs(input_shape)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
+from lamina.backend.convert import tensor_unless_symbolic
 from lamina.layers.core.dense import _check_unsupported
 from lamina.layers.layer import Layer
 
@@ -92,7 +93,7 @@ class Embedding(Layer):
     def compute_mask(self, inputs, previous_mask=None):
         if not self.mask_zero:
             return None
-        return inputs != 0
+        return tensor_unless_symbolic(inputs) != 0
 
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape), self.output_dim)

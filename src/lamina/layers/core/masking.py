@@ -1,5 +1,6 @@
 """`Masking`: mark timesteps whose features all equal a padding value."""
 
+from lamina.backend.convert import tensor_unless_symbolic
 from lamina.layers.layer import Layer
 
 
@@ -30,7 +31,7 @@ class Masking(Layer):
         return inputs * keep.to(inputs.dtype)
 
     def compute_mask(self, inputs, previous_mask=None):
-        return (inputs != self.mask_value).any(dim=-1)
+        return (tensor_unless_symbolic(inputs) != self.mask_value).any(dim=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape

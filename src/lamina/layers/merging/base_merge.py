@@ -2,6 +2,7 @@
 
 import torch
 
+from lamina.backend.convert import tensor_unless_symbolic
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.layer import Layer
@@ -138,9 +139,9 @@ class Merge(Layer):
         # An input without a mask is valid everywhere, so the union is valid everywhere.
         if any(m is None for m in mask):
             return None
-        out = mask[0]
+        out = tensor_unless_symbolic(mask[0])
         for m in mask[1:]:
-            out = torch.logical_or(out, m)
+            out = torch.logical_or(out, tensor_unless_symbolic(m))
         return out
 
     def get_config(self):

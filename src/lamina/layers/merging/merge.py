@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 
+from lamina.backend.convert import tensor_unless_symbolic
 from lamina.layers.merging.base_merge import Merge, expand_mask, is_single_shape
 
 
@@ -224,11 +225,12 @@ class Concatenate(Merge):
         # Per-entry masks of every input, concatenated like the inputs, then reduced over
         # the last axis (a timestep is valid when any of its features is).
         full = []
-        for x, m in zip(inputs, mask):
+        for x, m in zip(map(tensor_unless_symbolic, inputs), mask):
             if m is None:
                 full.append(torch.ones(x.shape, dtype=torch.bool, device=x.device))
             else:
-                full.append(expand_mask(m.bool(), x.ndim).expand(x.shape))
+                m = tensor_unless_symbolic(m).bool()
+                full.append(expand_mask(m, x.ndim).expand(x.shape))
         return torch.cat(full, dim=self.axis).any(dim=-1)
 
     def get_config(self):
