@@ -283,3 +283,17 @@ def test_get_weights_returns_copies_that_training_does_not_change():
     assert not np.array_equal(snapshot[0], model.get_weights()[0])
     snapshot[0][:] = 5.0  # writing to a snapshot leaves the model alone
     assert not np.array_equal(model.get_weights()[0], snapshot[0])
+
+
+def test_nested_python_list_input_is_one_array_not_a_structure():
+    out = lamina.layers.ActivityRegularization()([[1.0, 2.0], [3.0, 4.0]])
+    assert torch.equal(out, torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert lamina.layers.Conv1D(2, 2)([[[1.0, 2.0]] * 3] * 2).shape == (2, 2, 2)
+    # a list of arrays is still a list of inputs (merge layers)
+    assert torch.equal(lamina.layers.Add()([np.ones((2, 2)), np.ones((2, 2))]),
+                       torch.full((2, 2), 2.0))
+
+
+def test_string_input_names_the_layer():
+    with pytest.raises(ValueError, match=r"Layer 'dense' \(Dense\) takes tensors.*str: 'abc'"):
+        lamina.layers.Dense(3)("abc")

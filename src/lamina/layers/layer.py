@@ -181,6 +181,13 @@ class Layer(torch.nn.Module, Operation):
             value, (torch.nn.Module, torch.Tensor, list, tuple, dict)
         ):
             torch.nn.Module.__init__(self)
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules and value is not None and not isinstance(
+                value, torch.nn.Module):
+            # NOTE: a plain value replaces a layer or tracked list held under the same name,
+            # as in Keras (`self.vocabulary = [...]` again); torch alone would refuse it.
+            del modules[name]
+            bump_state_version()
         if isinstance(value, (Variable, torch.nn.Module)):
             bump_state_version()
         if isinstance(value, Variable):
@@ -719,6 +726,11 @@ class Layer(torch.nn.Module, Operation):
 
         def convert(x):
             if not isinstance(x, torch.Tensor):
+                if isinstance(x, (str, bytes)):
+                    raise ValueError(
+                        f"Layer '{self.name}' ({type(self).__name__}) takes tensors or "
+                        f"numeric arrays as input. Received a {type(x).__name__}: {x!r:.60}"
+                    )
                 if not (isinstance(x, (np.ndarray, np.generic, float, int, bool)) or (
                         isinstance(x, list) and x and not isinstance(x[0], torch.Tensor))):
                     return x
@@ -730,9 +742,9 @@ class Layer(torch.nn.Module, Operation):
                 return x.to(dtype)
             return x
 
-        if isinstance(inputs, (tuple, dict)) or (isinstance(inputs, list) and inputs and
-                                                 isinstance(inputs[0], (torch.Tensor, np.ndarray,
-                                                                        list, dict, tuple))):
+        if isinstance(inputs, (tuple, dict)) or (
+                isinstance(inputs, list) and inputs and not _is_number_list(inputs)
+                and isinstance(inputs[0], (torch.Tensor, np.ndarray, list, dict, tuple))):
             return tree.map_structure(convert, inputs)
         return convert(inputs)
 
@@ -932,6 +944,13 @@ def _json_like(value):
     if isinstance(value, dict):
         return all(isinstance(k, str) and _json_like(v) for k, v in value.items())
     return hasattr(value, "get_config")
+
+
+def _is_number_list(value):
+    """True for a (nested) Python list of numbers: one array, not a structure of inputs."""
+    while isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, (int, float, bool, np.number))
 
 
 def _plain_torch_modules(layer):
