@@ -66,7 +66,8 @@ def assert_same(actual, expected, rtol=1e-5, atol=1e-6, where="result"):
     actual, expected = to_numpy(actual), to_numpy(expected)
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where}: expected a dict, got {type(actual)}"
-        assert sorted(actual) == sorted(expected), f"{where}: keys differ"
+        assert sorted(actual) == sorted(expected), (
+            f"{where}: keys differ: {sorted(actual)} != {sorted(expected)}")
         for key in expected:
             assert_same(actual[key], expected[key], rtol, atol, f"{where}[{key!r}]")
     elif isinstance(expected, (list, tuple)):

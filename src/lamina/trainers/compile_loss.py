@@ -86,7 +86,7 @@ class CompileLoss:
         self._active = [i for i, fn in enumerate(self._fns) if fn is not None]
         if not self._active:
             raise ValueError("`loss` resolved to no loss for any output: give at least one.")
-        if n > 1:
+        if len(self._active) > 1:  # Keras logs per-output losses only when several exist
             self.trackers = [metrics_module.Mean(name=f"{names[i]}_loss") if i in self._active
                              else None for i in range(n)]
         self.built = True
