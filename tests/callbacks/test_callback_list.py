@@ -19,7 +19,8 @@ class Recorder(cbks.Callback):
         self.calls = []
 
     def _record(name):  # noqa: N805 - builds methods
-        def hook(self, *args):
+        def hook(self, *args, **kwargs):
+            args = (*args, *kwargs.values())  # batch hooks get `logs=` by keyword (Keras)
             self.calls.append((name, *args[:-1], dict(args[-1]) if args[-1] else args[-1]))
 
         return hook

@@ -137,12 +137,14 @@ class CallbackList(Callback):
             return
         python_logs = None
         for method, accepts_tensors in listeners:
+            # NOTE: batch hooks get `logs` by keyword, epoch and begin/end hooks by
+            # position: Keras' calling convention, which user signatures may rely on.
             if accepts_tensors:
-                method(batch, logs)
+                method(batch, logs=logs)
                 continue
             if python_logs is None:
                 python_logs = _python_logs(logs)
-            method(batch, python_logs)
+            method(batch, logs=python_logs)
 
     def _call_hook(self, hook, *args, logs=None):
         logs = _python_logs(logs)
