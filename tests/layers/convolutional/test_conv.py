@@ -64,6 +64,8 @@ def test_conv_passes_layer_test(cls, kwargs, shape, expected):
     ({"kernel_size": (2, 3), "strides": (3, 1), "padding": "same"}, (1, 8, 5, 2)),
     ({"kernel_size": 3, "dilation_rate": 2, "padding": "same", "groups": 2}, (1, 6, 7, 4)),
     ({"kernel_size": 3, "strides": 2}, (2, 7, 7, 2)),
+    ({"kernel_size": 1, "strides": 2, "padding": "same"}, (2, 6, 7, 3)),
+    ({"kernel_size": 1, "strides": (3, 2)}, (1, 7, 6, 2)),
 ])
 def test_conv2d_matches_numpy_direct_loop(kwargs, shape):
     layer = Conv2D(filters=4, bias_initializer="random_normal", **kwargs)
@@ -112,6 +114,19 @@ def test_conv_gradients_reach_the_keras_layout_kernel():
     assert layer.kernel.grad.shape == (2, 2, 2, 3)
     assert layer.bias.grad.shape == (3,)
     assert x.grad.shape == x.shape
+
+
+def test_pointwise_strided_conv_trains_on_large_channels_last_images():
+    # torch 2.13's oneDNN kernel for this case (1x1, stride 2, channels-last view)
+    # segfaults in the weight gradient at this size; the layer must not reach it.
+    layer = Conv2D(16, 1, strides=2, padding="same")
+    x = torch.rand(2, 100, 100, 3, requires_grad=True)
+    y = layer(x)
+    y.square().sum().backward()
+    kernel = layer.kernel.detach().reshape(3, 16)
+    reference = x.detach()[:, ::2, ::2] @ kernel + layer.bias.detach()
+    torch.testing.assert_close(y.detach(), reference, atol=1e-5, rtol=1e-5)
+    assert layer.kernel.grad.shape == (1, 1, 3, 16) and x.grad.shape == x.shape
 
 
 def test_conv_sees_assigned_kernel_immediately():

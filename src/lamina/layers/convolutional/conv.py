@@ -50,6 +50,14 @@ class Conv(BaseConv):
         self._resolve(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                       kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                       kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        # NOTE: torch 2.13's oneDNN weight-gradient kernel segfaults on a 1x1 conv2d with
+        # stride > 1 over a channels-last input (ResNet/Xception shortcuts). A 1x1 kernel
+        # reads only every s-th position and needs no padding, so slicing those positions
+        # and convolving with stride 1 gives the same result and avoids that kernel.
+        self._pointwise_steps = None
+        if all(k == 1 for k in self.kernel_size) and max(self.strides) > 1:
+            self._pointwise_steps = (slice(None), slice(None), *(
+                slice(None, None, s) for s in self.strides))
 
     def _create_weights(self, in_channels):
         if in_channels % self.groups:
@@ -65,9 +73,12 @@ class Conv(BaseConv):
         return self.filters
 
     def _convolve(self, x, padding):
+        strides = self.strides
+        if self._pointwise_steps is not None:
+            x, strides = x[self._pointwise_steps], 1
         # (*k, in/groups, filters) as torch's (filters, in/groups, *k).
         return self._conv_fn(x, self._torch_kernel("kernel", x.dtype),
-                             self._torch_bias(x.dtype), self.strides, padding,
+                             self._torch_bias(x.dtype), strides, padding,
                              self.dilation_rate, self.groups)
 
 
