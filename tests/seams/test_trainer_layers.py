@@ -53,7 +53,7 @@ def test_frozen_batchnorm_runs_in_inference_mode_and_keeps_its_weights(when):
 
     def program(api, model):
         model.layers[1].trainable = False  # after build: Keras' fine-tuning recipe
-        model.compile(optimizer=api.optimizers.SGD(0.1), loss="mse")
+        model.compile(optimizer=api.optimizers.SGD(0.01), loss="mse")
         bn_before = [to_numpy(w) for w in model.layers[1].weights]
         history = model.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         return {"bn_before": bn_before,
@@ -188,3 +188,24 @@ def test_dropout_is_active_in_fit_and_idle_in_evaluate():
     mine, theirs = run_both(build, program)
     assert mine["fit_is_dropped"] and theirs["fit_is_dropped"]
     assert_same(mine, theirs, rtol=1e-5)
+
+
+def test_frozen_layer_regularizers_leave_the_loss():
+    def build(api):
+        return api.Sequential([
+            api.Input((4,)),
+            api.layers.Dense(3, kernel_regularizer=api.regularizers.L2(0.5),
+                             activity_regularizer=api.regularizers.L2(0.1), name="frozen"),
+            api.layers.Dense(2, kernel_regularizer=api.regularizers.L1(0.1), name="free"),
+        ])
+
+    def program(api, model):
+        model.layers[0].trainable = False
+        model.compile(optimizer=api.optimizers.SGD(0.05), loss="mse")
+        history = model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        model(X[:4])
+        return {"n_losses": len(model.losses), "loss": history.history["loss"],
+                "eval": model.evaluate(X, Y, verbose=0), "weights": model.get_weights()}
+
+    mine, theirs = run_both(build, program)
+    assert_same(mine, theirs, rtol=1e-4, atol=1e-5)

@@ -512,13 +512,12 @@ class Layer(torch.nn.Module, Operation):
 
     @property
     def losses(self):
-        """Losses added in the last call (`add_loss`) plus weight regularization penalties."""
-        result = []
-        for layer in self._flatten_layers():
-            result.extend(layer._losses)
-            for v in layer._tracked_variables:
-                if getattr(v, "regularizer", None) is not None:
-                    result.append(v.regularizer(v))
+        """Losses added in the last call (`add_loss`, activity regularizers), then the
+        penalties of the trainable weights' regularizers: frozen weights add none (Keras)."""
+        result = [loss for layer in self._flatten_layers() for loss in layer._losses]
+        for v in self.trainable_weights:
+            if getattr(v, "regularizer", None) is not None:
+                result.append(v.regularizer(v))
         return result
 
     def _clear_losses(self):
