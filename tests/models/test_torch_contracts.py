@@ -121,6 +121,27 @@ def test_sequential_layers_excludes_input_layer_and_state_dict_follows_it():
     assert isinstance(model.get_submodule("layers.1"), layers.Dropout)
 
 
+def test_layers_list_held_by_another_model_is_tracked_like_any_list():
+    base = _make("sequential")
+
+    class Head(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = base.layers
+
+        def call(self, inputs):
+            for block in self.blocks:
+                inputs = block(inputs)
+            return inputs
+
+    head = Head()
+    x = _x()
+    torch.testing.assert_close(head(x), base(x))
+    assert list(head.state_dict()) == [f"blocks.{k[len('layers.'):]}"
+                                       for k in base.state_dict()]
+    assert head.layers == base.layers and len(head.weights) == len(base.weights)
+
+
 def test_functional_layers_include_input_layer_like_keras():
     model = _make("functional")
     assert isinstance(model.layers[0], InputLayer)
@@ -186,10 +207,11 @@ def test_exported_program_survives_pt2_save_and_load(style, tmp_path):
     torch.testing.assert_close(loaded(x), model(x))
 
 
-@pytest.mark.xfail(
-    raises=torch._dynamo.exc.Unsupported, strict=False,
-    reason="dynamo cannot trace ContextVar.get, which reads the training flag "
-           "(backend/context.py) in layers whose call takes `training`")
+# NOTE: strict (dynamo) export is not the default; the default above and the ONNX exporter
+# run non-strict. Dynamo cannot trace `ContextVar.get` (the training flag), and cannot
+# name a buffer that is an `nn.Parameter` (a non-trainable Variable, e.g. BatchNorm's
+# moving statistics): KeyError 'L__self___moving_mean'.
+@pytest.mark.xfail(strict=False, reason="strict export: see the note above")
 def test_export_strict_matches_eager(style):
     model = _make(style)
     x = _x()

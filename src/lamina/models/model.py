@@ -7,10 +7,11 @@ for anything else.
 import torch
 
 from lamina.layers.layer import Layer
+from lamina.layers.tracking import TrackedList
 from lamina.trainers.trainer import Trainer
 
 
-class LayerList(list, torch.nn.Module):
+class LayerList(TrackedList):
     """Keras' `model.layers`: a new list on each read (editing it leaves the model alone),
     and also a view of the model's tracked `layers` submodule.
 
@@ -18,21 +19,13 @@ class LayerList(list, torch.nn.Module):
     finds submodules by `getattr` (`get_submodule`, `functional_call`, `torch.export`, the
     ONNX exporter). Sharing the submodule's `_modules` lets those lookups reach the modules
     that `state_dict` names `layers.<i>`, and `model.layers[i]` is that same module.
+    Editing the list gives it modules of its own (a `TrackedList` resyncs).
     """
 
     def __init__(self, layers, container):
         list.__init__(self, layers)
         torch.nn.Module.__init__(self)
         self.__dict__["_modules"] = container._modules
-
-    __eq__ = list.__eq__
-    __hash__ = object.__hash__
-    __iter__ = list.__iter__
-    __len__ = list.__len__
-    __getitem__ = list.__getitem__
-    __contains__ = list.__contains__
-    __repr__ = list.__repr__
-    __dir__ = object.__dir__
 
     def __reduce_ex__(self, protocol):
         return (list, (list(self),))
