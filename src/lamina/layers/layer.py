@@ -459,7 +459,11 @@ class Layer(torch.nn.Module, Operation):
         """Assign this layer's own weights from `store` (as written by
         `save_own_variables`). Counts and shapes are checked before anything is assigned;
         keys that are not indices (extra entries an override saved) are ignored."""
-        variables = self._own_variables()
+        self._assign_from_store(store, self._own_variables())
+
+    def _assign_from_store(self, store, variables):
+        """Assign `variables` from the store's `"0"`, `"1"`, ... entries, after checking
+        their count and shapes."""
         count = sum(1 for key in store.keys() if str(key).isdigit())
         path = getattr(store, "path", None)
         where = f"'{path}/vars'" if path else "'/vars'"
@@ -873,12 +877,7 @@ class Layer(torch.nn.Module, Operation):
                 f"Layer '{self.name}' ({type(self).__name__}) has never been called on a "
                 f"symbolic input, so it has no defined {what}."
             )
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(
-                f"Layer '{self.name}' has multiple inbound nodes, hence the notion of \"layer "
-                f"{what}\" is ill-defined. Use `get_{what}_at(node_index)` instead."
-            )
-        node = self._inbound_nodes[0]
+        node = self._inbound_nodes[0]  # as Keras 3: the first call's, however many
         if attr == "outputs":
             return node.output_structure
         values = node.input_tensors
