@@ -25,7 +25,21 @@ _NAMES = {
     "Model": "lamina.models.model",
     "Sequential": "lamina.models.sequential",
     "GradientTape": "lamina.trainers.gradient_tape",
+    "Loss": "lamina.losses",
+    "Metric": "lamina.metrics",
+    "Optimizer": "lamina.optimizers",
+    "Initializer": "lamina.initializers",
+    "Regularizer": "lamina.regularizers",
+    "DTypePolicy": "lamina.dtype_policies",
+    "FloatDTypePolicy": "lamina.dtype_policies",
+    "device": "lamina.backend.config",
+    "name_scope": "lamina.backend.naming",
 }
+
+
+def version():
+    """The lamina version string (Keras exposes `keras.version()` too)."""
+    return __version__
 
 
 def __getattr__(name):

@@ -144,7 +144,9 @@ def test_registered_custom_activation_round_trips():
 
     try:
         config = A.serialize(double)
-        assert config["registered_name"] == "ActTest>double"
+        # Keras' layout: the registered name in `config`, `registered_name` "function".
+        assert config["config"] == "ActTest>double"
+        assert config["registered_name"] == "function"
         assert A.deserialize(config) is double
         assert A.get("ActTest>double") is double
     finally:

@@ -109,3 +109,15 @@ def test_accuracy_metric_configs_match_keras_schema():
         clone = metrics.deserialize(metrics.serialize(cls(name="x")))
         assert type(clone) is cls and clone.name == "x"
         assert clone._direction == "up"
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64", "uint8"])
+def test_one_hot_accuracies_accept_bool_and_integer_targets(dtype):
+    one_hot = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]]).astype(dtype)
+    scores = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7]], "float32")
+    assert metrics.categorical_accuracy(one_hot, scores).tolist() == [1.0, 0.0, 1.0]
+    assert metrics.top_k_categorical_accuracy(one_hot, scores, k=2).tolist() == [
+        1.0, 1.0, 1.0]
+    metric = metrics.CategoricalAccuracy()
+    metric.update_state(one_hot, scores)
+    assert float(metric.result()) == pytest.approx(2 / 3)

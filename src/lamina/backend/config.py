@@ -3,6 +3,7 @@
 They are read when a layer is built or a tensor is created, never per call.
 """
 
+import contextlib
 import os
 
 import torch
@@ -89,3 +90,35 @@ def set_device(device):
     """Choose the device for new tensors and weights, e.g. `"cpu"` or `"cuda:1"`."""
     global _DEVICE
     _DEVICE = None if device is None else torch.device(device)
+
+
+def _parse_device_name(device_name):
+    if isinstance(device_name, torch.device):
+        return device_name
+    if not isinstance(device_name, str):
+        raise ValueError(
+            "Invalid value for argument `device_name`: expected a string like 'gpu:0' or "
+            f"'cpu'. Received: device_name={device_name!r}"
+        )
+    # NOTE: Keras names accelerators "gpu"; torch calls them "cuda".
+    return torch.device(device_name.lower().replace("gpu", "cuda"))
+
+
+@contextlib.contextmanager
+def device(device_name):
+    """Within the block, new tensors and weights go to `device_name` (`"cpu"`, `"gpu:0"`,
+    `"cuda:1"`...); the previous device is restored on exit.
+
+    >>> import lamina
+    >>> with lamina.device("cpu"):
+    ...     lamina.ops.ones((2,)).device.type
+    'cpu'
+    """
+    global _DEVICE
+    target = _parse_device_name(device_name)
+    previous = _DEVICE
+    _DEVICE = target
+    try:
+        yield target
+    finally:
+        _DEVICE = previous

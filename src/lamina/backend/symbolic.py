@@ -179,6 +179,15 @@ def is_fake(x):
     return isinstance(x, FakeTensor)
 
 
+def in_symbolic_run():
+    """True while a symbolic run executes on fake tensors (not inside `real_tensors()`,
+    where build creates real weights)."""
+    return _FILL is not None and torch._C._get_dispatch_mode(_FAKE_MODE_KEY) is not None
+
+
+_FAKE_MODE_KEY = torch._C._TorchDispatchModeKey.FAKE
+
+
 def unknown_size():
     """A size that depends on the values (e.g. of `nonzero`) during a symbolic run: the
     output dimension built from it comes out as `None` in the `KerasTensor`."""

@@ -128,3 +128,33 @@ from lamina.layers.rnn import SimpleRNNCell as SimpleRNNCell
 from lamina.layers.rnn import StackedRNNCells as StackedRNNCells
 from lamina.layers.rnn import TimeDistributed as TimeDistributed
 from lamina.layers.torch_module_wrapper import TorchModuleWrapper as TorchModuleWrapper
+
+
+def serialize(layer):
+    """The Keras config of `layer` (`{module, class_name, config, ...}`)."""
+    from lamina.saving.serialization import serialize_keras_object
+
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A new layer from `serialize`'s output (or a Keras-written layer config).
+
+    >>> import lamina
+    >>> layer = lamina.layers.deserialize(lamina.layers.serialize(lamina.layers.Dense(3)))
+    >>> type(layer).__name__, layer.units
+    ('Dense', 3)
+    """
+    from lamina.saving.serialization import deserialize_keras_object
+
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"`lamina.layers.deserialize` expects a layer config dict. Received: {config!r}"
+        )
+    layers = {name: value for name, value in globals().items()
+              if isinstance(value, type) and issubclass(value, Layer)}
+    layer = deserialize_keras_object(config, custom_objects=custom_objects,
+                                     module_objects=layers)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"The config does not describe a layer: {config!r}")
+    return layer

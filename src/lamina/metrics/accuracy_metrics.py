@@ -18,6 +18,15 @@ def _check_k(k, owner):
         raise ValueError(f"{owner}: `k` must be a positive integer. Received: k={k!r}")
 
 
+def _one_hot_classes(y_true):
+    """The class index of each one-hot row; bool one-hot labels (which torch cannot argmax)
+    count as 0/1, as Keras reads them."""
+    y_true = convert_to_tensor(y_true)
+    if y_true.dtype is torch.bool:
+        y_true = y_true.to(torch.uint8)
+    return torch.argmax(y_true, dim=-1)
+
+
 def accuracy(y_true, y_pred):
     """1.0 where `y_true == y_pred` elementwise, else 0.0."""
     y_pred = convert_to_tensor(y_pred)
@@ -47,7 +56,7 @@ def categorical_accuracy(y_true, y_pred):
     >>> lamina.metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.3, 0.7], [0.4, 0.6]]).tolist()
     [1.0, 0.0]
     """
-    y_true = torch.argmax(convert_to_tensor(y_true), dim=-1)
+    y_true = _one_hot_classes(y_true)
     y_pred = convert_to_tensor(y_pred)
     original_shape = y_true.shape
     reshape = y_true.ndim == y_pred.ndim
@@ -111,7 +120,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     [1.0, 0.0]
     """
     y_pred = convert_to_tensor(y_pred)
-    y_true = torch.argmax(convert_to_tensor(y_true), dim=-1)
+    y_true = _one_hot_classes(y_true)
     original_shape = y_true.shape
     y_true, y_pred = _flatten_for_top_k(y_true, y_pred)
     matches = _in_top_k(y_true, y_pred, k).to(_floatx())

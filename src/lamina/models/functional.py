@@ -21,6 +21,22 @@ class _Slot:
         self.index = index
 
 
+def adjust_input_rank(x, expected_shape):
+    """`x` with a trailing axis of size 1 added or removed to match `expected_shape`'s
+    rank (Keras does this for every model input), else `x` unchanged."""
+    rank, expected = x.ndim, len(expected_shape)
+    if rank == expected + 1 and x.shape[-1] == 1:
+        adjusted = x.squeeze(-1)
+    elif rank == expected - 1 and expected and expected_shape[-1] == 1:
+        adjusted = x.unsqueeze(-1)
+    else:
+        return x
+    mask = getattr(x, "_keras_mask", None)
+    if mask is not None:
+        adjusted._keras_mask = mask
+    return adjusted
+
+
 def _nodes_between(inputs, outputs):
     """Nodes needed to compute `outputs` from `inputs`, in creation (topological) order."""
     input_ids = {id(t) for t in inputs}
@@ -142,6 +158,7 @@ class Functional(Model):
                       enumerate(steps)]
         self._n_slots = n_slots
         self._single_output = isinstance(self._outputs_struct, KerasTensor)
+        self._input_rank = len(self._flat_inputs[0].shape) if self._flat_inputs else None
 
     def _run(self, flat_inputs, operations=None):
         slots = [None] * self._n_slots
@@ -174,7 +191,8 @@ class Functional(Model):
     def forward(self, inputs, *args, **kwargs):
         if not kwargs and not args and len(self._flat_inputs) == 1:
             x = inputs
-            if x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype(0):
+            if (x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype(0)
+                    and x.ndim == self._input_rank):
                 return self._run([x])
         return self._full_call((inputs, *args), kwargs)
 
@@ -254,6 +272,7 @@ class Functional(Model):
                 if not isinstance(x, KerasTensor):
                     x = convert_to_tensor(x, dtype=spec.dtype)
             if isinstance(x, torch.Tensor):
+                x = adjust_input_rank(x, spec.shape)
                 shape = tuple(x.shape)
                 if len(shape) != len(spec.shape) or any(
                         e is not None and e != g for e, g in zip(spec.shape, shape)):

@@ -2,10 +2,12 @@
 
 import torch
 
+from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
+from lamina.models.functional import adjust_input_rank
 from lamina.models.model import Model
 
 
@@ -31,6 +33,7 @@ class Sequential(Model):
         self._input_tensor = None
         self._inputs = self._outputs = None
         self._layers_tuple = ()
+        self._input_torch_dtype = self._input_rank = None  # set once the graph is built
         for layer in layers or ():
             self.add(layer, rebuild=False)
         self._maybe_rebuild()
@@ -90,6 +93,7 @@ class Sequential(Model):
         self._layers_tuple = tuple(self._modules["layers"])
         self.built = False
         self._inputs = self._outputs = None
+        self._input_torch_dtype = self._input_rank = None
         if rebuild:
             self._maybe_rebuild()
         return layer
@@ -108,30 +112,55 @@ class Sequential(Model):
             raise ValueError("Sequential.build needs an input shape, e.g. build((None, 8)).")
         input_shape = tuple(input_shape)
         if self._input_tensor is None:
+            # NOTE: as in Keras, an implicit input takes the first layer's compute dtype.
+            first = self._layers_tuple[0] if self._layers_tuple else self
             self._input_tensor = InputLayer(batch_shape=input_shape,
-                                            dtype=_dtype or self.compute_dtype).output
+                                            dtype=_dtype or first.compute_dtype).output
         inputs = self._input_tensor
         x = inputs
         for layer in self._layers_tuple:
             x = layer(x)
         self._inputs, self._outputs = inputs, x
+        self._input_torch_dtype = to_torch_dtype(inputs.dtype)
+        self._input_rank = len(inputs.shape)
         self.built = True
         self._build_shapes = {"input_shape": inputs.shape}
 
     def forward(self, inputs, *args, **kwargs):
-        if self.built and not kwargs and not args and inputs.__class__ is torch.Tensor:
+        if self.built and not kwargs and not args:
             x = inputs
-            for layer in self._layers_tuple:
-                x = layer(x)
-            return x
+            if (x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype
+                    and x.ndim == self._input_rank):
+                for layer in self._layers_tuple:
+                    x = layer(x)
+                return x
         return self._full_call((inputs, *args), kwargs)
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        if self._inputs is not None and isinstance(x, torch.Tensor):
+            x = self._standardize_input(x)
         if mask is not None and isinstance(x, torch.Tensor):
             x._keras_mask = mask
         for layer in self._layers_tuple:
             x = layer(x)
+        return x
+
+    def _standardize_input(self, x):
+        """`x` in the input's dtype, a missing or extra trailing axis of size 1 fixed, as
+        Keras does for every model input."""
+        if x.dtype is not self._input_torch_dtype:
+            mask = getattr(x, "_keras_mask", None)
+            x = x.to(self._input_torch_dtype)
+            if mask is not None:
+                x._keras_mask = mask
+        expected = self._inputs.shape
+        x = adjust_input_rank(x, expected)
+        if x.ndim != len(expected):
+            raise ValueError(
+                f"Sequential model '{self.name}' expects inputs of shape {expected} "
+                f"(rank {len(expected)}), but received shape {tuple(x.shape)}."
+            )
         return x
 
     def _maybe_build(self, args, kwargs):

@@ -3,6 +3,10 @@
 Draws follow Keras' scheme: draw number `k` of a generator seeded with `s` samples from
 a torch generator seeded with `s + k`. So `SeedGenerator(1)` and Keras'
 `keras.random.SeedGenerator(1)` produce the same numbers on the same device.
+
+The `[seed, counter]` pair is Keras' `seed_generator_state` Variable (int32), which a
+layer holding the generator lists in `variables`. It stays on the host whatever the
+device: torch generators take Python ints, so a device copy would cost a sync per draw.
 """
 
 import random as python_random
@@ -10,6 +14,8 @@ import random as python_random
 import torch
 
 from lamina.backend import config, naming
+from lamina.backend.symbolic import in_symbolic_run
+from lamina.variables import Variable
 
 
 def make_default_seed():
@@ -49,20 +55,51 @@ class SeedGenerator:
         if seed is not None:
             _check_int_seed(seed, "Argument `seed`")
         self._initial_seed = seed
-        self.seed = make_default_seed() if seed is None else int(seed)
-        self.counter = 0
+        seed = make_default_seed() if seed is None else int(seed)
         self.name = name if name is not None else naming.unique_name("seed_generator")
+        with naming.name_scope(self.name):
+            state = Variable(torch.tensor([seed, 0], dtype=torch.int32), dtype="int32",
+                             trainable=False, name="seed_generator_state")
+        self.state = state
+        self._attach_host_view()
         self._generators = {}
 
+    def _attach_host_view(self):
+        # NOTE: a NumPy view of the state's memory: reading and bumping it per draw costs
+        # no tensor op, and `state.assign(...)` (or loading) shows through.
+        if self.state.device.type != "cpu":
+            self.state.data = self.state.data.cpu()
+        self._host = self.state.data.numpy()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_host", None)
+        state["_generators"] = {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._attach_host_view()
+
     @property
-    def state(self):
-        """The current `[seed, counter]` pair, as an int32 tensor (Keras' layout)."""
-        return torch.tensor([self.seed, self.counter], dtype=torch.int32)
+    def seed(self):
+        """The seed of draw number 0."""
+        return int(self._host[0])
+
+    @property
+    def counter(self):
+        """How many draws the generator has made."""
+        return int(self._host[1])
+
+    @counter.setter
+    def counter(self, value):
+        self._host[1] = int(value)
 
     def next(self, ordered=True):
-        """Return the current `[seed, counter]` state and advance the counter."""
-        state = self.state
-        self.counter += 1
+        """Return (a copy of) the current `[seed, counter]` state and advance the
+        counter."""
+        state = self.state.detach().clone()
+        self._host[1] = int(self._host[1]) + 1
         return state
 
     def torch_generator(self, device=None):
@@ -71,9 +108,16 @@ class SeedGenerator:
         generator = self._generators.get(device)
         if generator is None:
             generator = self._generators[device] = torch.Generator(device=device)
-        generator.manual_seed(self.seed + self.counter)
-        self.counter += 1
+        generator.manual_seed(self._draw())
         return generator
+
+    def _draw(self):
+        """The seed of the next draw; advances the counter, except in a symbolic run (shape
+        inference draws nothing real, and Keras' symbolic runs leave the state alone)."""
+        seed, counter = self._host.tolist()
+        if not in_symbolic_run():
+            self._host[1] = counter + 1
+        return seed + counter
 
     def get_config(self):
         return {"seed": self._initial_seed, "name": self.name}
@@ -112,9 +156,7 @@ def integer_seed(seed):
     if seed is None:
         return None
     if isinstance(seed, SeedGenerator):
-        value = seed.seed + seed.counter
-        seed.counter += 1
-        return value
+        return seed._draw()
     if isinstance(seed, int) and not isinstance(seed, bool):
         return seed
     raise ValueError(

@@ -2,8 +2,9 @@
 
 Writes go to a temporary file in the target's directory, are flushed and fsync'ed, then
 renamed over the target (`os.replace`): an exception or a crash mid-save leaves any
-previous file untouched. Reads accept only Keras' member names and refuse oversized or
-suspiciously compressed members before decompressing anything.
+previous file untouched. Reads accept only Keras' member names (the three files, and
+`assets/...` files under plain relative paths) and refuse oversized or suspiciously
+compressed members before decompressing anything.
 """
 
 import contextlib
@@ -16,11 +17,13 @@ CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 MEMBERS = (METADATA, CONFIG, WEIGHTS)
+ASSETS = "assets/"  # prefix of the files written by `save_assets` hooks
 
 # Limits on what a loaded archive may claim; overridable for unusual models.
 MAX_JSON_BYTES = 256 * 2**20
 MAX_WEIGHTS_BYTES = 64 * 2**30
 MAX_COMPRESSION_RATIO = 1000
+MAX_ASSET_MEMBERS = 100_000
 
 
 @contextlib.contextmanager
@@ -81,16 +84,31 @@ def write_archive(filepath, members):
             for name in MEMBERS:
                 if name in members:
                     archive.writestr(name, members[name])
+            for name in sorted(n for n in members if n.startswith(ASSETS)):
+                archive.writestr(name, members[name])
+
+
+def is_asset_name(name):
+    """Whether `name` is an `assets/...` member under a plain relative path (no `..`,
+    no absolute or drive paths, no backslashes, no empty parts)."""
+    if not name.startswith(ASSETS) or "\\" in name or ":" in name:
+        return False
+    rest = name[len(ASSETS):]
+    if not rest:
+        return True  # the directory entry itself
+    parts = (rest[:-1] if rest.endswith("/") else rest).split("/")
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 def _check_member(info, filepath):
     name = info.filename
-    if name not in MEMBERS:
+    if name not in MEMBERS and not is_asset_name(name):
         raise ValueError(
             f"Refusing to load '{filepath}': unexpected archive member {name!r}. A `.keras` "
-            f"file holds only {list(MEMBERS)}; this one may have been tampered with."
+            f"file holds only {list(MEMBERS)} and `{ASSETS}...` files under plain relative "
+            "paths; this one may have been tampered with."
         )
-    limit = MAX_WEIGHTS_BYTES if name == WEIGHTS else MAX_JSON_BYTES
+    limit = _member_limit(name)
     if info.file_size > limit:
         raise ValueError(
             f"Refusing to load '{filepath}': member {name!r} claims {info.file_size} bytes, "
@@ -115,6 +133,11 @@ def read_archive(filepath):
         raise ValueError(f"'{filepath}' is not a valid `.keras` zip archive: {error}") from None
     with archive:
         infos = archive.infolist()
+        if len(infos) > len(MEMBERS) + MAX_ASSET_MEMBERS:
+            raise ValueError(
+                f"Refusing to load '{filepath}': it holds {len(infos)} members, more than "
+                f"the limit of {len(MEMBERS) + MAX_ASSET_MEMBERS}."
+            )
         names = [info.filename for info in infos]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -128,7 +151,7 @@ def read_archive(filepath):
             raise ValueError(f"'{filepath}' is not a `.keras` archive: it has no {CONFIG!r}.")
         members = {}
         for info in infos:
-            limit = MAX_WEIGHTS_BYTES if info.filename == WEIGHTS else MAX_JSON_BYTES
+            limit = _member_limit(info.filename)
             with archive.open(info) as member:
                 data = member.read(limit + 1)
             if len(data) > limit:
@@ -138,6 +161,10 @@ def read_archive(filepath):
                 )
             members[info.filename] = data
     return members
+
+
+def _member_limit(name):
+    return MAX_WEIGHTS_BYTES if name == WEIGHTS or name.startswith(ASSETS) else MAX_JSON_BYTES
 
 
 def h5_bytes(write):

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import torch
 
-from lamina.saving import keras_archive, legacy_h5, registry, weights_h5
+from lamina.saving import assets, keras_archive, legacy_h5, registry, weights_h5
 from lamina.saving.serialization import (
     SafeModeScope,
     deserialize_keras_object,
@@ -100,6 +100,7 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
         keras_archive.METADATA: metadata.encode(),
         keras_archive.CONFIG: config_json.encode(),
         keras_archive.WEIGHTS: weights,
+        **assets.save_assets(model),
     })
 
 
@@ -176,6 +177,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
         with h5py.File(io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
             weights_h5.load_state(model, f, include_optimizer=compile)
+    assets.load_assets(model, members)
     return model
 
 

@@ -99,22 +99,19 @@ def serialize_keras_object(obj):
     if isinstance(obj, (np.generic,)):
         return obj.item()
     if isinstance(obj, types.FunctionType) or inspect.isbuiltin(obj):
-        registered = registry.GLOBAL_CUSTOM_NAMES.get(obj)
-        if registered is not None:
-            return {"module": None, "class_name": "function", "config": registered,
-                    "registered_name": registered}
-        return {
-            "module": _public_module(obj),
-            "class_name": "function",
-            "config": obj.__name__,
-            "registered_name": obj.__name__,
-        }
+        # NOTE: Keras' own layout for every function: the (registered) name in `config`,
+        # found on load in the registry or, for built-ins, in Keras' function modules.
+        # Keras cannot read a built-in function under its own module name.
+        return {"module": "builtins", "class_name": "function",
+                "config": registry.get_registered_name(obj), "registered_name": "function"}
     if hasattr(obj, "get_config"):
         cls = type(obj)
         registered = registry.GLOBAL_CUSTOM_NAMES.get(cls)
         config = obj.get_config()
         result = {
-            "module": None if registered else _public_module(cls),
+            # Keras names a registered class's own Python module (lookup goes by
+            # `registered_name`).
+            "module": cls.__module__ if registered else _public_module(cls),
             "class_name": cls.__name__,
             "config": serialize_keras_object(config),
             "registered_name": registered,
@@ -130,7 +127,8 @@ def serialize_keras_object(obj):
             result["build_config"] = build_config
         compile_config = getattr(obj, "get_compile_config", lambda: None)()
         if compile_config is not None:
-            result["compile_config"] = compile_config
+            # A user's `get_compile_config` may return objects (losses, metric lists).
+            result["compile_config"] = serialize_keras_object(compile_config)
         return result
     raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj).__name__}.")
 
@@ -153,6 +151,20 @@ def _lookup_public(module_name, class_name):
     module = importlib.import_module(target)
     obj = getattr(module, class_name, None)
     return obj if _is_lamina_object(obj) else None
+
+
+# Where Keras looks up a built-in function saved as `{"module": "builtins", ...}`.
+_BUILTIN_FUNCTION_MODULES = ("keras.activations", "keras.constraints", "keras.initializers",
+                             "keras.losses", "keras.metrics", "keras.optimizers",
+                             "keras.regularizers")
+
+
+def _lookup_builtin_function(name):
+    for module_name in _BUILTIN_FUNCTION_MODULES:
+        obj = _lookup_public(module_name, name)
+        if obj is not None:
+            return obj
+    return None
 
 
 def _is_lamina_object(obj):
@@ -189,18 +201,18 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     if config is None or isinstance(config, (int, float, bool)):
         return config
     if isinstance(config, str):
+        # As in Keras: a registered (or custom, or module) name is that object; any other
+        # string is a plain value ("adam", "accuracy" in a compile config).
         obj = registry.get_registered_object(config, custom_objects, module_objects)
-        if obj is None:
-            raise _close_matches_error("object", config, (module_objects or {}).keys())
-        return obj
+        return config if obj is None else obj
     if isinstance(config, (list, tuple)):
         return [deserialize_keras_object(c, custom_objects, safe_mode, module_objects)
                 for c in config]
     if not isinstance(config, dict):
         raise TypeError(f"Could not deserialize {config!r}")
     if "class_name" not in config or "config" not in config:
-        return {k: deserialize_keras_object(v, custom_objects, safe_mode) if isinstance(v, dict)
-                and "class_name" in v else v for k, v in config.items()}
+        return {k: deserialize_keras_object(v, custom_objects, safe_mode)
+                for k, v in config.items()}
     class_name = config["class_name"]
     inner = config["config"]
     if class_name == "__numpy__":
@@ -212,7 +224,13 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     if class_name == "function":
         fn_name = inner if isinstance(inner, str) else registered_name
         obj = registry.get_registered_object(registered_name, custom_objects, module_objects)
-        if obj is None and module_name:
+        if obj is None and fn_name != registered_name:
+            # Keras writes `{"module": "builtins", "config": "pkg>fn", "registered_name":
+            # "function"}`: the name is in `config`.
+            obj = registry.get_registered_object(fn_name, custom_objects, module_objects)
+        if obj is None and module_name == "builtins":
+            obj = _lookup_builtin_function(fn_name)
+        elif obj is None and module_name:
             obj = _lookup_public(module_name, fn_name)
         if obj is None:
             raise ValueError(

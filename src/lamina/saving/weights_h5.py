@@ -164,46 +164,6 @@ def _describe(obj):
     return f"{type(obj).__name__} '{name}'" if name else type(obj).__name__
 
 
-def _save_layer_variables(layer, store):
-    for i, variable in enumerate(own_variables(layer)):
-        store[str(i)] = variable
-
-
-def _assign(variable, value):
-    value = torch.as_tensor(np.asarray(value)) if not isinstance(value, torch.Tensor) else value
-    with torch.no_grad():
-        variable.copy_(value.to(device=variable.device, dtype=variable.dtype))
-
-
-def _load_layer_variables(layer, store, path):
-    variables = own_variables(layer)
-    if len(store) != len(variables):
-        where = f"'{path}/vars'" if path else "'/vars'"
-        if not variables and not layer.built:
-            raise ValueError(
-                f"Layer {_describe(layer)} was never built, so it has no variables, but the "
-                f"weights file holds {len(store)} at {where}. Build the model (call it on "
-                "data or call `model.build(input_shape)`) before loading weights."
-            )
-        raise ValueError(
-            f"{_describe(layer)} expected {len(variables)} variables "
-            f"{[getattr(v, 'name', '?') for v in variables]}, but the weights file holds "
-            f"{len(store)} at {where}. The file was saved from a different architecture; "
-            "pass `skip_mismatch=True` to skip such layers."
-        )
-    for i, variable in enumerate(variables):
-        value = store[str(i)]
-        shape = tuple(np.shape(value))
-        if shape != tuple(variable.shape):
-            raise ValueError(
-                f"{_describe(layer)}: variable '{getattr(variable, 'path', i)}' has shape "
-                f"{tuple(variable.shape)}, but the weights file holds shape {shape} at "
-                f"'{path}/vars/{i}'. Pass `skip_mismatch=True` to skip mismatched layers."
-            )
-    for i, variable in enumerate(variables):
-        _assign(variable, store[str(i)])
-
-
 def save_state(obj, h5file, include_optimizer=True):
     """Write `obj`'s state (recursively) into the open h5py file `h5file`."""
     skip = set() if include_optimizer else _optimizer_ids(obj)
@@ -212,11 +172,7 @@ def save_state(obj, h5file, include_optimizer=True):
         name = getattr(saveable, "name", None)
         if isinstance(name, str):
             group.attrs["name"] = name
-        store = H5Store(group, path)
-        if hasattr(saveable, "save_own_variables"):
-            saveable.save_own_variables(store)
-        else:
-            _save_layer_variables(saveable, store)
+        saveable.save_own_variables(H5Store(group, path))
 
 
 def _optimizer_ids(obj):
@@ -232,10 +188,7 @@ def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
         group = h5file[key] if key in h5file else None
         store = H5Store(group, path)
         try:
-            if hasattr(saveable, "load_own_variables"):
-                saveable.load_own_variables(store)
-            else:
-                _load_layer_variables(saveable, store, path)
+            saveable.load_own_variables(store)
         except (ValueError, KeyError) as error:
             if not skip_mismatch:
                 raise

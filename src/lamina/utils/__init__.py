@@ -1,5 +1,13 @@
 """`lamina.utils`: progress bar, data helpers, seeding and model utilities."""
 
+from lamina.saving.registry import CustomObjectScope as CustomObjectScope
+from lamina.saving.registry import custom_object_scope as custom_object_scope
+from lamina.saving.registry import get_custom_objects as get_custom_objects
+from lamina.saving.registry import get_registered_name as get_registered_name
+from lamina.saving.registry import get_registered_object as get_registered_object
+from lamina.saving.registry import register_keras_serializable as register_keras_serializable
+from lamina.saving.serialization import deserialize_keras_object as deserialize_keras_object
+from lamina.saving.serialization import serialize_keras_object as serialize_keras_object
 from lamina.trainers.data.data_utils import pack_x_y_sample_weight as pack_x_y_sample_weight
 from lamina.trainers.data.data_utils import (
     unpack_x_y_sample_weight as unpack_x_y_sample_weight,

@@ -37,6 +37,8 @@ class Dense(Layer):
     [(4, 3), (3,)]
     """
 
+    _casts_integer_inputs = True  # int/bool inputs compute in float, as in Keras
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -121,6 +123,20 @@ class Dense(Layer):
             bias = bias.to(dtype) if bias is not None else None
         return kernel, bias
 
+    def save_own_variables(self, store):
+        """Keras' layout: the kernel (with any LoRA update merged in) as `"0"`, then the
+        bias. Other variables (a subclass's own, the LoRA factors) are not written."""
+        if self.built:
+            with torch.no_grad():
+                kernel, _ = self._effective_weights(self.kernel.dtype)
+            save_serialized_weights(store, [kernel, self.bias])
+
+    def load_own_variables(self, store):
+        """Read the kernel and bias written by `save_own_variables`; LoRA factors restart
+        at zero, since the saved kernel holds their update (as in Keras)."""
+        load_serialized_weights(self, store, ("kernel", "bias"),
+                                lora=("lora_kernel_a", "lora_kernel_b"))
+
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):
         """Freeze the kernel and learn a rank-`rank` update of it instead (LoRA)."""
@@ -156,6 +172,25 @@ def _check_unsupported(layer, quantization_config):
             f"{type(layer).__name__} '{layer.name}': quantization is not supported by lamina. "
             f"Pass quantization_config=None. Received: {quantization_config!r}"
         )
+
+
+def save_serialized_weights(store, values):
+    """Write `values` (None skipped) as `"0"`, `"1"`, ...: Keras' fixed weight list of
+    Dense, EinsumDense and Embedding."""
+    for i, value in enumerate(v for v in values if v is not None):
+        store[str(i)] = value
+
+
+def load_serialized_weights(layer, store, names, lora):
+    """Assign the weights `names` (those the layer has) from `save_serialized_weights`'
+    entries; zero the LoRA factors named in `lora` when LoRA is enabled (the saved weights
+    include their update)."""
+    variables = [getattr(layer, name, None) for name in names] if layer.built else []
+    layer._assign_from_store(store, [v for v in variables if v is not None])
+    if layer.lora_enabled:
+        with torch.no_grad():
+            for name in lora:
+                getattr(layer, name).zero_()
 
 
 def _enable_lora(layer, rank, lora_alpha, a_initializer, b_initializer, a_shape, b_shape):

@@ -6,7 +6,12 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.layers.activations.activation import direct_activation
-from lamina.layers.core.dense import _check_unsupported, _enable_lora
+from lamina.layers.core.dense import (
+    _check_unsupported,
+    _enable_lora,
+    load_serialized_weights,
+    save_serialized_weights,
+)
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -159,6 +164,23 @@ class EinsumDense(Layer):
             out = out + bias
         fn = self._activation_fn
         return out if fn is None else fn(out)
+
+    def save_own_variables(self, store):
+        """Keras' layout: the kernel (with any LoRA update merged in) as `"0"`, then the
+        bias."""
+        if not self.built:
+            return
+        kernel = self.kernel
+        if self.lora_enabled:
+            with torch.no_grad():
+                update = torch.tensordot(self.lora_kernel_a, self.lora_kernel_b, 1)
+                kernel = kernel + (self.lora_alpha / self.lora_rank) * update
+        save_serialized_weights(store, [kernel, self.bias])
+
+    def load_own_variables(self, store):
+        """Read what `save_own_variables` wrote; LoRA factors restart at zero."""
+        load_serialized_weights(self, store, ("kernel", "bias"),
+                                lora=("lora_kernel_a", "lora_kernel_b"))
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):

@@ -8,7 +8,11 @@ import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
 from lamina.backend.convert import tensor_unless_symbolic
-from lamina.layers.core.dense import _check_unsupported
+from lamina.layers.core.dense import (
+    _check_unsupported,
+    load_serialized_weights,
+    save_serialized_weights,
+)
 from lamina.layers.layer import Layer
 
 _INDEX_DTYPES = (torch.int32, torch.int64)
@@ -97,6 +101,22 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape), self.output_dim)
+
+    def save_own_variables(self, store):
+        """Keras' layout: the table (with any LoRA update merged in) as `"0"`."""
+        if not self.built:
+            return
+        table = self.embeddings
+        if self.lora_enabled:
+            with torch.no_grad():
+                update = self.lora_embeddings_a @ self.lora_embeddings_b
+                table = table + (self.lora_alpha / self.lora_rank) * update
+        save_serialized_weights(store, [table])
+
+    def load_own_variables(self, store):
+        """Read what `save_own_variables` wrote; LoRA factors restart at zero."""
+        load_serialized_weights(self, store, ("embeddings",),
+                                lora=("lora_embeddings_a", "lora_embeddings_b"))
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):

@@ -49,6 +49,8 @@ class BatchNormalization(Layer):
     ([1.0], [1.0])
     """
 
+    _casts_integer_inputs = True  # int/bool inputs compute in float, as in Keras
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",

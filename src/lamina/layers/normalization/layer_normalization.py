@@ -71,6 +71,8 @@ class LayerNormalization(Layer):
     [[-1.0, 1.0]]
     """
 
+    _casts_integer_inputs = True  # int/bool inputs compute in float, as in Keras
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,

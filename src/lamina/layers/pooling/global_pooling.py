@@ -47,6 +47,7 @@ class BaseGlobalPooling(Layer):
 
 class _GlobalAverage(BaseGlobalPooling):
     reduce = torch.mean
+    _casts_integer_inputs = True  # the mean of ints is float, as in Keras
 
 
 class _GlobalMax(BaseGlobalPooling):

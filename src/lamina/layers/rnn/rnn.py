@@ -381,6 +381,8 @@ class RNN(Layer):
     ((2, 5, 4), (2, 4))
     """
 
+    _casts_integer_inputs = True  # int/bool inputs compute in float, as in Keras
+
     _fused_kind = None  # set by the built-in layers that have a fused torch kernel
     _exact_rank = False
 
