@@ -6,6 +6,8 @@ weights the same way and log one key per loss and metric. Each test runs one
 program on lamina and on Keras 3 and compares the logged names and values.
 """
 
+import functools
+
 import numpy as np
 import pytest
 from seam_support import assert_same, run_both
@@ -173,3 +175,40 @@ def test_function_and_object_losses_and_metrics_on_one_output():
 
     mine, theirs = run_both(build, program)
     assert_same(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+@functools.cache
+def _ordering_run(build):
+    def program(api, model):
+        model.compile(optimizer="sgd",
+                      loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+                      metrics={"cls": ["accuracy"], "reg": ["mae", "mse"]},
+                      weighted_metrics={"reg": ["mae"]})
+        y = {"reg": Y_REG, "cls": Y_CLS}
+        before = [m.name for m in model.metrics]
+        values = model.evaluate(X, y, batch_size=8, verbose=0)
+        logs = model.evaluate(X, y, batch_size=8, verbose=0, return_dict=True)
+        return {"values": values, "return_dict_keys": list(logs),
+                "metrics_before": before, "metrics_after": [m.name for m in model.metrics]}
+
+    return run_both(_two_outputs if build == "list" else _dict_outputs, program)
+
+
+@pytest.mark.parametrize("build", ["list", "dict"])
+def test_evaluate_list_follows_keras_order(build):
+    """Loss, per-output losses (in the `loss` dict's order), then the rest by name."""
+    mine, theirs = _ordering_run(build)
+    assert_same(mine["values"], theirs["values"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("build", ["list", "dict"])
+def test_metrics_list_the_loss_the_compiled_metrics_then_output_losses(build):
+    mine, theirs = _ordering_run(build)
+    assert (mine["metrics_before"], mine["metrics_after"]) == (
+        theirs["metrics_before"], theirs["metrics_after"])
+
+
+@pytest.mark.parametrize("build", ["list", "dict"])
+def test_evaluate_return_dict_keys_come_sorted_like_keras(build):
+    mine, theirs = _ordering_run(build)
+    assert mine["return_dict_keys"] == theirs["return_dict_keys"]

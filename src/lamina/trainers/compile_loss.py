@@ -69,6 +69,7 @@ class CompileLoss:
         self.output_names = output_names
         self.built = False
         self.trackers = []  # per-output Mean trackers for multi-output models
+        self._tracker_order = []  # indices into `trackers`, in the order Keras lists them
 
     def build(self, y_true, y_pred):
         from lamina import losses as losses_module
@@ -89,6 +90,10 @@ class CompileLoss:
         if len(self._active) > 1:  # Keras logs per-output losses only when several exist
             self.trackers = [metrics_module.Mean(name=f"{names[i]}_loss") if i in self._active
                              else None for i in range(n)]
+            # NOTE: Keras lists them in the order of a `loss` dict's keys, else output order.
+            order = ([names.index(k) for k in self.loss if k in names]
+                     if isinstance(self.loss, dict) else range(n))
+            self._tracker_order = [i for i in order if self.trackers[i] is not None]
         self.built = True
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -121,7 +126,7 @@ class CompileLoss:
         return total
 
     def metrics(self):
-        return [t for t in self.trackers if t is not None]
+        return [self.trackers[i] for i in self._tracker_order] if self.trackers else []
 
 
 def _as_loss(losses_module, identifier):
