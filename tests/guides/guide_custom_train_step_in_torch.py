@@ -2,8 +2,8 @@
 edition), as an acceptance test.
 
 The guide's code, run by `run(keras, workdir)` against either library. Changes: the
-guide's 1000-sample random arrays become 256 samples of the same shapes and its
-epochs are cut to 2; the GAN trains on 128 synthetic 28x28x1 digits (`guide_support`)
+guide's 1000-sample random arrays become 128 samples of the same shapes and its
+epochs are cut to 2; the GAN trains on 64 synthetic 28x28x1 digits (`guide_support`)
 instead of the MNIST download. What each `train_step`/`test_step` receives is recorded
 by wrapping the method (`record_calls`), outside the guide's code. Lines marked
 `# fact` only record what the guide shows.
@@ -51,8 +51,8 @@ def run(keras, workdir):
     model = CustomModel(inputs, outputs)
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
 
-    x = np.random.random((256, 32))
-    y = np.random.random((256, 1))
+    x = np.random.random((128, 32))
+    y = np.random.random((128, 1))
     facts["simple_before"] = model.evaluate(x, y, verbose=0)  # fact
     history = model.fit(x, y, epochs=2)
     facts["simple_history"] = history.history  # fact
@@ -101,8 +101,8 @@ def run(keras, workdir):
 
     model.compile(optimizer="adam")
 
-    x = np.random.random((256, 32))
-    y = np.random.random((256, 1))
+    x = np.random.random((128, 32))
+    y = np.random.random((128, 1))
     history = model.fit(x, y, epochs=2)
     facts["manual_history"] = history.history  # fact
     # The trackers restart each epoch: the second epoch's loss is that epoch's mean.
@@ -149,9 +149,9 @@ def run(keras, workdir):
     model = CustomModel(inputs, outputs)
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
 
-    x = np.random.random((256, 32))
-    y = np.random.random((256, 1))
-    sw = np.random.random((256, 1))
+    x = np.random.random((128, 32))
+    y = np.random.random((128, 1))
+    sw = np.random.random((128, 1))
     history = model.fit(x, y, sample_weight=sw, epochs=2)
     facts["weighted_history"] = history.history  # fact
     facts["weighted_received"] = received[:1]  # fact
@@ -177,8 +177,8 @@ def run(keras, workdir):
     model = CustomModel(inputs, outputs)
     model.compile(loss="mse", metrics=["mae"])
 
-    x = np.random.random((256, 32))
-    y = np.random.random((256, 1))
+    x = np.random.random((128, 32))
+    y = np.random.random((128, 1))
     facts["evaluate_result"] = model.evaluate(x, y)  # fact
     facts["evaluate_received"] = received[:1]  # fact
     facts["evaluate_steps"] = len(received)  # fact
@@ -290,7 +290,7 @@ def run(keras, workdir):
     record_calls(GAN, "train_step", received)  # fact
 
     batch_size = 64
-    (x_train, _), (x_test, _) = mnist_load_data(n_train=96, n_test=32)
+    (x_train, _), (x_test, _) = mnist_load_data(n_train=48, n_test=16)
     all_digits = np.concatenate([x_train, x_test])
     all_digits = all_digits.astype("float32") / 255.0
     all_digits = np.reshape(all_digits, (-1, 28, 28, 1))
