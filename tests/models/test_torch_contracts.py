@@ -208,15 +208,53 @@ def test_exported_program_survives_pt2_save_and_load(style, tmp_path):
 
 
 # NOTE: strict (dynamo) export is not the default; the default above and the ONNX exporter
-# run non-strict. Dynamo cannot trace `ContextVar.get` (the training flag), and cannot
-# name a buffer that is an `nn.Parameter` (a non-trainable Variable, e.g. BatchNorm's
-# moving statistics): KeyError 'L__self___moving_mean'.
-@pytest.mark.xfail(strict=False, reason="strict export: see the note above")
-def test_export_strict_matches_eager(style):
-    model = _make(style)
+# run non-strict. Under Dynamo the training flag comes from module mode (Layer._full_call:
+# Dynamo cannot read a ContextVar), so a model without non-trainable Variables exports
+# strictly. Dynamo cannot name a buffer that is an `nn.Parameter` (a non-trainable
+# Variable, e.g. BatchNorm's moving statistics), which README lists as a difference.
+class _DropoutNet(lamina.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(8, activation="relu")
+        self.drop = layers.Dropout(0.5)
+        self.out = layers.Dense(3)
+
+    def call(self, inputs):
+        return self.out(self.drop(self.hidden(inputs)))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: lamina.Sequential([lamina.Input((4,)), layers.Dense(8), layers.Dropout(0.5),
+                               layers.Dense(3)]),
+    _DropoutNet,
+], ids=["sequential", "subclassed"])
+def test_export_strict_and_fullgraph_compile_match_eager_inference(build):
+    model = build()
+    model.build((None, 4))
     x = _x()
     program = torch.export.export(model, (x,), strict=True)
     torch.testing.assert_close(program.module()(x), model(x))
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x), model(x))
+    model.train()  # module mode reaches the compiled graph: Dropout is active
+    assert not torch.equal(compiled(torch.ones(64, 4)), compiled(torch.ones(64, 4)))
+
+
+def test_export_strict_of_non_trainable_variables_is_refused_by_torch():
+    model = lamina.Sequential([lamina.Input((4,)), layers.BatchNormalization()])
+    with pytest.raises(KeyError, match="moving_mean"):
+        torch.export.export(model, (_x(),), strict=True)
+
+
+def test_torch_save_of_the_whole_model_round_trips(style):
+    model = _make(style)
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    x = _x()
+    torch.testing.assert_close(loaded(x), model(x))
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
 
 
 # -- ONNX -----------------------------------------------------------------------------------

@@ -896,6 +896,18 @@ class Layer(torch.nn.Module, Operation):
     def _get_name(self):  # torch's module repr uses this
         return type(self).__name__
 
+    def __getstate__(self):
+        # NOTE: the compiled input check is a closure (unpicklable); it is rebuilt on load,
+        # so `torch.save(model)` and `copy.deepcopy` work.
+        state = dict(self.__dict__)
+        state.pop("_input_check", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if state.get("_fast_path") is not None and self.built:
+            self.__dict__["_input_check"] = compile_input_check(self.input_spec)
+
     def __hash__(self):
         return id(self)
 
