@@ -75,7 +75,9 @@ def assert_same(actual, expected, rtol=1e-5, atol=1e-6, where="result"):
         assert len(actual) == len(expected), f"{where}: {len(actual)} != {len(expected)}"
         for i, (a, e) in enumerate(zip(actual, expected)):
             assert_same(a, e, rtol, atol, f"{where}[{i}]")
-    elif expected is None or isinstance(expected, str):
+    elif expected is None or actual is None:
+        assert actual is expected, f"{where}: {actual!r} is not {expected!r}"
+    elif isinstance(expected, str):
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
     else:
         np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=where)

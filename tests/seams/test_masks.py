@@ -64,7 +64,22 @@ CONSUMERS = {
         api.layers.MultiHeadAttention(num_heads=2, key_dim=3)(x, x, use_causal_mask=True)),
     "layer_normalization_then_lstm": lambda api, x: api.layers.LSTM(2)(
         api.layers.LayerNormalization()(x)),
+    "dropout_then_lstm": lambda api, x: api.layers.LSTM(2)(api.layers.Dropout(0.5)(x)),
+    "nested_functional_gru": lambda api, x: _inner_rnn_model(api, x.shape[-1])(x),
+    "lstm_return_state": lambda api, x: list(api.layers.LSTM(
+        3, return_sequences=True, return_state=True)(x)),
+    # Keras masks only the first output (compute_mask gives one mask), and MHA's
+    # scores carry the (batch, 1, Tq, Tv) attention mask of its softmax.
+    "attention_with_scores": lambda api, x: list(api.layers.Attention()(
+        [x, x], return_attention_scores=True)),
+    "multi_head_attention_with_scores": lambda api, x: list(api.layers.MultiHeadAttention(
+        num_heads=2, key_dim=2)(x, x, return_attention_scores=True)),
 }
+
+
+def _inner_rnn_model(api, features):
+    inputs = api.Input((6, features))
+    return api.Model(inputs, api.layers.GRU(3, return_sequences=True)(inputs), name="inner")
 
 
 @pytest.mark.parametrize("source", ["embedding", "masking"])
