@@ -87,7 +87,8 @@ def test_one_loop_step_matches_keras_with_equal_weights(facts, keras_facts):
     (lamina_loss, lamina_acc, lamina_weights), (keras_loss, keras_acc, keras_weights) = results
     np.testing.assert_allclose(lamina_loss, keras_loss, rtol=1e-4)
     assert lamina_acc == keras_acc
-    # The guide feeds raw 0-255 pixels: float32 sums of that size round differently in the
-    # two libraries, and Adam turns a near-zero gradient's rounding into part of a step.
+    # The guide feeds raw 0-255 pixels: float32 sums of that size round differently from
+    # run to run and library to library, and Adam turns a near-zero gradient's rounding
+    # into part of a step (lr 1e-3): 1e-4 is a tenth of one step.
     for a, b in zip(lamina_weights, keras_weights):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
