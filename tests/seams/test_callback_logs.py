@@ -134,3 +134,36 @@ def test_builtin_callbacks_read_the_logged_keys():
 
     mine, theirs = run_both(_model, program)
     assert_same(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_predict_and_evaluate_inside_fit_callbacks_leave_training_alone():
+    """A callback that predicts and evaluates mid-fit must not leak inference mode or
+    reset the running training metrics: BatchNormalization statistics, the logs and
+    the weights stay Keras'."""
+    def build(api):
+        # No bias before the normalization: its gradient is rounding noise, which Adam
+        # would scale up to full steps.
+        return api.Sequential([api.Input((3,)), api.layers.Dense(4, use_bias=False),
+                               api.layers.BatchNormalization(momentum=0.5),
+                               api.layers.Dense(1, activation="sigmoid")])
+
+    def program(api, model):
+        _compile(api, model)
+        seen = []
+
+        class Probe(api.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                seen.append(to_numpy(self.model.predict(X_VAL, verbose=0)))
+
+            def on_train_batch_end(self, batch, logs=None):
+                seen.append({k: float(to_numpy(v)) for k, v in logs.items()})
+
+            def on_epoch_end(self, epoch, logs=None):
+                seen.append(self.model.evaluate(X_VAL, Y_VAL, verbose=0, return_dict=True))
+
+        history = model.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                            validation_data=(X_VAL, Y_VAL), callbacks=[Probe()])
+        return {"seen": seen, "history": history.history, "weights": model.get_weights()}
+
+    mine, theirs = run_both(build, program)
+    assert_same(mine, theirs, rtol=1e-4, atol=1e-5)

@@ -177,3 +177,34 @@ def test_weights_file_fills_a_fresh_model_in_the_other_library(writer, tmp_path)
     target.load_weights(path)
     assert_same(target.get_weights(), source.get_weights())
     assert_same(target.predict(X, verbose=0), source.predict(X, verbose=0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_frozen_flags_and_compiled_metrics_survive_the_file(writer, tmp_path):
+    def build(api):
+        inputs = api.Input((4,))
+        h = api.layers.Dense(4, trainable=False, name="frozen")(inputs)
+        h = api.layers.BatchNormalization(name="bn")(h)
+        return api.Model(inputs, api.layers.Dense(2, name="head")(h))
+
+    keras = keras_module()
+    lmodel, kmodel = twin_models(build)
+    for api, model in ((lamina, lmodel), (keras, kmodel)):
+        model.get_layer("bn").trainable = False
+        model.compile(optimizer=api.optimizers.Adam(0.01), loss="mse",
+                      metrics=["mae", api.metrics.RootMeanSquaredError(name="rmse")],
+                      weighted_metrics=["mse"])
+        _fit(model, 1)
+    source, reader = (lmodel, keras) if writer == "lamina" else (kmodel, lamina)
+    path = str(tmp_path / "frozen.keras")
+    source.save(path)
+    loaded = reader.saving.load_model(path)
+    assert [layer.trainable for layer in loaded.layers] == [
+        layer.trainable for layer in source.layers]
+    assert [len(loaded.trainable_weights), len(loaded.non_trainable_weights)] == [
+        len(source.trainable_weights), len(source.non_trainable_weights)]
+    assert_same(loaded.evaluate(X, Y, verbose=0, return_dict=True),
+                source.evaluate(X, Y, verbose=0, return_dict=True), rtol=1e-5)
+    _fit(loaded, 1)
+    _fit(source, 1)
+    assert_same(loaded.get_weights(), source.get_weights(), rtol=1e-4, atol=1e-5)
