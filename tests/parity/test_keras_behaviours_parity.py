@@ -341,3 +341,18 @@ def test_lora_layer_files_move_both_ways(K, tmp_path, writer):
         ("layers/dense/vars/0", (4, 3)), ("layers/dense/vars/1", (3,)),
         ("layers/embedding", None), ("layers/embedding/vars", None),
         ("layers/embedding/vars/0", (6, 4)), ("vars", None)]
+
+
+def test_recurrent_layers_list_seed_states_like_keras(K):
+    def paths(ns):
+        found = []
+        for make in (lambda: ns.layers.LSTM(4), lambda: ns.layers.GRU(4, dropout=0.2),
+                     lambda: ns.layers.Bidirectional(ns.layers.SimpleRNN(4)),
+                     lambda: ns.layers.ConvLSTM1D(2, 3)):
+            layer = make()
+            conv = type(layer).__name__.startswith("ConvLSTM")
+            layer(np.ones((2, 3, 5, 4) if conv else (2, 3, 5), "float32"))
+            found.append([v.path for v in layer.variables])
+        return found
+
+    assert paths(lamina) == paths(K)

@@ -126,3 +126,15 @@ def test_next_returns_a_copy_of_the_state():
     assert state.tolist() == [5, 0] and generator.state.tolist() == [5, 1]
     with pytest.raises(ValueError, match="must be an integer"):
         lamina.random.SeedGenerator(1.5)
+
+
+@pytest.mark.parametrize("cls", [layers.LSTM, layers.GRU, layers.SimpleRNN])
+def test_recurrent_cells_hold_a_seed_generator_from_the_start(cls):
+    layer = cls(3, seed=4)
+    layer(np.ones((2, 5, 2), "float32"))
+    names = [v.name for v in layer.variables]
+    assert names[-1] == "seed_generator_state" and names.count("seed_generator_state") == 1
+    assert layer.weights == layer.variables[:-1]
+    dropping = cls(3, dropout=0.5, seed=4)
+    dropping(np.ones((2, 5, 2), "float32"), training=True)
+    assert [int(v) for v in dropping.variables[-1]] == [4, 1]

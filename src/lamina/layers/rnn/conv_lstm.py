@@ -116,6 +116,7 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         self.dropout = _check_rate(dropout, "dropout", where)
         self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout", where)
         self.seed = seed
+        self._create_seed_generator()
         self.bias = None
         # NOTE: as in Keras, the state size depends on the input's spatial size, so it
         # is not a number; `get_initial_state` takes an input to read it from.

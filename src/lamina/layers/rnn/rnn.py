@@ -98,9 +98,15 @@ class DropoutRNNCell:
     def _seed_generator(self):
         generator = self.__dict__.get("_seed_gen")
         if generator is None:
-            from lamina.random import SeedGenerator
+            generator = self._create_seed_generator()
+        return generator
 
-            generator = self.__dict__["_seed_gen"] = SeedGenerator(self.seed)
+    def _create_seed_generator(self):
+        # NOTE: made in `__init__`, as Keras' cells do, so the cell's `variables` list its
+        # `seed_generator_state` whether or not it drops anything.
+        from lamina.random import SeedGenerator
+
+        generator = self.__dict__["_seed_gen"] = SeedGenerator(self.seed)
         return generator
 
     def get_dropout_mask(self, step_input):
@@ -168,6 +174,7 @@ class RecurrentCell(CellCallMixin, DropoutRNNCell, Layer):
         self.dropout = _check_rate(dropout, "dropout", owner)
         self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout", owner)
         self.seed = seed
+        self._create_seed_generator()
         self.bias = None
         self.state_size = self.units
         self.output_size = self.units
