@@ -360,3 +360,15 @@ def test_steps_per_execution_groups_batches():
     assert np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="steps_per_execution"):
         model.compile("sgd", "mse", steps_per_execution=0)
+
+
+def test_compiling_again_without_loss_or_metrics_keeps_them():
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, lamina.layers.Dense(3)(inputs))
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.compile(optimizer="sgd")  # as in Keras: a new optimizer, the same loss and metrics
+    history = model.fit(np.ones((4, 3), "float32"), np.ones((4, 3), "float32"), verbose=0)
+    assert model.loss == "mse" and type(model.optimizer).__name__ == "SGD"
+    assert list(history.history) == ["loss", "mae"]
+    model.compile(optimizer="sgd", loss="mae")
+    assert model.loss == "mae"

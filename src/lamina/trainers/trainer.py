@@ -116,12 +116,13 @@ class Trainer:
                 f"`steps_per_execution` must be a positive integer. Received: "
                 f"{steps_per_execution!r}"
             )
-        self.loss = loss
+        # As Keras: compiling again without a loss or metrics keeps the earlier ones.
         output_names = self._output_names_for_compile()
-        self._compile_loss = CompileLoss(loss, loss_weights, output_names) if (
-            loss is not None) else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names) if (
-            metrics is not None or weighted_metrics is not None) else None
+        if loss is not None:
+            self.loss = loss
+            self._compile_loss = CompileLoss(loss, loss_weights, output_names)
+        if metrics is not None or weighted_metrics is not None:
+            self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._jit_compile = jit_compile is True
         self._run_eagerly = bool(run_eagerly)
