@@ -146,10 +146,7 @@ def _serialize_function(fn):
                 "closure": tuple(c.cell_contents for c in closure) if closure else None,
             },
         }
-    if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)):
-        return {"module": "builtins", "class_name": "function",
-                "config": registry.get_registered_name(fn), "registered_name": "function"}
-    return serialization.serialize_keras_object(fn)
+    return serialization.serialize_keras_object(fn)  # Keras' `builtins` function layout
 
 
 def _deserialize_function(config, custom_objects, safe_mode, what):
