@@ -209,3 +209,23 @@ def test_frozen_layer_regularizers_leave_the_loss():
 
     mine, theirs = run_both(build, program)
     assert_same(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_batchnorm_inside_time_distributed_trains_per_step_like_keras():
+    """Keras runs the wrapped layer once per time step, so a BatchNormalization inside
+    TimeDistributed normalizes and updates its statistics step by step."""
+    seq = X.reshape(32, 2, 2)
+
+    def build(api):
+        inputs = api.Input((2, 2))
+        x = api.layers.TimeDistributed(api.layers.BatchNormalization(momentum=0.5))(inputs)
+        return api.Model(inputs, api.layers.Dense(2)(api.layers.Flatten()(x)))
+
+    def program(api, model):
+        model.compile(optimizer=api.optimizers.SGD(0.05), loss="mse")
+        history = model.fit(seq, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return {"loss": history.history["loss"], "weights": model.get_weights(),
+                "predict": model.predict(seq, verbose=0)}
+
+    mine, theirs = run_both(build, program)
+    assert_same(mine, theirs, rtol=1e-4, atol=1e-5)

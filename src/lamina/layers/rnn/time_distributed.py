@@ -2,6 +2,8 @@
 
 import inspect
 
+import torch
+
 from lamina import tree
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -13,7 +15,9 @@ class TimeDistributed(Layer):
     """Applies `layer` to each slice `inputs[:, t]` of a `(batch, timesteps, ...)` input.
 
     The time axis is folded into the batch axis (`(batch * timesteps, ...)`), so the
-    wrapped layer runs once, with one set of weights shared by all steps.
+    wrapped layer runs once, with one set of weights shared by all steps. In training, a
+    layer with state of its own (BatchNormalization's moving statistics) runs once per
+    step instead, as in Keras: its batch statistics and updates are per step.
 
     Args:
         layer: a `Layer` instance.
@@ -60,6 +64,15 @@ class TimeDistributed(Layer):
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask.flatten(0, 1)
+        if training and self.layer.trainable and self.layer.non_trainable_weights:
+            # NOTE: folding time into the batch would pool the batch statistics of all
+            # steps into one and update the state once; Keras loops over the steps.
+            outputs = []
+            for t in range(steps):
+                if takes_mask and mask is not None:
+                    kwargs["mask"] = mask[:, t]
+                outputs.append(self.layer(inputs[:, t], **kwargs))
+            return tree.map_structure(lambda *ys: torch.stack(ys, dim=1), *outputs)
         outputs = self.layer(inputs.flatten(0, 1), **kwargs)
         return tree.map_structure(lambda y: y.unflatten(0, (batch, steps)), outputs)
 
