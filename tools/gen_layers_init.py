@@ -31,6 +31,7 @@ SOURCES = [
     ("lamina.layers.normalization", None),
     ("lamina.layers.rnn", None),
     ("lamina.layers.attention", None),
+    ("lamina.layers.preprocessing", None),
 ]
 
 

@@ -93,6 +93,10 @@ from lamina.layers.pooling import MaxPool3D as MaxPool3D
 from lamina.layers.pooling import MaxPooling1D as MaxPooling1D
 from lamina.layers.pooling import MaxPooling2D as MaxPooling2D
 from lamina.layers.pooling import MaxPooling3D as MaxPooling3D
+from lamina.layers.preprocessing import RandomFlip as RandomFlip
+from lamina.layers.preprocessing import RandomRotation as RandomRotation
+from lamina.layers.preprocessing import Rescaling as Rescaling
+from lamina.layers.preprocessing import Resizing as Resizing
 from lamina.layers.regularization import Dropout as Dropout
 from lamina.layers.regularization.noise import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization.noise import AlphaDropout as AlphaDropout

@@ -10,6 +10,7 @@ layer, then replays the nodes as soon as their inputs exist.
 from lamina import tree
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
+from lamina.layers.layer import Layer, _call_signature
 from lamina.models.saving_methods import keras_operation_order, network_nodes
 from lamina.ops.operation import FunctionOperation
 from lamina.saving import serialization
@@ -176,7 +177,8 @@ def functional_from_config(cls, config, custom_objects=None):
             while nodes and ready(nodes[0]):
                 node = nodes.pop(0)
                 args = resolve(node.get("args", []))
-                kwargs = resolve(node.get("kwargs", {}))
+                kwargs = _without_default_training(operations[name],
+                                                   resolve(node.get("kwargs", {})))
                 produced[name].append(operations[name](*args, **kwargs))
                 progress = True
         if not progress:
@@ -193,6 +195,23 @@ def functional_from_config(cls, config, custom_objects=None):
     target = Model if cls.__name__ == "Functional" else cls
     return target(inputs=inputs, outputs=outputs, name=config.get("name"),
                   trainable=config.get("trainable", True))
+
+
+def _without_default_training(operation, kwargs):
+    """`kwargs` less a `training` equal to the layer's own `call` default.
+
+    NOTE: Keras records the flag a layer resolved in its node, so its files hold
+    `training: False` for every Dropout and `training: True` for every RandomFlip; Keras
+    lets the model's flag override them at run time. Replayed as explicit arguments they
+    would freeze those layers in one mode (no dropout in `fit`, flips in `predict`), so a
+    recorded default is dropped; a value that differs from it was the user's and stays.
+    """
+    if "training" not in kwargs or not isinstance(operation, Layer):
+        return kwargs
+    has_training, default, *_ = _call_signature(type(operation))
+    if has_training and kwargs["training"] == default:
+        kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+    return kwargs
 
 
 def _tensor_at(produced, history):

@@ -1,0 +1,141 @@
+"""`BaseImagePreprocessingLayer`: what the image preprocessing layers share.
+
+A layer of this family takes one image (rank 3) or a batch (rank 4), channels where
+`data_format` says, or a dict holding `"images"` plus optional `"labels"` and
+`"segmentation_masks"`. A call draws one transformation for the batch
+(`get_random_transformation`, None in inference) and applies it to the images and the
+masks alike, so they stay aligned. Random members hold a `SeedGenerator` as
+`self.generator`; seeded draws follow Keras' scheme, so on the same device a layer
+seeded like its Keras twin draws the same transformation.
+"""
+
+import numbers
+
+import torch
+
+from lamina.backend.config import standardize_data_format
+from lamina.layers.layer import Layer
+
+
+class BaseImagePreprocessingLayer(Layer):
+    """Base of the image preprocessing layers (see the module docstring).
+
+    Subclasses override `get_random_transformation(images, training)` and
+    `transform_images(images, transformation, training)`; the images they receive are
+    always batched (rank 4).
+    """
+
+    # NOTE: the subclass decides when to cast (Keras casts images to the compute dtype
+    # but leaves integer labels and masks alone), so inputs are not promoted on entry.
+    _casts_integer_inputs = False
+    # `factor` handling, for the layers that take one (as Keras' base does).
+    _USE_BASE_FACTOR = True
+    _FACTOR_BOUNDS = (-1, 1)
+
+    def __init__(self, factor=None, bounding_box_format=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
+        self.data_format = standardize_data_format(data_format)
+        # Axes of height and width in a batch.
+        self._height_axis, self._width_axis = (
+            (1, 2) if self.data_format == "channels_last" else (2, 3))
+        if self._USE_BASE_FACTOR:
+            self._set_factor(factor or 0.0)
+        elif factor is not None:
+            raise ValueError(f"Layer {type(self).__name__} does not take a `factor` argument. "
+                             f"Received: factor={factor}")
+
+    def _set_factor(self, factor):
+        low, high = self._FACTOR_BOUNDS
+        error = ValueError(
+            f"The `factor` argument of {type(self).__name__} should be a number (or a list "
+            f"of two numbers) in the range [{low}, {high}]. Received: factor={factor!r}")
+        if isinstance(factor, (tuple, list)):
+            if len(factor) != 2 or not all(_is_number(f) for f in factor):
+                raise error
+            # NOTE: as in Keras, a range is refused only when it lies wholly outside the
+            # bounds, so every config Keras accepts loads here too.
+            if factor[0] > high or factor[1] < low:
+                raise error
+            lower, upper = sorted(factor)
+        elif _is_number(factor):
+            if not low <= factor <= high:
+                raise error
+            factor = abs(factor)
+            lower, upper = max(-factor, low), factor
+        else:
+            raise error
+        self.factor = (lower, upper)
+
+    # -- hooks -----------------------------------------------------------------------------
+    def get_random_transformation(self, images, training=True):
+        """The transformation for this batch of `images` (None: leave them alone)."""
+        return None
+
+    def transform_images(self, images, transformation, training=True):
+        raise NotImplementedError
+
+    def transform_labels(self, labels, transformation, training=True):
+        return labels
+
+    def transform_segmentation_masks(self, masks, transformation, training=True):
+        return self.transform_images(masks, transformation, training=training)
+
+    # -- call ------------------------------------------------------------------------------
+    def call(self, data, training=True):
+        if isinstance(data, dict):
+            return self._call_on_dict(data, training)
+        images, single = self._batched(data, "images")
+        transformation = self.get_random_transformation(images, training=training)
+        out = self.transform_images(images, transformation, training=training)
+        return out[0] if single else out
+
+    def _call_on_dict(self, data, training):
+        if "images" not in data:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) takes a dict with "
+                             f"an 'images' entry. Received keys: {sorted(data)}")
+        if "bounding_boxes" in data:
+            raise NotImplementedError(
+                f"Layer '{self.name}' ({type(self).__name__}): lamina does not transform "
+                "'bounding_boxes' yet; pass 'images', 'labels' and 'segmentation_masks' only.")
+        images, single = self._batched(data["images"], "images")
+        transformation = self.get_random_transformation(images, training=training)
+        out = dict(data)
+        result = self.transform_images(images, transformation, training=training)
+        out["images"] = result[0] if single else result
+        if "labels" in data:
+            labels = data["labels"]
+            labels = labels[None] if single else labels
+            labels = self.transform_labels(labels, transformation, training=training)
+            out["labels"] = labels[0] if single else labels
+        if "segmentation_masks" in data:
+            masks, _ = self._batched(data["segmentation_masks"], "segmentation_masks")
+            masks = self.transform_segmentation_masks(masks, transformation, training=training)
+            out["segmentation_masks"] = masks[0] if single else masks
+        return out
+
+    def _batched(self, images, what):
+        """`(batch, single)`: rank-4 `images`, and whether a rank-3 image was given."""
+        if not isinstance(images, torch.Tensor):
+            images = torch.as_tensor(images)
+        if images.ndim == 4:
+            return images, False
+        if images.ndim == 3:
+            return images[None], True
+        raise ValueError(
+            f"Layer '{self.name}' ({type(self).__name__}) expects {what} of rank 3 (one "
+            f"image) or 4 (a batch of images). Received shape {tuple(images.shape)}.")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
+        return config
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
