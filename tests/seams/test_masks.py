@@ -213,3 +213,18 @@ def test_masked_loss_differs_from_the_unmasked_loss():
     masked, masked_keras = run_both(masked_build, program)
     assert_same(masked, masked_keras, rtol=1e-5)
     assert abs(plain - masked) > 1e-3
+
+
+def test_batchnorm_statistics_skip_masked_timesteps_in_fit():
+    def build(api):
+        ids, x = _embedded(api)
+        x = api.layers.BatchNormalization(momentum=0.5)(x)
+        return api.Model(ids, api.layers.Dense(3, activation="softmax")(x))
+
+    def program(api, model):
+        model.compile(optimizer=api.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+        history = model.fit(IDS, LABELS, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        return {"history": history.history, "weights": model.get_weights()}
+
+    mine, theirs = run_both(build, program)
+    assert_same(mine, theirs, rtol=1e-4, atol=1e-5)
