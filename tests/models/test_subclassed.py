@@ -49,7 +49,13 @@ def test_model_kwargs_dispatch_to_functional():
     assert type(model).__name__ == "Functional"
 
 
-def test_summary_of_unbuilt_subclassed_model_explains_how_to_build():
+def test_summary_of_unbuilt_subclassed_model_lists_unbuilt_layers_like_keras():
     lines = []
     TwoLayer().summary(print_fn=lines.append)
-    assert "has not yet been built" in "\n".join(lines)
+    rows = [line.split("│")[1:4] for line in "".join(lines).splitlines()
+            if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["dense (Dense)", "?", "0 (unbuilt)"],
+        ["dropout (Dropout)", "?", "0"],  # no weights to build: built from the start
+        ["dense_1 (Dense)", "?", "0 (unbuilt)"]]
+    assert " Total params: 0 (0.00 B)" in "".join(lines)

@@ -3,9 +3,10 @@ from lamina import layers
 
 
 def _lines(model, **kwargs):
-    lines = []
-    model.summary(print_fn=lambda line, **kw: lines.append(line), **kwargs)
-    return lines
+    calls = []
+    model.summary(print_fn=calls.append, **kwargs)
+    assert len(calls) == 1 and calls[0].endswith("\n")  # one string, as Keras passes it
+    return calls[0].splitlines()
 
 
 def test_sequential_summary_table_and_totals():
@@ -58,3 +59,25 @@ def test_summary_of_built_subclassed_model():
     assert len(net.weights) == 2
     text = "\n".join(_lines(net))
     assert "dense (Dense)" in text and "Total params: 18" in text
+
+
+def test_unbuilt_sequential_lists_layers_with_unknown_shapes():
+    model = lamina.Sequential([layers.Embedding(1000, 64), layers.LSTM(128), layers.Dense(10)])
+    rows = [line.split("│")[1:4] for line in _lines(model) if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["embedding (Embedding)", "?", "0 (unbuilt)"], ["lstm (LSTM)", "?", "0 (unbuilt)"],
+        ["dense (Dense)", "?", "0 (unbuilt)"]]
+    assert " Total params: 0 (0.00 B)" in _lines(model)
+
+
+def test_cells_wrap_at_spaces_and_cut_words_too_long_with_an_ellipsis(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    a = lamina.Input((4,), name="a_very_long_input_name")
+    b = lamina.Input((4,), name="b")
+    merged = layers.Concatenate(name="merge")([a, b, a])
+    model = lamina.Model([a, b], merged)
+    lines = _lines(model)
+    assert all(len(line) == 76 for line in lines[1:-3])  # 80 columns less Keras' margin
+    last_rule = max(i for i, line in enumerate(lines) if line.startswith("├"))
+    merge_row = [line.split("│")[4].strip() for line in lines[last_rule + 1:-4]]
+    assert merge_row == ["a_very_long_inpu…", "b[0][0],", "a_very_long_inpu…"]

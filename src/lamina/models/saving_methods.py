@@ -44,6 +44,20 @@ def network_nodes(inputs, outputs):
     return order, discovery
 
 
+def node_depths(nodes):
+    """`(node_depth, op_depth)`, keyed by `id`: Keras' depth of each node of `nodes`
+    (`network_nodes`' order) and of each operation (0 at the outputs, growing toward the
+    inputs; a layer called twice takes its deepest call's depth)."""
+    node_depth, op_depth = {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), op_depth.get(id(node.operation), 0))
+        op_depth[id(node.operation)] = depth
+        node_depth[id(node)] = depth
+        for parent in node.parent_nodes:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    return node_depth, op_depth
+
+
 def keras_operation_order(inputs, outputs):
     """Operations of the graph from `inputs` to `outputs`, in Keras 3's order.
 
@@ -55,13 +69,7 @@ def keras_operation_order(inputs, outputs):
     ['x', 'b1', 'c', 'b2', 'add']
     """
     nodes, discovery = network_nodes(inputs, outputs)
-    node_depth, op_depth = {}, {}
-    for node in reversed(nodes):
-        depth = max(node_depth.setdefault(id(node), 0), op_depth.get(id(node.operation), 0))
-        op_depth[id(node.operation)] = depth
-        node_depth[id(node)] = depth
-        for parent in node.parent_nodes:
-            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    _, op_depth = node_depths(nodes)
     operations = {id(node.operation): node.operation for node in nodes}
     for tensor in tree.flatten(inputs):  # inputs the outputs do not use
         op = tensor._keras_history.operation
