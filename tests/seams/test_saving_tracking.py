@@ -79,7 +79,23 @@ def custom_classes(api):
         def get_config(self):
             return {"widths": self.widths, "name": self.name}
 
-    return {"Block": Block, "Stacked": Stacked}
+    @api.saving.register_keras_serializable(package="seams")
+    class LateState(api.layers.Layer):
+        """Creates a sublayer and Variables held in a dict and a list inside `build`."""
+
+        def build(self, input_shape):
+            self.proj = api.layers.Dense(3)
+            self.proj.build(input_shape)
+            self.table = {"scale": self.add_weight(shape=(3,), initializer="ones",
+                                                   name="scale"),
+                          "shift": api.Variable(np.full(3, 0.5, "float32"), name="shift")}
+            self.extras = [api.Variable(np.full(3, 2.0, "float32"), trainable=False,
+                                        name="extra")]
+
+        def call(self, x):
+            return self.proj(x) * self.table["scale"] + self.table["shift"] + self.extras[0]
+
+    return {"Block": Block, "Stacked": Stacked, "LateState": LateState}
 
 
 def functional_with_block(api):
@@ -205,6 +221,34 @@ def test_frozen_flags_and_compiled_metrics_survive_the_file(writer, tmp_path):
         len(source.trainable_weights), len(source.non_trainable_weights)]
     assert_same(loaded.evaluate(X, Y, verbose=0, return_dict=True),
                 source.evaluate(X, Y, verbose=0, return_dict=True), rtol=1e-5)
+    _fit(loaded, 1)
+    _fit(source, 1)
+    assert_same(loaded.get_weights(), source.get_weights(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_state_created_in_build_and_ema_optimizer_state_move_between_libraries(
+        writer, tmp_path):
+    def build(api):
+        inputs = api.Input((4,))
+        late = custom_classes(api)["LateState"]()
+        return api.Model(inputs, api.layers.Dense(2)(late(inputs)))
+
+    keras = keras_module()
+    lmodel, kmodel = twin_models(build)
+    assert [w.path for w in lmodel.weights] == [w.path for w in kmodel.weights]
+    for api, model in ((lamina, lmodel), (keras, kmodel)):
+        model.compile(optimizer=api.optimizers.Adam(0.01, use_ema=True,
+                                                    gradient_accumulation_steps=2),
+                      loss="mse")
+        _fit(model, 1)
+    assert_same(lmodel.get_weights(), kmodel.get_weights(), rtol=1e-4, atol=1e-5)
+    source, reader = (lmodel, keras) if writer == "lamina" else (kmodel, lamina)
+    path = str(tmp_path / "late.keras")
+    source.save(path)
+    loaded = reader.saving.load_model(path)
+    assert_same([to_numpy(v) for v in loaded.optimizer.variables],
+                [to_numpy(v) for v in source.optimizer.variables])
     _fit(loaded, 1)
     _fit(source, 1)
     assert_same(loaded.get_weights(), source.get_weights(), rtol=1e-4, atol=1e-5)
