@@ -311,3 +311,16 @@ def test_history_under_autocast_carries_each_epochs_values():
     assert len(set(history.history["mae"])) == 4
     # the logged loss is the loss of the weights as they train, not of the first step's
     assert final["loss"] < losses[0]
+
+
+def test_unset_flag_leaves_each_sublayer_its_own_default():
+    # Keras: a model called without `training` passes nothing down, so RandomFlip (default
+    # training=True) augments and Dropout (default False) does not.
+    model = lamina.Sequential([lamina.Input((4, 4, 1)), layers.RandomFlip(seed=1),
+                               layers.Dropout(0.9)])
+    x = np.repeat(np.arange(16.0, dtype="float32").reshape(1, 4, 4, 1), 16, axis=0)
+    out = model(x).numpy()
+    mirrored = (out == x[:, :, ::-1]) | (out == x[:, ::-1]) | (out == x[:, ::-1, ::-1])
+    assert not np.array_equal(out, x) and mirrored.reshape(16, -1).all(axis=1).any()
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(model(x, training=False).numpy(), x)

@@ -10,7 +10,10 @@ The one training-flag rule. A layer's `call` receives, in this order of preceden
    and per call: `fit` in one thread and `predict` in another each see their own mode;
 4. the module's torch mode, when it was switched on with `model.train()` (a plain
    PyTorch loop); layers start in eval mode, so this never applies unless asked;
-5. the default of the layer's `call` signature (`training=False` in Dropout), else False.
+5. the default of the layer's `call` signature (`training=False` in Dropout,
+   `training=True` in RandomFlip), else False. A layer whose flag comes from rules 1-5 with
+   a value passes it on (rule 2); one whose `call` default is None passes nothing, so its
+   sublayers fall back to their own defaults, as in Keras.
 
 `resolve_training` states the rule; `Layer._full_call` inlines it on the hot path.
 """

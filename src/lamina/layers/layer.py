@@ -624,7 +624,7 @@ class Layer(torch.nn.Module, Operation):
 
         # The training-flag rule of `backend/context.py`, inlined: explicit argument >
         # enclosing call or fit/evaluate scope > module mode (`train()`) > call default.
-        # The resolved flag is put in the context so that sublayers see it.
+        # A flag that is set is put in the context so that sublayers see it.
         training = kwargs.get("training")
         token = None
         if is_compiling():
@@ -637,8 +637,11 @@ class Layer(torch.nn.Module, Operation):
             if training is None:
                 training = TRAINING.get()
                 if training is None:
-                    training = True if self.training else bool(training_default)
-                    token = TRAINING.set(training)
+                    if self.training or training_default is not None:
+                        training = True if self.training else bool(training_default)
+                        token = TRAINING.set(training)
+                    else:
+                        training = False  # unset: each sublayer keeps its own default
             else:
                 training = bool(training)
                 if TRAINING.get() is not training:
