@@ -62,7 +62,8 @@ class EpochIterator:
             PyDatasets and DataLoaders start a new pass when one ends; a generator is
             never restarted, and an epoch ends early once it is exhausted.
         shuffle: reshuffle arrays (and torch Datasets) each pass; `"batch"` shuffles
-            batch-sized chunks of arrays. Streams are expected to shuffle themselves.
+            batch-sized chunks of arrays. A finite PyDataset's batch order is shuffled
+            (as in Keras); other streams are expected to shuffle themselves.
         class_weight: dict class index -> weight, turned into per-sample weights
             (multiplied into `sample_weight` when both are given).
         steps_per_execution: kept for the trainer, which groups steps; batches are
@@ -117,7 +118,7 @@ class EpochIterator:
                     )
             # NOTE: like Keras, `batch_size` is ignored here: the stream yields batches.
             if kind == "PyDataset":
-                return PyDatasetAdapter(x)
+                return PyDatasetAdapter(x, shuffle=self.shuffle)
             if kind == "torch DataLoader":
                 return DataLoaderAdapter(x)
             return GeneratorAdapter(x)

@@ -4,6 +4,8 @@ import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import torch
+
 
 class PyDataset:
     """Base class for datasets that return whole batches by index.
@@ -114,7 +116,12 @@ def _worker_getitem(index):
     return _WORKER_DATASET[index]
 
 
-def _indices(num_batches):
+def _indices(num_batches, shuffle=False):
+    """Batch indices for one pass: in order, or a fresh permutation when `shuffle` (Keras
+    shuffles a PyDataset's batch order in `fit`; an endless dataset is never shuffled)."""
+    if shuffle and num_batches is not None:
+        yield from torch.randperm(num_batches).tolist()
+        return
     index = 0
     while num_batches is None or index < num_batches:
         yield index
@@ -137,11 +144,11 @@ def _make_executor(dataset):
     return executor, _worker_getitem
 
 
-def _prefetched(dataset, num_batches):
-    """Yield `dataset[i]` in order while up to `max_queue_size` later batches are prepared."""
+def _prefetched(dataset, indices):
+    """Yield `dataset[i]` for each of `indices` in turn while up to `max_queue_size` later
+    batches are prepared."""
     executor, getitem = _make_executor(dataset)
     pending = deque()
-    indices = _indices(num_batches)
     try:
         for index in indices:
             pending.append(executor.submit(getitem, index))
@@ -164,8 +171,9 @@ class PyDatasetAdapter:
 
     reiterable = True
 
-    def __init__(self, dataset):
+    def __init__(self, dataset, shuffle=False):
         self.dataset = dataset
+        self.shuffle = bool(shuffle)
         num_batches = dataset.num_batches
         if num_batches is not None and num_batches < 1:
             raise ValueError(
@@ -177,10 +185,11 @@ class PyDatasetAdapter:
     def iter_pass(self):
         dataset = self.dataset
         dataset.on_epoch_begin()
+        indices = _indices(self.num_batches, self.shuffle)
         if dataset.workers > 1 or dataset.use_multiprocessing:
-            items = _prefetched(dataset, self.num_batches)
+            items = _prefetched(dataset, indices)
         else:
-            items = (dataset[i] for i in _indices(self.num_batches))
+            items = (dataset[i] for i in indices)
         yield from items
 
     def on_pass_end(self):
