@@ -700,14 +700,17 @@ class Layer(torch.nn.Module, Operation):
         return outputs
 
     def _attach_mask(self, inputs, outputs, previous_mask):
+        """Give each output the mask `compute_mask` pairs with it (as Keras: masks pair
+        with outputs in order, and an output that already carries a mask keeps it)."""
+        flat_out = tree.flatten(outputs)
+        if all(getattr(out, "_keras_mask", None) is not None for out in flat_out):
+            return
         mask = self.compute_mask(inputs, previous_mask)
         if mask is None:
             return
-        flat_out, flat_mask = tree.flatten(outputs), tree.flatten(mask)
-        if len(flat_mask) == 1 and len(flat_out) > 1:
-            flat_mask = flat_mask * len(flat_out)
-        for out, m in zip(flat_out, flat_mask):
-            if isinstance(out, torch.Tensor) and m is not None:
+        for out, m in zip(flat_out, tree.flatten(mask)):
+            if (isinstance(out, torch.Tensor) and m is not None
+                    and getattr(out, "_keras_mask", None) is None):
                 try:
                     out._keras_mask = m
                 except AttributeError:

@@ -151,10 +151,10 @@ class Trainer:
         result = []
         if self.compiled and self._loss_tracker is not None:
             result.append(self._loss_tracker)
-        if self._compile_loss is not None:
-            result.extend(self._compile_loss.metrics())
         if self._compile_metrics is not None:
             result.append(self._compile_metrics)
+        if self._compile_loss is not None:
+            result.extend(self._compile_loss.metrics())
         for layer in self._flatten_layers(include_self=True):
             for value in layer.__dict__.values():
                 if _is_metric(value) and not any(value is m for m in result):
@@ -185,11 +185,12 @@ class Trainer:
         return results
 
     def _flatten_metrics_in_order(self, logs):
-        """Keras' order for evaluate()'s list: loss, per-output losses, then metrics."""
+        """Keras' order for evaluate()'s list: loss, per-output losses, then the other
+        entries sorted by name."""
         names = ["loss"] + [m.name for m in (self._compile_loss.metrics()
                                              if self._compile_loss else [])]
         ordered = [logs[k] for k in names if k in logs]
-        ordered += [v for k, v in logs.items() if k not in names]
+        ordered += [logs[k] for k in sorted(logs) if k not in names]
         return ordered[0] if len(ordered) == 1 else ordered
 
     # -- steps ---------------------------------------------------------------------------
@@ -214,8 +215,8 @@ class Trainer:
         version = trainable_state_version()
         if cache is None or cache[0] != version:
             layers = self._flatten_layers(include_self=True)
-            regularized = [(v, v.regularizer) for layer in layers
-                           for v in layer._tracked_variables
+            # as `Layer.losses`: frozen weights add no penalty (Keras)
+            regularized = [(v, v.regularizer) for v in self.trainable_weights
                            if getattr(v, "regularizer", None) is not None]
             cache = (version, layers, regularized)
             self.__dict__["_loss_sources"] = cache
@@ -490,7 +491,7 @@ class Trainer:
         logs = materialize_logs(self.get_metrics_result())
         callbacks.on_test_end(logs)
         if return_dict:
-            return logs
+            return dict(sorted(logs.items()))  # Keras returns the keys sorted
         return self._flatten_metrics_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -535,7 +536,8 @@ class Trainer:
         mode = self.training
         logs = materialize_logs(self.make_train_function()((batch,)))
         _restore_mode(self, mode)
-        return logs if return_dict else self._flatten_metrics_in_order(logs)
+        return dict(sorted(logs.items())) if return_dict else self._flatten_metrics_in_order(
+            logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Evaluate a single batch; returns the metric values."""
@@ -548,7 +550,8 @@ class Trainer:
         mode = self.training
         logs = materialize_logs(self.make_test_function()((batch,)))
         _restore_mode(self, mode)
-        return logs if return_dict else self._flatten_metrics_in_order(logs)
+        return dict(sorted(logs.items())) if return_dict else self._flatten_metrics_in_order(
+            logs)
 
     def predict_on_batch(self, x):
         """Model outputs for a single batch, as numpy arrays."""

@@ -251,6 +251,8 @@ class AttentionBase(Layer):
         if mask is not None:
             mask = expand_mask(self, mask, scores.shape, self._num_attention_axes)
         scores = masked_softmax(scores, mask, self._num_attention_axes)
+        if mask is not None and return_attention_scores:
+            scores._keras_mask = mask  # Keras' scores carry the attention mask
         return torch.einsum(self._combine_equation, self._drop(scores, training), v), scores
 
     def _drop(self, probs, training):
