@@ -372,3 +372,19 @@ def test_compiling_again_without_loss_or_metrics_keeps_them():
     assert list(history.history) == ["loss", "mae"]
     model.compile(optimizer="sgd", loss="mae")
     assert model.loss == "mae"
+
+
+def test_loss_dict_naming_only_some_outputs_trains_those_outputs():
+    # Keras 3 refuses this at fit ("Expected keys ... in loss dict"); lamina trains the
+    # named output and leaves the other alone (README: "More accepted input").
+    inputs = lamina.Input((3,))
+    a = lamina.layers.Dense(1, name="a")(inputs)
+    b = lamina.layers.Dense(1, name="b")(inputs)
+    model = lamina.Model(inputs, {"a": a, "b": b})
+    model.compile(optimizer="sgd", loss={"a": "mse"})
+    b_kernel = model.get_layer("b").kernel.detach().clone()
+    x = np.ones((8, 3), "float32")
+    with pytest.warns(UserWarning, match=r"Gradients do not exist for variables \['b/kernel'"):
+        history = model.fit(x, {"a": np.zeros((8, 1)), "b": np.zeros((8, 1))}, verbose=0)
+    assert list(history.history) == ["loss"]
+    assert torch.equal(model.get_layer("b").kernel, b_kernel)
