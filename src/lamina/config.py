@@ -8,6 +8,10 @@ from lamina.backend.config import set_epsilon as set_epsilon
 from lamina.backend.config import set_floatx as set_floatx
 from lamina.backend.config import set_image_data_format as set_image_data_format
 from lamina.saving import serialization as _serialization
+from lamina.saving.serialization import max_config_bytes as max_config_bytes
+from lamina.saving.serialization import max_load_bytes as max_load_bytes
+from lamina.saving.serialization import set_max_config_bytes as set_max_config_bytes
+from lamina.saving.serialization import set_max_load_bytes as set_max_load_bytes
 
 
 def enable_unsafe_deserialization():

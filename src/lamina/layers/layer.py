@@ -19,7 +19,7 @@ from lamina import tree
 from lamina.backend import naming
 from lamina.backend.context import TRAINING
 from lamina.backend.convert import convert_to_numpy, convert_to_tensor
-from lamina.backend.dtypes import standardize_dtype
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.symbolic import (
     DATA_DEPENDENT_ERRORS,
     KerasTensor,
@@ -36,6 +36,7 @@ from lamina.layers.input_spec import (
 from lamina.layers.tracking import TrackedContainer, should_track, wrap
 from lamina.ops.node import Node
 from lamina.ops.operation import Operation
+from lamina.saving.serialization import charge_variable
 from lamina.variables import Variable, bump_state_version
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
@@ -281,6 +282,9 @@ class Layer(torch.nn.Module, Operation):
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
         initializer = initializers.get(initializer)
+        # NOTE: while loading, a file's shapes are checked against the budget before any
+        # allocation.
+        charge_variable(self, name or "variable", shape, to_torch_dtype(dtype).itemsize)
         with real_tensors():
             variable = Variable(initializer, shape=shape, dtype=dtype, trainable=trainable,
                                 autocast=autocast, aggregation=aggregation, name=name)

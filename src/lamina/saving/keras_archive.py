@@ -2,26 +2,32 @@
 
 Writes go to a temporary file in the target's directory, are flushed and fsync'ed, then
 renamed over the target (`os.replace`): an exception or a crash mid-save leaves any
-previous file untouched. Reads accept only Keras' member names (the three files, and
-`assets/...` files under plain relative paths) and refuse oversized or suspiciously
-compressed members before decompressing anything.
+previous file untouched. Reads take only Keras' member names (the three files, and
+`assets/...` files under plain relative paths), refuse names that leave the archive, and
+check every size (declared and inflated) against the load limits of
+`lamina.saving.serialization` before and while decompressing.
 """
 
+import collections
 import contextlib
 import io
 import os
 import tempfile
+import warnings
 import zipfile
+import zlib
+
+from lamina.saving import serialization
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 MEMBERS = (METADATA, CONFIG, WEIGHTS)
+WEIGHTS_NPZ = "model.weights.npz"  # Keras' other weights format, not read by lamina
 ASSETS = "assets/"  # prefix of the files written by `save_assets` hooks
 
-# Limits on what a loaded archive may claim; overridable for unusual models.
-MAX_JSON_BYTES = 256 * 2**20
-MAX_WEIGHTS_BYTES = 64 * 2**30
+# Size limits live in `lamina.saving.serialization` (`max_load_bytes`, `max_config_bytes`,
+# set through `lamina.config`); these guard the archive's shape.
 MAX_COMPRESSION_RATIO = 1000
 MAX_ASSET_MEMBERS = 100_000
 
@@ -91,80 +97,147 @@ def write_archive(filepath, members):
 def is_asset_name(name):
     """Whether `name` is an `assets/...` member under a plain relative path (no `..`,
     no absolute or drive paths, no backslashes, no empty parts)."""
-    if not name.startswith(ASSETS) or "\\" in name or ":" in name:
+    if not name.startswith(ASSETS):
         return False
     rest = name[len(ASSETS):]
-    if not rest:
-        return True  # the directory entry itself
-    parts = (rest[:-1] if rest.endswith("/") else rest).split("/")
+    return not rest or _is_plain_path(rest)  # `not rest`: the directory entry itself
+
+
+def _is_plain_path(name):
+    if "\\" in name or ":" in name or "\0" in name:
+        return False
+    parts = (name[:-1] if name.endswith("/") else name).split("/")
     return all(part not in ("", ".", "..") for part in parts)
 
 
-def _check_member(info, filepath):
+def _refuse(filepath, why):
+    return ValueError(f"Refusing to load '{filepath}': {why}")
+
+
+def _check_member(info, filepath, limits):
     name = info.filename
-    if name not in MEMBERS and not is_asset_name(name):
-        raise ValueError(
-            f"Refusing to load '{filepath}': unexpected archive member {name!r}. A `.keras` "
-            f"file holds only {list(MEMBERS)} and `{ASSETS}...` files under plain relative "
-            "paths; this one may have been tampered with."
-        )
-    limit = _member_limit(name)
+    limit = _member_limit(name, *limits)
     if info.file_size > limit:
-        raise ValueError(
-            f"Refusing to load '{filepath}': member {name!r} claims {info.file_size} bytes, "
-            f"more than the limit of {limit} bytes "
-            "(`lamina.saving.keras_archive.MAX_*_BYTES`)."
-        )
+        raise _refuse(filepath, (
+            f"member {name!r} claims {info.file_size} bytes, more than the limit of {limit} "
+            f"bytes{_how_to_raise(name)}"))
     if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and (
             info.file_size > 2**20):
-        raise ValueError(
-            f"Refusing to load '{filepath}': member {name!r} expands {info.file_size} bytes "
-            f"from {info.compress_size} (ratio over {MAX_COMPRESSION_RATIO}); this looks like "
-            "a zip bomb."
-        )
+        raise _refuse(filepath, (
+            f"member {name!r} expands {info.file_size} bytes from {info.compress_size} "
+            f"(ratio over {MAX_COMPRESSION_RATIO}); this looks like a zip bomb."))
 
 
-def read_archive(filepath):
-    """Read a `.keras` file: returns `{member name: bytes}` after checking every member."""
+def _how_to_raise(name):
+    if name in (CONFIG, METADATA):
+        return (" (raise it with `load_model(..., max_config_bytes=N)` or "
+                "`lamina.config.set_max_config_bytes(N)`)")
+    return (" (raise it with `load_model(..., max_load_bytes=N)` or "
+            "`lamina.config.set_max_load_bytes(N)`)")
+
+
+def read_archive(filepath, max_load_bytes=None, max_config_bytes=None):
+    """Read a `.keras` file: returns `{member name: bytes}` after checking every member.
+
+    Each member is checked against its limit before it is read (`max_config_bytes` for
+    the JSON files, `max_load_bytes` for the weights and each asset; None means the
+    `lamina.config` setting), and all of them together against `max_load_bytes +
+    2 * max_config_bytes`, both from the sizes the archive declares and again while
+    inflating, so a zip bomb is refused without being inflated. As in Keras, members it
+    does not know are not read (with a warning); names that leave the archive's
+    directory are refused.
+    """
+    limits = (max_load_bytes or serialization.max_load_bytes(),
+              max_config_bytes or serialization.max_config_bytes())
+    total_limit = limits[0] + 2 * limits[1]
     filepath = os.fspath(filepath) if not hasattr(filepath, "read") else filepath
     try:
         archive = zipfile.ZipFile(filepath, "r")
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as error:
         raise ValueError(f"'{filepath}' is not a valid `.keras` zip archive: {error}") from None
     with archive:
         infos = archive.infolist()
         if len(infos) > len(MEMBERS) + MAX_ASSET_MEMBERS:
-            raise ValueError(
-                f"Refusing to load '{filepath}': it holds {len(infos)} members, more than "
-                f"the limit of {len(MEMBERS) + MAX_ASSET_MEMBERS}."
-            )
-        names = [info.filename for info in infos]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+            raise _refuse(filepath, f"it holds {len(infos)} members, more than the limit of "
+                                    f"{len(MEMBERS) + MAX_ASSET_MEMBERS}.")
+        counts = collections.Counter(info.filename for info in infos)
+        duplicates = sorted(name for name, count in counts.items() if count > 1)
         if duplicates:
-            raise ValueError(
-                f"Refusing to load '{filepath}': archive member {duplicates[0]!r} appears "
-                "more than once."
-            )
+            raise _refuse(filepath, f"archive member {duplicates[0]!r} appears more than once.")
+        known, unknown = [], []
         for info in infos:
-            _check_member(info, filepath)
-        if CONFIG not in names:
+            name = info.filename
+            if name in MEMBERS or is_asset_name(name):
+                _check_member(info, filepath, limits)
+                known.append(info)
+            elif _is_plain_path(name) and not name.startswith("/"):
+                unknown.append(name)
+            else:
+                raise _refuse(filepath, (
+                    f"unexpected archive member {name!r}: its name leaves the archive's "
+                    "directory (absolute path, `..`, drive or backslash). A `.keras` file "
+                    f"holds only {list(MEMBERS)} and `{ASSETS}...` files under plain "
+                    "relative paths; this one may have been tampered with."))
+        if CONFIG not in counts:
             raise ValueError(f"'{filepath}' is not a `.keras` archive: it has no {CONFIG!r}.")
-        members = {}
-        for info in infos:
-            limit = _member_limit(info.filename)
-            with archive.open(info) as member:
-                data = member.read(limit + 1)
-            if len(data) > limit:
-                raise ValueError(
-                    f"Refusing to load '{filepath}': member {info.filename!r} is larger "
-                    f"than the limit of {limit} bytes."
-                )
+        if WEIGHTS_NPZ in counts and WEIGHTS not in counts:
+            raise ValueError(
+                f"'{filepath}' holds its weights in Keras' npz format ({WEIGHTS_NPZ!r}, "
+                "`weights_format='npz'`); lamina reads only h5 weights. Re-save the model "
+                "with Keras' default format.")
+        unknown = [name for name in unknown if name != WEIGHTS_NPZ]
+        declared = sum(info.file_size for info in known)
+        if declared > total_limit:
+            raise _refuse(filepath, (
+                f"its members claim {declared} bytes in all, more than the limit of "
+                f"{total_limit} bytes (`max_load_bytes` + 2 * `max_config_bytes`)"
+                f"{_how_to_raise(WEIGHTS)}."))
+        if unknown:
+            warnings.warn(
+                f"'{filepath}': ignoring archive members that a `.keras` file does not "
+                f"define: {unknown[:5]}{' ...' if len(unknown) > 5 else ''}. Only "
+                f"{list(MEMBERS)} and `{ASSETS}...` are read.", stacklevel=3)
+        members, total = {}, 0
+        for info in known:
+            data, total = _inflate(archive, info, filepath, limits, total, total_limit)
             members[info.filename] = data
     return members
 
 
-def _member_limit(name):
-    return MAX_WEIGHTS_BYTES if name == WEIGHTS or name.startswith(ASSETS) else MAX_JSON_BYTES
+def _inflate(archive, info, filepath, limits, total, total_limit):
+    """Read one member in chunks, counting against its declared size, its limit and the
+    archive's total budget as it inflates."""
+    name = info.filename
+    limit = min(_member_limit(name, *limits), info.file_size)
+    chunks, size = [], 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(min(_CHUNK, limit - size + 1)):
+                size += len(chunk)
+                total += len(chunk)
+                if size > limit:
+                    raise _refuse(filepath, (
+                        f"member {name!r} inflates past its declared {info.file_size} "
+                        "bytes or its limit; the archive is corrupt or tampered with."))
+                if total > total_limit:
+                    raise _refuse(filepath, (
+                        f"its members inflate past the limit of {total_limit} bytes in all"
+                        f"{_how_to_raise(WEIGHTS)}."))
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+            RuntimeError) as error:
+        raise ValueError(
+            f"'{filepath}' is not a valid `.keras` zip archive: member {name!r} cannot be "
+            f"read ({type(error).__name__}: {error})."
+        ) from None
+    return b"".join(chunks), total
+
+
+_CHUNK = 2**20
+
+
+def _member_limit(name, max_load_bytes, max_config_bytes):
+    return max_config_bytes if name in (CONFIG, METADATA) else max_load_bytes
 
 
 def h5_bytes(write):

@@ -11,11 +11,13 @@ import io
 import json
 import os
 
+import h5py  # NOTE: imported with the loader: importing h5py spawns `uname -p` (platform)
 import numpy as np
 import torch
 
 from lamina.saving import assets, keras_archive, legacy_h5, registry, weights_h5
 from lamina.saving.serialization import (
+    LoadBudget,
     SafeModeScope,
     deserialize_keras_object,
     serialize_keras_object,
@@ -70,7 +72,7 @@ def model_to_json(model, **kwargs):
 def model_from_json(json_string, custom_objects=None):
     """A new (untrained) model from `model_to_json`'s output or a Keras 3 JSON config."""
     config = json.loads(json_string)
-    with registry.CustomObjectScope(custom_objects):
+    with registry.CustomObjectScope(custom_objects), LoadBudget():
         return deserialize_keras_object(config, custom_objects=custom_objects)
 
 
@@ -116,7 +118,10 @@ def _complete_build(model, config):
         return
 
     def zeros(s):
-        return torch.zeros([1 if d is None else d for d in s])
+        s = [1 if d is None else d for d in s]
+        if LoadBudget.current is not None:
+            LoadBudget.current.charge(4 * int(np.prod(s)), f"a build input of shape {s}")
+        return torch.zeros(s)
 
     def is_shape(s):
         return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
@@ -138,7 +143,8 @@ def _build_optimizer(model):
         optimizer.build(model.trainable_variables)
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
+               max_load_bytes=None, max_config_bytes=None):
     """Load a `.keras` archive written by lamina or Keras 3.
 
     Args:
@@ -147,6 +153,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         compile: restore the training configuration and optimizer state.
         safe_mode: refuse objects that would run code from the file (`Lambda`
             bytecode). Only pass False for files you trust.
+        max_load_bytes: the most bytes of variables the file's config may create, and
+            of archive contents it may inflate to; checked before anything is
+            allocated. None means `lamina.config.max_load_bytes()` (64 GiB by default).
+        max_config_bytes: the most bytes of `config.json` (and `metadata.json`). None
+            means `lamina.config.max_config_bytes()` (1 GiB by default).
     """
     if isinstance(filepath, (str, os.PathLike)):
         filepath = os.fspath(filepath)
@@ -157,7 +168,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             )
         if not os.path.exists(filepath):
             raise FileNotFoundError(f"No file found at '{filepath}'.")
-    members = keras_archive.read_archive(filepath)
+    members = keras_archive.read_archive(filepath, max_load_bytes, max_config_bytes)
     try:
         config = json.loads(members[keras_archive.CONFIG])
     except ValueError as error:
@@ -166,17 +177,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise ValueError(f"'{filepath}' holds no model config (config.json has no class_name).")
     if not compile:
         config = {k: v for k, v in config.items() if k != "compile_config"}
-    with registry.CustomObjectScope(custom_objects):
+    with registry.CustomObjectScope(custom_objects), LoadBudget(max_load_bytes):
         model = deserialize_keras_object(config, custom_objects=custom_objects,
                                          safe_mode=safe_mode)
-    _complete_build(model, config)
+        if keras_archive.WEIGHTS not in members:
+            # As Keras: the model is rebuilt first, then its missing weights are an error.
+            raise ValueError(
+                f"'{filepath}' holds no {keras_archive.WEIGHTS!r}: loading it would give a "
+                "model with freshly initialised weights. To rebuild the architecture "
+                "alone, use `lamina.models.model_from_json` on its config.json."
+            )
+        _complete_build(model, config)
     if compile:
         _build_optimizer(model)
-    if keras_archive.WEIGHTS in members:
-        import h5py
-
-        with h5py.File(io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
-            weights_h5.load_state(model, f, include_optimizer=compile)
+    with h5py.File(io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
+        weights_h5.load_state(model, f, include_optimizer=compile)
     assets.load_assets(model, members)
     return model
 
@@ -198,8 +213,6 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     warning instead of raising. Legacy Keras 2 `.h5`/`.hdf5` files go to
     `lamina.saving.legacy_h5`, which also matches layers by name when `by_name=True`.
     """
-    import h5py
-
     filepath = os.fspath(filepath)
     if legacy_h5.is_legacy_path(filepath):
         return legacy_h5.load_weights(model, filepath, by_name=by_name,

@@ -63,6 +63,105 @@ class SafeModeScope:
         return False
 
 
+# -- load budgets ------------------------------------------------------------------------
+# NOTE: a file may declare any shape; these limits are checked before anything is allocated.
+_LOAD_LIMITS = {"max_load_bytes": 64 * 2**30, "max_config_bytes": 2**30}
+
+
+def max_load_bytes():
+    """The most bytes of variables (and of archive contents) one load may create: 64 GiB
+    unless raised with `lamina.config.set_max_load_bytes`."""
+    return _LOAD_LIMITS["max_load_bytes"]
+
+
+def set_max_load_bytes(value):
+    """Set the limit `max_load_bytes()`; `load_model(..., max_load_bytes=...)` overrides it
+    for one call."""
+    _LOAD_LIMITS["max_load_bytes"] = _check_limit("max_load_bytes", value)
+
+
+def max_config_bytes():
+    """The most bytes a loaded config (`config.json`, `metadata.json`) may hold: 1 GiB
+    unless raised with `lamina.config.set_max_config_bytes`."""
+    return _LOAD_LIMITS["max_config_bytes"]
+
+
+def set_max_config_bytes(value):
+    """Set the limit `max_config_bytes()`; `load_model(..., max_config_bytes=...)`
+    overrides it for one call."""
+    _LOAD_LIMITS["max_config_bytes"] = _check_limit("max_config_bytes", value)
+
+
+def _check_limit(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive number of bytes. Received: {value!r}")
+    return value
+
+
+def readable_bytes(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class LoadBudget:
+    """Within the block, variables created through `Layer.add_weight` are charged against
+    `limit` bytes *before* they are allocated; going over raises a `ValueError` naming the
+    layer, the variable, the limit and how to raise it.
+
+    >>> import lamina
+    >>> with LoadBudget(limit=1024):  # doctest: +ELLIPSIS
+    ...     lamina.layers.Dense(1024).build((None, 8))
+    Traceback (most recent call last):
+    ...
+    ValueError: Refusing to create variable 'kernel' of shape (8, 1024) ...
+    """
+
+    current = None
+
+    def __init__(self, limit=None):
+        self.limit = max_load_bytes() if limit is None else _check_limit("max_load_bytes",
+                                                                          limit)
+        self.used = 0
+
+    def __enter__(self):
+        self._previous = LoadBudget.current
+        LoadBudget.current = self
+        return self
+
+    def __exit__(self, *exc):
+        LoadBudget.current = self._previous
+        return False
+
+    def charge(self, nbytes, what):
+        """Count `nbytes` more, or raise if that passes the limit; `what` names them."""
+        if nbytes < 0 or self.used + nbytes > self.limit:
+            raise ValueError(
+                f"Refusing to create {what} ({readable_bytes(max(nbytes, 0))}): loading this "
+                f"model would allocate {readable_bytes(self.used + max(nbytes, 0))}, more "
+                f"than the load limit of {readable_bytes(self.limit)} ({self.limit} bytes). "
+                "If you trust this file and have the memory, raise the limit with "
+                "`load_model(..., max_load_bytes=N)` or "
+                "`lamina.config.set_max_load_bytes(N)`."
+            )
+        self.used += nbytes
+
+
+def charge_variable(layer, name, shape, itemsize):
+    """Charge a variable that `layer` is about to create to the active `LoadBudget`."""
+    budget = LoadBudget.current
+    if budget is None:
+        return
+    count = 1
+    for dim in shape:
+        count *= dim if isinstance(dim, int) and dim > 0 else (0 if dim == 0 else 1)
+    budget.charge(count * itemsize,
+                  f"variable {name!r} of shape {tuple(shape)} for layer "
+                  f"'{getattr(layer, 'name', '?')}' ({type(layer).__name__})")
+
+
 def in_safe_mode():
     """Whether deserialization is currently in safe mode (the default)."""
     return SafeModeScope.current is not False
