@@ -25,6 +25,8 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.saving import h5_safety
+
 
 def is_legacy_path(filepath):
     """Whether `filepath` names a legacy h5 file (`.h5`/`.hdf5`, not `.weights.h5`)."""
@@ -103,29 +105,30 @@ def _layer_plan(layer, group, filepath, skip_mismatch, index=None):
     plan = []
     for weight, source in zip(weights, _match_order(saved_names, weights)):
         name = saved_names[source]
-        if name not in group:
+        dataset = h5_safety.dataset(group, name, filepath)
+        if dataset is None:
             raise ValueError(
                 f"'{filepath}' lists weight '{name}' for {_describe(layer, index)} but holds "
                 "no such dataset: the file is truncated or malformed."
             )
-        value = np.asarray(group[name][()])
-        if tuple(value.shape) != tuple(weight.shape):
+        # NOTE: the declared shape is checked before reading, so nothing oversized is read.
+        if tuple(dataset.shape) != tuple(weight.shape):
             message = (
                 f"Shape mismatch in {_describe(layer, index)} for weight "
                 f"'{getattr(weight, 'path', weight.name)}': the weight expects shape "
-                f"{tuple(weight.shape)}, but '{filepath}' holds shape {tuple(value.shape)} "
+                f"{tuple(weight.shape)}, but '{filepath}' holds shape {tuple(dataset.shape)} "
                 f"for '{name}'."
             )
             if skip_mismatch:
                 warnings.warn(f"Skipping loading {message}", stacklevel=4)
                 return None
             raise ValueError(message + " Pass `skip_mismatch=True` to skip such layers.")
-        plan.append((weight, value))
+        plan.append((weight, h5_safety.read(dataset)))
     return plan
 
 
 def _weights_root(h5file, filepath):
-    root = h5file["model_weights"] if "model_weights" in h5file else h5file
+    root = h5_safety.group(h5file, "model_weights", filepath) or h5file
     names = _read_names(root, "layer_names")
     if names is None:
         raise ValueError(
@@ -139,6 +142,14 @@ def _weights_root(h5file, filepath):
             "supported. Re-save the model with Keras 2 or 3."
         )
     return root, names
+
+
+def _layer_group(root, name, filepath):
+    group = h5_safety.group(root, name, filepath)
+    if group is None:
+        raise ValueError(f"'{filepath}' lists layer '{name}' in `layer_names` but holds no "
+                         "such group: the file is truncated or malformed.")
+    return group
 
 
 def _model_layers(model):
@@ -172,13 +183,14 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
         root, saved_layers = _weights_root(h5file, filepath)
         plan = []
         if by_name:
-            groups = {name: root[name] for name in saved_layers if name in root}
+            groups = {name: _layer_group(root, name, filepath) for name in saved_layers}
             for layer in _model_layers(model):
                 if layer.name in groups:
                     plan.extend(_layer_plan(layer, groups[layer.name], filepath,
                                             skip_mismatch) or [])
         else:
-            saved = [n for n in saved_layers if _read_names(root[n], "weight_names")]
+            saved = [n for n in saved_layers
+                     if _read_names(_layer_group(root, n, filepath), "weight_names")]
             layers = [layer for layer in _model_layers(model) if legacy_weights(layer)]
             if len(saved) != len(layers):
                 raise ValueError(
@@ -187,9 +199,9 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
                     f"the file holds {len(saved)} {saved}."
                 )
             for index, (layer, name) in enumerate(zip(layers, saved)):
-                plan.extend(_layer_plan(layer, root[name], filepath, skip_mismatch,
-                                        index) or [])
-        top = root.get("top_level_model_weights")
+                plan.extend(_layer_plan(layer, _layer_group(root, name, filepath), filepath,
+                                        skip_mismatch, index) or [])
+        top = h5_safety.group(root, "top_level_model_weights", filepath)
         if top is not None and _read_names(top, "weight_names"):
             from lamina.saving.weights_h5 import own_variables
 
@@ -200,7 +212,15 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
                     f"'{filepath}' holds {len(names)} top-level weights for model "
                     f"'{model.name}', which has {len(own)} of its own."
                 )
-            plan.extend((w, np.asarray(top[n][()])) for w, n in zip(own, names))
+            for weight, name in zip(own, names):
+                dataset = h5_safety.dataset(top, name, filepath)
+                shape = None if dataset is None else tuple(dataset.shape)
+                if shape != tuple(weight.shape):
+                    raise ValueError(
+                        f"'{filepath}' holds shape {shape} for top-level weight '{name}' of "
+                        f"model '{model.name}', which expects {tuple(weight.shape)}."
+                    )
+                plan.append((weight, h5_safety.read(dataset)))
     _assign(plan)
 
 

@@ -13,6 +13,7 @@ that subclasses add), never a per-class table.
 """
 
 import inspect
+import math
 import warnings
 
 import numpy as np
@@ -22,8 +23,10 @@ from lamina.backend import naming
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedContainer
 from lamina.optimizers.optimizer import Optimizer
+from lamina.saving import h5_safety
 
 _BASE_NAMES = {}
+_SMALL = 2**20  # entries this size are read before their owner checks shapes
 
 
 def is_saveable(obj):
@@ -126,9 +129,11 @@ class H5Store:
     Passed to `save_own_variables(store)` / `load_own_variables(store)`.
     """
 
-    def __init__(self, group, path):
+    def __init__(self, group, path, owner=None, shapes=None):
         self.group = group
         self.path = path
+        self.owner = owner
+        self.shapes = shapes  # the owner's variable shapes; None: entries are not variables
 
     def __setitem__(self, key, value):
         if isinstance(value, torch.Tensor):
@@ -141,10 +146,20 @@ class H5Store:
         self.group.create_dataset(key, data=np.asarray(value))
 
     def __getitem__(self, key):
-        if self.group is None or key not in self.group:
+        dataset = None if self.group is None else h5_safety.dataset(self.group, str(key))
+        if dataset is None:
             raise KeyError(f"No variable {key!r} stored at '{self.path or '/'}/vars'.")
-        dataset = self.group[key]
-        value = dataset[()]
+        if self.shapes is not None and dataset.size > max(
+                [_SMALL, *(math.prod(shape) for shape in self.shapes)]):
+            # NOTE: before reading, so a declared 4 TiB shape allocates nothing; smaller
+            # mismatches are read and reported by the owner's own (exact) check.
+            raise ValueError(
+                f"{self.owner}: the weights file holds shape {dataset.shape} at "
+                f"'{dataset.name}', larger than any of its variables (shapes "
+                f"{self.shapes}). The file was saved from a different architecture; pass "
+                "`skip_mismatch=True` to skip such layers."
+            )
+        value = h5_safety.read(dataset)
         if dataset.attrs.get("dtype") == "bfloat16":
             return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
         return value
@@ -156,7 +171,8 @@ class H5Store:
         return len(self.keys())
 
     def __contains__(self, key):
-        return self.group is not None and key in self.group
+        # NOTE: the link only; `key in group` would open an external link's file.
+        return self.group is not None and self.group.get(str(key), getlink=True) is not None
 
 
 def _describe(obj):
@@ -175,6 +191,15 @@ def save_state(obj, h5file, include_optimizer=True):
         saveable.save_own_variables(H5Store(group, path))
 
 
+def _variable_shapes(saveable):
+    """`saveable`'s variable shapes when lamina's own `load_own_variables` reads its entries
+    (each entry is one variable); None for user overrides, which may store other arrays."""
+    loader = getattr(type(saveable), "load_own_variables", None)
+    if not getattr(loader, "__module__", "").startswith("lamina."):
+        return None
+    return [tuple(v.shape) for v in own_variables(saveable)]
+
+
 def _optimizer_ids(obj):
     optimizer = getattr(obj, "optimizer", None)
     return {id(optimizer)} if optimizer is not None else set()
@@ -184,13 +209,12 @@ def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
     """Read `obj`'s state from `h5file`, which may have been written by Keras 3."""
     skip = set() if include_optimizer else _optimizer_ids(obj)
     for path, saveable in walk(obj, visited=set(skip)):
-        key = f"{path}/vars" if path else "vars"
-        group = h5file[key] if key in h5file else None
-        store = H5Store(group, path)
+        group = h5_safety.group(h5file, f"{path}/vars" if path else "vars")
+        store = H5Store(group, path, _describe(saveable), _variable_shapes(saveable))
         try:
             saveable.load_own_variables(store)
         except (ValueError, KeyError) as error:
-            if not skip_mismatch:
+            if not skip_mismatch or isinstance(error, h5_safety.UnsafeH5Error):
                 raise
             warnings.warn(f"Skipping loading weights of {_describe(saveable)} at "
                           f"'{path or '/'}': {error}", stacklevel=2)

@@ -1,0 +1,183 @@
+"""Read HDF5 weights as data only: nothing outside the file is followed.
+
+HDF5 can make a file read from elsewhere: external links (`other.h5:/x`), soft links,
+datasets whose raw bytes live in an external file (`dataset.external`), virtual datasets
+mapping other files, and filters loaded as plugins. It can also declare a huge shape while
+storing nothing (chunks left unwritten read as the fill value), or hold objects,
+references, variable-length or compound values where numbers are expected. Every weights
+reader (`.weights.h5`, legacy `.h5`, whole-model `.h5`) walks groups with `group(...)` and
+opens datasets with `dataset(...)` / `read(...)`, which refuse all of these with a
+`ValueError` naming the path inside the file, before any data is read.
+
+Keras 3 refuses external links, soft links, external storage and virtual datasets too; it
+does not check dtypes or filters.
+"""
+
+import math
+
+import h5py
+import numpy as np
+
+# NOTE: HDF5's own filters and h5py's lzf; any other id would make HDF5 search its
+# plugin path and load a shared library named by the file.
+_BUILTIN_FILTERS = {
+    1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+    32000: "lzf",
+}
+_LAYOUTS = {h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED}
+
+# A dataset declaring more than this many bytes must store at least 1/_MAX_EXPANSION of
+# them (Keras' shape-bomb guard); readers that know the target variable check its shape.
+BOMB_FLOOR_BYTES = 2**32
+MAX_EXPANSION = 1000
+
+
+class UnsafeH5Error(ValueError):
+    """A weights file asks to read outside itself or holds non-numeric data.
+
+    Never skipped by `skip_mismatch`: the file is malformed or malicious."""
+
+
+def _where(source, path):
+    return f"'{source}' at '{path}'" if source else f"the weights file at '{path}'"
+
+
+def _join(parent, name):
+    base = parent.name.rstrip("/")
+    return f"{base}/{name}"
+
+
+def _check_name(parent, name, source):
+    parts = name.split("/")
+    if not name or any(part in ("", ".", "..") for part in parts):
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, _join(parent, name))}: {name!r} is not a plain "
+            "relative path inside the file (empty, '.' or '..' parts, or absolute)."
+        )
+    return parts
+
+
+def _link(parent, name, source):
+    """The hard-linked object `parent/name`, or None when absent; refuses other links."""
+    link = parent.get(name, default=None, getlink=True)
+    if link is None:
+        return None
+    if not isinstance(link, h5py.HardLink):
+        path = _join(parent, name)
+        target = (f" to '{link.filename}:{link.path}'" if isinstance(link, h5py.ExternalLink)
+                  else f" to '{link.path}'" if isinstance(link, h5py.SoftLink) else "")
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, path)}: it is an HDF5 "
+            f"{type(link).__name__}{target}. Weights files are read as data only; links "
+            "are not followed. Re-save the weights from the model that wrote them."
+        )
+    return parent[name]
+
+
+def group(parent, name, source=None):
+    """The group `parent/name` (a `/`-separated path), walking only hard links; None when
+    a part is missing. Refuses links, non-plain paths and a dataset where a group is
+    expected."""
+    node = parent
+    for part in _check_name(parent, name, source):
+        child = _link(node, part, source)
+        if child is None:
+            return None
+        if not isinstance(child, h5py.Group):
+            raise UnsafeH5Error(
+                f"Refusing to read {_where(source, _join(node, part))}: expected an HDF5 "
+                f"group, found {type(child).__name__}."
+            )
+        node = child
+    return node
+
+
+def dataset(parent, name, source=None):
+    """The checked dataset `parent/name`, not yet read; None when it is absent.
+
+    Refuses links, external raw storage, virtual datasets, plugin filters, non-numeric
+    dtypes, and shape bombs (a huge declared size over almost no stored bytes)."""
+    parts = _check_name(parent, name, source)
+    if len(parts) > 1:
+        parent = group(parent, "/".join(parts[:-1]), source)
+        if parent is None:
+            return None
+    node = _link(parent, parts[-1], source)
+    if node is None:
+        return None
+    path = _join(parent, parts[-1])
+    if not isinstance(node, h5py.Dataset):
+        raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: expected an HDF5 "
+                            f"dataset, found {type(node).__name__}.")
+    _check_storage(node, path, source)
+    _check_dtype(node, path, source)
+    _check_bomb(node, path, source)
+    return node
+
+
+def _check_storage(node, path, source):
+    if node.is_virtual:
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, path)}: it is a virtual dataset (its data "
+            "would come from other files). Weights files are read as data only."
+        )
+    if node.external:
+        files = sorted({entry[0] for entry in node.external})
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, path)}: its data is stored in external "
+            f"file(s) {files}. Weights files are read as data only."
+        )
+    plist = node.id.get_create_plist()
+    if plist.get_layout() not in _LAYOUTS:
+        raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: unsupported HDF5 "
+                            "storage layout.")
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code not in _BUILTIN_FILTERS:
+            raise UnsafeH5Error(
+                f"Refusing to read {_where(source, path)}: it needs HDF5 filter {code}, "
+                f"which is not built in (only {sorted(_BUILTIN_FILTERS.values())}); HDF5 "
+                "would load it as a plugin."
+            )
+
+
+def _check_dtype(node, path, source):
+    dtype = node.dtype
+    if dtype.kind not in "biuf" or dtype.names or dtype.subdtype or (
+            h5py.check_vlen_dtype(dtype) is not None or h5py.check_ref_dtype(dtype)
+            is not None or h5py.check_string_dtype(dtype) is not None):
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, path)}: expected a numeric array, found "
+            f"dtype {_dtype_name(dtype)}."
+        )
+
+
+def _dtype_name(dtype):
+    for check, name in ((h5py.check_ref_dtype, "reference"), (h5py.check_vlen_dtype, "vlen"),
+                        (h5py.check_string_dtype, "string")):
+        if check(dtype) is not None:
+            return f"{name} ({dtype})"
+    return "compound" if dtype.names else str(dtype)
+
+
+def declared_bytes(node):
+    """Bytes reading `node` would allocate, from its declared shape (nothing is read)."""
+    return math.prod(node.shape or ()) * node.dtype.itemsize
+
+
+def _check_bomb(node, path, source):
+    size = declared_bytes(node)
+    if size > BOMB_FLOOR_BYTES and size > MAX_EXPANSION * node.id.get_storage_size():
+        raise UnsafeH5Error(
+            f"Refusing to read {_where(source, path)}: it declares shape {node.shape} "
+            f"({size} bytes) but stores only {node.id.get_storage_size()} bytes; this looks "
+            "like a shape bomb."
+        )
+
+
+def read(node):
+    """The checked dataset's values as a numpy array (a 0-d array for scalars)."""
+    return np.asarray(node[()])
+
+
+__all__ = ["UnsafeH5Error", "dataset", "declared_bytes", "group", "read"]
