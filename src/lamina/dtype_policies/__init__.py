@@ -78,6 +78,12 @@ def get(identifier):
     if isinstance(identifier, DTypePolicy):
         return identifier
     if isinstance(identifier, dict):
+        if identifier.get("class_name", "DTypePolicy") not in ("DTypePolicy",
+                                                               "FloatDTypePolicy"):
+            # Any other class goes through the registry and safe mode, like every slot.
+            from lamina.saving.serialization import deserialize_keras_object
+
+            return get(deserialize_keras_object(identifier))
         return DTypePolicy.from_config(identifier.get("config", identifier))
     return DTypePolicy(standardize_dtype(identifier) if not isinstance(identifier, str)
                        else identifier)
