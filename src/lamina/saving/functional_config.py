@@ -127,11 +127,27 @@ def _make_operation(entry, custom_objects, op_functions):
 
 
 def _legacy_node(node_data):
-    """Keras 2's node format: `[[layer, node_index, tensor_index, kwargs], ...]`."""
-    refs = [{"class_name": "__keras_tensor__", "config": {"keras_history": item[:3]}}
-            for item in node_data]
+    """Keras 2's node format: `[[layer, node_index, tensor_index, kwargs], ...]`.
+
+    Tensors passed by keyword (`mha(q, value=v)`) appear in `kwargs` as bare
+    `[layer, node_index, tensor_index]` lists, which Keras 2 also read as tensors.
+    """
+    def ref(history):
+        return {"class_name": "__keras_tensor__", "config": {"keras_history": history[:3]}}
+
+    def tensors_in(value):
+        if _is_history(value):
+            return ref(list(value))
+        if isinstance(value, dict):
+            return {k: tensors_in(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [tensors_in(v) for v in value]
+        return value
+
+    refs = [ref(item) for item in node_data]
     kwargs = node_data[0][3] if node_data and len(node_data[0]) > 3 else {}
-    return {"args": [refs[0] if len(refs) == 1 else refs], "kwargs": kwargs or {}}
+    return {"args": [refs[0] if len(refs) == 1 else refs],
+            "kwargs": tensors_in(kwargs or {})}
 
 
 def functional_from_config(cls, config, custom_objects=None):

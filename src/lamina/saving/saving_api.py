@@ -15,7 +15,14 @@ import h5py  # NOTE: imported with the loader: importing h5py spawns `uname -p` 
 import numpy as np
 import torch
 
-from lamina.saving import assets, keras_archive, legacy_h5, registry, weights_h5
+from lamina.saving import (
+    assets,
+    keras_archive,
+    legacy_h5,
+    legacy_model_h5,
+    registry,
+    weights_h5,
+)
 from lamina.saving.serialization import (
     LoadBudget,
     SafeModeScope,
@@ -145,10 +152,11 @@ def _build_optimizer(model):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
                max_load_bytes=None, max_config_bytes=None):
-    """Load a `.keras` archive written by lamina or Keras 3.
+    """Load a `.keras` archive written by lamina or Keras 3, or a whole-model legacy `.h5`
+    file (tf.keras 2 or Keras 3's `model.save("m.h5")`); the format comes from the content.
 
     Args:
-        filepath: path (or binary file object) of a `.keras` file.
+        filepath: path (or binary file object) of a `.keras` file, or path of an `.h5`.
         custom_objects: dict of name -> class/function for unregistered custom objects.
         compile: restore the training configuration and optimizer state.
         safe_mode: refuse objects that would run code from the file (`Lambda`
@@ -161,13 +169,23 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
     """
     if isinstance(filepath, (str, os.PathLike)):
         filepath = os.fspath(filepath)
-        if filepath.endswith(".weights.h5") or filepath.endswith(".h5"):
-            raise ValueError(
-                f"'{filepath}' is not a `.keras` archive. Legacy `.h5` models are not "
-                "supported; for a weights file build the model and call `load_weights`."
-            )
         if not os.path.exists(filepath):
             raise FileNotFoundError(f"No file found at '{filepath}'.")
+    # The format comes from the content: a renamed file still loads, garbage is refused.
+    file_format = legacy_model_h5.sniff_format(filepath)
+    if file_format == "hdf5":
+        if not isinstance(filepath, str):
+            raise ValueError("A legacy `.h5` model loads from a path, not a file object.")
+        with LoadBudget(max_load_bytes):
+            return legacy_model_h5.load_model(filepath, custom_objects=custom_objects,
+                                              compile=compile, safe_mode=safe_mode,
+                                              max_config_bytes=max_config_bytes)
+    if file_format != "zip":
+        raise ValueError(
+            f"'{filepath}' is not a valid `.keras` zip archive, nor a legacy `.h5` model "
+            "(HDF5): its first bytes match neither format. The file may be truncated, "
+            "corrupted or of another kind."
+        )
     members = keras_archive.read_archive(filepath, max_load_bytes, max_config_bytes)
     try:
         config = json.loads(members[keras_archive.CONFIG])
