@@ -45,7 +45,8 @@ def test_backup_writes_keras_layout_with_next_epoch(tmp_path):
     backup = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
     model = _model()
     _fit(model, [backup], epochs=3)
-    assert sorted(os.listdir(tmp_path / "b")) == ["latest.weights.h5", "training_metadata.json"]
+    assert sorted(os.listdir(tmp_path / "b")) == [
+        "latest.weights.h5", "training_metadata.json", "training_state.lamina.pt"]
     metadata = json.loads((tmp_path / "b" / "training_metadata.json").read_text())
     assert (metadata["epoch"], metadata["batch"]) == (3, 0)
     # The weights file holds model and optimizer state: a fresh model loads both.
@@ -104,6 +105,7 @@ def test_mismatched_backup_without_previous_warns_and_resumes(tmp_path):
     _fit(_model(), [backup], epochs=1)
     path = tmp_path / "b" / "training_metadata.json"
     path.write_text(json.dumps(dict(json.loads(path.read_text()), weights_sha256="0" * 64)))
+    (tmp_path / "b" / "training_state.lamina.pt").unlink()  # nothing else vouches for them
     fresh = _model()
     backup.set_model(fresh)
     with pytest.warns(UserWarning, match="does not match"):
@@ -142,7 +144,8 @@ def test_resumed_fit_matches_uninterrupted_fit(tmp_path):
 @needs_trainer_resume
 def test_batch_backup_after_a_resume_records_the_resumed_epoch(tmp_path):
     # Keras 3.15 records epoch 0 here (its epoch counter starts at 0 in a fresh callback),
-    # so a second interruption restarts the whole run; lamina records the resumed epoch.
+    # so a second interruption restarts the whole run; lamina records the resumed epoch
+    # and, after a mid-epoch backup, continues after the saved batch.
     class Interrupt(lamina.callbacks.Callback):
         def __init__(self, epoch, batch):
             super().__init__()
@@ -158,17 +161,17 @@ def test_batch_backup_after_a_resume_records_the_resumed_epoch(tmp_path):
     backup_dir = tmp_path / "b"
     model = _model("sgd")
     metadata = []
-    for epoch, batch in [(3, 0), (2, 2)]:  # 4 batches per epoch, a backup every 3
+    for epoch, batch in [(3, 0), (4, 1)]:  # 4 batches per epoch, a backup every 3
         with pytest.raises(RuntimeError, match="interrupted"):
             _fit(model, [BackupAndRestore(backup_dir, save_freq=3), Interrupt(epoch, batch)],
                  epochs=6)
         saved = json.loads((backup_dir / "training_metadata.json").read_text())
         metadata.append((saved["epoch"], saved["batch"]))
-    assert metadata == [(2, 3), (2, 2)]
+    assert metadata == [(2, 3), (4, 1)]
     epochs_run = []
     counter = lamina.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs_run.append(e))
     _fit(model, [counter, BackupAndRestore(backup_dir, save_freq=3)], epochs=6)
-    assert epochs_run == [2, 3, 4, 5]
+    assert epochs_run == [4, 5]
 
 
 def _model_with_seed_weights():

@@ -45,6 +45,21 @@ class Callback:
         """The model this callback is attached to (`None` before `set_model`)."""
         return self._model
 
+    # -- progress kept across an interrupted `fit` (BackupAndRestore) ----------------------
+    _resume_attributes = ()  # names of the attributes that hold the callback's progress
+
+    def _get_resume_state(self):
+        """The callback's progress as plain values and tensors (saved with a backup)."""
+        if not self._resume_attributes:
+            return None
+        return {name: _storable(getattr(self, name)) for name in self._resume_attributes}
+
+    def _set_resume_state(self, state):
+        """Put back `_get_resume_state`'s values (after `on_train_begin` has run)."""
+        for name, value in state.items():
+            if name in self._resume_attributes:
+                setattr(self, name, value)
+
     # Kept for backward compatibility: the train-batch hooks forward to these.
     def on_batch_begin(self, batch, logs=None):
         """Alias of `on_train_batch_begin`, called by its default implementation."""
@@ -128,3 +143,17 @@ def _set_learning_rate(optimizer, value):
             current.fill_(value)
     else:
         optimizer.learning_rate = value
+
+
+def _storable(value):
+    """`value` with numpy arrays as tensors and numpy scalars as Python numbers, so that
+    `torch.load(..., weights_only=True)` reads it back."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, copy=True))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    return value

@@ -41,6 +41,8 @@ class EarlyStopping(MonitorCallback):
     (2, 0.4)
     """
 
+    _resume_attributes = ("wait", "stopped_epoch", "best", "best_weights", "best_epoch")
+
     def __init__(
         self,
         monitor="val_loss",
@@ -93,6 +95,11 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+
+    def _set_resume_state(self, state):
+        super()._set_resume_state(state)
+        if self.best_weights is not None:
+            self.best_weights = [np.asarray(w) for w in self.best_weights]
 
     def _snapshot_weights(self):
         # NOTE: copied, so that the snapshot survives the following updates even where

@@ -76,6 +76,7 @@ class ModelCheckpoint(MonitorCallback):
 
     # Batch logs stay tensors until a save needs them: no host sync on other batches.
     _accepts_tensor_logs = True
+    _resume_attributes = ("best",)
 
     def __init__(
         self,

@@ -38,6 +38,8 @@ class ReduceLROnPlateau(MonitorCallback):
     0.025
     """
 
+    _resume_attributes = ("best", "cooldown_counter", "wait")
+
     def __init__(
         self,
         monitor="val_loss",

@@ -173,6 +173,64 @@ class Trainer:
         for metric in self.metrics:
             metric.reset_state()
 
+    # -- resuming an interrupted fit (BackupAndRestore) ---------------------------------
+    def _fit_state(self):
+        """What the running `fit` needs, beyond the weights and optimizer variables, to go
+        on exactly as if never interrupted: the data order and the position in it, the
+        metric accumulators, the random generators (the global ones and the model's seed
+        generators) and the callbacks' progress. Host copies, made only when asked."""
+        from lamina.utils.rng_utils import get_rng_state
+
+        iterator = self.__dict__.get("_fit_iterator")
+        callbacks = getattr(self.__dict__.get("_fit_callbacks"), "callbacks", ())
+        return {
+            "data": None if iterator is None else iterator.get_state(),
+            "metrics": [_host_copy(v) for v in self._metric_variables()],
+            "seeds": [_host_copy(v) for v in self._unsaved_variables()],
+            "rng": get_rng_state(),
+            "callbacks": [[type(c).__name__, c._get_resume_state()] for c in callbacks],
+        }
+
+    def _resume_fit(self, epoch, step=None, state=None):
+        """Make the `fit` that is starting (call from `on_train_begin`) continue at `epoch`:
+        after its batch `step` when given, with `state` from `_fit_state`."""
+        self._initial_epoch = epoch
+        self.__dict__["_fit_resume"] = (epoch, step, state)
+
+    def _metric_variables(self):
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def _unsaved_variables(self):
+        """Variables that `save_weights` leaves out: the seed generators' states."""
+        saved = {id(v) for v in self.weights}
+        return [v for v in self.variables if id(v) not in saved]
+
+    def _apply_fit_resume(self, resume, iterator, callbacks):
+        """Put back a `_fit_state`; returns (first step of the epoch, metric state to load
+        once the epoch's metrics are reset, or None)."""
+        from lamina.utils.rng_utils import set_rng_state
+
+        _, step, state = resume
+        if state is None:
+            return 0, None
+        metrics = state["metrics"] if step is not None else None
+        if (metrics is not None and state["data"] is not None
+                and len(self._metric_variables()) != len(metrics)):
+            # Compiled metrics are routed on their first batch: evaluate one batch to
+            # create them (the data position and the generators are put back below).
+            for _, batch in _first_batch(iterator):
+                self.make_test_function()((batch,))
+        first = iterator.resume(state["data"], 0 if step is None else step + 1)
+        if not first or len(self._metric_variables()) != len(metrics or ()):
+            metrics = None
+        _assign_all(self._unsaved_variables(), state["seeds"])
+        entries = state["callbacks"]
+        for callback, (name, saved) in zip(callbacks.callbacks, entries):
+            if type(callback).__name__ == name and saved is not None:
+                callback._set_resume_state(saved)
+        set_rng_state(state["rng"])
+        return first, metrics
+
     def get_metrics_result(self):
         """Current metric values as a flat dict of 0-d tensors (no host sync)."""
         results = {}
@@ -408,15 +466,25 @@ class Trainer:
         self.stop_training = False
         self._eval_iterator = None
         train_function = self.make_train_function()
+        self.__dict__["_fit_iterator"] = iterator
+        self.__dict__["_fit_callbacks"] = callbacks
         callbacks.on_train_begin()
-        # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume a killed run.
+        # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume a killed run,
+        # and, through `_resume_fit`, the position inside it and everything else it saved.
         if self.__dict__.get("_initial_epoch"):
             initial_epoch = self._initial_epoch
+        resume = self.__dict__.pop("_fit_resume", None)
+        resumed_metrics = None
+        if resume is not None:
+            _, resumed_metrics = self._apply_fit_resume(resume, iterator, callbacks)
         training_logs = None
         logs = {}
         spe = self.steps_per_execution
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
+            if resumed_metrics is not None:
+                _assign_all(self._metric_variables(), resumed_metrics)
+                resumed_metrics = None
             callbacks.on_epoch_begin(epoch)
             pending = []
             for step, batch in iterator.enumerate_epoch():
@@ -454,6 +522,8 @@ class Trainer:
         self._eval_iterator = None
         _restore_mode(self, mode)
         callbacks.on_train_end(logs=training_logs)
+        self.__dict__.pop("_fit_iterator", None)
+        self.__dict__.pop("_fit_callbacks", None)
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -575,6 +645,25 @@ class Trainer:
 
         config = deserialize_keras_object(config)
         self.compile(**config)
+
+
+def _host_copy(variable):
+    return variable.detach().cpu().clone()
+
+
+def _assign_all(variables, values):
+    """Load saved values into `variables` (same order), on each variable's device."""
+    if len(variables) != len(values):
+        return
+    with torch.no_grad():
+        for variable, value in zip(variables, values):
+            variable.copy_(value.to(variable.device))
+
+
+def _first_batch(iterator):
+    for step, batch in iterator.enumerate_epoch():
+        yield step, batch
+        return
 
 
 def _restore_mode(model, mode):

@@ -29,3 +29,46 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def get_rng_state():
+    """The state of every global generator lamina may draw from: Python's `random`,
+    numpy's legacy global generator, torch's CPU generator and (once CUDA is in use)
+    every CUDA device's. Tensors and plain Python values only, so the state can be
+    saved with `torch.save` and read back with `torch.load(..., weights_only=True)`.
+
+    >>> import torch
+    >>> from lamina.utils.rng_utils import get_rng_state, set_rng_state
+    >>> state = get_rng_state(); a = torch.rand(2)
+    >>> set_rng_state(state); bool(torch.equal(a, torch.rand(2)))
+    True
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    state = {
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    """Put back the generators' state from `get_rng_state`."""
+    random.setstate(_as_tuples(state["python"]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _as_tuples(value):
+    # NOTE: `random.setstate` wants tuples; a round trip through a file may give lists.
+    if isinstance(value, list):
+        return tuple(_as_tuples(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_as_tuples(v) for v in value)
+    return value

@@ -84,6 +84,10 @@ class ArrayAdapter:
             for name in ("x", "y", "sample_weight")
         ]
         self.num_batches = -(-self.num_samples // batch_size)
+        # The running pass: its order (a permutation, or None) and batches given so far.
+        self.order = None
+        self.position = 0
+        self._resume = None  # (order, position) the next pass continues from
 
     @staticmethod
     def _check_cardinality(structures, flat):
@@ -188,31 +192,59 @@ class ArrayAdapter:
 
     def iter_pass(self):
         """Yield one pass over the data as `(x, y, sample_weight)` batches on the device."""
+        resume, self._resume = self._resume, None
+        order, first = resume if resume is not None else (None, 0)
         n, size = self.num_samples, self.batch_size
+        self.position = first
         if not self.shuffle:
-            for start in range(0, n, size):
+            self.order = None
+            for b in range(first, self.num_batches):
+                self.position = b + 1
+                start = b * size
                 yield self._pack(self._cut(start=start, stop=min(start + size, n)))
             return
         devices = self._index_devices()
         home = next(iter(devices)) if len(devices) == 1 else torch.device("cpu")
         if self.shuffle == "batch":
-            for b in torch.randperm(self.num_batches).tolist():
+            self.order = torch.randperm(self.num_batches) if order is None else order
+            for b in self.order[first:].tolist():
+                self.position += 1
                 start = b * size
                 yield self._pack(self._cut(start=start, stop=min(start + size, n)))
             return
-        perm = torch.randperm(n, device=home)
+        perm = torch.randperm(n, device=home) if order is None else order.to(home)
+        self.order = perm
         # rows[is_cpu]: the permutation for host leaves and for device leaves.
         perm_host = perm if home.type == "cpu" else None
         perm_dev = perm if home.type != "cpu" else None
         if len(devices) > 1:
             perm_dev = perm.to(self.device, non_blocking=True)
-        for start in range(0, n, size):
+        for b in range(first, self.num_batches):
+            self.position = b + 1
+            start = b * size
             stop = min(start + size, n)
             rows = (
                 None if perm_dev is None else perm_dev[start:stop],
                 None if perm_host is None else perm_host[start:stop],
             )
             yield self._pack(self._cut(index=rows))
+
+    def get_state(self):
+        """The current pass: its order (`None` unshuffled) and the batches already given."""
+        order = None if self.order is None else self.order.detach().cpu().clone()
+        return {"order": order, "position": self.position}
+
+    def resume(self, state):
+        """Make the next pass continue the one `state` (from `get_state`) describes."""
+        order = state["order"]
+        if order is not None and (self.shuffle is False or order.ndim != 1 or order.numel() != (
+                self.num_batches if self.shuffle == "batch" else self.num_samples)):
+            raise ValueError(
+                f"The saved data order ({order.numel()} entries) does not fit this data "
+                f"({self.num_samples} samples in {self.num_batches} batches, "
+                f"shuffle={self.shuffle!r}): resume with the data of the interrupted run."
+            )
+        self._resume = (order, int(state["position"]))
 
     def on_pass_end(self):
         pass

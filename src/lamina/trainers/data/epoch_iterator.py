@@ -99,6 +99,7 @@ class EpochIterator:
             self._class_weight_table = data_utils.class_weight_table(class_weight, self.device)
         self._stream = None  # the batch iterator that outlives an epoch (steps_per_epoch)
         self._exhausted = False  # a one-shot generator has run dry
+        self._first_step = 0  # where the next epoch starts (set when resuming)
 
     def _make_adapter(self, x, y, sample_weight, batch_size, class_weight):
         if x is None:
@@ -154,6 +155,30 @@ class EpochIterator:
         self._stream = None
         self._exhausted = False
 
+    def get_state(self):
+        """The position in the data (the running pass's order and the batches taken from
+        it), or `None` when the source cannot be repositioned (streams)."""
+        if not isinstance(self.adapter, ArrayAdapter):
+            return None
+        return self.adapter.get_state()
+
+    def resume(self, state, step):
+        """Continue an interrupted run: the next epoch starts at batch index `step` and the
+        data continues where `state` (from `get_state`) left it. Returns the step the next
+        epoch starts at: `step`, or 0 when the source cannot be repositioned (`state` is
+        None), in which case the epoch starts again from its beginning."""
+        self.reset()
+        if state is None or not isinstance(self.adapter, ArrayAdapter):
+            return 0
+        if self.steps_per_epoch is None and step == 0:
+            return 0  # each epoch is a fresh pass
+        if self.steps_per_epoch is not None and state["position"] >= self.adapter.num_batches:
+            self._first_step = step
+            return step  # the stream goes on with a fresh pass
+        self.adapter.resume(state)
+        self._first_step = step
+        return step
+
     def _finish(self, batch):
         """One batch in the form Keras gives `train_step(data)`: arrays give `(x, y)`,
         `(x, y, sample_weight)` or `x`; a stream's item keeps its own form (a tuple or
@@ -202,6 +227,7 @@ class EpochIterator:
 
     def enumerate_epoch(self):
         """Yield `(step, data)` for one epoch; tensors are on the device."""
+        first, self._first_step = self._first_step, 0
         if self.steps_per_epoch is None:
             if self.adapter.reiterable:
                 source = self._one_pass()
@@ -209,7 +235,7 @@ class EpochIterator:
                 return
             else:
                 source = self.adapter.iter_pass()
-            for step, batch in enumerate(source):
+            for step, batch in enumerate(source, first):
                 yield step, self._finish(batch)
             self._exhausted = not self.adapter.reiterable
             return
@@ -217,7 +243,7 @@ class EpochIterator:
             if self._exhausted:
                 return
             self._stream = self._endless() if self.adapter.reiterable else self.adapter.iter_pass()
-        for step in range(self.steps_per_epoch):
+        for step in range(first, self.steps_per_epoch):
             try:
                 batch = next(self._stream)
             except StopIteration:

@@ -1,0 +1,214 @@
+"""`BackupAndRestore` resumes exactly: a training run killed with SIGKILL (once or several
+times) and restarted ends with the same weights and `History` values, bit for bit, as
+the run never interrupted — with shuffling, dropout and noise layers, several optimizers,
+per-epoch and mid-epoch backups, and callbacks that keep state across epochs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina.callbacks.backup_and_restore import BackupAndRestore
+
+_SCRIPT = textwrap.dedent("""
+    import json, os, signal, sys
+    import numpy as np
+    import lamina
+
+    backup_dir, out, case, kills = sys.argv[1:5]
+    kills = [int(k) for k in kills.split(",") if k]
+    lamina.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 4)).astype("float32")  # 5 batches of 16 per epoch
+    y = np.tanh(x @ rng.normal(size=(4, 2))).astype("float32")
+    model = lamina.Sequential([
+        lamina.Input((4,)),
+        lamina.layers.Dense(8, activation="relu"),
+        lamina.layers.Dropout(0.3),                      # torch's global generator
+        lamina.layers.Dense(8, activation="relu"),
+        lamina.layers.Dropout(0.2, seed=5),              # a SeedGenerator
+        lamina.layers.GaussianNoise(0.1),
+        lamina.layers.Dense(2),
+    ])
+    fit_kwargs = dict(batch_size=16, epochs=4, shuffle=True, verbose=0)
+    callbacks = []
+    save_freq = "epoch"
+    if case == "adam_epoch":
+        model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    elif case == "adam_mid_epoch":
+        model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+        save_freq = 3
+    elif case == "sgd_schedule_callbacks":
+        schedule = lamina.optimizers.schedules.ExponentialDecay(0.05, 4, 0.7)
+        model.compile(optimizer=lamina.optimizers.SGD(schedule, momentum=0.9), loss="mse")
+        callbacks.append(lamina.callbacks.EarlyStopping(
+            monitor="loss", patience=2, min_delta=1e-3, restore_best_weights=True))
+        fit_kwargs.update(epochs=8)
+        save_freq = 2
+    elif case == "rmsprop_plateau":
+        model.compile(optimizer=lamina.optimizers.RMSprop(0.01), loss="mse")
+        callbacks.append(lamina.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=1, min_delta=10.0))
+        fit_kwargs.update(validation_data=(x[:16], y[:16]), steps_per_epoch=3, epochs=6)
+    else:
+        raise SystemExit(f"unknown case {case}")
+
+    class KillAt(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            step = int(self.model.optimizer.iterations.numpy())
+            marker = os.path.join(os.path.dirname(out), f"killed_{step}")
+            if step in kills and not os.path.exists(marker):
+                open(marker, "w").close()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    if backup_dir != "-":
+        callbacks.append(lamina.callbacks.BackupAndRestore(
+            backup_dir, save_freq=save_freq, delete_checkpoint=False))
+    callbacks.append(KillAt())
+    history = model.fit(x, y, callbacks=callbacks, **fit_kwargs)
+    np.savez(out, *model.get_weights())
+    with open(out + ".json", "w") as f:
+        json.dump({"history": history.history, "epochs": history.epoch}, f)
+""")
+
+
+def _run(tmp_path, case, kills=(), backup=True):
+    script = tmp_path / "train.py"
+    script.write_text(_SCRIPT)
+    out = tmp_path / ("resumed.npz" if backup else "reference.npz")
+    backup_dir = tmp_path / "backup" if backup else "-"
+    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
+    argv = [sys.executable, str(script), str(backup_dir), str(out), case,
+            ",".join(map(str, kills))]
+    return lambda: subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _train(tmp_path, case, kills=(), backup=True, before_restart=None):
+    """Run the script until it finishes; returns (weights, history, killed runs)."""
+    run = _run(tmp_path, case, kills, backup)
+    killed = 0
+    for _ in range(len(kills) + 1):
+        result = run()
+        if result.returncode == 0:
+            break
+        assert result.returncode == -signal.SIGKILL, result.stderr
+        killed += 1
+        if before_restart is not None:
+            before_restart(tmp_path / "backup")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / ("resumed.npz" if backup else "reference.npz")
+    weights = np.load(out)
+    with open(str(out) + ".json") as f:
+        logs = json.load(f)
+    return [weights[k] for k in weights.files], logs, killed
+
+
+_REFERENCES = {}  # case -> the uninterrupted run, shared by the tests of that case
+
+
+def _reference(tmp_path, case):
+    if case not in _REFERENCES:
+        _REFERENCES[case] = _train(tmp_path, case, backup=False)[:2]
+    return _REFERENCES[case]
+
+
+def _assert_same_run(tmp_path, case, kills, before_restart=None):
+    reference, reference_logs = _reference(tmp_path, case)
+    resumed, resumed_logs, killed = _train(tmp_path, case, kills,
+                                           before_restart=before_restart)
+    assert killed == len(kills)
+    assert len(resumed) == len(reference)
+    for a, b in zip(resumed, reference):
+        assert np.array_equal(a, b), np.abs(a - b).max()
+    # History: the finishing run records the epochs it ran (from the resumed one on, as in
+    # Keras), with exactly the values of the uninterrupted run for those epochs.
+    epochs = resumed_logs["epochs"]
+    assert epochs == reference_logs["epochs"][len(reference_logs["epochs"]) - len(epochs):]
+    assert epochs and resumed_logs["history"].keys() == reference_logs["history"].keys()
+    for key, values in resumed_logs["history"].items():
+        assert values == reference_logs["history"][key][-len(epochs):], key
+    return reference_logs
+
+
+def test_epoch_backups_resume_shuffle_dropout_adam_exactly(tmp_path):
+    _assert_same_run(tmp_path, "adam_epoch", kills=[7, 13])  # mid-epoch 2 and 3
+
+
+def test_mid_epoch_backups_continue_at_the_saved_step(tmp_path):
+    # Backups every 3 batches (5 per epoch): kills right after a backup, between two and
+    # right before the last batch of an epoch.
+    _assert_same_run(tmp_path, "adam_mid_epoch", kills=[6, 10, 14])
+
+
+def test_schedule_momentum_and_early_stopping_state_survive(tmp_path):
+    logs = _assert_same_run(tmp_path, "sgd_schedule_callbacks", kills=[9, 22])
+    assert len(logs["epochs"]) < 8  # EarlyStopping did stop the run
+
+
+def test_plateau_state_validation_and_steps_per_epoch_survive(tmp_path):
+    logs = _assert_same_run(tmp_path, "rmsprop_plateau", kills=[4, 11])
+    assert len(set(logs["history"]["learning_rate"])) > 1  # ReduceLROnPlateau did act
+
+
+def test_random_kill_steps_resume_exactly(tmp_path):
+    rng = np.random.default_rng(20261207)
+    kills = sorted(rng.choice(np.arange(1, 20), size=2, replace=False).tolist())
+    _assert_same_run(tmp_path, "adam_mid_epoch", kills=kills)
+
+
+def test_stale_temporary_files_of_a_killed_save_are_cleaned(tmp_path):
+    planted = []
+
+    def plant(backup_dir):
+        # What a save killed half-way leaves: temporaries and unfinished pending weights.
+        for name in (".latest.weights.h5.k1ll3d.tmp", ".training_state.lamina.pt.x9.tmp",
+                     "pending.weights.h5"):
+            (backup_dir / name).write_bytes(b"half-written")
+            planted.append(name)
+
+    _assert_same_run(tmp_path, "adam_mid_epoch", kills=[8], before_restart=plant)
+    assert planted
+    left = os.listdir(tmp_path / "backup")
+    assert not [name for name in left if name.endswith(".tmp") or name.startswith("pending")]
+
+
+def _model():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_save_killed_between_state_and_weights_is_completed_on_restart(tmp_path):
+    x = np.ones((8, 3), "float32")
+    y = np.ones((8, 1), "float32")
+    backup = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])
+    # Emulate a kill right after the state file of epoch 2's backup was committed.
+    real_replace = os.replace
+
+    def die(source, target):
+        if source.endswith("pending.weights.h5"):
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    backup2 = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    with pytest.raises(KeyboardInterrupt):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "replace", die)
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[backup2])
+    assert (tmp_path / "b" / "pending.weights.h5").exists()
+    fresh = _model()
+    restore = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    restore.set_model(fresh)
+    restore.on_train_begin()
+    assert not (tmp_path / "b" / "pending.weights.h5").exists()
+    assert fresh._initial_epoch == 2 and restore.read_metadata()["epoch"] == 2
+    for a, b in zip(fresh.get_weights(), model.get_weights()):
+        assert np.array_equal(a, b)
