@@ -118,9 +118,11 @@ KERAS2_TRAINING_CONFIG = {
 }
 
 
-def keras2_functional(path):
+def keras2_functional(path, keras3_loadable=False):
     """Two inputs (tokens -> Embedding -> LSTM; image -> Conv2D -> BN -> pooling -> a
-    nested Sequential), two outputs, Keras 2 nodes, `Policy` dtype, BN axis `[3]`."""
+    nested Sequential), two outputs, Keras 2 nodes, BN axis `[3]`, and (unless
+    `keras3_loadable`: Keras 3's own loader refuses these two) a mixed-precision `Policy`
+    dtype and the LSTM's `time_major`."""
     head = {"class_name": "Sequential", "name": "head",
             "inbound_nodes": node("global_average_pooling2d"),
             "config": {"name": "head", "layers": [
@@ -186,6 +188,9 @@ def keras2_functional(path):
          "config": dense_config("out", 1, dtype={"class_name": "Policy",
                                                  "config": {"name": "float32"}})},
     ]
+    if keras3_loadable:
+        layers[-1]["config"]["dtype"] = "float32"
+        del next(x for x in layers if x["name"] == "lstm")["config"]["time_major"]
     config = {"class_name": "Functional", "config": {
         "name": "model", "layers": layers,
         "input_layers": [["tokens", 0, 0], ["image", 0, 0]],
@@ -207,6 +212,11 @@ def keras2_functional(path):
         "concatenate": {},
         "out": {"out/kernel:0": normal(5, 1), "out/bias:0": normal(1)},
     }
+    # tf.keras 2 lists a graph's layers by decreasing depth, then traversal order.
+    order = ["image", "conv2d", "tokens", "batch_normalization", "embedding",
+             "global_average_pooling2d", "lstm", "head", "concatenate", "out"]
+    layers.sort(key=lambda entry: order.index(entry["name"]))
+    weights = {name: weights[name] for name in order}
     return write_keras2_h5(path, config, weights), weights
 
 
@@ -456,3 +466,19 @@ def test_unbuilt_optimizer_state_restores_without_a_warning(tmp_path):
     model = lamina.models.load_model(path)
     assert int(model.optimizer.iterations) == 0
     np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.002, rtol=1e-6)
+
+
+def test_keras2_files_predict_as_keras3_loads_them(tmp_path):
+    """Keras 3's own legacy loader as the oracle, on the same tf.keras 2-layout files."""
+    keras = pytest.importorskip("keras")
+    path, _ = keras2_sequential(tmp_path / "s.h5")
+    x = normal(5, 4)
+    np.testing.assert_allclose(lamina.models.load_model(path).predict(x, verbose=0),
+                               keras.models.load_model(path).predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    path, _ = keras2_functional(tmp_path / "f.h5", keras3_loadable=True)
+    inputs = functional_inputs()
+    ours = lamina.models.load_model(path).predict(inputs, verbose=0)
+    theirs = keras.models.load_model(path).predict(inputs, verbose=0)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
