@@ -1,5 +1,12 @@
 """`lamina.models`: `Model`, `Sequential` and model utilities."""
 
+# NOTE: imported with the models, not on the first `load_model`/`load_weights` or build, so
+# that loading starts no process and writes no file: importing h5py probes the platform with
+# a `uname -p` subprocess, and torch._dynamo (which fake-tensor shape inference needs)
+# creates its cache directory under the temp dir.
+import h5py  # noqa: F401
+import torch._dynamo  # noqa: F401
+
 from lamina.models.functional import Functional as Functional
 from lamina.models.model import Model as Model
 from lamina.models.sequential import Sequential as Sequential
