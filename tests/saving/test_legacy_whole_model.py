@@ -482,3 +482,83 @@ def test_keras2_files_predict_as_keras3_loads_them(tmp_path):
     theirs = keras.models.load_model(path).predict(inputs, verbose=0)
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_loading_a_legacy_h5_model_spawns_writes_and_imports_nothing(tmp_path):
+    """The audit-hook check of `test_load_side_effects`, on whole-model `.h5` files."""
+    import textwrap
+
+    from test_load_side_effects import AUDIT, _run
+
+    path, _ = keras2_sequential(tmp_path / "m.h5", KERAS2_TRAINING_CONFIG, {
+        "iteration:0": np.array(0, np.int64), "learning_rate:0": np.array(0.002, np.float32)})
+    functional, _ = keras2_functional(tmp_path / "f.h5")
+    script = AUDIT + textwrap.dedent('''
+        import lamina
+        from lamina.saving import saving_api  # noqa: F401
+
+        model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(3)])
+        model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+        model.fit(lamina.ops.ones((2, 4)), lamina.ops.ones((2, 3)), verbose=0)
+        lamina.layers.LSTM(2)(lamina.ops.ones((1, 2, 2)))
+        inputs = lamina.Input((3,))
+        lamina.Model.from_config(lamina.Model(inputs, lamina.layers.Dense(1)(inputs))
+                                 .get_config())
+        sys.addaudithook(hook)
+        print("RESULTS" + json.dumps({
+            "sequential": audited(lambda: lamina.saving.load_model(sys.argv[1])),
+            "functional": audited(lambda: lamina.saving.load_model(sys.argv[2])),
+        }))
+    ''')
+    assert _run(script, path, functional) == {"sequential": [], "functional": []}
+
+
+def with_modules(entry):
+    """A legacy object config as tf.keras 2.13+ serializes it: `module`,
+    `registered_name`, and `build_config` for built layers."""
+    if isinstance(entry, list):
+        return [with_modules(item) for item in entry]
+    if not isinstance(entry, dict):
+        return entry
+    entry = {k: with_modules(v) for k, v in entry.items()}
+    if "class_name" in entry and "config" in entry:
+        family = "keras.initializers" if entry["class_name"] in ("GlorotUniform", "Zeros") \
+            else "keras.layers"
+        entry.setdefault("module", family)
+        entry.setdefault("registered_name", None)
+    return entry
+
+
+def test_keras2_13_configs_with_modules_and_private_model_modules(tmp_path):
+    path, weights = keras2_sequential(tmp_path / "m.h5")
+    with h5py.File(path, "a") as f:
+        config = json.loads(f.attrs["model_config"])
+        layers = with_modules(config["config"]["layers"])
+        layers[1]["build_config"] = {"input_shape": [None, 4]}
+        inputs = {**layers[0], "name": "dense_input", "inbound_nodes": []}
+        first = {**layers[1], "name": "dense", "inbound_nodes": node("dense_input")}
+        second = {**layers[2], "name": "dense_1", "inbound_nodes": node("dense")}
+        f.attrs["model_config"] = json.dumps({
+            "module": "keras.src.engine.functional", "class_name": "Functional",
+            "registered_name": "Functional", "config": {
+                "name": "model", "trainable": True, "layers": [inputs, first, second],
+                "input_layers": [["dense_input", 0, 0]],
+                "output_layers": [["dense_1", 0, 0]]}}).encode()
+    model = lamina.models.load_model(path)
+    x = normal(3, 4)
+    np.testing.assert_allclose(model.predict(x, verbose=0), numpy_sequential(weights, x),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_old_keras2_sequential_without_an_input_layer_entry(tmp_path):
+    """tf.keras before 2.4 wrote no InputLayer: the first layer's `batch_input_shape` is
+    the model's input."""
+    path, weights = keras2_sequential(tmp_path / "m.h5")
+    with h5py.File(path, "a") as f:
+        config = json.loads(f.attrs["model_config"])
+        del config["config"]["layers"][0]
+        f.attrs["model_config"] = json.dumps(config).encode()
+    model = lamina.models.load_model(path)
+    x = normal(3, 4)
+    np.testing.assert_allclose(model.predict(x, verbose=0), numpy_sequential(weights, x),
+                               rtol=1e-5, atol=1e-6)

@@ -15,6 +15,9 @@ in number and shapes (files written by Keras 3), else it starts fresh with a war
 (tf.keras 2 optimizers keep other variables), as Keras does.
 """
 
+# NOTE: h5py decodes ASCII attributes with this codec; imported here, so that reading a
+# file imports nothing (issue 14 item 6).
+import encodings.ascii  # noqa: F401
 import json
 import os
 import warnings
