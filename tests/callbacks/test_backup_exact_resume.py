@@ -140,10 +140,22 @@ def test_epoch_backups_resume_shuffle_dropout_adam_exactly(tmp_path):
     _assert_same_run(tmp_path, "adam_epoch", kills=[7, 13])  # mid-epoch 2 and 3
 
 
-def test_mid_epoch_backups_continue_at_the_saved_step(tmp_path):
+def test_mid_epoch_backups_continue_at_the_saved_step_and_clean_stale_files(tmp_path):
     # Backups every 3 batches (5 per epoch): kills right after a backup, between two and
-    # right before the last batch of an epoch.
-    _assert_same_run(tmp_path, "adam_mid_epoch", kills=[6, 10, 14])
+    # right before the last batch of an epoch. Before each restart, plant what a save
+    # killed half-way leaves: temporaries and unfinished pending weights.
+    planted = []
+
+    def plant(backup_dir):
+        for name in (".latest.weights.h5.k1ll3d.tmp", ".training_state.lamina.pt.x9.tmp",
+                     "pending.weights.h5"):
+            (backup_dir / name).write_bytes(b"half-written")
+            planted.append(name)
+
+    _assert_same_run(tmp_path, "adam_mid_epoch", kills=[6, 10, 14], before_restart=plant)
+    assert len(planted) == 9
+    left = os.listdir(tmp_path / "backup")
+    assert not [name for name in left if name.endswith(".tmp") or name.startswith("pending")]
 
 
 def test_schedule_momentum_and_early_stopping_state_survive(tmp_path):
@@ -160,22 +172,6 @@ def test_random_kill_steps_resume_exactly(tmp_path):
     rng = np.random.default_rng(20261207)
     kills = sorted(rng.choice(np.arange(1, 20), size=2, replace=False).tolist())
     _assert_same_run(tmp_path, "adam_mid_epoch", kills=kills)
-
-
-def test_stale_temporary_files_of_a_killed_save_are_cleaned(tmp_path):
-    planted = []
-
-    def plant(backup_dir):
-        # What a save killed half-way leaves: temporaries and unfinished pending weights.
-        for name in (".latest.weights.h5.k1ll3d.tmp", ".training_state.lamina.pt.x9.tmp",
-                     "pending.weights.h5"):
-            (backup_dir / name).write_bytes(b"half-written")
-            planted.append(name)
-
-    _assert_same_run(tmp_path, "adam_mid_epoch", kills=[8], before_restart=plant)
-    assert planted
-    left = os.listdir(tmp_path / "backup")
-    assert not [name for name in left if name.endswith(".tmp") or name.startswith("pending")]
 
 
 def _model():

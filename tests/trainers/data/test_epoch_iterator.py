@@ -273,3 +273,45 @@ def test_read_only_and_reversed_arrays_are_accepted_without_warnings():
     assert bx.data_ptr() == x.ctypes.data  # still shared, no copy
     (rx, _, _), = batches(EpochIterator(column(4)[::-1], batch_size=4, device="cpu"))
     assert rx[:, 0].tolist() == [3.0, 2.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("shuffle", [False, True, "batch"])
+@pytest.mark.parametrize("steps_per_epoch", [None, 3])
+def test_resume_continues_the_interrupted_pass_in_its_order(shuffle, steps_per_epoch):
+    x = np.arange(10, dtype="float32").reshape(10, 1)
+
+    def epochs(iterator, count):
+        return [[int(b[0][0, 0]) for _, b in iterator.enumerate_epoch()] for _ in range(count)]
+
+    torch.manual_seed(3)
+    reference = EpochIterator(x, x, batch_size=2, shuffle=shuffle,
+                              steps_per_epoch=steps_per_epoch, device="cpu")
+    expected = epochs(reference, 3)
+    torch.manual_seed(3)
+    interrupted = EpochIterator(x, x, batch_size=2, shuffle=shuffle,
+                                steps_per_epoch=steps_per_epoch, device="cpu")
+    first = epochs(interrupted, 1)
+    partial = []
+    for step, batch in interrupted.enumerate_epoch():
+        partial.append(int(batch[0][0, 0]))
+        if step == 1:
+            break
+    state, rng = interrupted.get_state(), torch.get_rng_state()
+    resumed = EpochIterator(x, x, batch_size=2, shuffle=shuffle,
+                            steps_per_epoch=steps_per_epoch, device="cpu")
+    torch.set_rng_state(rng)  # as BackupAndRestore puts it back
+    assert resumed.resume(state, 2) == 2
+    rest = list(resumed.enumerate_epoch())
+    assert [step for step, _ in rest] == list(range(2, steps_per_epoch or 5))
+    assert first + [partial + [int(b[0][0, 0]) for _, b in rest]] + epochs(resumed, 1) == (
+        expected)
+
+
+def test_resume_refuses_a_saved_order_for_other_data():
+    x = np.zeros((10, 1), "float32")
+    iterator = EpochIterator(x, x, batch_size=2, shuffle=True, device="cpu")
+    next(iterator.enumerate_epoch())
+    other = EpochIterator(np.zeros((12, 1), "float32"), batch_size=2, shuffle=True,
+                          device="cpu")
+    with pytest.raises(ValueError, match="does not fit this data"):
+        other.resume(iterator.get_state(), 1)
