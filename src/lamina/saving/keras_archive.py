@@ -209,10 +209,12 @@ def _inflate(archive, info, filepath, limits, total, total_limit):
     archive's total budget as it inflates."""
     name = info.filename
     limit = min(_member_limit(name, *limits), info.file_size)
+    # NOTE: a stored member (Keras writes them so) reads at once: nothing inflates.
+    chunk_size = limit + 1 if info.compress_type == zipfile.ZIP_STORED else _CHUNK
     chunks, size = [], 0
     try:
         with archive.open(info) as member:
-            while chunk := member.read(min(_CHUNK, limit - size + 1)):
+            while chunk := member.read(min(chunk_size, limit - size + 1)):
                 size += len(chunk)
                 total += len(chunk)
                 if size > limit:
@@ -230,7 +232,7 @@ def _inflate(archive, info, filepath, limits, total, total_limit):
             f"'{filepath}' is not a valid `.keras` zip archive: member {name!r} cannot be "
             f"read ({type(error).__name__}: {error})."
         ) from None
-    return b"".join(chunks), total
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), total
 
 
 _CHUNK = 2**20
