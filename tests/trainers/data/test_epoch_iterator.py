@@ -315,3 +315,6 @@ def test_resume_refuses_a_saved_order_for_other_data():
                           device="cpu")
     with pytest.raises(ValueError, match="does not fit this data"):
         other.resume(iterator.get_state(), 1)
+    rebatched = EpochIterator(x, x, batch_size=5, shuffle=True, device="cpu")
+    with pytest.raises(ValueError, match="batches of 2.*batches of 5"):
+        rebatched.resume(iterator.get_state(), 1)

@@ -232,17 +232,21 @@ class ArrayAdapter:
     def get_state(self):
         """The current pass: its order (`None` unshuffled) and the batches already given."""
         order = None if self.order is None else self.order.detach().cpu().clone()
-        return {"order": order, "position": self.position}
+        return {"order": order, "position": self.position, "batch_size": self.batch_size}
 
     def resume(self, state):
         """Make the next pass continue the one `state` (from `get_state`) describes."""
         order = state["order"]
-        if order is not None and (self.shuffle is False or order.ndim != 1 or order.numel() != (
-                self.num_batches if self.shuffle == "batch" else self.num_samples)):
+        if state.get("batch_size", self.batch_size) != self.batch_size or (
+                order is not None and (self.shuffle is False or order.ndim != 1 or
+                                       order.numel() != (self.num_batches if self.shuffle ==
+                                                         "batch" else self.num_samples))):
+            saved = "no order" if order is None else f"an order of {order.numel()} entries"
             raise ValueError(
-                f"The saved data order ({order.numel()} entries) does not fit this data "
-                f"({self.num_samples} samples in {self.num_batches} batches, "
-                f"shuffle={self.shuffle!r}): resume with the data of the interrupted run."
+                f"The saved data position ({saved}, batches of {state.get('batch_size')}) "
+                f"does not fit this data ({self.num_samples} samples in batches of "
+                f"{self.batch_size}, shuffle={self.shuffle!r}): resume with the data and "
+                "`batch_size` of the interrupted run."
             )
         self._resume = (order, int(state["position"]))
 
