@@ -112,9 +112,10 @@ def _upgrade_layer_arguments(class_name, config):
         config.setdefault("batch_shape", config.pop("batch_input_shape"))
     dtype = config.get("dtype")
     if _is_object(dtype) and dtype["class_name"] in ("Policy", "DTypePolicy") \
-            and not dtype.get("module"):
+            and not dtype.get("module") and isinstance(dtype["config"], dict) \
+            and isinstance(dtype["config"].get("name"), str):
         # NOTE: mixed precision wrote `Policy("mixed_float16")`; its name is all it holds.
-        config["dtype"] = (dtype.get("config") or {}).get("name", "float32")
+        config["dtype"] = dtype["config"]["name"]
     if class_name == "BatchNormalization":
         axis = config.get("axis")
         if isinstance(axis, list) and len(axis) == 1:

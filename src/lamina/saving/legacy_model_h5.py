@@ -187,9 +187,17 @@ def _compile_arguments(training_config, custom_objects):
             "The file's `training_config` has no `optimizer_config`; load it with "
             "`compile=False` and compile the model yourself."
         )
-    optimizer = optimizers.deserialize(
-        keras2_config.upgrade_optimizer_config(training_config["optimizer_config"]),
-        custom_objects=custom_objects)
+    optimizer_config = training_config["optimizer_config"]
+    if not (isinstance(optimizer_config, str) or isinstance(optimizer_config, dict)
+            and isinstance(optimizer_config.get("class_name"), str)
+            and isinstance(optimizer_config.get("config"), dict)):
+        raise ValueError(
+            "The file's `training_config` holds an invalid `optimizer_config`: "
+            f"{str(optimizer_config)[:200]}. Load it with `compile=False`."
+        )
+    optimizer = optimizers.get(optimizer_config) if isinstance(optimizer_config, str) \
+        else optimizers.deserialize(keras2_config.upgrade_optimizer_config(optimizer_config),
+                                    custom_objects=custom_objects)
 
     def objects(config, deserialize):
         config = keras2_config.upgrade_loss_or_metric(config)
