@@ -97,6 +97,14 @@ def keras2_sequential(path, training_config=None, optimizer_weights=None):
     return write_keras2_h5(path, config, weights, training_config, optimizer_weights), weights
 
 
+def edit_model_config(path, edit):
+    """Rewrite the file's `model_config` with `edit(config)` (in place, or its result)."""
+    with h5py.File(path, "a") as f:
+        config = json.loads(f.attrs["model_config"])
+        config = edit(config) or config
+        f.attrs["model_config"] = json.dumps(config).encode()
+
+
 def numpy_sequential(weights, x):
     h = np.maximum(x @ weights["dense"]["dense/kernel:0"] + weights["dense"]["dense/bias:0"], 0)
     z = h @ weights["dense_1"]["dense_1/kernel:0"] + weights["dense_1"]["dense_1/bias:0"]
@@ -365,10 +373,7 @@ def test_keras2_named_lambda_function_resolves_only_from_custom_objects(tmp_path
 
 def test_unknown_class_is_refused_and_custom_objects_resolve_it(tmp_path):
     path, weights = keras2_sequential(tmp_path / "m.h5")
-    with h5py.File(path, "a") as f:
-        config = json.loads(f.attrs["model_config"])
-        config["config"]["layers"][2]["class_name"] = "MyDense"
-        f.attrs["model_config"] = json.dumps(config).encode()
+    edit_model_config(path, lambda c: c["config"]["layers"][2].update(class_name="MyDense"))
     with pytest.raises(TypeError, match="MyDense"):
         lamina.models.load_model(path)
 
@@ -384,10 +389,8 @@ def test_unknown_class_is_refused_and_custom_objects_resolve_it(tmp_path):
 
 def test_tf_op_layers_get_a_clear_error(tmp_path):
     path, _ = keras2_sequential(tmp_path / "m.h5")
-    with h5py.File(path, "a") as f:
-        config = json.loads(f.attrs["model_config"])
-        config["config"]["layers"][2]["class_name"] = "TFOpLambda"
-        f.attrs["model_config"] = json.dumps(config).encode()
+    edit_model_config(path,
+                      lambda c: c["config"]["layers"][2].update(class_name="TFOpLambda"))
     with pytest.raises(ValueError, match="TFOpLambda.*recreate the model in code"):
         lamina.models.load_model(path)
 
@@ -531,19 +534,20 @@ def with_modules(entry):
 
 def test_keras2_13_configs_with_modules_and_private_model_modules(tmp_path):
     path, weights = keras2_sequential(tmp_path / "m.h5")
-    with h5py.File(path, "a") as f:
-        config = json.loads(f.attrs["model_config"])
+
+    def as_functional(config):
         layers = with_modules(config["config"]["layers"])
         layers[1]["build_config"] = {"input_shape": [None, 4]}
         inputs = {**layers[0], "name": "dense_input", "inbound_nodes": []}
         first = {**layers[1], "name": "dense", "inbound_nodes": node("dense_input")}
         second = {**layers[2], "name": "dense_1", "inbound_nodes": node("dense")}
-        f.attrs["model_config"] = json.dumps({
-            "module": "keras.src.engine.functional", "class_name": "Functional",
-            "registered_name": "Functional", "config": {
-                "name": "model", "trainable": True, "layers": [inputs, first, second],
-                "input_layers": [["dense_input", 0, 0]],
-                "output_layers": [["dense_1", 0, 0]]}}).encode()
+        return {"module": "keras.src.engine.functional", "class_name": "Functional",
+                "registered_name": "Functional", "config": {
+                    "name": "model", "trainable": True, "layers": [inputs, first, second],
+                    "input_layers": [["dense_input", 0, 0]],
+                    "output_layers": [["dense_1", 0, 0]]}}
+
+    edit_model_config(path, as_functional)
     model = lamina.models.load_model(path)
     x = normal(3, 4)
     np.testing.assert_allclose(model.predict(x, verbose=0), numpy_sequential(weights, x),
@@ -554,10 +558,7 @@ def test_old_keras2_sequential_without_an_input_layer_entry(tmp_path):
     """tf.keras before 2.4 wrote no InputLayer: the first layer's `batch_input_shape` is
     the model's input."""
     path, weights = keras2_sequential(tmp_path / "m.h5")
-    with h5py.File(path, "a") as f:
-        config = json.loads(f.attrs["model_config"])
-        del config["config"]["layers"][0]
-        f.attrs["model_config"] = json.dumps(config).encode()
+    edit_model_config(path, lambda c: c["config"].update(layers=c["config"]["layers"][1:]))
     model = lamina.models.load_model(path)
     x = normal(3, 4)
     np.testing.assert_allclose(model.predict(x, verbose=0), numpy_sequential(weights, x),

@@ -187,6 +187,8 @@ def upgrade_loss_or_metric(config):
         config = copy.deepcopy(config)
         if config["config"].get("reduction") == "auto":
             config["config"]["reduction"] = "sum_over_batch_size"
+        if config["class_name"] not in ("LossFunctionWrapper", "MeanMetricWrapper"):
+            config["config"].pop("fn", None)  # tf.keras 2.13+ wrote its wrapped function
     return config
 
 
