@@ -563,3 +563,16 @@ def test_old_keras2_sequential_without_an_input_layer_entry(tmp_path):
     x = normal(3, 4)
     np.testing.assert_allclose(model.predict(x, verbose=0), numpy_sequential(weights, x),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_hdf5_file_with_a_user_block_is_recognised(tmp_path):
+    path, weights = keras2_sequential(tmp_path / "m.h5")
+    with h5py.File(path, "r") as source, h5py.File(tmp_path / "u.hdf5", "w",
+                                                    userblock_size=512) as f:
+        for key, value in source.attrs.items():
+            f.attrs[key] = value
+        source.copy("model_weights", f)
+    x = normal(2, 4)
+    np.testing.assert_allclose(
+        lamina.models.load_model(tmp_path / "u.hdf5").predict(x, verbose=0),
+        numpy_sequential(weights, x), rtol=1e-5, atol=1e-6)
