@@ -106,6 +106,7 @@ def test_budget_is_raised_by_keyword_and_by_config(tmp_path):
     with pytest.raises(ValueError, match="load limit of 1.0 KiB"):
         lamina.models.model_from_json(json.dumps(config))
     lamina.saving.load_model(tmp_path / "m.keras", max_load_bytes=2**20)  # keyword wins
+    lamina.models.load_model(tmp_path / "m.keras", max_load_bytes=2**20)
 
 
 def test_budget_only_applies_while_loading():

@@ -12,12 +12,14 @@ from lamina.models.model import Model as Model
 from lamina.models.sequential import Sequential as Sequential
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a `.keras` archive written by lamina or Keras 3."""
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **limits):
+    """Load a `.keras` archive written by lamina or Keras 3 (see
+    `lamina.saving.load_model`, which also takes the `max_load_bytes` and
+    `max_config_bytes` limits)."""
     from lamina.saving import saving_api
 
     return saving_api.load_model(filepath, custom_objects=custom_objects, compile=compile,
-                                 safe_mode=safe_mode)
+                                 safe_mode=safe_mode, **limits)
 
 
 def model_from_json(json_string, custom_objects=None):
