@@ -113,7 +113,27 @@ def test_budget_only_applies_while_loading():
     lamina.config.set_max_load_bytes(1024)
     layer = lamina.layers.Dense(64)
     layer.build((None, 64))  # a model built in code is not a file's request
-    assert serialization.LoadBudget.current is None
+    assert serialization.LoadBudget.active() is None
+
+
+def test_budget_is_per_thread():
+    import threading
+
+    errors = []
+
+    def build_elsewhere():
+        try:
+            lamina.layers.Dense(64).build((None, 64))
+        except ValueError as error:
+            errors.append(error)
+
+    with serialization.LoadBudget(limit=1024):
+        thread = threading.Thread(target=build_elsewhere)
+        thread.start()
+        thread.join()
+        with pytest.raises(ValueError, match="load limit of 1.0 KiB"):
+            lamina.layers.Dense(64).build((None, 64))
+    assert errors == []
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "64GB"])

@@ -126,8 +126,8 @@ def _complete_build(model, config):
 
     def zeros(s):
         s = [1 if d is None else d for d in s]
-        if LoadBudget.current is not None:
-            LoadBudget.current.charge(4 * int(np.prod(s)), f"a build input of shape {s}")
+        if LoadBudget.active() is not None:
+            LoadBudget.active().charge(4 * int(np.prod(s)), f"a build input of shape {s}")
         return torch.zeros(s)
 
     def is_shape(s):

@@ -8,6 +8,7 @@ names; nothing named in a config is imported.
 import difflib
 import importlib
 import inspect
+import threading
 import types
 
 import numpy as np
@@ -106,6 +107,9 @@ def readable_bytes(n):
     return str(n)
 
 
+_ACTIVE_BUDGET = threading.local()
+
+
 class LoadBudget:
     """Within the block, variables created through `Layer.add_weight` are charged against
     `limit` bytes *before* they are allocated; going over raises a `ValueError` naming the
@@ -117,22 +121,27 @@ class LoadBudget:
     Traceback (most recent call last):
     ...
     ValueError: Refusing to create variable 'kernel' of shape (8, 1024) ...
-    """
 
-    current = None
+    The active budget is per thread: a model built in another thread is not charged.
+    """
 
     def __init__(self, limit=None):
         self.limit = max_load_bytes() if limit is None else _check_limit("max_load_bytes",
                                                                           limit)
         self.used = 0
 
+    @staticmethod
+    def active():
+        """The innermost budget entered in this thread, or None."""
+        return getattr(_ACTIVE_BUDGET, "budget", None)
+
     def __enter__(self):
-        self._previous = LoadBudget.current
-        LoadBudget.current = self
+        self._previous = LoadBudget.active()
+        _ACTIVE_BUDGET.budget = self
         return self
 
     def __exit__(self, *exc):
-        LoadBudget.current = self._previous
+        _ACTIVE_BUDGET.budget = self._previous
         return False
 
     def charge(self, nbytes, what):
@@ -151,7 +160,7 @@ class LoadBudget:
 
 def charge_variable(layer, name, shape, itemsize):
     """Charge a variable that `layer` is about to create to the active `LoadBudget`."""
-    budget = LoadBudget.current
+    budget = LoadBudget.active()
     if budget is None:
         return
     count = 1
