@@ -576,3 +576,46 @@ def test_hdf5_file_with_a_user_block_is_recognised(tmp_path):
     np.testing.assert_allclose(
         lamina.models.load_model(tmp_path / "u.hdf5").predict(x, verbose=0),
         numpy_sequential(weights, x), rtol=1e-5, atol=1e-6)
+
+
+def test_keras2_nested_functional_and_shared_layer(tmp_path):
+    """An inner Functional called once, and a Dense shared by two inputs (its second call
+    is node 1), in tf.keras 2's node format."""
+    inner = {"class_name": "Functional", "name": "enc", "inbound_nodes": node("shared"),
+             "config": {"name": "enc", "layers": [
+                 input_layer("enc_in", [3]),
+                 {"class_name": "Dense", "name": "enc_dense",
+                  "inbound_nodes": node("enc_in"),
+                  "config": dense_config("enc_dense", 2, "tanh")}],
+                 "input_layers": [["enc_in", 0, 0]], "output_layers": [["enc_dense", 0, 0]]}}
+    shared = {"class_name": "Dense", "name": "shared",
+              "inbound_nodes": [[["a", 0, 0, {}]], [["b", 0, 0, {}]]],
+              "config": dense_config("shared", 3, "relu")}
+    b_proj = {"class_name": "Dense", "name": "proj", "inbound_nodes": [[["shared", 1, 0, {}]]],
+              "config": dense_config("proj", 2)}
+    add = {"class_name": "Add", "name": "add",
+           "inbound_nodes": [[["enc", 0, 0, {}], ["proj", 0, 0, {}]]],
+           "config": {"name": "add", "trainable": True, "dtype": "float32"}}
+    config = {"class_name": "Functional", "config": {
+        "name": "model", "layers": [input_layer("a", [4]), input_layer("b", [4]), shared,
+                                    inner, b_proj, add],
+        "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["add", 0, 0]]}}
+    w = {"shared": {"shared/kernel:0": normal(4, 3), "shared/bias:0": normal(3)},
+         "enc": {"enc_dense/kernel:0": normal(3, 2), "enc_dense/bias:0": normal(2)},
+         "proj": {"proj/kernel:0": normal(3, 2), "proj/bias:0": normal(2)}}
+    path = write_keras2_h5(tmp_path / "n.h5", config,
+                           {"a": {}, "b": {}, **{k: w[k] for k in ("shared", "enc", "proj")},
+                            "add": {}})
+    a, b = normal(5, 4), normal(5, 4)
+
+    def dense(x, layer, name):
+        return x @ w[layer][f"{name}/kernel:0"] + w[layer][f"{name}/bias:0"]
+
+    expected = (np.tanh(dense(np.maximum(dense(a, "shared", "shared"), 0), "enc", "enc_dense"))
+                + dense(np.maximum(dense(b, "shared", "shared"), 0), "proj", "proj"))
+    model = lamina.models.load_model(path)
+    np.testing.assert_allclose(model.predict([a, b], verbose=0), expected,
+                               rtol=1e-5, atol=1e-5)
+    keras = pytest.importorskip("keras")
+    np.testing.assert_allclose(keras.models.load_model(path).predict([a, b], verbose=0),
+                               expected, rtol=1e-5, atol=1e-5)
