@@ -208,3 +208,46 @@ def test_save_killed_between_state_and_weights_is_completed_on_restart(tmp_path)
     assert fresh._initial_epoch == 2 and restore.read_metadata()["epoch"] == 2
     for a, b in zip(fresh.get_weights(), model.get_weights()):
         assert np.array_equal(a, b)
+
+
+class _Batches(lamina.utils.PyDataset):
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return self.x[i * 8:(i + 1) * 8], self.y[i * 8:(i + 1) * 8]
+
+
+def test_pydataset_mid_epoch_resume_is_exact_in_process(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = x[:, :1] * 2.0
+
+    def train(callbacks, seed=1):
+        lamina.utils.set_random_seed(seed)
+        model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(4),
+                                   lamina.layers.Dropout(0.5), lamina.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        history = model.fit(_Batches(x, y), epochs=3, shuffle=True, verbose=0,
+                            callbacks=callbacks)
+        return model, history
+
+    class Interrupt(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 8:
+                raise KeyboardInterrupt
+
+    reference, reference_history = train([])
+    backup = tmp_path / "b"
+    with pytest.raises(KeyboardInterrupt):
+        train([BackupAndRestore(backup, save_freq=2), Interrupt()])
+    # Another seed: the backup, not the seed, must decide the weights and what follows.
+    resumed, history = train([BackupAndRestore(backup, save_freq=2)], seed=99)
+    assert history.epoch == [1, 2]
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        assert np.array_equal(a, b)
+    assert {k: v[1:] for k, v in reference_history.history.items()} == history.history

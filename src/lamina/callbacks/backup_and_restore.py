@@ -44,8 +44,9 @@ class BackupAndRestore(Callback):
     one never interrupted, also for mid-epoch backups (integer `save_freq`), which
     continue after the saved batch instead of rerunning the epoch. Without it (a backup
     from Keras) training resumes at the recorded epoch, as in Keras; the same for data
-    that cannot be repositioned (generators, `PyDataset`s, `DataLoader`s), where the
-    epoch of a mid-epoch backup is rerun.
+    that cannot be repositioned (generators, `DataLoader`s, endless `PyDataset`s), where
+    the epoch of a mid-epoch backup is rerun. (A `PyDataset`'s own attributes are its
+    own: one that changes them as it goes is resumed at the right batch, not with them.)
 
     Each file is replaced atomically, and the state file names the digest of the weights
     file it belongs to: it is written after the new weights (kept aside until then) and

@@ -242,3 +242,29 @@ def test_stream_batches_with_bad_content_are_named():
 
     with pytest.raises(ValueError, match=r"`\(x, y, sample_weight\)`.*length 4"):
         list(EpochIterator(too_long()).enumerate_epoch())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pydataset_resume_continues_the_pass_in_its_shuffled_order(workers):
+    torch.manual_seed(5)
+    reference = EpochIterator(Squares(n=24, batch_size=4, workers=workers), shuffle=True)
+    expected = [firsts(reference) for _ in range(2)]
+    torch.manual_seed(5)
+    interrupted = EpochIterator(Squares(n=24, batch_size=4, workers=workers), shuffle=True)
+    partial = []
+    for step, batch in interrupted.enumerate_epoch():
+        partial.append(int(batch[0].reshape(-1)[0]))
+        if step == 2:
+            break
+    state, rng = interrupted.get_state(), torch.get_rng_state()
+    assert state["position"] == 3
+    resumed = EpochIterator(Squares(n=24, batch_size=4, workers=workers), shuffle=True)
+    torch.set_rng_state(rng)
+    assert resumed.resume(state, 3) == 3
+    assert [partial + firsts(resumed), firsts(resumed)] == expected
+
+
+def test_streams_without_a_position_restart_the_epoch_on_resume():
+    assert EpochIterator(Endless(), steps_per_epoch=2).get_state() is None
+    iterator = EpochIterator(counting_generator(4))
+    assert iterator.get_state() is None and iterator.resume(None, 3) == 0

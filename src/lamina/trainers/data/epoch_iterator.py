@@ -157,10 +157,10 @@ class EpochIterator:
 
     def get_state(self):
         """The position in the data (the running pass's order and the batches taken from
-        it), or `None` when the source cannot be repositioned (streams)."""
-        if not isinstance(self.adapter, ArrayAdapter):
-            return None
-        return self.adapter.get_state()
+        it), or `None` when the source cannot be repositioned (generators, DataLoaders,
+        endless PyDatasets)."""
+        get_state = getattr(self.adapter, "get_state", None)
+        return None if get_state is None else get_state()
 
     def resume(self, state, step):
         """Continue an interrupted run: the next epoch starts at batch index `step` and the
@@ -168,7 +168,7 @@ class EpochIterator:
         epoch starts at: `step`, or 0 when the source cannot be repositioned (`state` is
         None), in which case the epoch starts again from its beginning."""
         self.reset()
-        if state is None or not isinstance(self.adapter, ArrayAdapter):
+        if state is None or not hasattr(self.adapter, "resume"):
             return 0
         if self.steps_per_epoch is None and step == 0:
             return 0  # each epoch is a fresh pass

@@ -181,16 +181,48 @@ class PyDatasetAdapter:
                 "It must hold at least one batch."
             )
         self.num_batches = num_batches
+        # The running pass of a finite dataset: its batch order and batches given so far.
+        self.order = None
+        self.position = 0
+        self._resume = None
 
     def iter_pass(self):
         dataset = self.dataset
         dataset.on_epoch_begin()
-        indices = _indices(self.num_batches, self.shuffle)
+        resume, self._resume = self._resume, None
+        if self.num_batches is None:
+            indices = _indices(None)
+        else:
+            self.order = (resume["order"] if resume is not None else
+                          torch.tensor(list(_indices(self.num_batches, self.shuffle))))
+            self.position = 0 if resume is None else int(resume["position"])
+            indices = iter(self.order[self.position:].tolist())
         if dataset.workers > 1 or dataset.use_multiprocessing:
             items = _prefetched(dataset, indices)
         else:
             items = (dataset[i] for i in indices)
-        yield from items
+        if self.num_batches is None:
+            yield from items
+            return
+        for item in items:
+            self.position += 1
+            yield item
+
+    def get_state(self):
+        """The running pass's batch order and the batches given (None when endless)."""
+        if self.num_batches is None or self.order is None:
+            return None
+        return {"order": self.order.clone(), "position": self.position}
+
+    def resume(self, state):
+        """Make the next pass continue the one `state` (from `get_state`) describes."""
+        if state["order"].numel() != self.num_batches:
+            raise ValueError(
+                f"The saved batch order ({state['order'].numel()} batches) does not fit this "
+                f"{type(self.dataset).__name__} ({self.num_batches} batches): resume with "
+                "the data of the interrupted run."
+            )
+        self._resume = state
 
     def on_pass_end(self):
         self.dataset.on_epoch_end()
