@@ -102,6 +102,13 @@ def _json_attribute(h5file, name, filepath, max_config_bytes):
         raise ValueError(f"'{filepath}' holds an invalid `{name}` (JSON): {error}") from None
 
 
+def _raised_by_h5py(error):
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "h5py" in tb.tb_frame.f_code.co_filename
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
                max_config_bytes=None):
     """Load a whole-model legacy `.h5` file (see the module docstring).
@@ -114,7 +121,25 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
         safe_mode: refuse objects that would run code from the file (`Lambda` bytecode).
         max_config_bytes: the most bytes of each JSON attribute; None means
             `lamina.config.max_config_bytes()`.
+
+    Raises:
+        ValueError: for a file that is not a whole model, or unsafe, or inconsistent.
+        OSError: for a damaged HDF5 structure. NOTE: h5py reports damage found while
+            walking a file (a bad heap, an object header out of bounds) as
+            KeyError/RuntimeError/OverflowError from wherever it reads.
     """
+    try:
+        return _load_model(filepath, custom_objects, compile, safe_mode, max_config_bytes)
+    except (KeyError, RuntimeError, OverflowError) as error:
+        if not _raised_by_h5py(error):
+            raise  # lamina's or torch's own error, not the file's
+        raise OSError(f"'{os.fspath(filepath)}' is a damaged HDF5 file: "
+                      f"{type(error).__name__}: {error}") from error
+
+
+def _load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
+                max_config_bytes=None):
+    """`load_model` without the translation of h5py's damage errors."""
     import h5py
 
     from lamina.layers.layer import Layer
