@@ -643,3 +643,13 @@ def test_damaged_hdf5_structure_raises_oserror(tmp_path):
             outcomes.add("ValueError/TypeError")
     # Anything else would have escaped the loop; h5py's own errors did occur.
     assert "OSError" in outcomes
+
+
+def test_model_from_json_reads_tf_keras_2_to_json(tmp_path):
+    path, _ = keras2_functional(tmp_path / "f.h5")
+    with h5py.File(path, "r") as f:
+        config = json.loads(f.attrs["model_config"])
+    text = json.dumps({**config, "keras_version": "2.15.0", "backend": "tensorflow"})
+    model = lamina.models.model_from_json(text)
+    assert [t.shape for t in model.outputs] == [(None, 1), (None, 3)]
+    assert model.get_layer("head").layers[0].units == 4

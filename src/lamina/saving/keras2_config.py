@@ -33,12 +33,27 @@ _LAMBDA_LEGACY_KEYS = ("module", "function_type", "output_shape_type",
 _RNN_WITH_IMPLEMENTATION = {"LSTM", "GRU", "LSTMCell", "GRUCell", "ConvLSTM1D",
                             "ConvLSTM2D", "ConvLSTM3D"}
 
+_ENGINE_MODULES = ("keras.engine.", "keras.src.engine.")
+
 # tf.keras layers that wrap TensorFlow ops: no Keras 3 (or lamina) equivalent exists.
 _TF_OP_LAYERS = {"TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer"}
 
 
 def _is_object(value):
     return isinstance(value, dict) and "class_name" in value and "config" in value
+
+
+def is_legacy_model_config(config):
+    """Whether a model config is in the legacy (tf.keras 2) schema: no `module`, or the
+    private `keras.engine` modules tf.keras 2.13+ named.
+
+    >>> is_legacy_model_config({"class_name": "Sequential", "config": {"layers": []}})
+    True
+    """
+    if not _is_object(config):
+        return False
+    module = config.get("module")
+    return not module or isinstance(module, str) and module.startswith(_ENGINE_MODULES)
 
 
 def upgrade_model_config(config):
@@ -75,7 +90,7 @@ def _upgrade_layer(entry):
             "with `model.load_weights(...)`."
         )
     module = entry.get("module") or ""
-    if not module or module.startswith(("keras.engine.", "keras.src.engine.")):
+    if not module or isinstance(module, str) and module.startswith(_ENGINE_MODULES):
         # tf.keras 2.13+ names its model classes' private modules (`keras.src.engine.
         # functional`), which Keras 3 has no more.
         if class_name in ("Functional", "Model"):
@@ -192,4 +207,5 @@ def upgrade_loss_or_metric(config):
     return config
 
 
-__all__ = ["upgrade_model_config", "upgrade_optimizer_config", "upgrade_loss_or_metric"]
+__all__ = ["is_legacy_model_config", "upgrade_loss_or_metric", "upgrade_model_config",
+           "upgrade_optimizer_config"]

@@ -17,6 +17,7 @@ import torch
 
 from lamina.saving import (
     assets,
+    keras2_config,
     keras_archive,
     legacy_h5,
     legacy_model_h5,
@@ -77,8 +78,11 @@ def model_to_json(model, **kwargs):
 
 
 def model_from_json(json_string, custom_objects=None):
-    """A new (untrained) model from `model_to_json`'s output or a Keras 3 JSON config."""
+    """A new (untrained) model from `model_to_json`'s output, a Keras 3 JSON config, or
+    tf.keras 2's `model.to_json()` (objects without `module`, upgraded by `keras2_config`)."""
     config = json.loads(json_string)
+    if keras2_config.is_legacy_model_config(config):
+        config = keras2_config.upgrade_model_config(config)
     with registry.CustomObjectScope(custom_objects), LoadBudget():
         return deserialize_keras_object(config, custom_objects=custom_objects)
 
