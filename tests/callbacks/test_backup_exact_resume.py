@@ -251,3 +251,27 @@ def test_pydataset_mid_epoch_resume_is_exact_in_process(tmp_path):
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
         assert np.array_equal(a, b)
     assert {k: v[1:] for k, v in reference_history.history.items()} == history.history
+
+
+def test_callback_progress_is_matched_by_class_when_the_list_changes(tmp_path):
+    x = np.ones((8, 3), "float32")
+    y = np.ones((8, 1), "float32")
+
+    class Interrupt(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    # min_delta so large that nothing improves after the first epoch: `wait` climbs.
+    stopper = lamina.callbacks.EarlyStopping(monitor="loss", patience=10, min_delta=1e9)
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(x, y, epochs=6, verbose=0, callbacks=[
+            stopper, BackupAndRestore(tmp_path / "b"), Interrupt()])
+    assert stopper.wait == 2
+    seen = []
+    stopper = lamina.callbacks.EarlyStopping(monitor="loss", patience=10, min_delta=1e9)
+    probe = lamina.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.append((epoch, stopper.wait, stopper.best)))
+    _model().fit(x, y, epochs=6, verbose=0, callbacks=[
+        probe, BackupAndRestore(tmp_path / "b"), lamina.callbacks.TerminateOnNaN(), stopper])
+    assert seen[0][:2] == (3, 2) and seen[0][2] is not None

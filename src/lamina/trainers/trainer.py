@@ -224,10 +224,14 @@ class Trainer:
         if not first or len(self._metric_variables()) != len(metrics or ()):
             metrics = None
         _assign_all(self._unsaved_variables(), state["seeds"])
-        entries = state["callbacks"]
-        for callback, (name, saved) in zip(callbacks.callbacks, entries):
-            if type(callback).__name__ == name and saved is not None:
-                callback._set_resume_state(saved)
+        # Matched by class and rank among callbacks of that class, so adding or dropping
+        # another kind of callback on restart does not shift them.
+        saved = dict(zip(_callback_keys(name for name, _ in state["callbacks"]),
+                         (entry for _, entry in state["callbacks"])))
+        names = [type(c).__name__ for c in callbacks.callbacks]
+        for callback, key in zip(callbacks.callbacks, _callback_keys(names)):
+            if saved.get(key) is not None:
+                callback._set_resume_state(saved[key])
         set_rng_state(state["rng"])
         return first, metrics
 
@@ -658,6 +662,16 @@ def _assign_all(variables, values):
     with torch.no_grad():
         for variable, value in zip(variables, values):
             variable.copy_(value.to(variable.device))
+
+
+def _callback_keys(names):
+    """`(class name, how many of that class came before)` for each name in turn."""
+    seen = {}
+    keys = []
+    for name in names:
+        keys.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return keys
 
 
 def _first_batch(iterator):
