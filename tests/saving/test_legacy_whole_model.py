@@ -653,3 +653,20 @@ def test_model_from_json_reads_tf_keras_2_to_json(tmp_path):
     model = lamina.models.model_from_json(text)
     assert [t.shape for t in model.outputs] == [(None, 1), (None, 3)]
     assert model.get_layer("head").layers[0].units == 4
+
+
+def test_custom_loss_and_metric_names_resolve_from_custom_objects(tmp_path):
+    training_config = {**KERAS2_TRAINING_CONFIG, "loss": "halved_mse",
+                       "metrics": ["mean_offset"]}
+    path, _ = keras2_sequential(tmp_path / "c.h5", training_config)
+
+    def halved_mse(y_true, y_pred):
+        return lamina.ops.mean(lamina.ops.square(y_true - y_pred), axis=-1) / 2
+
+    def mean_offset(y_true, y_pred):
+        return lamina.ops.mean(y_pred - y_true, axis=-1)
+
+    model = lamina.models.load_model(path, custom_objects={"halved_mse": halved_mse,
+                                                           "mean_offset": mean_offset})
+    history = model.fit(normal(4, 4), np.eye(3)[[0, 1, 2, 0]], verbose=0)
+    assert set(history.history) == {"loss", "mean_offset"}

@@ -234,7 +234,12 @@ def _compile_arguments(training_config, custom_objects):
                 return {k: resolve(v) for k, v in value.items()}
             if isinstance(value, list):
                 return [resolve(v) for v in value]
-            return value  # a name: `compile` resolves it as it does for user arguments
+            if isinstance(value, str):
+                # A custom name resolves now, while `custom_objects` are in scope (`compile`
+                # resolves names only at the first batch); a built-in name stays a name.
+                found = registry.get_registered_object(value, custom_objects)
+                return value if found is None else found
+            return value
 
         return resolve(config)
 
