@@ -13,9 +13,9 @@ from lamina.models.sequential import Sequential as Sequential
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **limits):
-    """Load a `.keras` archive written by lamina or Keras 3 (see
-    `lamina.saving.load_model`, which also takes the `max_load_bytes` and
-    `max_config_bytes` limits)."""
+    """Load a `.keras` archive written by lamina or Keras 3, or a whole-model legacy `.h5`
+    from tf.keras 2 or Keras 3 (see `lamina.saving.load_model`, which also takes the
+    `max_load_bytes` and `max_config_bytes` limits)."""
     from lamina.saving import saving_api
 
     return saving_api.load_model(filepath, custom_objects=custom_objects, compile=compile,
