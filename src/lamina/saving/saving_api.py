@@ -6,6 +6,7 @@ replaced atomically, so a failing `get_config` or a crash never corrupts a previ
 Loading is safe by default: see `lamina.saving.serialization`.
 """
 
+import contextlib
 import datetime
 import io
 import json
@@ -154,6 +155,30 @@ def _build_optimizer(model):
         optimizer.build(model.trainable_variables)
 
 
+@contextlib.contextmanager
+def _damaged_h5_as_oserror(filepath):
+    """h5py reports a damaged file's structure as KeyError/RuntimeError/OverflowError
+    from wherever it is read; make those the `OSError` it raises for a bad header."""
+    try:
+        yield
+    except (KeyError, RuntimeError, OverflowError) as error:
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is None or "h5py" not in tb.tb_frame.f_code.co_filename:
+            raise  # lamina's or torch's own error, not the file's
+        raise OSError(f"'{filepath}' holds a damaged {keras_archive.WEIGHTS!r}: "
+                      f"{type(error).__name__}: {error}") from error
+
+
+def _check_is_model(model, filepath):
+    from lamina.layers.layer import Layer
+
+    if not isinstance(model, Layer):
+        raise ValueError(f"'{filepath}' holds no model: its config.json describes a "
+                         f"{type(model).__name__!r} object, not a model or layer.")
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
                max_load_bytes=None, max_config_bytes=None):
     """Load a `.keras` archive written by lamina or Keras 3, or a whole-model legacy `.h5`
@@ -193,7 +218,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
     members = keras_archive.read_archive(filepath, max_load_bytes, max_config_bytes)
     try:
         config = json.loads(members[keras_archive.CONFIG])
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise ValueError(f"'{filepath}' holds an invalid config.json: {error}") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"'{filepath}' holds no model config (config.json has no class_name).")
@@ -202,6 +227,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
     with registry.CustomObjectScope(custom_objects), LoadBudget(max_load_bytes):
         model = deserialize_keras_object(config, custom_objects=custom_objects,
                                          safe_mode=safe_mode)
+        _check_is_model(model, filepath)
         if keras_archive.WEIGHTS not in members:
             # As Keras: the model is rebuilt first, then its missing weights are an error.
             raise ValueError(
@@ -212,7 +238,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
         _complete_build(model, config)
     if compile:
         _build_optimizer(model)
-    with h5py.File(io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
+    with _damaged_h5_as_oserror(filepath), h5py.File(
+            io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
         weights_h5.load_state(model, f, include_optimizer=compile)
     assets.load_assets(model, members)
     return model

@@ -362,16 +362,28 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
             + str(config)[:500]
         )
     with SafeModeScope(safe_mode):
-        if hasattr(cls, "from_config"):
-            obj = cls.from_config(inner)
-        else:
-            obj = cls(**inner)
-        build_config = config.get("build_config")
-        if build_config and hasattr(obj, "build_from_config"):
-            obj.build_from_config(build_config)
-        compile_config = config.get("compile_config")
-        if compile_config and hasattr(obj, "compile_from_config"):
-            obj.compile_from_config(compile_config)
+        try:
+            if hasattr(cls, "from_config"):
+                obj = cls.from_config(inner)
+            else:
+                obj = cls(**inner)
+            build_config = config.get("build_config")
+            if build_config and hasattr(obj, "build_from_config"):
+                obj.build_from_config(build_config)
+            compile_config = config.get("compile_config")
+            if compile_config and hasattr(obj, "compile_from_config"):
+                obj.compile_from_config(compile_config)
+        except (ValueError, TypeError, OSError, MemoryError):
+            raise
+        except Exception as error:  # noqa: BLE001 - a malformed config is the caller's error
+            # NOTE: e.g. a negative size or a broken graph fails deep in torch or in
+            # `from_config` (RuntimeError, KeyError, AttributeError, RecursionError...).
+            name = inner.get("name") if isinstance(inner, dict) else None
+            raise ValueError(
+                f"Could not rebuild {class_name}{f' {name!r}' if name else ''} from its "
+                f"config ({type(error).__name__}: {error}). The config is malformed or was "
+                "edited by hand."
+            ) from error
     return obj
 
 

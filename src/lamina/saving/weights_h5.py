@@ -214,6 +214,10 @@ def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
         try:
             saveable.load_own_variables(store)
         except (ValueError, KeyError) as error:
+            if isinstance(error, KeyError) and not skip_mismatch:
+                # NOTE: the store is dict-like (KeyError), but a missing entry is a bad file.
+                raise ValueError(f"{_describe(saveable)}: {error.args[0] if error.args else error}"
+                                 ) from error
             if not skip_mismatch or isinstance(error, h5_safety.UnsafeH5Error):
                 raise
             warnings.warn(f"Skipping loading weights of {_describe(saveable)} at "
