@@ -12,6 +12,7 @@ import linecache
 import os
 import resource
 import signal
+import sys
 import warnings
 
 import lamina
@@ -64,7 +65,7 @@ def _time_limit(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
     # NOTE: a hang inside C code never returns to Python to see the alarm; this dumps
     # every thread's stack and ends the run instead of blocking CI.
-    faulthandler.dump_traceback_later(3 * seconds, exit=True)
+    faulthandler.dump_traceback_later(3 * seconds, exit=True, file=sys.__stderr__)
     try:
         yield
     finally:

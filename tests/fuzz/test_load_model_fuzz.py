@@ -108,6 +108,8 @@ def test_mutated_config_loads_or_raises_clearly(case, seed_members, archive_path
 @example(case=("functional", [], [("field", ("central", "method"), 0, 99)]))
 @example(case=("recurrent", [], [("field", ("central", "flags"), 1, 1)]))
 @example(case=("nested", [("compress", 2, 14)], [("flip", 0.5, 3)]))
+# A damaged LZMA member raised lzma.LZMAError:
+@example(case=("sequential", [("drop", 2), ("drop", 0), ("compress", 0, 14)], [("flip", 0.5, 1)]))
 def test_mutated_zip_loads_or_raises_clearly(case, seed_members, archive_path):
     seed, member_ops, byte_ops = case
     check_load(archive_path(mutate_zip(seed_members[seed], member_ops, byte_ops)))

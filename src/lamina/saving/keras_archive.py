@@ -19,6 +19,11 @@ import zlib
 
 from lamina.saving import serialization
 
+try:
+    from lzma import LZMAError
+except ImportError:  # a Python without lzma: zipfile cannot inflate such members at all
+    LZMAError = zlib.error
+
 CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
@@ -226,7 +231,7 @@ def _inflate(archive, info, filepath, limits, total, total_limit):
                         f"its members inflate past the limit of {total_limit} bytes in all"
                         f"{_how_to_raise(WEIGHTS)}."))
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+    except (zipfile.BadZipFile, zlib.error, LZMAError, EOFError, NotImplementedError,
             RuntimeError) as error:
         raise ValueError(
             f"'{filepath}' is not a valid `.keras` zip archive: member {name!r} cannot be "
