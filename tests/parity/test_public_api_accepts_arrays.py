@@ -483,6 +483,8 @@ MERGE_FUNCTIONS = {"add": {}, "average": {}, "concatenate": {}, "maximum": {}, "
 # Keras does, so their `compute_mask` takes a mask as an array or tensor only.
 MASK_LISTS = {"GRU", "LSTM", "SimpleRNN", "RNN", "StackedRNNCells", "Bidirectional",
               "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
+# Layers whose plain call is random (their `call` defaults to training=True, as in Keras).
+RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",
@@ -569,7 +571,10 @@ def _layer_cases(name):
         return _layer(ns, cid, factory, name, x, style)
 
     # NOTE: a Python list passed to a layer is a list of inputs (Keras reads it so too).
-    case(call_id, forms=("numpy",))(lambda ns, wrap: _pass(style, get(ns), wrap(x)))
+    # Augmentations default to training=True: each call draws anew, so only shapes compare.
+    compare = "shape" if name in RANDOM_WHEN_CALLED else "values"
+    case(call_id, compare=compare, forms=("numpy",))(
+        lambda ns, wrap: _pass(style, get(ns), wrap(x)))
     if style != "args" or name.endswith("Attention"):
         shapes = _shape_of(x)
         case(f"layers.{name}:compute_output_shape")(
