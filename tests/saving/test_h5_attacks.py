@@ -294,3 +294,13 @@ def test_legitimate_files_still_load(tmp_path):
     with h5py.File(io.BytesIO(keras_archive.read_archive(tmp_path / "m.keras")[
             keras_archive.WEIGHTS]), "r") as f:
         assert h5_safety.read(h5_safety.dataset(f, "layers/dense/vars/0")).shape == (3, 2)
+
+
+def test_empty_null_dataset_is_refused_with_its_path(tmp_path):
+    path = tmp_path / "w.weights.h5"
+    make_model().save_weights(path)
+    with h5py.File(path, "a") as f:
+        _replace(f, "layers/dense/vars/0",
+                 lambda f, name: f.create_dataset(name, data=h5py.Empty("f4")))
+    with pytest.raises(ValueError, match=r"'/layers/dense/vars/0': it is an empty \(null\)"):
+        make_model().load_weights(path)

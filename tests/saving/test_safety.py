@@ -138,3 +138,12 @@ def test_enable_unsafe_deserialization_overrides_default(tmp_path, canary, monke
     lamina.config.enable_unsafe_deserialization()
     lamina.saving.load_model(_lambda_archive(tmp_path, canary))
     assert serialization.in_safe_mode() is False
+
+
+@pytest.mark.parametrize("key", ["class_name", "module", "registered_name"])
+def test_non_string_class_names_in_a_config_are_a_clear_value_error(key):
+    from lamina.saving.serialization import deserialize_keras_object
+
+    config = {"class_name": "Dense", "config": {"units": 2}, key: {"not": "a string"}}
+    with pytest.raises(ValueError, match=f"`{key}` must be a string"):
+        deserialize_keras_object(config)

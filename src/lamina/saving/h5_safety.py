@@ -109,6 +109,9 @@ def dataset(parent, name, source=None):
     if not isinstance(node, h5py.Dataset):
         raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: expected an HDF5 "
                             f"dataset, found {type(node).__name__}.")
+    if node.shape is None:
+        raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: it is an empty "
+                            "(null) dataset, where an array of weights was expected.")
     _check_storage(node, path, source)
     _check_dtype(node, path, source)
     _check_bomb(node, path, source)

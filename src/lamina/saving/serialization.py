@@ -323,6 +323,12 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
                 for k, v in config.items()}
     class_name = config["class_name"]
     inner = config["config"]
+    for key in ("class_name", "module", "registered_name"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise ValueError(
+                f"Could not deserialize: `{key}` must be a string. Received "
+                f"{key}={config[key]!r:.80} in a config for {class_name!r:.80}."
+            )
     if class_name == "__numpy__":
         return np.array(inner["value"], dtype=inner["dtype"])
     if class_name == "__tuple__":
