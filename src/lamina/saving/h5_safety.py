@@ -13,6 +13,7 @@ Keras 3 refuses external links, soft links, external storage and virtual dataset
 does not check dtypes or filters.
 """
 
+import contextlib
 import math
 
 import h5py
@@ -184,3 +185,19 @@ def read(node):
 
 
 __all__ = ["UnsafeH5Error", "dataset", "declared_bytes", "group", "read"]
+
+
+@contextlib.contextmanager
+def damage_as_oserror(message):
+    """Turn the KeyError/RuntimeError/OverflowError that h5py raises for a damaged file's
+    structure (a bad heap, an object header out of bounds), from wherever it reads, into
+    the `OSError` it raises for a bad header, starting with `message`."""
+    try:
+        yield
+    except (KeyError, RuntimeError, OverflowError) as error:
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is None or "h5py" not in tb.tb_frame.f_code.co_filename:
+            raise  # lamina's or torch's own error, not the file's
+        raise OSError(f"{message}: {type(error).__name__}: {error}") from error

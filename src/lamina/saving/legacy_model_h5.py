@@ -102,13 +102,6 @@ def _json_attribute(h5file, name, filepath, max_config_bytes):
         raise ValueError(f"'{filepath}' holds an invalid `{name}` (JSON): {error}") from None
 
 
-def _raised_by_h5py(error):
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and "h5py" in tb.tb_frame.f_code.co_filename
-
-
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
                max_config_bytes=None):
     """Load a whole-model legacy `.h5` file (see the module docstring).
@@ -128,13 +121,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
             walking a file (a bad heap, an object header out of bounds) as
             KeyError/RuntimeError/OverflowError from wherever it reads.
     """
-    try:
+    with h5_safety.damage_as_oserror(f"'{os.fspath(filepath)}' is a damaged HDF5 file"):
         return _load_model(filepath, custom_objects, compile, safe_mode, max_config_bytes)
-    except (KeyError, RuntimeError, OverflowError) as error:
-        if not _raised_by_h5py(error):
-            raise  # lamina's or torch's own error, not the file's
-        raise OSError(f"'{os.fspath(filepath)}' is a damaged HDF5 file: "
-                      f"{type(error).__name__}: {error}") from error
 
 
 def _load_model(filepath, custom_objects=None, compile=True, safe_mode=True,

@@ -6,7 +6,6 @@ replaced atomically, so a failing `get_config` or a crash never corrupts a previ
 Loading is safe by default: see `lamina.saving.serialization`.
 """
 
-import contextlib
 import datetime
 import io
 import json
@@ -18,6 +17,7 @@ import torch
 
 from lamina.saving import (
     assets,
+    h5_safety,
     keras2_config,
     keras_archive,
     legacy_h5,
@@ -155,22 +155,6 @@ def _build_optimizer(model):
         optimizer.build(model.trainable_variables)
 
 
-@contextlib.contextmanager
-def _damaged_h5_as_oserror(filepath):
-    """h5py reports a damaged file's structure as KeyError/RuntimeError/OverflowError
-    from wherever it is read; make those the `OSError` it raises for a bad header."""
-    try:
-        yield
-    except (KeyError, RuntimeError, OverflowError) as error:
-        tb = error.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is None or "h5py" not in tb.tb_frame.f_code.co_filename:
-            raise  # lamina's or torch's own error, not the file's
-        raise OSError(f"'{filepath}' holds a damaged {keras_archive.WEIGHTS!r}: "
-                      f"{type(error).__name__}: {error}") from error
-
-
 def _check_is_model(model, filepath):
     from lamina.layers.layer import Layer
 
@@ -238,7 +222,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
         _complete_build(model, config)
     if compile:
         _build_optimizer(model)
-    with _damaged_h5_as_oserror(filepath), h5py.File(
+    with h5_safety.damage_as_oserror(
+            f"'{filepath}' holds a damaged {keras_archive.WEIGHTS!r}"), h5py.File(
             io.BytesIO(members[keras_archive.WEIGHTS]), "r") as f:
         weights_h5.load_state(model, f, include_optimizer=compile)
     assets.load_assets(model, members)
