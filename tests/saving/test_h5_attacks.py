@@ -304,3 +304,28 @@ def test_empty_null_dataset_is_refused_with_its_path(tmp_path):
                  lambda f, name: f.create_dataset(name, data=h5py.Empty("f4")))
     with pytest.raises(ValueError, match=r"'/layers/dense/vars/0': it is an empty \(null\)"):
         make_model().load_weights(path)
+
+
+def test_values_for_layers_the_model_lacks_are_an_error(tmp_path):
+    path = tmp_path / "big.weights.h5"
+    lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(4),
+                       lamina.layers.Dense(2)]).save_weights(path)
+    small = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(4)])
+    with pytest.raises(ValueError, match=r"holds values for \['layers/dense_1'\].*skip_mismatch"):
+        small.load_weights(path)
+    with pytest.warns(UserWarning, match=r"holds values for \['layers/dense_1'\]"):
+        small.load_weights(path, skip_mismatch=True)
+    with h5py.File(path) as f:  # the layer the model has was still loaded
+        np.testing.assert_array_equal(small.layers[0].kernel.detach().numpy(),
+                                      f["layers/dense/vars/0"][()])
+
+
+def test_a_compiled_models_file_loads_into_an_uncompiled_model(tmp_path):
+    model = make_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    path = tmp_path / "trained.weights.h5"
+    model.save_weights(path)
+    fresh = make_model()
+    fresh.load_weights(path)  # the optimizer's group is not an extra entry
+    np.testing.assert_array_equal(fresh.get_weights()[0], model.get_weights()[0])

@@ -16,6 +16,7 @@ import inspect
 import math
 import warnings
 
+import h5py
 import numpy as np
 import torch
 
@@ -208,7 +209,9 @@ def _optimizer_ids(obj):
 def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
     """Read `obj`'s state from `h5file`, which may have been written by Keras 3."""
     skip = set() if include_optimizer else _optimizer_ids(obj)
+    walked = set()
     for path, saveable in walk(obj, visited=set(skip)):
+        walked.add(path)
         group = h5_safety.group(h5file, f"{path}/vars" if path else "vars")
         store = H5Store(group, path, _describe(saveable), _variable_shapes(saveable))
         try:
@@ -222,3 +225,27 @@ def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
                 raise
             warnings.warn(f"Skipping loading weights of {_describe(saveable)} at "
                           f"'{path or '/'}': {error}", stacklevel=2)
+    _check_no_extra_entries(h5file, walked, skip_mismatch)
+
+
+def _check_no_extra_entries(h5file, walked, skip_mismatch):
+    """A weights group with values for something the model does not have means the file
+    belongs to another model: an error (a warning under `skip_mismatch`). Empty groups
+    (Keras writes one for every layer, weights or not) and the optimizer's are left alone."""
+    extra = []
+
+    def visit(name, node):  # NOTE: h5py's visit follows hard links only
+        if isinstance(node, h5py.Group) and name.split("/")[-1] == "vars" and len(node):
+            path = name[: -len("/vars")] if name != "vars" else ""
+            if path not in walked and path.split("/")[0] != "optimizer":
+                extra.append(path or "/")
+
+    h5file.visititems(visit)
+    if not extra:
+        return
+    message = (f"The weights file holds values for {sorted(extra)}, which the model does not "
+               "have: it was saved from a different model. Pass `skip_mismatch=True` to "
+               "load the rest anyway.")
+    if not skip_mismatch:
+        raise ValueError(message)
+    warnings.warn(message, stacklevel=3)
