@@ -63,3 +63,16 @@ def test_variable_deepcopy_and_pickle_keep_type_and_metadata():
 def test_variable_repr_is_keras_like():
     v = Variable([1.0], name="x")
     assert repr(v).startswith("<Variable path=x, shape=(1,), dtype=float32")
+
+
+@pytest.mark.parametrize("shape", [("", 2), (float("inf"), 2), ([1], 2)])
+def test_variable_shape_that_is_not_integers_is_a_clear_error(shape):
+    with pytest.raises(ValueError, match="shape must be a tuple of integers"):
+        lamina.Variable("zeros", shape=shape)
+
+
+def test_dtype_policy_config_that_is_not_a_dict_is_a_clear_error():
+    from lamina import dtype_policies
+
+    with pytest.raises(ValueError, match="config must be a dict"):
+        dtype_policies.DTypePolicy.from_config(["float32"])

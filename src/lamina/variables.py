@@ -20,7 +20,12 @@ def _initial_value(initializer, shape, dtype):
                 "When creating a Variable from a callable initializer, pass `shape`. "
                 f"Received: initializer={initializer!r}, shape=None"
             )
-        shape = tuple(int(d) for d in shape)
+        try:
+            shape = tuple(int(d) for d in shape)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"A Variable's shape must be a tuple of integers. Received: shape={shape!r:.80}"
+            ) from None
         value = initializer(shape, dtype=dtype)
     else:
         if isinstance(initializer, str):

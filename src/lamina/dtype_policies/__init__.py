@@ -56,6 +56,9 @@ class DTypePolicy:
 
     @classmethod
     def from_config(cls, config):
+        if not isinstance(config, dict):
+            raise ValueError(f"A {cls.__name__} config must be a dict like "
+                             f"{{'name': 'float32'}}. Received: {config!r:.80}")
         return cls(**config)
 
     def __eq__(self, other):
