@@ -15,24 +15,14 @@ The one training-flag rule. A layer's `call` receives, in this order of preceden
    a value passes it on (rule 2); one whose `call` default is None passes nothing, so its
    sublayers fall back to their own defaults, as in Keras.
 
-`resolve_training` states the rule; `Layer._full_call` inlines it on the hot path.
+Under Dynamo (`jit_compile`, `torch.compile`, `torch.export`) a ContextVar cannot be read,
+so compiled code uses rules 1, 4 and 5; the trainer's steps set module mode for compiled
+models. `Layer._full_call` implements the rule (inlined: it is the hot path).
 """
 
 import contextvars
 
 TRAINING = contextvars.ContextVar("lamina_training", default=None)
-
-
-def resolve_training(explicit, module_training, signature_default):
-    """The `training` value a layer call sees (see the module docstring for the rule)."""
-    if explicit is not None:
-        return bool(explicit)
-    enclosing = TRAINING.get()
-    if enclosing is not None:
-        return enclosing
-    if module_training:
-        return True
-    return bool(signature_default)
 
 
 class training_scope:
