@@ -218,8 +218,7 @@ class Trainer:
                 and len(self._metric_variables()) != len(metrics)):
             # Compiled metrics are routed on their first batch: evaluate one batch to
             # create them (the data position and the generators are put back below).
-            for _, batch in _first_batch(iterator):
-                self.make_test_function()((batch,))
+            self.make_test_function()((_single_batch(iterator),))
         first = iterator.resume(state["data"], 0 if step is None else step + 1)
         if not first or len(self._metric_variables()) != len(metrics or ()):
             metrics = None
@@ -672,12 +671,6 @@ def _callback_keys(names):
         keys.append((name, seen.get(name, 0)))
         seen[name] = seen.get(name, 0) + 1
     return keys
-
-
-def _first_batch(iterator):
-    for step, batch in iterator.enumerate_epoch():
-        yield step, batch
-        return
 
 
 def _restore_mode(model, mode):
