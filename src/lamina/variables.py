@@ -10,7 +10,7 @@ import torch
 from lamina.backend import config, naming
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
-from lamina.ops.operation import register_eager_class
+from lamina.backend.symbolic import register_eager_class
 
 
 def _initial_value(initializer, shape, dtype):

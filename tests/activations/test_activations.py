@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lamina import activations as A
-from lamina.saving import registry
+from lamina.serialization import registry
 
 X = torch.linspace(-5.0, 5.0, 41)
 

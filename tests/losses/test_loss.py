@@ -4,7 +4,7 @@ import torch
 
 from lamina import losses
 from lamina.losses.loss import reduce_weighted_values, squeeze_or_expand_to_same_rank
-from lamina.saving import registry
+from lamina.serialization import registry
 
 
 class Squared(losses.Loss):

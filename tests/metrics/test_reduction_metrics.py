@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lamina import losses, metrics
-from lamina.saving import registry
+from lamina.serialization import registry
 
 VALUES = np.array([[1.0, 2.0], [3.0, 4.0]], "float32")
 

@@ -220,7 +220,7 @@ def test_utils_exports_the_serialization_helpers():
         assert utils.deserialize_keras_object(utils.serialize_keras_object(triple)) is triple
     finally:
         utils.get_custom_objects().pop("Behaviours>triple")
-        saving.registry.GLOBAL_CUSTOM_NAMES.pop(triple)
+        lamina.serialization.registry.GLOBAL_CUSTOM_NAMES.pop(triple)
     with utils.custom_object_scope({"my_triple": triple}):
         assert utils.get_registered_object("my_triple") is triple
     assert utils.get_registered_object("my_triple") is None

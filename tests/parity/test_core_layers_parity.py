@@ -167,7 +167,7 @@ def test_lambda_config_matches_keras_for_lambda_and_named_function(K):
 
 
 def test_lambda_keras_written_config_loads_in_unsafe_mode(K):
-    from lamina.saving import serialization
+    from lamina.serialization import serialization
 
     config = json.loads(json.dumps(K.layers.Lambda(lambda x: x + 1.0).get_config(),
                                    default=list))

@@ -5,28 +5,12 @@ import pytest
 import torch
 
 import lamina
-from lamina.models import functional
-from lamina.models.saving_methods import keras_operation_order
-from lamina.saving import functional_config
+from lamina.models.graph import keras_operation_order
 
 rng = np.random.default_rng(1)
 X = rng.random((16, 4), dtype=np.float32)
 Y = rng.random((16, 2), dtype=np.float32)
 X2 = rng.random((16, 3, 2), dtype=np.float32)
-
-
-@pytest.fixture(autouse=True)
-def _functional_wired(monkeypatch):
-    """Route `Functional.get_config`/`from_config` to `functional_config` until the
-    models package delegates to it."""
-    x = lamina.Input((1,))
-    if "input_layers" in lamina.Model(x, lamina.layers.Identity()(x)).get_config():
-        return
-    monkeypatch.setattr(functional.Functional, "get_config",
-                        lambda self: functional_config.functional_get_config(self))
-    monkeypatch.setattr(functional.Functional, "from_config", classmethod(
-        lambda cls, config, custom_objects=None:
-        functional_config.functional_from_config(cls, config, custom_objects)))
 
 
 def sequential(ns, rate=0.3):

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import lamina
-from lamina.saving import keras_archive, serialization
+from lamina.saving import keras_archive
+from lamina.serialization import serialization
 
 
 @pytest.fixture(autouse=True)

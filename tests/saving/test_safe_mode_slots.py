@@ -216,6 +216,6 @@ def test_safe_mode_cannot_be_switched_off_from_inside_the_file(
     target["safe_mode"] = False
     with pytest.raises(ValueError, match="Lambda.*is a Python lambda.*disallowed by default"):
         _load(tmp_path, saved_config, config)
-    from lamina.saving import serialization
+    from lamina.serialization import serialization
 
     assert serialization.in_safe_mode()

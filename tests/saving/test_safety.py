@@ -132,7 +132,7 @@ def test_duplicate_members_and_non_zip_files_are_refused(tmp_path):
 
 
 def test_enable_unsafe_deserialization_overrides_default(tmp_path, canary, monkeypatch):
-    from lamina.saving import serialization
+    from lamina.serialization import serialization
 
     monkeypatch.setattr(serialization.SafeModeScope, "current", None)
     lamina.config.enable_unsafe_deserialization()
@@ -142,7 +142,7 @@ def test_enable_unsafe_deserialization_overrides_default(tmp_path, canary, monke
 
 @pytest.mark.parametrize("key", ["class_name", "module", "registered_name"])
 def test_non_string_class_names_in_a_config_are_a_clear_value_error(key):
-    from lamina.saving.serialization import deserialize_keras_object
+    from lamina.serialization.serialization import deserialize_keras_object
 
     config = {"class_name": "Dense", "config": {"units": 2}, key: {"not": "a string"}}
     with pytest.raises(ValueError, match=f"`{key}` must be a string"):

@@ -10,26 +10,11 @@ import pytest
 import torch
 
 import lamina
-from lamina.models import functional
-from lamina.saving import functional_config, keras_archive, saving_api, weights_h5
+from lamina.saving import keras_archive, saving_api, weights_h5
 
 rng = np.random.default_rng(0)
 X = rng.random((16, 4), dtype=np.float32)
 Y = rng.random((16, 2), dtype=np.float32)
-
-
-@pytest.fixture(autouse=True)
-def _functional_wired(monkeypatch):
-    """Route `Functional.get_config`/`from_config` to `functional_config` until the
-    models package delegates to it."""
-    x = lamina.Input((1,))
-    if "input_layers" in lamina.Model(x, lamina.layers.Identity()(x)).get_config():
-        return
-    monkeypatch.setattr(functional.Functional, "get_config",
-                        lambda self: functional_config.functional_get_config(self))
-    monkeypatch.setattr(functional.Functional, "from_config", classmethod(
-        lambda cls, config, custom_objects=None:
-        functional_config.functional_from_config(cls, config, custom_objects)))
 
 
 def sequential():

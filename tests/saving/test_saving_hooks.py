@@ -13,7 +13,8 @@ import torch
 
 import lamina
 from lamina import layers
-from lamina.saving import keras_archive, registry
+from lamina.saving import keras_archive
+from lamina.serialization import registry
 
 X = np.random.default_rng(0).random((4, 3)).astype("float32")
 

@@ -32,7 +32,7 @@ from lamina.activations.activations import swish as swish
 from lamina.activations.activations import tanh as tanh
 from lamina.activations.activations import tanh_shrink as tanh_shrink
 from lamina.activations.activations import threshold as threshold
-from lamina.saving import serialization as _serialization
+from lamina.serialization import serialization as _serialization
 
 # Canonical functions first: an alias (`swish`) serializes as its canonical name (`silu`).
 _FUNCTIONS = (

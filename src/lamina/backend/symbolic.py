@@ -7,6 +7,7 @@ the real computation on fake tensors (no memory, no compute).
 
 import itertools
 
+import numpy as np
 import torch
 from torch._subclasses.fake_tensor import (
     DataDependentOutputException,
@@ -60,11 +61,6 @@ class KerasTensor:
     def ndim(self):
         return len(self._shape)
 
-    def reshape(self, newshape):
-        from lamina import ops
-
-        return ops.reshape(self, newshape)
-
     def __repr__(self):
         return (
             f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse={self.sparse}, "
@@ -94,45 +90,20 @@ class KerasTensor:
             return self.shape[0]
         raise TypeError("len() of a KerasTensor whose first dimension is unknown (None).")
 
-    # Operators record op nodes, like any lamina.ops call on symbolic input.
-    def _op(name):  # noqa: N805
-        def method(self, *args):
-            from lamina import ops
-
-            return getattr(ops, name)(self, *args)
-
-        return method
-
-    def _rop(name):  # noqa: N805
-        def method(self, other):
-            from lamina import ops
-
-            return getattr(ops, name)(other, self)
-
-        return method
-
-    __add__, __radd__ = _op("add"), _rop("add")
-    __sub__, __rsub__ = _op("subtract"), _rop("subtract")
-    __mul__, __rmul__ = _op("multiply"), _rop("multiply")
-    __truediv__, __rtruediv__ = _op("true_divide"), _rop("true_divide")
-    __floordiv__, __rfloordiv__ = _op("floor_divide"), _rop("floor_divide")
-    __mod__, __rmod__ = _op("mod"), _rop("mod")
-    __pow__, __rpow__ = _op("power"), _rop("power")
-    __matmul__, __rmatmul__ = _op("matmul"), _rop("matmul")
-    __neg__ = _op("negative")
-    __abs__ = _op("absolute")
-    __invert__ = _op("logical_not")
-    __lt__, __le__ = _op("less"), _op("less_equal")
-    __gt__, __ge__ = _op("greater"), _op("greater_equal")
-    __and__, __or__, __xor__ = _op("logical_and"), _op("logical_or"), _op("logical_xor")
-    del _op, _rop
-
-    def __getitem__(self, key):
-        from lamina import ops
-
-        return ops.get_item(self, key)
-
     __hash__ = object.__hash__
+
+
+# Argument classes that can never hold a `KerasTensor`: an op whose arguments are all of
+# these runs `fn` directly. Anything else (containers, unknown classes) takes the full scan.
+EAGER_CLASSES = {
+    torch.Tensor, torch.nn.Parameter, np.ndarray, int, float, bool, str, type(None),
+    torch.dtype, torch.device, np.float32, np.float64, np.int32, np.int64, np.bool_,
+}
+
+
+def register_eager_class(cls):
+    """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
+    EAGER_CLASSES.add(cls)
 
 
 def is_keras_tensor(x):

@@ -11,7 +11,7 @@ import torch
 
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.model_checkpoint import _BatchCounter, _check_save_freq
-from lamina.saving.keras_archive import atomic_path
+from lamina.utils.file_utils import atomic_path
 
 STATE_FILE = "training_state.lamina.pt"
 

@@ -7,7 +7,7 @@ from lamina.constraints.constraints import MaxNorm as MaxNorm
 from lamina.constraints.constraints import MinMaxNorm as MinMaxNorm
 from lamina.constraints.constraints import NonNeg as NonNeg
 from lamina.constraints.constraints import UnitNorm as UnitNorm
-from lamina.saving import serialization as _serialization
+from lamina.serialization import serialization as _serialization
 
 max_norm = MaxNorm
 min_max_norm = MinMaxNorm

@@ -84,7 +84,7 @@ def get(identifier):
         if identifier.get("class_name", "DTypePolicy") not in ("DTypePolicy",
                                                                "FloatDTypePolicy"):
             # Any other class goes through the registry and safe mode, like every slot.
-            from lamina.saving.serialization import deserialize_keras_object
+            from lamina.serialization.serialization import deserialize_keras_object
 
             return get(deserialize_keras_object(identifier))
         return DTypePolicy.from_config(identifier.get("config", identifier))

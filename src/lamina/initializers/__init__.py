@@ -20,7 +20,7 @@ from lamina.initializers.random_initializers import RandomNormal as RandomNormal
 from lamina.initializers.random_initializers import RandomUniform as RandomUniform
 from lamina.initializers.random_initializers import TruncatedNormal as TruncatedNormal
 from lamina.initializers.random_initializers import VarianceScaling as VarianceScaling
-from lamina.saving import serialization as _serialization
+from lamina.serialization import serialization as _serialization
 
 # Lowercase aliases are the classes themselves, as in Keras.
 constant = Constant

@@ -6,7 +6,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.initializers.initializer import Initializer
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 def _shape(shape):

@@ -14,7 +14,7 @@ from lamina.backend.dtypes import standardize_dtype
 from lamina.initializers.initializer import Initializer
 from lamina.random import random
 from lamina.random.seed_generator import SeedGenerator, make_default_seed
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 # The standard deviation of a unit normal truncated to [-2, 2].
 _TRUNCATED_STDDEV = 0.87962566103423978

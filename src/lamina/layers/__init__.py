@@ -136,7 +136,7 @@ from lamina.layers.torch_module_wrapper import TorchModuleWrapper as TorchModule
 
 def serialize(layer):
     """The Keras config of `layer` (`{module, class_name, config, ...}`)."""
-    from lamina.saving.serialization import serialize_keras_object
+    from lamina.serialization.serialization import serialize_keras_object
 
     return serialize_keras_object(layer)
 
@@ -149,7 +149,7 @@ def deserialize(config, custom_objects=None):
     >>> type(layer).__name__, layer.units
     ('Dense', 3)
     """
-    from lamina.saving.serialization import deserialize_keras_object
+    from lamina.serialization.serialization import deserialize_keras_object
 
     if not isinstance(config, dict):
         raise ValueError(

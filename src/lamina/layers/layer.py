@@ -36,7 +36,7 @@ from lamina.layers.input_spec import (
 from lamina.layers.tracking import TrackedContainer, should_track, wrap
 from lamina.ops.node import Node
 from lamina.ops.operation import Operation
-from lamina.saving.serialization import charge_variable
+from lamina.serialization.serialization import charge_variable
 from lamina.variables import Variable, bump_state_version
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}

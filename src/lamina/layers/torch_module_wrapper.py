@@ -43,7 +43,7 @@ class TorchModuleWrapper(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        from lamina.saving.serialization import in_safe_mode  # noqa: F401
+        from lamina.serialization.serialization import in_safe_mode  # noqa: F401
 
         config = super().get_config()
         config["module"] = None

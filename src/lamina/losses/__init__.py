@@ -65,7 +65,7 @@ from lamina.losses.segmentation import Dice as Dice
 from lamina.losses.segmentation import Tversky as Tversky
 from lamina.losses.segmentation import dice as dice
 from lamina.losses.segmentation import tversky as tversky
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 _CLASSES = (
     Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,

@@ -10,7 +10,7 @@ from lamina import tree
 from lamina.backend import config, naming
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "mean_with_sample_weight", "none", None)
 

@@ -100,7 +100,7 @@ from lamina.metrics.regression_metrics import (
 )
 from lamina.metrics.regression_metrics import R2Score as R2Score
 from lamina.metrics.regression_metrics import RootMeanSquaredError as RootMeanSquaredError
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 _CLASSES = (
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,

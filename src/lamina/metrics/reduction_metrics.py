@@ -11,7 +11,7 @@ from lamina.losses.loss import (
     squeeze_or_expand_to_same_rank,
 )
 from lamina.metrics.metric import Metric
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 def _reduce(fn, x, first_axis):

@@ -46,7 +46,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     """
     from lamina.backend.symbolic import KerasTensor
     from lamina.layers.input_layer import Input, InputLayer
-    from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+    from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
     if kwargs:
         raise ValueError(f"Unrecognized arguments for `clone_model`: {sorted(kwargs)}")

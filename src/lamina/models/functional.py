@@ -101,7 +101,7 @@ class Functional(Model):
             if not any(op is node.operation for op in operations):
                 operations.append(node.operation)
         self._operations = operations
-        from lamina.models.saving_methods import keras_operation_order
+        from lamina.models.graph import keras_operation_order
 
         # NOTE: Keras' layer order (deepest first), which fixes the h5 weight paths.
         layers = [op for op in keras_operation_order(inputs, outputs) if isinstance(op, Layer)]
@@ -329,7 +329,7 @@ class Functional(Model):
         return Layer.compute_output_spec(self, *args, **kwargs)
 
     def get_config(self):
-        from lamina.saving.functional_config import functional_get_config
+        from lamina.models.functional_config import functional_get_config
 
         return functional_get_config(self)
 
@@ -339,6 +339,6 @@ class Functional(Model):
 
 
 def functional_from_config(cls, config, custom_objects=None):
-    from lamina.saving.functional_config import functional_from_config as build
+    from lamina.models.functional_config import functional_from_config as build
 
     return build(cls, config, custom_objects)

@@ -134,7 +134,7 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print Keras' table of layers, output shapes and parameter counts."""
-        from lamina.utils import summary_utils
+        from lamina.models import summary as summary_utils
 
         summary_utils.print_summary(self, line_length=line_length, positions=positions,
                                     print_fn=print_fn, expand_nested=expand_nested,

@@ -219,7 +219,7 @@ class Sequential(Model):
             )
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
+        from lamina.serialization.serialization import serialize_keras_object
 
         layers = []
         for layer in self._stack:
@@ -234,7 +234,7 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.saving.serialization import deserialize_keras_object
+        from lamina.serialization.serialization import deserialize_keras_object
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:

@@ -8,8 +8,12 @@ tensors; on symbolic `KerasTensor`s it records a graph node instead.
 [0.5, 0.5]
 """
 
+# `x + y`, `x[i]` on symbolic tensors call the ops above; the backend cannot import them.
+import sys as _sys  # noqa: E402
+
 from lamina.ops import core as core
 from lamina.ops import image as image
+from lamina.ops import keras_tensor_methods as _keras_tensor_methods  # noqa: E402
 from lamina.ops import linalg as linalg
 from lamina.ops import math as math
 from lamina.ops import nn as nn
@@ -352,3 +356,5 @@ from lamina.ops.numpy import where as where
 from lamina.ops.numpy import zeros as zeros
 from lamina.ops.numpy import zeros_like as zeros_like
 from lamina.ops.operation import Operation as Operation
+
+_keras_tensor_methods.install(_sys.modules[__name__])

@@ -2,12 +2,11 @@
 
 import inspect
 
-import numpy as np
 import torch
 
 from lamina import tree
 from lamina.backend import config
-from lamina.backend.symbolic import any_symbolic, compute_output_spec
+from lamina.backend.symbolic import EAGER_CLASSES, any_symbolic, compute_output_spec
 from lamina.ops.node import Node
 
 
@@ -50,14 +49,6 @@ class FunctionOperation(Operation):
         return self.fn(*args, **kwargs)
 
 
-# Argument classes that can never hold a `KerasTensor`: an op whose arguments are all of
-# these runs `fn` directly. Anything else (containers, unknown classes) takes the full scan.
-EAGER_CLASSES = {
-    torch.Tensor, torch.nn.Parameter, np.ndarray, int, float, bool, str, type(None),
-    torch.dtype, torch.device, np.float32, np.float64, np.int32, np.int64, np.bool_,
-}
-
-
 _SEQUENCES = frozenset({list, tuple})
 
 
@@ -92,11 +83,6 @@ def tensor_and_weak_float(x1, x2):
     return ((c1 is torch.Tensor and c2 is float) or (c1 is float and c2 is torch.Tensor)) and (
         config.floatx() == "float32"
     )
-
-
-def register_eager_class(cls):
-    """Let arguments of class `cls` (e.g. a tensor subclass) take the ops' fast path."""
-    EAGER_CLASSES.add(cls)
 
 
 def keras_op(class_name=None, bound=None, tensors=None, dtypes=None, guard=None):

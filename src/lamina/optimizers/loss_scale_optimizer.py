@@ -3,7 +3,7 @@
 import torch
 
 from lamina.optimizers.optimizer import Optimizer, all_tensors
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 class LossScaleOptimizer(Optimizer):

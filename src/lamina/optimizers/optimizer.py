@@ -17,7 +17,7 @@ import torch
 from lamina.backend import naming
 from lamina.backend.convert import convert_to_tensor
 from lamina.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
-from lamina.saving import serialization
+from lamina.serialization import serialization
 from lamina.variables import Variable
 
 _NONE_ID = id(None)

@@ -7,7 +7,7 @@ from lamina.regularizers.regularizers import L1L2 as L1L2
 from lamina.regularizers.regularizers import L2 as L2
 from lamina.regularizers.regularizers import OrthogonalRegularizer as OrthogonalRegularizer
 from lamina.regularizers.regularizers import Regularizer as Regularizer
-from lamina.saving import serialization as _serialization
+from lamina.serialization import serialization as _serialization
 
 l1 = L1
 l2 = L2

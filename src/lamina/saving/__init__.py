@@ -1,19 +1,20 @@
 """`lamina.saving`: `.keras` archives and `.weights.h5` files in Keras 3's formats.
 
-The registry and (de)serialization load eagerly (low-level modules use them); the file
-functions load on first access, since they need models and optimizers.
+The registry and (de)serialization live in `lamina.serialization` (a low layer every family
+imports) and are re-exported here; the file functions load on first access, since they
+need models and optimizers.
 """
 
 import importlib
 
-from lamina.saving.registry import CustomObjectScope as CustomObjectScope
-from lamina.saving.registry import custom_object_scope as custom_object_scope
-from lamina.saving.registry import get_custom_objects as get_custom_objects
-from lamina.saving.registry import get_registered_name as get_registered_name
-from lamina.saving.registry import get_registered_object as get_registered_object
-from lamina.saving.registry import register_keras_serializable as register_keras_serializable
-from lamina.saving.serialization import deserialize_keras_object as deserialize_keras_object
-from lamina.saving.serialization import serialize_keras_object as serialize_keras_object
+from lamina.serialization.registry import CustomObjectScope as CustomObjectScope
+from lamina.serialization.registry import custom_object_scope as custom_object_scope
+from lamina.serialization.registry import get_custom_objects as get_custom_objects
+from lamina.serialization.registry import get_registered_name as get_registered_name
+from lamina.serialization.registry import get_registered_object as get_registered_object
+from lamina.serialization.registry import register_keras_serializable as register_keras_serializable
+from lamina.serialization.serialization import deserialize_keras_object as deserialize_keras_object
+from lamina.serialization.serialization import serialize_keras_object as serialize_keras_object
 
 _LAZY = {
     "save_model": "lamina.saving.saving_api",

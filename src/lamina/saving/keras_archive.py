@@ -5,19 +5,18 @@ renamed over the target (`os.replace`): an exception or a crash mid-save leaves 
 previous file untouched. Reads take only Keras' member names (the three files, and
 `assets/...` files under plain relative paths), refuse names that leave the archive, and
 check every size (declared and inflated) against the load limits of
-`lamina.saving.serialization` before and while decompressing.
+`lamina.serialization.serialization` before and while decompressing.
 """
 
 import collections
-import contextlib
 import io
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
 
-from lamina.saving import serialization
+from lamina.serialization import serialization
+from lamina.utils.file_utils import atomic_path
 
 try:
     from lzma import LZMAError
@@ -31,60 +30,10 @@ MEMBERS = (METADATA, CONFIG, WEIGHTS)
 WEIGHTS_NPZ = "model.weights.npz"  # Keras' other weights format, not read by lamina
 ASSETS = "assets/"  # prefix of the files written by `save_assets` hooks
 
-# Size limits live in `lamina.saving.serialization` (`max_load_bytes`, `max_config_bytes`,
+# Size limits live in `lamina.serialization.serialization` (`max_load_bytes`, `max_config_bytes`,
 # set through `lamina.config`); these guard the archive's shape.
 MAX_COMPRESSION_RATIO = 1000
 MAX_ASSET_MEMBERS = 100_000
-
-
-@contextlib.contextmanager
-def atomic_path(filepath):
-    """Yield a temporary path next to `filepath`; on success it replaces `filepath`.
-
-    >>> import os, tempfile
-    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
-    >>> with atomic_path(target) as tmp, open(tmp, "w") as f:
-    ...     _ = f.write("done")
-    >>> with open(target) as f:
-    ...     f.read()
-    'done'
-    """
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(filepath)}.", suffix=".tmp",
-                               dir=directory)
-    os.close(fd)
-    try:
-        os.chmod(tmp, _target_mode(filepath))
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _target_mode(filepath):
-    """Keep an existing file's permissions; new files get the usual `0o666 & ~umask`."""
-    try:
-        return os.stat(filepath).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_directory(directory):
-    # NOTE: makes the rename itself durable; not possible on every platform.
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_archive(filepath, members):

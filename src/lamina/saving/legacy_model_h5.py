@@ -24,8 +24,9 @@ import warnings
 
 import numpy as np
 
-from lamina.saving import h5_safety, keras2_config, legacy_h5, registry, serialization
-from lamina.saving.serialization import SafeModeScope, deserialize_keras_object
+from lamina.saving import h5_safety, keras2_config, legacy_h5
+from lamina.serialization import registry, serialization
+from lamina.serialization.serialization import SafeModeScope, deserialize_keras_object
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"

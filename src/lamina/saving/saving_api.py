@@ -3,7 +3,7 @@ and JSON configs, in Keras 3's formats.
 
 Everything is serialized in memory before the target file is touched, and files are
 replaced atomically, so a failing `get_config` or a crash never corrupts a previous save.
-Loading is safe by default: see `lamina.saving.serialization`.
+Loading is safe by default: see `lamina.serialization.serialization`.
 """
 
 import datetime
@@ -22,15 +22,16 @@ from lamina.saving import (
     keras_archive,
     legacy_h5,
     legacy_model_h5,
-    registry,
     weights_h5,
 )
-from lamina.saving.serialization import (
+from lamina.serialization import registry
+from lamina.serialization.serialization import (
     LoadBudget,
     SafeModeScope,
     deserialize_keras_object,
     serialize_keras_object,
 )
+from lamina.utils.file_utils import atomic_path
 
 KERAS_VERSION = "3.15.1"  # the file format lamina writes and reads
 
@@ -235,7 +236,7 @@ def save_weights(model, filepath, overwrite=True):
     filepath = _check_path(filepath, ".weights.h5", "saving weights")
     _check_overwrite(filepath, overwrite)
     data = keras_archive.h5_bytes(lambda f: weights_h5.save_state(model, f))
-    with keras_archive.atomic_path(filepath) as tmp, open(tmp, "wb") as f:
+    with atomic_path(filepath) as tmp, open(tmp, "wb") as f:
         f.write(data)
 
 

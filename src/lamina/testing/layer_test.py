@@ -161,7 +161,7 @@ def _check_symbolic(layer_cls, init_kwargs, layer, x, out, call_kwargs, atol, rt
 
 
 def _check_config(layer_cls, layer, x, out, call_kwargs, atol, rtol):
-    from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+    from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
     config = _unsafe_config(layer)
     clone = layer_cls.from_config(config)

@@ -639,12 +639,12 @@ class Trainer:
     def get_compile_config(self):
         if not self.compiled or self._compile_config is None:
             return None
-        from lamina.saving.serialization import serialize_keras_object
+        from lamina.serialization.serialization import serialize_keras_object
 
         return serialize_keras_object(dict(self._compile_config, optimizer=self.optimizer))
 
     def compile_from_config(self, config):
-        from lamina.saving.serialization import deserialize_keras_object
+        from lamina.serialization.serialization import deserialize_keras_object
 
         config = deserialize_keras_object(config)
         self.compile(**config)

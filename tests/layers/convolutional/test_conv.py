@@ -5,7 +5,7 @@ import torch
 import lamina
 from lamina.backend import config as backend_config
 from lamina.layers.convolutional.conv import Conv1D, Conv2D, Conv3D
-from lamina.saving.registry import CustomObjectScope
+from lamina.serialization.registry import CustomObjectScope
 from lamina.testing import run_layer_test
 
 

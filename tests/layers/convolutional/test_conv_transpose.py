@@ -8,7 +8,7 @@ from lamina.layers.convolutional.conv_transpose import (
     Conv2DTranspose,
     Conv3DTranspose,
 )
-from lamina.saving.registry import CustomObjectScope
+from lamina.serialization.registry import CustomObjectScope
 from lamina.testing import run_layer_test
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lamina.layers.convolutional.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D
-from lamina.saving.registry import CustomObjectScope
+from lamina.serialization.registry import CustomObjectScope
 from lamina.testing import run_layer_test
 
 

@@ -4,7 +4,7 @@ import torch
 from lamina.layers.convolutional.conv import Conv2D
 from lamina.layers.convolutional.depthwise_conv import DepthwiseConv2D
 from lamina.layers.convolutional.separable_conv import SeparableConv1D, SeparableConv2D
-from lamina.saving.registry import CustomObjectScope
+from lamina.serialization.registry import CustomObjectScope
 from lamina.testing import run_layer_test
 
 

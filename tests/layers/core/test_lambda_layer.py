@@ -4,7 +4,7 @@ import torch
 
 import lamina
 from lamina.layers.core import Lambda
-from lamina.saving import serialization
+from lamina.serialization import serialization
 from lamina.testing import run_layer_test
 
 

@@ -4,7 +4,7 @@ import torch
 
 import lamina.layers.normalization as family
 from lamina.layers.normalization.batch_normalization import BatchNormalization
-from lamina.saving.registry import custom_object_scope
+from lamina.serialization.registry import custom_object_scope
 from lamina.testing import run_layer_test
 
 

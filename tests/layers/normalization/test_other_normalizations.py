@@ -9,7 +9,7 @@ from lamina.layers.normalization.layer_normalization import LayerNormalization
 from lamina.layers.normalization.rms_normalization import RMSNormalization
 from lamina.layers.normalization.spectral_normalization import SpectralNormalization
 from lamina.layers.normalization.unit_normalization import UnitNormalization
-from lamina.saving.registry import custom_object_scope
+from lamina.serialization.registry import custom_object_scope
 from lamina.testing import run_layer_test
 
 

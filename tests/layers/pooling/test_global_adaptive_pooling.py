@@ -18,7 +18,7 @@ from lamina.layers.pooling.global_pooling import (
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
 )
-from lamina.saving.registry import custom_object_scope
+from lamina.serialization.registry import custom_object_scope
 from lamina.testing import run_layer_test
 
 

@@ -12,7 +12,7 @@ from lamina.layers.pooling.average_pooling import (
     AvgPool2D,
 )
 from lamina.layers.pooling.max_pooling import MaxPool2D, MaxPooling1D, MaxPooling2D, MaxPooling3D
-from lamina.saving.registry import custom_object_scope
+from lamina.serialization.registry import custom_object_scope
 from lamina.testing import run_layer_test
 
 

@@ -6,7 +6,7 @@ import torch
 
 import lamina
 from lamina.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, ConvLSTMCell
-from lamina.saving.registry import CustomObjectScope
+from lamina.serialization.registry import CustomObjectScope
 from lamina.testing import run_layer_test
 
 RNG = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import marshal
 import types
 
 from lamina.layers.layer import Layer
-from lamina.saving import registry, serialization
+from lamina.serialization import registry, serialization
 
 _UNSAFE_LAMBDA = (
     "Requested the deserialization of a `Lambda` layer whose `{what}` is a Python lambda. "

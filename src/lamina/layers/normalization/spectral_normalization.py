@@ -83,7 +83,7 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        from lamina.saving.serialization import serialize_keras_object
+        from lamina.serialization.serialization import serialize_keras_object
 
         config = super().get_config()
         config.update(layer=serialize_keras_object(self.layer),
@@ -92,7 +92,7 @@ class SpectralNormalization(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.saving.serialization import deserialize_keras_object
+        from lamina.serialization.serialization import deserialize_keras_object
 
         config = dict(config)
         config["layer"] = deserialize_keras_object(config["layer"], custom_objects)

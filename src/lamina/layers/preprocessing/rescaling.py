@@ -7,7 +7,7 @@ from lamina.backend import config as backend_config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import in_symbolic_run
 from lamina.layers.layer import Layer
-from lamina.saving.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
 _CPU = torch.device("cpu")
 

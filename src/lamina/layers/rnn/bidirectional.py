@@ -7,7 +7,7 @@ import torch
 from lamina import tree
 from lamina.layers.layer import Layer
 from lamina.layers.rnn.rnn import build_sublayer, deserialize_layer
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 

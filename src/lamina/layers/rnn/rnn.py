@@ -18,7 +18,7 @@ from lamina import activations, constraints, initializers, regularizers, tree
 from lamina.backend import naming
 from lamina.layers.activations.activation import direct_activation
 from lamina.layers.layer import Layer
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 def build_sublayer(layer, input_shape):

@@ -8,7 +8,7 @@ from lamina import tree
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.rnn.rnn import build_sublayer, deserialize_layer
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 class TimeDistributed(Layer):

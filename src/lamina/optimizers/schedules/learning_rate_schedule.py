@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 
 def _step_as_float(step):

@@ -128,7 +128,7 @@ def _rows_and_nodes(model):
     """`(operations, model_nodes)`: the rows of the table and, for a graph that is not a
     plain chain, the ids of its nodes (the table then has a "Connected to" column)."""
     from lamina.models.functional import Functional
-    from lamina.models.saving_methods import keras_operation_order, network_nodes, node_depths
+    from lamina.models.graph import keras_operation_order, network_nodes, node_depths
 
     if not isinstance(model, Functional):  # Sequential and subclassed models
         return list(model.layers), None

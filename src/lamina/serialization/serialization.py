@@ -13,7 +13,7 @@ import types
 
 import numpy as np
 
-from lamina.saving import registry
+from lamina.serialization import registry
 
 # Keras public module -> lamina module holding the same public names.
 PUBLIC_MODULES = {

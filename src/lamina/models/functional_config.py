@@ -11,9 +11,9 @@ from lamina import tree
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_signature
-from lamina.models.saving_methods import keras_operation_order, network_nodes
+from lamina.models.graph import keras_operation_order, network_nodes
 from lamina.ops.operation import FunctionOperation
-from lamina.saving import serialization
+from lamina.serialization import serialization
 
 # lamina op modules -> the Keras module holding the same op class.
 _KERAS_OP_MODULES = {"numpy", "nn", "math", "core", "linalg", "image"}
