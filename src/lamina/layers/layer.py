@@ -564,6 +564,30 @@ class Layer(torch.nn.Module, Operation):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    def _build_child(self, layer, *shapes):
+        """Build the sublayer `layer` for `shapes` (its first input's shape, then any more
+        its `build` takes) as its first call would, recording its build config. Its weights
+        get paths like `outer/inner/kernel`: called from this layer's `build` or first call,
+        this layer's name is already in scope; called elsewhere, it is opened here. A layer
+        already built (or not a Layer) is left alone.
+        """
+        if not isinstance(layer, Layer) or layer.built:
+            return
+        shapes = tuple(s if s is None or isinstance(s, dict) else tuple(s) for s in shapes)
+        build = type(layer).build
+        if not getattr(build, "_lamina_scoped", False):
+            build = _scoped_build(build)  # a `build` inherited from a non-Layer mixin
+        opened = not naming.NAME_SCOPE or naming.NAME_SCOPE[-1] != self.name
+        if opened:
+            naming.NAME_SCOPE.append(self.name)
+        try:
+            build(layer, *shapes)
+        finally:
+            if opened:
+                naming.NAME_SCOPE.pop()
+        layer.built = True
+        layer.__dict__["_build_shapes"] = {"input_shape": shapes[0] if shapes else None}
+
     def build_from_config(self, config):
         """Rebuild from `get_build_config()`'s output (used when loading)."""
         if config and not self.built:
