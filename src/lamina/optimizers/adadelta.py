@@ -47,11 +47,6 @@ class Adadelta(Optimizer):
         self._accumulated_grads, self._accumulated_delta_vars = self.add_optimizer_variables(
             var_list, ["accumulated_grad", "accumulated_delta_var"])
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Adadelta update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         rho, eps = self.rho, self.epsilon
         acc_grads = plan.gather(self._accumulated_grads)

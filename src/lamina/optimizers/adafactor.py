@@ -75,11 +75,6 @@ class Adafactor(Optimizer):
                     factors.append(factor)
             self._v.append(self.add_variable_from_reference(variable, "velocity"))
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Adafactor update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         t = self._update_count(on_host=isinstance(learning_rate, float))
         if isinstance(t, int):

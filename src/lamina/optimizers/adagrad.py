@@ -48,11 +48,6 @@ class Adagrad(Optimizer):
                 if accumulator is not None:
                     accumulator.fill_(self.initial_accumulator_value)
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Adagrad update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         accumulators = plan.gather(self._accumulators)
         torch._foreach_addcmul_(accumulators, grads, grads)

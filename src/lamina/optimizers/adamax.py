@@ -50,11 +50,6 @@ class Adamax(Optimizer):
         super().build(var_list)
         self._m, self._u = self.add_optimizer_variables(var_list, ["momentum", "norm"])
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Adamax update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         m, u = plan.gather(self._m), plan.gather(self._u)
         t = self._update_count(on_host=isinstance(learning_rate, float))

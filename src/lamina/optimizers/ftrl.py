@@ -71,11 +71,6 @@ class Ftrl(Optimizer):
                 if accumulator is not None:
                     accumulator.fill_(self.initial_accumulator_value)
 
-    def update_step(self, gradient, variable, learning_rate):
-        """FTRL update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         lr = learning_rate
         power = -self.learning_rate_power

@@ -51,11 +51,6 @@ class Lamb(Optimizer):
         self._momentums, self._velocities = self.add_optimizer_variables(
             var_list, ["momentum", "velocity"])
 
-    def update_step(self, gradient, variable, learning_rate):
-        """LAMB update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         b1, b2 = self.beta_1, self.beta_2
         m, v = plan.gather(self._momentums), plan.gather(self._velocities)

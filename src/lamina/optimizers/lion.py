@@ -46,11 +46,6 @@ class Lion(Optimizer):
         super().build(var_list)
         self._momentums = self.add_optimizer_variables(var_list, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Lion update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         m = plan.gather(self._momentums)
         directions = torch._foreach_lerp(m, grads, 1 - self.beta_1)

@@ -96,11 +96,6 @@ class Muon(Optimizer):
                 self.add_variable_from_reference(variable, "velocity")
                 if self._should_use_adamw(variable) else None)
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Muon or AdamW update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _split(self, plan):
         """Positions in `plan.variables` updated by AdamW and by Muon (cached on the plan)."""
         split = getattr(plan, "muon_split", None)

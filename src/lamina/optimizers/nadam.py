@@ -56,11 +56,6 @@ class Nadam(Optimizer):
         self._u_product = self._new_variable(
             torch.ones((), dtype=reference.dtype, device=reference.device), "variable")
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Nadam update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         b1, b2 = self.beta_1, self.beta_2
         t = self._update_count(on_host=False)

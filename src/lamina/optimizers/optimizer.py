@@ -111,17 +111,13 @@ def base_arguments(arguments):
     return kwargs
 
 
-def _defining_class(cls, attribute):
-    return next(k for k in cls.__mro__ if attribute in vars(k))
-
-
 class Optimizer:
     """Base class of all optimizers, with Keras 3's contract.
 
     Subclasses create their state in `build(var_list)` (call `super().build(var_list)`
     first, then `add_variable_from_reference`) and implement
-    `update_step(gradient, variable, learning_rate)`. Built-in optimizers also implement a
-    multi-tensor `_parallel_update_step` that updates all variables at once.
+    `update_step(gradient, variable, learning_rate)`. Built-in optimizers implement a
+    multi-tensor `_parallel_update_step` instead, which updates all variables at once.
 
     Args:
         learning_rate: float, a `LearningRateSchedule`, or a no-argument callable.
@@ -235,9 +231,10 @@ class Optimizer:
         self._learning_rate = self._build_learning_rate(learning_rate)
         self._host_learning_rate = None
         self._host_learning_rate_version = -1
-        upd = _defining_class(type(self), "update_step")
-        par = _defining_class(type(self), "_parallel_update_step")
-        self._per_variable_updates = par is Optimizer or not issubclass(par, upd)
+        # Keras' extension point is `update_step`: a subclass that overrides it (even one of
+        # a built-in) is stepped through it, variable by variable.
+        self._per_variable_updates = (type(self).update_step is not Optimizer.update_step
+                                      or not hasattr(self, "_parallel_update_step"))
 
     # -- state -----------------------------------------------------------------------------
     def _new_variable(self, value, name, dtype=None):
@@ -607,16 +604,19 @@ class Optimizer:
             torch._foreach_copy_(variables, averages)
 
     def update_step(self, gradient, variable, learning_rate):
-        """Update one `variable` from its `gradient`: implement in subclasses."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement `update_step(gradient, variable, "
-            "learning_rate)`."
-        )
+        """Update one `variable` from its `gradient`: implement in subclasses.
 
-    def _parallel_update_step(self, grads, variables, learning_rate, plan):
-        """All variables at once with `torch._foreach_*` (built-in optimizers override)."""
-        for grad, variable in zip(grads, variables):
-            self.update_step(grad, variable, learning_rate)
+        Built-in optimizers implement `_parallel_update_step(grads, variables,
+        learning_rate, plan)` instead, which this runs on a one-variable plan.
+        """
+        parallel_update_step = getattr(self, "_parallel_update_step", None)
+        if parallel_update_step is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement `update_step(gradient, variable, "
+                "learning_rate)`."
+            )
+        plan = self._single_variable_plan(variable)
+        parallel_update_step([gradient], [variable], learning_rate, plan)
 
     def _single_variable_plan(self, variable):
         key = (id(variable),)

@@ -72,11 +72,6 @@ class RMSprop(Optimizer):
             self._average_gradients = self.add_optimizer_variables(var_list,
                                                                    "average_gradient")
 
-    def update_step(self, gradient, variable, learning_rate):
-        """RMSprop update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         rho = self.rho
         v = plan.gather(self._velocities)

@@ -96,11 +96,6 @@ class ScheduleFreeAdamW(Optimizer):
                 if momentum is not None:
                     momentum.copy_(variable)
 
-    def update_step(self, gradient, variable, learning_rate):
-        """Schedule-free update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         z = plan.gather(self._momentums)
         v = plan.gather(self._velocities)

@@ -61,11 +61,6 @@ class SGD(Optimizer):
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(var_list, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
-        """SGD update of one variable (the multi-tensor path does all at once)."""
-        plan = self._single_variable_plan(variable)
-        self._parallel_update_step([gradient], [variable], learning_rate, plan)
-
     def _parallel_update_step(self, grads, variables, learning_rate, plan):
         if self.momentum == 0:
             foreach_add_scaled_(variables, grads, -learning_rate)
