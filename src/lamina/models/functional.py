@@ -70,6 +70,9 @@ def _nodes_between(inputs, outputs):
 class Functional(Model):
     """A model defined by `Model(inputs, outputs)` on symbolic tensors."""
 
+    _bookkeeping = frozenset({"_plan", "_operations", "_flat_inputs", "_flat_outputs",
+                              "_inputs_struct", "_outputs_struct", "_output_slots"})
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
         flat_inputs = tree.flatten(inputs)

@@ -24,6 +24,8 @@ class Sequential(Model):
     (None, 2)
     """
 
+    _bookkeeping = frozenset({"_layers_tuple", "_inputs", "_outputs"})
+
     def __init__(self, layers=None, trainable=True, name=None):
         Model.__init__(self, trainable=trainable, name=name)
         # NOTE: the InputLayer is kept out of the tracked `layers` submodule, so torch's
