@@ -1,6 +1,9 @@
-"""lamina.initializers: weight initializers (Keras' classes and lowercase aliases)."""
+"""lamina.initializers: weight initializers (Keras' classes and lowercase aliases).
 
-import inspect
+>>> import lamina
+>>> type(lamina.initializers.get("he_normal")).__name__
+'HeNormal'
+"""
 
 from lamina.initializers.constant_initializers import Constant as Constant
 from lamina.initializers.constant_initializers import Identity as Identity
@@ -20,7 +23,7 @@ from lamina.initializers.random_initializers import RandomNormal as RandomNormal
 from lamina.initializers.random_initializers import RandomUniform as RandomUniform
 from lamina.initializers.random_initializers import TruncatedNormal as TruncatedNormal
 from lamina.initializers.random_initializers import VarianceScaling as VarianceScaling
-from lamina.serialization import serialization as _serialization
+from lamina.serialization import getters as _getters
 
 # Lowercase aliases are the classes themselves, as in Keras.
 constant = Constant
@@ -54,37 +57,6 @@ ALL_OBJECTS_DICT.update(
 )
 
 
-def serialize(initializer):
-    """The config dict of an initializer (Keras' schema)."""
-    return _serialization.serialize_keras_object(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    """The initializer for a config written by `serialize` (or a name)."""
-    obj = _serialization.deserialize_keras_object(
-        config, custom_objects, module_objects=ALL_OBJECTS_DICT
-    )
-    return obj() if inspect.isclass(obj) else obj
-
-
-def get(identifier):
-    """Resolve an initializer: a name (`"glorot_uniform"`), a config dict, an instance,
-    a class or a callable; None stays None.
-
-    >>> import lamina
-    >>> type(lamina.initializers.get("he_normal")).__name__
-    'HeNormal'
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        obj = _serialization.get_from_identifier(identifier, "initializer", ALL_OBJECTS_DICT)
-        return obj() if inspect.isclass(obj) else obj
-    if callable(identifier):
-        return identifier() if inspect.isclass(identifier) else identifier
-    raise ValueError(
-        "Could not interpret initializer identifier: expected a name, a config dict, an "
-        f"initializer or a callable. Received: {identifier!r}"
-    )
+serialize, deserialize, get = _getters.identifier_getters(
+    "initializer", ALL_OBJECTS_DICT,
+    expected="a name, a config dict, an initializer or a callable")

@@ -1,6 +1,9 @@
-"""`lamina.losses`: loss classes, loss functions, and `get`/`serialize`/`deserialize`."""
+"""`lamina.losses`: loss classes, loss functions, and `get`/`serialize`/`deserialize`.
 
-import inspect
+>>> import lamina
+>>> lamina.losses.get("mse") is lamina.losses.mean_squared_error
+True
+"""
 
 from lamina.losses.circle import Circle as Circle
 from lamina.losses.circle import circle as circle
@@ -65,6 +68,7 @@ from lamina.losses.segmentation import Dice as Dice
 from lamina.losses.segmentation import Tversky as Tversky
 from lamina.losses.segmentation import dice as dice
 from lamina.losses.segmentation import tversky as tversky
+from lamina.serialization import getters as _getters
 from lamina.serialization import serialization
 
 _CLASSES = (
@@ -100,11 +104,6 @@ ALL_OBJECTS = {
 }
 
 
-def serialize(loss):
-    """The Keras config of a loss object or loss function."""
-    return serialization.serialize_keras_object(loss)
-
-
 def deserialize(name, custom_objects=None):
     """Rebuild a loss from its name or config (as written by `serialize` or by Keras)."""
     if isinstance(name, dict) and name.get("class_name") == "function":
@@ -114,30 +113,7 @@ def deserialize(name, custom_objects=None):
     return serialization.get_from_identifier(name, "loss", ALL_OBJECTS, custom_objects)
 
 
-def get(identifier):
-    """Resolve a loss from a name (`"mse"`, `"BinaryCrossentropy"`), a config, a class, or
-    a callable. Classes are instantiated with their defaults.
-
-    >>> import lamina
-    >>> lamina.losses.get("mse") is lamina.losses.mean_squared_error
-    True
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        try:
-            obj = deserialize(identifier)
-        except ValueError as error:
-            raise ValueError(
-                str(error).replace("Unknown loss:", "Could not interpret loss identifier:")
-            ) from None
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
-    return obj
+serialize, get = _getters.callable_getters("loss", deserialize)
 
 
 __all__ = sorted({*ALL_OBJECTS, "get", "serialize", "deserialize"} - set(_ALIASES))

@@ -1,4 +1,11 @@
-"""`lamina.metrics`: metric classes, metric functions, and `get`/`serialize`/`deserialize`."""
+"""`lamina.metrics`: metric classes, metric functions, and `get`/`serialize`/`deserialize`.
+
+Names and classes given to `get` become metric instances:
+
+>>> import lamina
+>>> lamina.metrics.get("mse")
+<MeanSquaredError name=mean_squared_error>
+"""
 
 import inspect
 
@@ -100,6 +107,7 @@ from lamina.metrics.regression_metrics import (
 )
 from lamina.metrics.regression_metrics import R2Score as R2Score
 from lamina.metrics.regression_metrics import RootMeanSquaredError as RootMeanSquaredError
+from lamina.serialization import getters as _getters
 from lamina.serialization import serialization
 
 _CLASSES = (
@@ -140,11 +148,6 @@ ALL_OBJECTS.pop("mean_metric_wrapper")
 ALL_OBJECTS.pop("metric")
 
 
-def serialize(metric):
-    """The Keras config of a metric object or metric function."""
-    return serialization.serialize_keras_object(metric)
-
-
 def deserialize(config, custom_objects=None):
     """Rebuild a metric from its name or config (as written by `serialize` or by Keras)."""
     if isinstance(config, dict) and config.get("class_name") == "function":
@@ -155,30 +158,7 @@ def deserialize(config, custom_objects=None):
     return obj() if inspect.isclass(obj) else obj
 
 
-def get(identifier):
-    """Resolve a metric from a name (`"mse"`, `"binary_accuracy"`, `"AUC"`), a config, a
-    class, or a callable. Names and classes become metric instances.
-
-    >>> import lamina
-    >>> lamina.metrics.get("mse")
-    <MeanSquaredError name=mean_squared_error>
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        try:
-            obj = deserialize(identifier)
-        except ValueError as error:
-            raise ValueError(
-                str(error).replace("Unknown metric:", "Could not interpret metric identifier:")
-            ) from None
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
-    return obj
+serialize, get = _getters.callable_getters("metric", deserialize)
 
 
 __all__ = sorted(
