@@ -234,3 +234,27 @@ def test_rnn_config_round_trip_with_builtin_cell():
     clone.set_weights(layer.get_weights())
     torch.testing.assert_close(clone(X), layer(X))
     assert clone.get_config()["cell"]["config"] == layer.get_config()["cell"]["config"]
+
+
+class _Wrapped(torch.nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+@pytest.mark.parametrize("tracer", ["export", "export_strict", "compile_fullgraph"])
+def test_rnn_step_loop_traces_every_step(tracer):
+    # Tracers run the loop on fake tensors too; the one-step shortcut of lamina's own
+    # symbolic run must not leak into their graphs (nor break Dynamo's full graph).
+    layer = RNN(SimpleRNNCell(4), return_sequences=True)
+    x = torch.randn(2, 5, 3)
+    expected = layer(x)
+    if tracer == "compile_fullgraph":
+        traced = torch.compile(_Wrapped(layer), fullgraph=True, backend="eager")
+    else:
+        traced = torch.export.export(
+            _Wrapped(layer), (x,), strict=tracer == "export_strict").module()
+    torch.testing.assert_close(traced(x), expected)

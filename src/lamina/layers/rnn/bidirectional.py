@@ -6,7 +6,7 @@ import torch
 
 from lamina import tree
 from lamina.layers.layer import Layer
-from lamina.layers.rnn.rnn import build_sublayer, deserialize_layer
+from lamina.layers.rnn.cells import deserialize_layer
 from lamina.serialization import serialization
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
@@ -84,8 +84,8 @@ class Bidirectional(Layer):
         self.supports_masking = True
 
     def build(self, sequences_shape):
-        build_sublayer(self.forward_layer, sequences_shape)
-        build_sublayer(self.backward_layer, sequences_shape)
+        self._build_child(self.forward_layer, sequences_shape)
+        self._build_child(self.backward_layer, sequences_shape)
         self.built = True
 
     def call(self, sequences, initial_state=None, mask=None, training=None):

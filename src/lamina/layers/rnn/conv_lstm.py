@@ -8,40 +8,22 @@ with stride 1 and `same` padding, so the states keep the input convolution's out
 
 import torch
 import torch.nn.functional as F
-from torch._subclasses.fake_tensor import is_fake
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend import config as backend_config
+from lamina.backend.symbolic import is_fake
 from lamina.layers.activations.activation import direct_activation
 from lamina.layers.convolutional.base_conv import (
     conv_output_length,
-    default_name,
     int_tuple,
     positive_int,
-    same_padding,
+    same_padding_plan,
 )
 from lamina.layers.layer import Layer
-from lamina.layers.rnn.rnn import BuiltinRNN, CellCallMixin, DropoutRNNCell, _check_rate
+from lamina.layers.rnn.cells import CellCallMixin, DropoutRNNCell, check_rate, identity
+from lamina.layers.rnn.rnn import BuiltinRNN, cell_property
 
 _SPATIAL_NAMES = {1: ("length",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
-
-
-def _identity(x):
-    return x
-
-
-def _pads(spatial, spans, strides):
-    """Keras' `same` padding as torch's symmetric `padding` plus an `F.pad` for the odd
-    unit (which Keras puts after)."""
-    pads = [same_padding(n, span, s) for n, span, s in zip(spatial, spans, strides)]
-    symmetric = tuple(before for before, _ in pads)
-    extra = [after - before for before, after in pads]
-    if not any(extra):
-        return symmetric, None
-    flat = []
-    for unit in reversed(extra):  # F.pad lists the last axis first
-        flat.extend((0, unit))
-    return symmetric, tuple(flat)
 
 
 class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
@@ -100,8 +82,8 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         self.data_format = data_format.lower()
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self._act = direct_activation(self.activation) or _identity
-        self._rec_act = direct_activation(self.recurrent_activation) or _identity
+        self._act = direct_activation(self.activation) or identity
+        self._rec_act = direct_activation(self.recurrent_activation) or identity
         self.use_bias = bool(use_bias)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -113,8 +95,8 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _check_rate(dropout, "dropout", where)
-        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout", where)
+        self.dropout = check_rate(dropout, "dropout", where)
+        self.recurrent_dropout = check_rate(recurrent_dropout, "recurrent_dropout", where)
         self.seed = seed
         self._create_seed_generator()
         self.bias = None
@@ -129,11 +111,11 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         self._conv_fn = (F.conv1d, F.conv2d, F.conv3d)[rank - 1]
         self._spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
         if self.padding == "same":
-            self._input_plan = None if max(self.strides) > 1 else _pads(
+            self._input_plan = None if max(self.strides) > 1 else same_padding_plan(
                 [1] * rank, self._spans, self.strides)
         else:
             self._input_plan = ((0,) * rank, None)
-        self._recurrent_plan = _pads([1] * rank, self.kernel_size, (1,) * rank)
+        self._recurrent_plan = same_padding_plan([1] * rank, self.kernel_size, (1,) * rank)
         self.__dict__["_same_cache"] = {}
 
     # -- build -----------------------------------------------------------------------------
@@ -195,7 +177,8 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
             spatial = tuple(x.shape[2:])
             plan = self._same_cache.get(spatial)
             if plan is None:
-                plan = self._same_cache[spatial] = _pads(spatial, self._spans, self.strides)
+                plan = self._same_cache[spatial] = same_padding_plan(spatial, self._spans,
+                                                                     self.strides)
         padding, pad = plan
         if pad is not None:
             x = F.pad(x, pad)
@@ -280,10 +263,6 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         return config
 
 
-def _cell_property(name):
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
-
-
 class ConvLSTM(BuiltinRNN):
     """Base of `ConvLSTM1D/2D/3D`: a `ConvLSTMCell` run over the time axis.
 
@@ -318,16 +297,16 @@ class ConvLSTM(BuiltinRNN):
         super().__init__(cell_kwargs, return_sequences=return_sequences,
                          return_state=return_state, go_backwards=go_backwards,
                          stateful=stateful, activity_regularizer=activity_regularizer,
-                         name=name or default_name(type(self)), **kwargs)
+                         name=name, **kwargs)
 
-    filters = _cell_property("filters")
-    kernel_size = _cell_property("kernel_size")
-    strides = _cell_property("strides")
-    padding = _cell_property("padding")
-    data_format = _cell_property("data_format")
-    dilation_rate = _cell_property("dilation_rate")
-    recurrent_activation = _cell_property("recurrent_activation")
-    unit_forget_bias = _cell_property("unit_forget_bias")
+    filters = cell_property("filters")
+    kernel_size = cell_property("kernel_size")
+    strides = cell_property("strides")
+    padding = cell_property("padding")
+    data_format = cell_property("data_format")
+    dilation_rate = cell_property("dilation_rate")
+    recurrent_activation = cell_property("recurrent_activation")
+    unit_forget_bias = cell_property("unit_forget_bias")
 
     # -- shapes ----------------------------------------------------------------------------
     def _expected_shape(self):

@@ -16,10 +16,10 @@ with `go_backwards`). `run` returns None otherwise and the layer loops over step
 """
 
 import torch
-from torch._subclasses.fake_tensor import is_fake
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lamina import activations
+from lamina.backend.symbolic import is_fake
 
 
 def _eligible(layer):

@@ -2,7 +2,8 @@
 
 import torch
 
-from lamina.layers.rnn.rnn import BuiltinRNN, RecurrentCell, _cell_property, _first_state
+from lamina.layers.rnn.cells import RecurrentCell, first_state
+from lamina.layers.rnn.rnn import BuiltinRNN, cell_property
 
 
 class GRUCell(RecurrentCell):
@@ -51,7 +52,7 @@ class GRUCell(RecurrentCell):
         return (2, width) if self.reset_after else (width,)
 
     def call(self, inputs, states, training=False):
-        h_previous = _first_state(states)
+        h_previous = first_state(states)
         inputs, h = self._dropped(inputs, h_previous, training)
         bias, units = self.bias, self.units
         if bias is None:
@@ -120,5 +121,5 @@ class GRU(BuiltinRNN):
                          stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
                          activity_regularizer=activity_regularizer, **kwargs)
 
-    recurrent_activation = _cell_property("recurrent_activation")
-    reset_after = _cell_property("reset_after")
+    recurrent_activation = cell_property("recurrent_activation")
+    reset_after = cell_property("reset_after")

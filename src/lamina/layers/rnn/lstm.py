@@ -3,7 +3,8 @@
 import torch
 
 from lamina import initializers
-from lamina.layers.rnn.rnn import BuiltinRNN, RecurrentCell, _cell_property
+from lamina.layers.rnn.cells import RecurrentCell
+from lamina.layers.rnn.rnn import BuiltinRNN, cell_property
 
 
 class LSTMCell(RecurrentCell):
@@ -120,5 +121,5 @@ class LSTM(BuiltinRNN):
                          stateful=stateful, unroll=unroll, use_cudnn=use_cudnn,
                          activity_regularizer=activity_regularizer, **kwargs)
 
-    recurrent_activation = _cell_property("recurrent_activation")
-    unit_forget_bias = _cell_property("unit_forget_bias")
+    recurrent_activation = cell_property("recurrent_activation")
+    unit_forget_bias = cell_property("unit_forget_bias")

@@ -1,364 +1,32 @@
-"""`RNN`: run a recurrent cell along the time axis; `StackedRNNCells`: cells in depth.
+"""`RNN`: run a recurrent cell along the time axis; `BuiltinRNN`: the shared plumbing of
+SimpleRNN/LSTM/GRU.
 
-A cell follows Keras' contract: `call(inputs, states)` returns `(output, new_states)`
-for one time step, `state_size` gives the size of each state, and an optional
-`get_initial_state(batch_size)` gives the first states (zeros otherwise). `RNN` owns
-everything about time: masks, `go_backwards`, `stateful`, `initial_state`,
-`return_sequences`/`return_state`. The built-in LSTM/GRU/SimpleRNN layers also try
-torch's fused kernels first (`fused.py`).
+`RNN` owns everything about time: masks, `go_backwards`, `stateful`, `initial_state`,
+`return_sequences`/`return_state`; the cells (`cells.py`) compute one step. The built-in
+LSTM/GRU/SimpleRNN layers also try torch's fused kernels first (`fused.py`).
 """
-
-import inspect
 
 import numpy as np
 import torch
-from torch._subclasses.fake_tensor import is_fake
 
-from lamina import activations, constraints, initializers, regularizers, tree
+from lamina import regularizers, tree
 from lamina.backend import naming
-from lamina.layers.activations.activation import direct_activation
+from lamina.backend.symbolic import in_symbolic_run, is_fake
 from lamina.layers.layer import Layer
+from lamina.layers.rnn import fused
+from lamina.layers.rnn.cells import (
+    DropoutRNNCell,
+    RecurrentCell,
+    StackedRNNCells,
+    cell_initial_state,
+    cell_output_size,
+    check_cell,
+    deserialize_layer,
+    takes_training,
+)
 from lamina.serialization import serialization
 
 
-def build_sublayer(layer, input_shape):
-    """Build `layer` for `input_shape` (its weight paths read `outer/inner/kernel`: the
-    base class scopes `build` by name), recording its build config as a first call would."""
-    if not isinstance(layer, Layer) or layer.built:
-        return
-    input_shape = tuple(input_shape)
-    layer.build(input_shape)
-    layer.built = True
-    layer.__dict__["_build_shapes"] = {"input_shape": input_shape}
-
-
-def rnn_objects():
-    """This package's classes by name, so nested configs resolve before (and without)
-    their re-export from `lamina.layers`."""
-    from lamina.layers import rnn
-
-    return {name: getattr(rnn, name) for name in rnn.__all__}
-
-
-def deserialize_layer(config):
-    return serialization.deserialize_keras_object(config, custom_objects=rnn_objects())
-
-
-def _takes_training(cell):
-    call = getattr(type(cell), "call", None) or cell.call
-    try:
-        return "training" in inspect.signature(call).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _check_rate(value, what, owner):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(
-            f"{owner}: argument `{what}` must be a float between 0 and 1. "
-            f"Received: {what}={value!r}"
-        )
-    return float(value)
-
-
-# -- cells ---------------------------------------------------------------------------------
-def _states_to_tensors(args, kwargs):
-    """Direct cell calls may pass states as arrays (as Keras allows); the RNN loop calls
-    `cell.call` with tensors and skips this."""
-    def convert(x):
-        return torch.as_tensor(np.asarray(x)) if isinstance(x, (np.ndarray, np.generic)) else x
-
-    if len(args) > 1:
-        args = (args[0], tree.map_structure(convert, args[1]), *args[2:])
-    elif "states" in kwargs:
-        kwargs["states"] = tree.map_structure(convert, kwargs["states"])
-    return args, kwargs
-
-
-class CellCallMixin:
-    """Accept array states on direct cell calls."""
-
-    def forward(self, *args, **kwargs):
-        args, kwargs = _states_to_tensors(args, kwargs)
-        return super().forward(*args, **kwargs)
-
-
-class DropoutRNNCell:
-    """Mixin for cells with `dropout` / `recurrent_dropout`: one mask per sequence.
-
-    The mask is drawn on the first step of a sequence and reused on every step (the
-    same units are dropped all along the sequence); `RNN` resets it before each call.
-    """
-
-    def _draw_mask(self, like, rate):
-        from lamina.random import dropout
-
-        return dropout(torch.ones_like(like), rate, seed=self._seed_generator())
-
-    def _seed_generator(self):
-        generator = self.__dict__.get("_seed_gen")
-        if generator is None:
-            generator = self._create_seed_generator()
-        return generator
-
-    def _create_seed_generator(self):
-        # NOTE: made in `__init__`, as Keras' cells do, so the cell's `variables` list its
-        # `seed_generator_state` whether or not it drops anything.
-        from lamina.random import SeedGenerator
-
-        generator = self.__dict__["_seed_gen"] = SeedGenerator(self.seed)
-        return generator
-
-    def get_dropout_mask(self, step_input):
-        """The input dropout mask for this sequence (None when `dropout` is 0)."""
-        if not self.dropout:
-            return None
-        mask = self.__dict__.get("_dropout_mask")
-        if mask is None:
-            mask = self.__dict__["_dropout_mask"] = self._draw_mask(step_input, self.dropout)
-        return mask
-
-    def get_recurrent_dropout_mask(self, step_state):
-        """The recurrent-state dropout mask for this sequence (None when the rate is 0)."""
-        if not self.recurrent_dropout:
-            return None
-        mask = self.__dict__.get("_recurrent_dropout_mask")
-        if mask is None:
-            mask = self._draw_mask(step_state, self.recurrent_dropout)
-            self.__dict__["_recurrent_dropout_mask"] = mask
-        return mask
-
-    def reset_dropout_mask(self):
-        self.__dict__.pop("_dropout_mask", None)
-
-    def reset_recurrent_dropout_mask(self):
-        self.__dict__.pop("_recurrent_dropout_mask", None)
-
-
-class RecurrentCell(CellCallMixin, DropoutRNNCell, Layer):
-    """Shared base of the built-in cells: `gates` blocks of `units` columns in a kernel
-    `(input_dim, gates * units)`, a recurrent kernel `(units, gates * units)` and a
-    bias, with Keras' argument set. Subclasses set `gates` and write `call`."""
-
-    gates = 1
-
-    def __init__(self, units, activation="tanh", recurrent_activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(
-                f"{type(self).__name__}: received an invalid value for argument `units`, "
-                f"expected a positive integer. Received: units={units!r}"
-            )
-        self.units = int(units)
-        self.activation = activations.get(activation)
-        self._act = direct_activation(self.activation) or _identity
-        if recurrent_activation is not None or self.gates > 1:
-            self.recurrent_activation = activations.get(recurrent_activation)
-            self._rec_act = direct_activation(self.recurrent_activation) or _identity
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        owner = f"{type(self).__name__} '{self.name}'"
-        self.dropout = _check_rate(dropout, "dropout", owner)
-        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout", owner)
-        self.seed = seed
-        self._create_seed_generator()
-        self.bias = None
-        self.state_size = self.units
-        self.output_size = self.units
-
-    def _bias_shape(self):
-        return (self.gates * self.units,)
-
-    def _bias_initializer(self):
-        return self.bias_initializer
-
-    def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' needs a known feature size (last axis) "
-                f"to create its kernel. Received: input_shape={tuple(input_shape)}"
-            )
-        width = self.gates * self.units
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_dim, width), initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(self.units, width),
-            initializer=self.recurrent_initializer, regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias", shape=self._bias_shape(), initializer=self._bias_initializer(),
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-        self.built = True
-
-    def get_initial_state(self, batch_size=None):
-        """Zero states, one `(batch_size, units)` tensor per entry of `state_size`."""
-        from lamina.backend import config
-
-        count = len(tree.flatten(self.state_size))
-        return [torch.zeros((batch_size, self.units), dtype=self.dtype_policy.compute_torch_dtype,
-                            device=config.get_device()) for _ in range(count)]
-
-    def _dropped(self, inputs, h, training):
-        """`inputs` and `h` with this sequence's dropout masks applied (training only)."""
-        if training:
-            if self.dropout:
-                inputs = inputs * self.get_dropout_mask(inputs)
-            if self.recurrent_dropout:
-                h = h * self.get_recurrent_dropout_mask(h)
-        return inputs, h
-
-    def compute_output_shape(self, input_shape, states_shape=None):
-        batch = input_shape[0]
-        sizes = tree.flatten(self.state_size)
-        return (batch, self.output_size), [(batch, s) for s in sizes]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=constraints.serialize(self.kernel_constraint),
-            recurrent_constraint=constraints.serialize(self.recurrent_constraint),
-            bias_constraint=constraints.serialize(self.bias_constraint),
-            dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout,
-            seed=self.seed,
-        )
-        if hasattr(self, "recurrent_activation"):
-            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        return config
-
-
-def _identity(x):
-    return x
-
-
-def _first_state(states):
-    return states[0] if isinstance(states, (list, tuple)) else states
-
-
-class StackedRNNCells(CellCallMixin, Layer):
-    """Several cells run as one: the output of each is the input of the next.
-
-    Its `state_size` lists each cell's `state_size`; states are passed and returned as
-    one list per cell.
-
-    Args:
-        cells: list of cells (objects following the cell contract).
-
-    >>> import torch
-    >>> from lamina.layers.rnn import LSTMCell, SimpleRNNCell
-    >>> cells = StackedRNNCells([SimpleRNNCell(3), LSTMCell(2)])
-    >>> cells.state_size, cells.output_size
-    ([3, [2, 2]], 2)
-    >>> out, states = cells(torch.ones(4, 5), cells.get_initial_state(4))
-    >>> tuple(out.shape), [len(s) for s in states]
-    ((4, 2), [1, 2])
-    """
-
-    def __init__(self, cells, **kwargs):
-        super().__init__(**kwargs)
-        for cell in cells:
-            _check_cell(cell, "StackedRNNCells")
-        self.cells = list(cells)
-
-    @property
-    def state_size(self):
-        return [cell.state_size for cell in self.cells]
-
-    @property
-    def output_size(self):
-        return _output_size(self.cells[-1])
-
-    def get_initial_state(self, batch_size=None):
-        return [list(_cell_initial_state(cell, batch_size)) for cell in self.cells]
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        for cell in self.cells:
-            build_sublayer(cell, shape)
-            shape = (shape[0], _output_size(cell))
-        self.__dict__["_training_flags"] = [_takes_training(c) for c in self.cells]
-        self.built = True
-
-    def call(self, inputs, states, training=False):
-        flags = self.__dict__.get("_training_flags") or [_takes_training(c) for c in self.cells]
-        new_states = []
-        for cell, cell_states, takes_training in zip(self.cells, states, flags):
-            if takes_training:
-                inputs, cell_states = cell.call(inputs, cell_states, training=training)
-            else:
-                inputs, cell_states = cell.call(inputs, cell_states)
-            new_states.append(cell_states)
-        return inputs, new_states
-
-    def get_config(self):
-        config = super().get_config()
-        config["cells"] = [serialization.serialize_keras_object(c) for c in self.cells]
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["cells"] = [deserialize_layer(c) for c in config["cells"]]
-        return super().from_config(config)
-
-
-def _check_cell(cell, owner):
-    if not hasattr(cell, "call"):
-        raise ValueError(
-            f"{owner}: argument `cell` should have a `call` method (the cell contract: "
-            f"`call(inputs, states)` returning `(output, new_states)`). Received: cell={cell!r}"
-        )
-    if not hasattr(cell, "state_size"):
-        raise ValueError(
-            f"{owner}: the cell {cell!r} should have a `state_size` attribute (the size of "
-            "each recurrent state, an int or a list of ints)."
-        )
-
-
-def _output_size(cell):
-    size = getattr(cell, "output_size", None)
-    if size is None:
-        size = tree.flatten(cell.state_size)[0]
-    return size
-
-
-def _cell_initial_state(cell, batch_size):
-    """The cell's own initial states as a list (zeros when it defines none)."""
-    if hasattr(cell, "get_initial_state"):
-        states = cell.get_initial_state(batch_size=batch_size)
-        return list(states) if isinstance(states, (list, tuple)) else [states]
-    from lamina.backend import config
-
-    return [torch.zeros((batch_size, s), device=config.get_device())
-            for s in tree.flatten(cell.state_size)]
-
-
-# -- the RNN layer -------------------------------------------------------------------------
 class RNN(Layer):
     """Runs a recurrent cell over the time axis of `(batch, timesteps, features)` inputs.
 
@@ -397,7 +65,7 @@ class RNN(Layer):
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
-        _check_cell(cell, type(self).__name__)
+        check_cell(cell, type(self).__name__)
         super().__init__(**kwargs)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
@@ -443,7 +111,7 @@ class RNN(Layer):
     def build(self, sequences_shape):
         self._check_rank(sequences_shape)
         step_shape = (sequences_shape[0], *tuple(sequences_shape)[2:])
-        build_sublayer(self.cell, step_shape)
+        self._build_child(self.cell, step_shape)
         if self.stateful:
             batch = sequences_shape[0]
             if batch is None:
@@ -454,14 +122,14 @@ class RNN(Layer):
                     "`Input(...)` (or `batch_input_shape`)."
                 )
             self.__dict__["_states"] = [s.detach() for s in self.get_initial_state(batch)]
-        self.__dict__["_cell_takes_training"] = _takes_training(self.cell)
+        self.__dict__["_cell_takes_training"] = takes_training(self.cell)
         self.__dict__["_template"] = self._state_template()
         self.__dict__["_flat_template"] = not isinstance(self.cell, StackedRNNCells)
         self.built = True
 
     def get_initial_state(self, batch_size):
         """The states a sequence starts from when no `initial_state` is given."""
-        return _cell_initial_state(self.cell, batch_size) if not isinstance(
+        return cell_initial_state(self.cell, batch_size) if not isinstance(
             self.cell, StackedRNNCells) else tree.flatten(self.cell.get_initial_state(batch_size))
 
     # -- stateful --------------------------------------------------------------------------
@@ -492,8 +160,6 @@ class RNN(Layer):
 
         result = None
         if self._fused_kind is not None:
-            from lamina.layers.rnn import fused
-
             result = fused.run(self, sequences, states, mask, training)
         if result is None:
             result = self._loop(sequences, states, mask, training)
@@ -571,9 +237,11 @@ class RNN(Layer):
     def _loop(self, sequences, states, mask, training):
         """The per-step loop: any cell, any mask. Returns (last, outputs, states)."""
         steps_count = sequences.shape[1]
-        if is_fake(sequences) and steps_count > 1:
+        if in_symbolic_run() and steps_count > 1:
             # NOTE: a symbolic run only needs shapes and dtypes, and one step gives them;
-            # looping over the stand-in length costs a fake dispatch per op per step.
+            # looping over the stand-in length costs a fake dispatch per op per step. Not
+            # `is_fake`: tracers such as non-strict `torch.export` run on fake tensors too,
+            # and need every step in their graph.
             last, outputs, states = self._loop(
                 sequences[:, :1], states, None if mask is None else mask[:, :1], training)
             if outputs is not None:
@@ -612,7 +280,7 @@ class RNN(Layer):
     # -- shapes, masks, config ---------------------------------------------------------------
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch, steps = sequences_shape[0], sequences_shape[1]
-        size = _output_size(self.cell)
+        size = cell_output_size(self.cell)
         output = (batch, steps, size) if self.return_sequences else (batch, size)
         if not self.return_state:
             return output
@@ -655,7 +323,7 @@ def _expand(mask, like):
     return mask.view(mask.shape[0], *([1] * (like.ndim - 1)))
 
 
-def _cell_property(name):
+def cell_property(name):
     return property(lambda self: getattr(self.cell, name),
                     doc=f"The cell's `{name}`.")
 
@@ -684,20 +352,20 @@ class BuiltinRNN(RNN):
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
         self.use_cudnn = use_cudnn
 
-    units = _cell_property("units")
-    activation = _cell_property("activation")
-    use_bias = _cell_property("use_bias")
-    kernel_initializer = _cell_property("kernel_initializer")
-    recurrent_initializer = _cell_property("recurrent_initializer")
-    bias_initializer = _cell_property("bias_initializer")
-    kernel_regularizer = _cell_property("kernel_regularizer")
-    recurrent_regularizer = _cell_property("recurrent_regularizer")
-    bias_regularizer = _cell_property("bias_regularizer")
-    kernel_constraint = _cell_property("kernel_constraint")
-    recurrent_constraint = _cell_property("recurrent_constraint")
-    bias_constraint = _cell_property("bias_constraint")
-    dropout = _cell_property("dropout")
-    recurrent_dropout = _cell_property("recurrent_dropout")
+    units = cell_property("units")
+    activation = cell_property("activation")
+    use_bias = cell_property("use_bias")
+    kernel_initializer = cell_property("kernel_initializer")
+    recurrent_initializer = cell_property("recurrent_initializer")
+    bias_initializer = cell_property("bias_initializer")
+    kernel_regularizer = cell_property("kernel_regularizer")
+    recurrent_regularizer = cell_property("recurrent_regularizer")
+    bias_regularizer = cell_property("bias_regularizer")
+    kernel_constraint = cell_property("kernel_constraint")
+    recurrent_constraint = cell_property("recurrent_constraint")
+    bias_constraint = cell_property("bias_constraint")
+    dropout = cell_property("dropout")
+    recurrent_dropout = cell_property("recurrent_dropout")
 
     def get_config(self):
         config = Layer.get_config(self)
@@ -712,4 +380,4 @@ class BuiltinRNN(RNN):
         return config
 
 
-__all__ = ["RNN", "StackedRNNCells"]
+__all__ = ["RNN"]

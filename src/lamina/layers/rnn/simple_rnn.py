@@ -3,7 +3,8 @@
 
 import torch
 
-from lamina.layers.rnn.rnn import BuiltinRNN, RecurrentCell, _first_state
+from lamina.layers.rnn.cells import RecurrentCell, first_state
+from lamina.layers.rnn.rnn import BuiltinRNN
 
 
 class SimpleRNNCell(RecurrentCell):
@@ -46,7 +47,7 @@ class SimpleRNNCell(RecurrentCell):
             recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
 
     def call(self, sequence, states, training=False):
-        previous = _first_state(states)
+        previous = first_state(states)
         inputs, h = self._dropped(sequence, previous, training)
         if self.bias is not None:
             z = torch.addmm(self.bias, inputs, self.kernel)

@@ -7,7 +7,7 @@ import torch
 from lamina import tree
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.rnn.rnn import build_sublayer, deserialize_layer
+from lamina.layers.rnn.cells import deserialize_layer
 from lamina.serialization import serialization
 
 
@@ -51,7 +51,7 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         self._check_rank(input_shape)
-        build_sublayer(self.layer, (input_shape[0], *tuple(input_shape)[2:]))
+        self._build_child(self.layer, (input_shape[0], *tuple(input_shape)[2:]))
         self.input_spec = InputSpec(min_ndim=3)
         self.built = True
 
