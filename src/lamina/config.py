@@ -17,7 +17,7 @@ from lamina.utils import io_utils
 
 def enable_unsafe_deserialization():
     """Allow loading objects that can run code (e.g. `Lambda` bytecode) everywhere."""
-    _serialization.SafeModeScope.current = False
+    _serialization.enable_unsafe_deserialization()
 
 
 def disable_interactive_logging():

@@ -134,7 +134,7 @@ def test_duplicate_members_and_non_zip_files_are_refused(tmp_path):
 def test_enable_unsafe_deserialization_overrides_default(tmp_path, canary, monkeypatch):
     from lamina.serialization import serialization
 
-    monkeypatch.setattr(serialization.SafeModeScope, "current", None)
+    monkeypatch.setattr(serialization, "_UNSAFE_EVERYWHERE", False)
     lamina.config.enable_unsafe_deserialization()
     lamina.saving.load_model(_lambda_archive(tmp_path, canary))
     assert serialization.in_safe_mode() is False

@@ -1,11 +1,12 @@
 """Registry of user classes and functions for (de)serialization, and custom-object scopes."""
 
+import contextvars
 import inspect
-import threading
 
 GLOBAL_CUSTOM_OBJECTS = {}
 GLOBAL_CUSTOM_NAMES = {}
-_SCOPES = threading.local()
+# The open custom-object scopes, innermost last; per thread, like the other scopes.
+_SCOPES = contextvars.ContextVar("lamina_custom_object_scopes", default=())
 
 
 def register_keras_serializable(package="Custom", name=None):
@@ -45,7 +46,7 @@ def get_registered_name(obj):
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """Look `name` up in the active custom-object scopes, the registry, then the given dicts."""
-    for scope in reversed(getattr(_SCOPES, "stack", [])):
+    for scope in reversed(_SCOPES.get()):
         if name in scope:
             return scope[name]
     if name in GLOBAL_CUSTOM_OBJECTS:
@@ -63,22 +64,27 @@ def get_custom_objects():
 
 
 class CustomObjectScope:
-    """Inside the `with` block, names in the given dicts resolve during deserialization."""
+    """Inside the `with` block, names in the given dicts resolve during deserialization.
+    The scope is per thread.
+
+    >>> with CustomObjectScope({"twice": abs}):
+    ...     get_registered_object("twice") is abs
+    True
+    """
 
     def __init__(self, custom_objects=None, *more):
         scope = dict(custom_objects or {})
         for d in more:
             scope.update(d or {})
         self.custom_objects = scope
+        self._tokens = []  # one per entry: the same scope object may be re-entered
 
     def __enter__(self):
-        if not hasattr(_SCOPES, "stack"):
-            _SCOPES.stack = []
-        _SCOPES.stack.append(self.custom_objects)
+        self._tokens.append(_SCOPES.set((*_SCOPES.get(), self.custom_objects)))
         return self
 
     def __exit__(self, *exc):
-        _SCOPES.stack.pop()
+        _SCOPES.reset(self._tokens.pop())
         return False
 
 
@@ -87,6 +93,6 @@ custom_object_scope = CustomObjectScope
 
 def active_custom_objects():
     merged = {}
-    for scope in getattr(_SCOPES, "stack", []):
+    for scope in _SCOPES.get():
         merged.update(scope)
     return merged

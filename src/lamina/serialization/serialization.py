@@ -5,10 +5,10 @@ move between lamina and Keras 3. Deserialization resolves only built-in and regi
 names; nothing named in a config is imported.
 """
 
+import contextvars
 import difflib
 import importlib
 import inspect
-import threading
 import types
 
 import numpy as np
@@ -41,26 +41,47 @@ KERAS_PRIVATE_CLASSES = {
 }
 
 
+# Scopes (safe mode, load budgets, and custom objects in `registry`) live in ContextVars,
+# like the training flag in `backend.context`: a scope entered in one thread is not seen by
+# another. Process-wide settings (`enable_unsafe_deserialization`, the load limits) are
+# module globals.
+_SAFE_MODE = contextvars.ContextVar("lamina_safe_mode", default=None)
+_UNSAFE_EVERYWHERE = False
+
+
+def enable_unsafe_deserialization():
+    """Allow objects that run code from the file in every thread, outside any scope."""
+    global _UNSAFE_EVERYWHERE
+    _UNSAFE_EVERYWHERE = True
+
+
+def _scoped_safe_mode():
+    """The innermost `SafeModeScope`'s value, else False after
+    `enable_unsafe_deserialization()`, else None (the caller's argument decides)."""
+    scoped = _SAFE_MODE.get()
+    if scoped is None and _UNSAFE_EVERYWHERE:
+        return False
+    return scoped
+
+
 class SafeModeScope:
     """Within the block, deserialization refuses (`True`) or allows (`False`) objects that
-    run code from the file, such as `Lambda` bytecode.
+    run code from the file, such as `Lambda` bytecode. The scope is per thread.
 
-    `current` is None outside any scope; `lamina.config.enable_unsafe_deserialization()`
-    sets it to False for the whole process.
+    >>> with SafeModeScope(False):
+    ...     in_safe_mode()
+    False
     """
-
-    current = None
 
     def __init__(self, safe_mode=True):
         self.safe_mode = safe_mode
 
     def __enter__(self):
-        self._previous = SafeModeScope.current
-        SafeModeScope.current = self.safe_mode
+        self._token = _SAFE_MODE.set(self.safe_mode)
         return self
 
     def __exit__(self, *exc):
-        SafeModeScope.current = self._previous
+        _SAFE_MODE.reset(self._token)
         return False
 
 
@@ -107,7 +128,7 @@ def readable_bytes(n):
     return str(n)
 
 
-_ACTIVE_BUDGET = threading.local()
+_ACTIVE_BUDGET = contextvars.ContextVar("lamina_load_budget", default=None)
 
 
 class LoadBudget:
@@ -133,15 +154,14 @@ class LoadBudget:
     @staticmethod
     def active():
         """The innermost budget entered in this thread, or None."""
-        return getattr(_ACTIVE_BUDGET, "budget", None)
+        return _ACTIVE_BUDGET.get()
 
     def __enter__(self):
-        self._previous = LoadBudget.active()
-        _ACTIVE_BUDGET.budget = self
+        self._token = _ACTIVE_BUDGET.set(self)
         return self
 
     def __exit__(self, *exc):
-        _ACTIVE_BUDGET.budget = self._previous
+        _ACTIVE_BUDGET.reset(self._token)
         return False
 
     def charge(self, nbytes, what):
@@ -173,7 +193,7 @@ def charge_variable(layer, name, shape, itemsize):
 
 def in_safe_mode():
     """Whether deserialization is currently in safe mode (the default)."""
-    return SafeModeScope.current is not False
+    return _scoped_safe_mode() is not False
 
 
 def _public_module(obj):
@@ -304,8 +324,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
     An enclosing `SafeModeScope` (or `enable_unsafe_deserialization()`) overrides
     `safe_mode`.
     """
-    if SafeModeScope.current is not None:
-        safe_mode = SafeModeScope.current
+    scoped_safe_mode = _scoped_safe_mode()
+    if scoped_safe_mode is not None:
+        safe_mode = scoped_safe_mode
     if config is None or isinstance(config, (int, float, bool)):
         return config
     if isinstance(config, str):
