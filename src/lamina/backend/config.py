@@ -1,6 +1,8 @@
 """Global settings Keras code reads: float type, fuzz factor, image layout, device.
 
-They are read when a layer is built or a tensor is created, never per call.
+They are process-wide module globals, read where they are used: layers read them when
+built, while ops read `floatx()` (and losses `epsilon()`) on every call, so a change
+applies to whatever is built or called next.
 """
 
 import contextlib
@@ -53,19 +55,17 @@ def image_data_format():
 def set_image_data_format(data_format):
     """Set the default image layout: `"channels_last"` or `"channels_first"`."""
     global _IMAGE_DATA_FORMAT
-    value = str(data_format).lower()
-    if value not in ("channels_first", "channels_last"):
-        raise ValueError(
-            "`data_format` must be 'channels_first' or 'channels_last'. "
-            f"Received: data_format={data_format!r}"
-        )
-    _IMAGE_DATA_FORMAT = value
+    _IMAGE_DATA_FORMAT = _checked_data_format(data_format)
 
 
 def standardize_data_format(data_format):
     """Return `data_format`, or the global default when it is None, validated."""
     if data_format is None:
         return _IMAGE_DATA_FORMAT
+    return _checked_data_format(data_format)
+
+
+def _checked_data_format(data_format):
     value = str(data_format).lower()
     if value not in ("channels_first", "channels_last"):
         raise ValueError(
