@@ -97,6 +97,7 @@ SESSION = AUDIT + textwrap.dedent('''
     model.fit(np.ones((8, 4)), np.ones((8, 2)), epochs=1, verbose=0)
     model.save(os.path.join(root, "plain.keras"))
     model.save_weights(os.path.join(root, "plain.weights.h5"))
+    model.save_weights(os.path.join(root, "sharded.weights.json"), max_shard_size=1e-6)
     lamina.Sequential([lamina.Input((2,)), Vocabulary(name="vocab")]).save(
         os.path.join(root, "assets.keras"))
     import zipfile
@@ -119,6 +120,8 @@ SESSION = AUDIT + textwrap.dedent('''
             os.path.join(root, "plain.weights.h5"))),
         "load_weights_keras": audited(lambda: target.load_weights(
             os.path.join(root, "plain.keras"))),
+        "load_weights_sharded": audited(lambda: target.load_weights(
+            os.path.join(root, "sharded.weights.json"))),
         "assets_without_load_assets": audited(lambda: lamina.saving.load_model(
             os.path.join(root, "unhooked_assets.keras"))),
     }
@@ -161,7 +164,8 @@ def session(tmp_path_factory):
 
 
 @pytest.mark.parametrize("scenario", ["load_model", "models.load_model", "load_weights_h5",
-                                      "load_weights_keras", "assets_without_load_assets"])
+                                      "load_weights_keras", "load_weights_sharded",
+                                      "assets_without_load_assets"])
 def test_loading_starts_no_process_writes_no_file_imports_nothing(session, scenario):
     assert session[scenario] == []
 

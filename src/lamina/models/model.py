@@ -148,15 +148,17 @@ class Model(Trainer, Layer):
         return saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
                                      **kwargs)
 
-    def save_weights(self, filepath, overwrite=True):
-        """Save the weights to a Keras 3 `.weights.h5` file."""
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights to a Keras 3 `.weights.h5` file, or with `max_shard_size` (GB)
+        to a `.weights.json` map and shards of at most that size."""
         from lamina.saving import saving_api
 
-        return saving_api.save_weights(self, filepath, overwrite=overwrite)
+        return saving_api.save_weights(self, filepath, overwrite=overwrite,
+                                       max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
-        """Load weights from a `.weights.h5` file, a `.keras` archive, or a legacy Keras 2
-        `.h5` file (by topological order, or `by_name=True`)."""
+        """Load weights from a `.weights.h5` file, a sharded `.weights.json` map, a `.keras`
+        archive, or a legacy Keras 2 `.h5` file (by topological order, or `by_name=True`)."""
         from lamina.saving import saving_api
 
         if kwargs:

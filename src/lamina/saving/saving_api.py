@@ -1,5 +1,5 @@
-"""`save_model`/`load_model` (`.keras`), `save_weights`/`load_weights` (`.weights.h5`),
-and JSON configs, in Keras 3's formats.
+"""`save_model`/`load_model` (`.keras`), `save_weights`/`load_weights` (`.weights.h5`, or
+sharded: `.weights.json`), and JSON configs, in Keras 3's formats.
 
 Everything is serialized in memory before the target file is touched, and files are
 replaced atomically, so a failing `get_config` or a crash never corrupts a previous save.
@@ -22,6 +22,7 @@ from lamina.saving import (
     keras_archive,
     legacy_h5,
     legacy_model_h5,
+    sharded_weights,
     weights_h5,
 )
 from lamina.serialization import registry
@@ -231,8 +232,23 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *,
     return model
 
 
-def save_weights(model, filepath, overwrite=True):
-    """Save the model's (and its optimizer's) variables to a `.weights.h5` file, atomically."""
+def save_weights(model, filepath, overwrite=True, max_shard_size=None):
+    """Save the model's (and its optimizer's) variables to a `.weights.h5` file, atomically.
+
+    With `max_shard_size` (in GB, as Keras), write a `.weights.json` map and shards of at
+    most that size beside it (`sharded_weights`); `load_weights` reads the map.
+    """
+    if max_shard_size is not None:
+        filepath = os.fspath(filepath)
+        if not filepath.endswith((sharded_weights.MAP_SUFFIX, ".weights.h5")):
+            raise ValueError(
+                "Invalid filepath extension for saving sharded weights: the filename must end "
+                f"in `{sharded_weights.MAP_SUFFIX}` when `max_shard_size` is given. Received: "
+                f"filepath={filepath}")
+        map_path, base = sharded_weights.map_path(filepath)  # warns for `.weights.h5`
+        _check_overwrite(map_path, overwrite)
+        sharded_weights.save(model, map_path, base, max_shard_size)
+        return
     filepath = _check_path(filepath, ".weights.h5", "saving weights")
     _check_overwrite(filepath, overwrite)
     data = keras_archive.h5_bytes(lambda f: weights_h5.save_state(model, f))
@@ -240,13 +256,15 @@ def save_weights(model, filepath, overwrite=True):
         f.write(data)
 
 
-def load_weights(model, filepath, skip_mismatch=False, by_name=False):
-    """Load variables from a `.weights.h5` file or a `.keras` archive into `model`.
+def load_weights(model, filepath, skip_mismatch=False, by_name=False, *, max_load_bytes=None):
+    """Load variables from a `.weights.h5` file, a sharded `.weights.json` map or a `.keras`
+    archive into `model`.
 
     Layers are matched by attribute path (as Keras does), not by name. With
     `skip_mismatch=True`, layers whose variable count or shapes differ are skipped with a
     warning instead of raising. Legacy Keras 2 `.h5`/`.hdf5` files go to
     `lamina.saving.legacy_h5`, which also matches layers by name when `by_name=True`.
+    `max_load_bytes` bounds what a map's shards may hold (None: `lamina.config`'s limit).
     """
     filepath = os.fspath(filepath)
     if legacy_h5.is_legacy_path(filepath):
@@ -255,6 +273,12 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     if by_name:
         raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
                          f"Received: filepath={filepath}")
+    if filepath.endswith(sharded_weights.MAP_SUFFIX):
+        with sharded_weights.ShardedWeights(filepath, max_load_bytes) as shards:
+            if shards.has("optimizer"):
+                _build_optimizer(model)
+            weights_h5.load_stores(model, shards, skip_mismatch=skip_mismatch)
+        return
     if filepath.endswith(".keras"):
         members = keras_archive.read_archive(filepath)
         if keras_archive.WEIGHTS not in members:
@@ -267,7 +291,8 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     else:
         raise ValueError(
             "Invalid filepath extension for loading weights: the filename must end in "
-            f"`.weights.h5`, `.keras` or (legacy) `.h5`. Received: filepath={filepath}"
+            f"`.weights.h5`, `{sharded_weights.MAP_SUFFIX}`, `.keras` or (legacy) `.h5`. "
+            f"Received: filepath={filepath}"
         )
     with h5py.File(source, "r") as f:
         if "optimizer/vars" in f and len(f["optimizer/vars"]):

@@ -146,10 +146,15 @@ class H5Store:
             value = value.cpu().numpy()
         self.group.create_dataset(key, data=np.asarray(value))
 
-    def __getitem__(self, key):
-        dataset = None if self.group is None else h5_safety.dataset(self.group, str(key))
+    def _dataset(self, key):
+        """The checked dataset `key`, not yet read; KeyError when absent."""
+        dataset = None if self.group is None else h5_safety.dataset(self.group, key)
         if dataset is None:
             raise KeyError(f"No variable {key!r} stored at '{self.path or '/'}/vars'.")
+        return dataset
+
+    def __getitem__(self, key):
+        dataset = self._dataset(str(key))
         if self.shapes is not None and dataset.size > max(
                 [_SMALL, *(math.prod(shape) for shape in self.shapes)]):
             # NOTE: before reading, so a declared 4 TiB shape allocates nothing; smaller
@@ -206,14 +211,34 @@ def _optimizer_ids(obj):
     return {id(optimizer)} if optimizer is not None else set()
 
 
+class _FileSource:
+    """One open weights file as a source for `load_stores`."""
+
+    def __init__(self, h5file):
+        self.h5file = h5file
+
+    def store(self, path, owner, shapes):
+        return H5Store(h5_safety.group(self.h5file, f"{path}/vars" if path else "vars"),
+                       path, owner, shapes)
+
+    def files(self):
+        return [(None, self.h5file)]
+
+
 def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
     """Read `obj`'s state from `h5file`, which may have been written by Keras 3."""
+    load_stores(obj, _FileSource(h5file), skip_mismatch, include_optimizer)
+
+
+def load_stores(obj, source, skip_mismatch=False, include_optimizer=True):
+    """Read `obj`'s state from `source`: anything with `store(path, owner, shapes)` (the
+    `H5Store` of the object at `path`) and `files()` (every h5py file it reads, for the
+    check for extra entries), such as `sharded_weights.ShardedWeights`."""
     skip = set() if include_optimizer else _optimizer_ids(obj)
     walked = set()
     for path, saveable in walk(obj, visited=set(skip)):
         walked.add(path)
-        group = h5_safety.group(h5file, f"{path}/vars" if path else "vars")
-        store = H5Store(group, path, _describe(saveable), _variable_shapes(saveable))
+        store = source.store(path, _describe(saveable), _variable_shapes(saveable))
         try:
             saveable.load_own_variables(store)
         except (ValueError, KeyError) as error:
@@ -225,10 +250,10 @@ def load_state(obj, h5file, skip_mismatch=False, include_optimizer=True):
                 raise
             warnings.warn(f"Skipping loading weights of {_describe(saveable)} at "
                           f"'{path or '/'}': {error}", stacklevel=2)
-    _check_no_extra_entries(h5file, walked, skip_mismatch)
+    _check_no_extra_entries([f for _, f in source.files()], walked, skip_mismatch)
 
 
-def _check_no_extra_entries(h5file, walked, skip_mismatch):
+def _check_no_extra_entries(h5files, walked, skip_mismatch):
     """A weights group with values for something the model does not have means the file
     belongs to another model: an error (a warning under `skip_mismatch`). Empty groups
     (Keras writes one for every layer, weights or not) and the optimizer's are left alone."""
@@ -240,7 +265,9 @@ def _check_no_extra_entries(h5file, walked, skip_mismatch):
             if path not in walked and path.split("/")[0] != "optimizer":
                 extra.append(path or "/")
 
-    h5file.visititems(visit)
+    for h5file in h5files:
+        h5file.visititems(visit)
+    extra = set(extra)
     if not extra:
         return
     message = (f"The weights file holds values for {sorted(extra)}, which the model does not "
