@@ -10,12 +10,13 @@ tensor takes a short fast path.
 import functools
 import inspect
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch.compiler import is_compiling
 
-from lamina import tree
+from lamina import constraints, dtype_policies, initializers, regularizers, tree
 from lamina.backend import naming
 from lamina.backend.context import TRAINING
 from lamina.backend.convert import convert_to_numpy, convert_to_tensor
@@ -28,6 +29,12 @@ from lamina.backend.symbolic import (
     in_symbolic_run,
     real_tensors,
 )
+from lamina.layers.auto_config import (
+    ARGUMENTS,
+    auto_config,
+    constructor_arguments,
+    uses_auto_config,
+)
 from lamina.layers.input_spec import (
     InputSpec,
     assert_input_compatibility,
@@ -36,19 +43,28 @@ from lamina.layers.input_spec import (
 from lamina.layers.tracking import TrackedContainer, should_track, wrap
 from lamina.ops.node import Node
 from lamina.ops.operation import Operation
+from lamina.random.seed_generator import SeedGenerator
 from lamina.serialization.serialization import charge_variable
 from lamina.variables import Variable, bump_state_version
 
 _ALLOWED_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", "weights"}
 _SIGNATURES = {}  # class -> facts about its call/build signatures (see _call_signature)
-# Attributes of lamina's own classes that hold layers for bookkeeping, not as children.
-_UNTRACKED = {"_plan", "_operations", "_flat_inputs", "_flat_outputs", "_inputs_struct",
-              "_outputs_struct", "_layers_tuple", "_inputs", "_outputs", "_build_shapes",
-              "_output_slots", "_tracked_variables", "_losses", "_inbound_nodes"}
+
+
+class _CallSignature(NamedTuple):
+    """Facts about a layer class's `call` and `build` signatures."""
+
+    has_training: bool
+    training_default: object  # `call`'s default for `training` (None if it has none)
+    has_mask: bool
+    build_params: list  # `build`'s named parameters, after `self`
+    has_var_kwargs: bool
+    first_input: str  # `call`'s first parameter: the name its first input takes as a keyword
+    call_params: list  # `call`'s parameter names, after `self`
 
 
 def _call_signature(cls):
-    """Facts about `cls.call`'s signature, computed once per class."""
+    """`cls`'s `_CallSignature`, computed once per class."""
     info = _SIGNATURES.get(cls)
     if info is None:
         params = inspect.signature(cls.call).parameters
@@ -56,14 +72,29 @@ def _call_signature(cls):
         default = params["training"].default if has_training else None
         if default is inspect.Parameter.empty:
             default = None
-        has_var_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
         build_params = [
             name for name, p in inspect.signature(cls.build).parameters.items()
             if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
-        info = (has_training, default, "mask" in params, build_params, has_var_kwargs)
+        call_params = list(params)[1:]
+        first = params[call_params[0]] if call_params else None
+        # NOTE: a `call(self, *args, **kwargs)` names no first input; "inputs" is the
+        # keyword Keras code passes then.
+        first_input = first.name if first is not None and first.kind in (
+            first.POSITIONAL_OR_KEYWORD, first.KEYWORD_ONLY) else "inputs"
+        info = _CallSignature(
+            has_training, default, "mask" in params, build_params,
+            any(p.kind is p.VAR_KEYWORD for p in params.values()), first_input, call_params)
         _SIGNATURES[cls] = info
     return info
+
+
+def _first_input(layer, args, kwargs):
+    """The first input of a call: the first positional argument, else `call`'s first
+    parameter passed by name."""
+    if args:
+        return args[0]
+    return kwargs.get(_call_signature(type(layer)).first_input)
 
 
 def _shape_of(x):
@@ -104,25 +135,15 @@ class Layer(torch.nn.Module, Operation):
     # (one-hot data) and compute in float, so they cast such inputs to the compute dtype.
     _casts_integer_inputs = False
 
+    # Attributes that hold layers or tensors for bookkeeping, not as tracked children.
+    # A subclass declares its own the same way; `__init_subclass__` merges them.
+    _bookkeeping = frozenset({"_tracked_variables", "_losses", "_build_shapes",
+                              "_inbound_nodes"})
+    _auto_config = True  # `get_config` adds the constructor arguments (auto_config.py)
+
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
-        # Remember constructor arguments: the default `get_config` of user layers uses them.
-        try:
-            signature = inspect.signature(cls.__init__)
-            bound = signature.bind(None, *args, **kwargs)
-        except TypeError:
-            instance.__dict__["_auto_config"] = None
-            return instance
-        auto = {}
-        for position, (key, value) in enumerate(bound.arguments.items()):
-            kind = signature.parameters[key].kind
-            if position == 0 or kind is inspect.Parameter.VAR_POSITIONAL:
-                continue  # `self`, and *args that a config can't name
-            if kind is inspect.Parameter.VAR_KEYWORD:
-                auto.update(value)
-            else:
-                auto[key] = value
-        instance.__dict__["_auto_config"] = auto
+        instance.__dict__[ARGUMENTS] = constructor_arguments(cls, args, kwargs)
         return instance
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
@@ -135,8 +156,6 @@ class Layer(torch.nn.Module, Operation):
             )
         if "_modules" not in self.__dict__:
             torch.nn.Module.__init__(self)
-        from lamina import dtype_policies, regularizers
-
         self.training = False  # Keras semantics: inference unless told otherwise
         if name is not None and (not isinstance(name, str) or "/" in name):
             raise ValueError(
@@ -199,7 +218,7 @@ class Layer(torch.nn.Module, Operation):
             if not any(v is value for v in self._tracked_variables):
                 self._tracked_variables.append(value)
             return
-        if should_track(value) and name not in _UNTRACKED:
+        if should_track(value) and name not in type(self)._bookkeeping:
             value = wrap(value)
         if isinstance(value, TrackedContainer):
             self.__dict__.pop("_plain_torch_modules", None)
@@ -210,7 +229,10 @@ class Layer(torch.nn.Module, Operation):
                     if not any(v is item for v in self._tracked_variables):
                         self._tracked_variables.append(item)
         elif isinstance(value, torch.nn.Module) and not isinstance(value, Layer):
-            _adopt_torch_module(value)
+            # Imported here: torch_module_wrapper's layer subclasses Layer (a cycle).
+            from lamina.layers.torch_module_wrapper import adopt_torch_module
+
+            adopt_torch_module(value)
             self.__dict__.pop("_plain_torch_modules", None)
             self.__dict__["_fast_path"] = False
         super().__setattr__(name, value)
@@ -231,6 +253,8 @@ class Layer(torch.nn.Module, Operation):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._bookkeeping = frozenset(cls.__dict__.get("_bookkeeping", ())).union(
+            *(getattr(base, "_bookkeeping", ()) for base in cls.__bases__))
         if "build" in cls.__dict__:
             cls.build = _scoped_build(cls.__dict__["build"])
 
@@ -275,8 +299,6 @@ class Layer(torch.nn.Module, Operation):
 
         `initializer` defaults to `"glorot_uniform"` for floats and `"zeros"` otherwise.
         """
-        from lamina import constraints, initializers, regularizers
-
         shape = () if shape is None else tuple(shape)
         dtype = standardize_dtype(dtype or self.variable_dtype)
         if initializer is None:
@@ -540,12 +562,12 @@ class Layer(torch.nn.Module, Operation):
     def _maybe_build(self, args, kwargs):
         if self.built:
             return
-        first = args[0] if args else kwargs.get("inputs")
+        first = _first_input(self, args, kwargs)
         shapes = tree.map_structure(_shape_of, first)
-        build_params = _call_signature(type(self))[3]
+        signature = _call_signature(type(self))
+        build_params, call_params = signature.build_params, signature.call_params
         build_kwargs = {}
         if len(build_params) > 1:
-            call_params = list(inspect.signature(self.call).parameters)
             for name in build_params[1:]:
                 base = name[: -len("_shape")] if name.endswith("_shape") else name
                 if base in kwargs:
@@ -624,24 +646,24 @@ class Layer(torch.nn.Module, Operation):
                 try:
                     return self.call(x)
                 except Exception as error:
-                    self._explain_failure(error, args)
+                    self._explain_failure(error, x)
                     raise
         return self._full_call(args, kwargs)
 
     def _full_call(self, args, kwargs):
         if any_symbolic(args, kwargs):
             return self._symbolic_call(args, kwargs)
-        has_training, training_default, has_mask, _, has_var_kwargs = _call_signature(type(self))
+        (has_training, training_default, has_mask, _, has_var_kwargs, first_input,
+         _) = _call_signature(type(self))
         args = list(args)
         if args:
-            args[0] = self._convert_inputs(args[0])
-        elif "inputs" in kwargs:
-            kwargs["inputs"] = self._convert_inputs(kwargs["inputs"])
+            args[0] = first = self._convert_inputs(args[0])
+        elif first_input in kwargs:
+            kwargs[first_input] = first = self._convert_inputs(kwargs[first_input])
         else:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) was called without inputs."
             )
-        first = args[0] if args else kwargs["inputs"]
         first_call = not self.built
         if first_call:
             self._maybe_build(args, kwargs)
@@ -703,7 +725,7 @@ class Layer(torch.nn.Module, Operation):
         try:
             outputs = self.call(*args, **kwargs)
         except Exception as error:
-            self._explain_failure(error, args)
+            self._explain_failure(error, first)
             raise
         finally:
             if first_call:
@@ -747,7 +769,8 @@ class Layer(torch.nn.Module, Operation):
     def _plan_fast_path(self):
         """Decide once, after the first call, whether plain calls can skip straight to
         `call`: no training/mask arguments to resolve and no regularizer to apply."""
-        has_training, _, has_mask, _, _ = _call_signature(type(self))
+        signature = _call_signature(type(self))
+        has_training, has_mask = signature.has_training, signature.has_mask
         self._compute_torch_dtype = self.dtype_policy.compute_torch_dtype
         self.__dict__["_input_check"] = compile_input_check(self.input_spec)
         self.__dict__["_plain_torch_modules"] = _plain_torch_modules(self)
@@ -785,26 +808,27 @@ class Layer(torch.nn.Module, Operation):
             return tree.map_structure(convert, inputs)
         return convert(inputs)
 
-    def _explain_failure(self, error, args):
-        """On a failing call, check the input spec for a clearer error, or add a note."""
+    def _explain_failure(self, error, first):
+        """On a failing call on `first` (the first input), check the input spec for a
+        clearer error, or add a note."""
         if getattr(error, "_lamina_explained", False):
             return
         try:
             error._lamina_explained = True
         except AttributeError:
             pass
-        if args and self.input_spec is not None and isinstance(error, (RuntimeError, ValueError,
-                                                                        IndexError)):
+        if first is not None and self.input_spec is not None and isinstance(
+                error, (RuntimeError, ValueError, IndexError)):
             try:
-                assert_input_compatibility(self.input_spec, args[0], self)
+                assert_input_compatibility(self.input_spec, first, self)
             except ValueError as clearer:
                 raise clearer from error
-        shapes = tree.map_structure(_shape_of, args[0]) if args else None
+        shapes = tree.map_structure(_shape_of, first) if first is not None else None
         _add_note(error, f"(raised in layer '{self.name}' ({type(self).__name__}) called on "
                          f"input of shape {shapes})")
 
     def _symbolic_call(self, args, kwargs):
-        first = args[0] if args else kwargs.get("inputs")
+        first = _first_input(self, args, kwargs)
         if not self.built:
             self._maybe_build(args, kwargs)
         if self.input_spec is not None:
@@ -853,8 +877,6 @@ class Layer(torch.nn.Module, Operation):
     # -- config --------------------------------------------------------------------------
     def get_config(self):
         """Everything `__init__` needs to rebuild this layer (JSON-serializable)."""
-        from lamina import dtype_policies, regularizers
-
         config = {
             "name": self.name,
             "trainable": self.trainable,
@@ -862,18 +884,10 @@ class Layer(torch.nn.Module, Operation):
         }
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        if type(self).get_config is Layer.get_config or _is_base_get_config(type(self)):
-            auto = self.__dict__.get("_auto_config")
-            if auto is not None and type(self) is not Layer:
-                extra = {k: v for k, v in auto.items() if k not in config}
-                if not _json_like(extra):
-                    raise NotImplementedError(
-                        f"Layer {type(self).__name__} has constructor arguments that are not "
-                        "plain values, so it needs its own `get_config()` returning them."
-                    )
-                config.update(extra)
-            elif type(self) is Layer:
-                config.update({"activity_regularizer": None, "autocast": self.autocast})
+        if type(self) is Layer:
+            config.update({"activity_regularizer": None, "autocast": self.autocast})
+        elif uses_auto_config(type(self)):
+            config.update(auto_config(self, config))
         return config
 
     @classmethod
@@ -881,8 +895,6 @@ class Layer(torch.nn.Module, Operation):
         """Create a layer from `get_config()`'s output."""
         config = dict(config)
         if "dtype" in config and isinstance(config["dtype"], dict):
-            from lamina import dtype_policies
-
             config["dtype"] = dtype_policies.deserialize(config["dtype"])
         try:
             return cls(**config)
@@ -973,23 +985,6 @@ def _scoped_build(build):
     return scoped
 
 
-def _is_base_get_config(cls):
-    for klass in cls.__mro__:
-        if "get_config" in klass.__dict__:
-            return klass is Layer or klass.__module__.startswith("lamina.models")
-    return True
-
-
-def _json_like(value):
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_json_like(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_like(v) for k, v in value.items())
-    return hasattr(value, "get_config")
-
-
 def _is_number_list(value):
     """True for a (nested) Python list of numbers: one array, not a structure of inputs."""
     while isinstance(value, list) and value:
@@ -1015,8 +1010,6 @@ def _plain_torch_modules(layer):
 
 def _held_seed_generators(layer):
     """The `SeedGenerator`s in `layer`'s attributes, directly or in a list, tuple or dict."""
-    from lamina.random.seed_generator import SeedGenerator
-
     found = []
 
     def visit(value):
@@ -1033,25 +1026,12 @@ def _held_seed_generators(layer):
                     visit(item)
 
     for name, value in layer.__dict__.items():
-        if name != "_auto_config":  # constructor arguments, not state
+        if name != ARGUMENTS:  # constructor arguments, not state
             visit(value)
     for module in layer._modules.values():
         if isinstance(module, TrackedContainer):
             visit(module)
     return found
-
-
-def _adopt_torch_module(module):
-    """Turn the parameters of a plain `nn.Module` into `lamina.Variable`s in place (same
-    storage), so Keras-side code (weights, optimizers, saving) sees Variables."""
-    for sub in module.modules():
-        for key, param in list(sub._parameters.items()):
-            if param is None or isinstance(param, Variable):
-                continue
-            variable = Variable(param.data, dtype=param.dtype, trainable=param.requires_grad,
-                                name=key)
-            variable._lamina_is_param = True
-            sub._parameters[key] = variable
 
 
 __all__ = ["Layer", "InputSpec"]

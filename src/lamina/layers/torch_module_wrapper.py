@@ -1,8 +1,39 @@
-"""`TorchModuleWrapper`: any `torch.nn.Module` as a lamina layer."""
+"""`TorchModuleWrapper`: any `torch.nn.Module` as a lamina layer, and the adoption of a
+plain module's parameters that a layer also applies to torch modules it holds."""
 
 import torch
 
-from lamina.layers.layer import Layer, _adopt_torch_module
+from lamina.layers.layer import Layer
+from lamina.variables import Variable
+
+
+def adopt_torch_module(module):
+    """Turn the parameters of a plain `nn.Module` into `lamina.Variable`s in place (same
+    storage), so Keras-side code (weights, optimizers, saving) sees Variables.
+
+    A Parameter held in several places (weight tying, e.g. an embedding shared with the
+    output projection) becomes one Variable: one gradient, one optimizer slot.
+
+    >>> import torch
+    >>> embed, head = torch.nn.Embedding(5, 3), torch.nn.Linear(3, 5, bias=False)
+    >>> head.weight = embed.weight
+    >>> adopt_torch_module(torch.nn.ModuleList([embed, head]))
+    >>> head.weight is embed.weight, type(head.weight).__name__
+    (True, 'Variable')
+    """
+    for sub in module.modules():
+        for key, param in list(sub._parameters.items()):
+            if param is None or isinstance(param, Variable):
+                continue
+            # NOTE: the memo lives on the replaced Parameter, so a tie is kept however the
+            # tied modules are adopted: in one module or in two (`self.a = ...; self.b = ...`).
+            variable = getattr(param, "_lamina_variable", None)
+            if variable is None:
+                variable = Variable(param.data, dtype=param.dtype,
+                                    trainable=param.requires_grad, name=key)
+                variable._lamina_is_param = True
+                param._lamina_variable = variable
+            sub._parameters[key] = variable
 
 
 class TorchModuleWrapper(Layer):
@@ -29,7 +60,7 @@ class TorchModuleWrapper(Layer):
                 "TorchModuleWrapper wraps a `torch.nn.Module`. Received: "
                 f"{module!r} (of type {type(module).__name__})"
             )
-        _adopt_torch_module(module)
+        adopt_torch_module(module)
         self.module = module
         self._output_shape = output_shape
         self.built = True

@@ -42,6 +42,8 @@ class Model(Trainer, Layer):
     ('Functional', (None, 2))
     """
 
+    _auto_config = True  # a subclass's constructor arguments are its config (auto_config.py)
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
             from lamina.models.functional import Functional
@@ -174,7 +176,7 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
-        auto = self.__dict__.get("_auto_config")
+        auto = self.__dict__.get("_constructor_arguments")
         if type(self).get_config is Model.get_config and auto:
             config.update({k: v for k, v in auto.items() if k not in config})
         return config

@@ -174,13 +174,6 @@ class AttentionBase(Layer):
             kernel_constraint=self._kernel_constraint, bias_constraint=self._bias_constraint,
             dtype=self.dtype_policy, name=name)
 
-    def forward(self, *args, **kwargs):
-        # Keras code often calls `mha(query=x, value=x)`; the base call path wants the first
-        # input positional.
-        if not args and "query" in kwargs:
-            args = (kwargs.pop("query"),)
-        return super().forward(*args, **kwargs)
-
     def _as_input(self, x):
         if x is None:
             return None

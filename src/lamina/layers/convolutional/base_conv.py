@@ -6,14 +6,12 @@ Subclasses create their weights (in Keras' layouts) and run one torch kernel.
 """
 
 import numbers
-import re
 
 import torch
 import torch.nn.functional as F
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend import config as backend_config
-from lamina.backend import naming
 from lamina.layers.activations.activation import direct_activation
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -36,15 +34,6 @@ _RESOLVERS = {"_initializer": (initializers.get, initializers.serialize),
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def default_name(cls):
-    """Keras' automatic layer name for `cls`: `Conv2D` -> `conv2d`, `Conv1DTranspose` ->
-    `conv1d_transpose` (a digit does not start a new word)."""
-    # NOTE: lamina.backend.naming.to_snake_case splits after digits (`conv2_d`); until it
-    # agrees with Keras, the convolution layers name themselves.
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    return naming.unique_name(re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower())
 
 
 def positive_int(layer_name, arg, value):
@@ -94,6 +83,21 @@ def same_padding(length, span, stride):
     return total // 2, total - total // 2
 
 
+def same_padding_plan(spatial, spans, strides):
+    """Keras' `same` padding for inputs of `spatial` size, as `(padding, pad)`: torch's
+    symmetric `padding` and the `F.pad` argument for the odd unit Keras puts after (None
+    when no axis has one). With stride 1 the plan doesn't depend on the size."""
+    pads = [same_padding(n, span, s) for n, span, s in zip(spatial, spans, strides)]
+    symmetric = tuple(before for before, _ in pads)
+    extra = [after - before for before, after in pads]
+    if not any(extra):
+        return symmetric, None
+    flat = []
+    for unit in reversed(extra):  # F.pad lists the last axis first
+        flat.extend((0, unit))
+    return symmetric, tuple(flat)
+
+
 class BaseConv(Layer):
     """Base of the convolution layers: checks and stores the shared arguments, lays
     inputs out for torch, pads as Keras does, and applies bias and activation.
@@ -109,8 +113,7 @@ class BaseConv(Layer):
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, activity_regularizer=None,
                  name=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer,
-                         name=name or default_name(type(self)), **kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, name=name, **kwargs)
         rank, where = self.rank, f"{type(self).__name__} '{self.name}'"
         self._where = where
         self.kernel_size = int_tuple(where, "kernel_size", kernel_size, rank)
@@ -173,26 +176,13 @@ class BaseConv(Layer):
             if max(self.strides) > 1:
                 self._dynamic_padding = True
             else:
-                self._torch_padding, self._input_pad = self._split_pads(
-                    [((s - 1) // 2, s - 1 - (s - 1) // 2) for s in spans])
-
-    @staticmethod
-    def _split_pads(pads):
-        """Symmetric part for torch's `padding`, the odd extra unit for `F.pad`."""
-        symmetric = tuple(before for before, _ in pads)
-        extra = [after - before for before, after in pads]
-        if not any(extra):
-            return symmetric, None
-        flat = []
-        for unit in reversed(extra):  # F.pad lists the last axis first
-            flat.extend((0, unit))
-        return symmetric, tuple(flat)
+                self._torch_padding, self._input_pad = same_padding_plan(
+                    (1,) * self.rank, spans, self.strides)
 
     def _same_padding_for(self, spatial):
         plan = self._same_cache.get(spatial)
         if plan is None:
-            plan = self._split_pads([same_padding(n, span, s) for n, span, s in zip(
-                spatial, self._spans, self.strides)])
+            plan = same_padding_plan(spatial, self._spans, self.strides)
             self._same_cache[spatial] = plan
         return plan
 

@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.pooling.base_pooling import default_name
 
 _KERNELS = {
     ("average", 1): F.adaptive_avg_pool1d, ("average", 2): F.adaptive_avg_pool2d,
@@ -56,7 +55,6 @@ class BaseAdaptivePooling(Layer):
     mode = None
 
     def __init__(self, output_size, data_format=None, **kwargs):
-        kwargs["name"] = kwargs.get("name") or default_name(type(self))
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
         self.output_size = _standardize_output_size(output_size, self.rank, owner)

@@ -7,12 +7,10 @@ A `movedim` view bridges the two (a 4D channels-last tensor is exactly torch's
 
 import math
 import numbers
-import re
 
 import torch
 import torch.nn.functional as F
 
-from lamina.backend import naming
 from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
@@ -42,14 +40,6 @@ def standardize_tuple(value, rank, arg_name, allow_none=False):
             f"The `{arg_name}` argument must be a tuple of {rank} integers. Received "
             f"{arg_name}={value!r}, including values {bad} that do not satisfy `value > 0`")
     return tuple(int(v) for v in values)
-
-
-def default_name(cls):
-    """Keras' automatic name for `cls` (`MaxPooling2D` -> `max_pooling2d`, then `_1`...)."""
-    # NOTE: backend.naming.to_snake_case splits "2D" into "2_d"; Keras does not. Remove this
-    # once naming matches Keras for digit-capital names.
-    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    return naming.unique_name(re.sub(r"([a-z])([A-Z])", r"\1_\2", snake).lower())
 
 
 def standardize_padding(padding, owner):
@@ -92,7 +82,7 @@ class BasePooling(Layer):
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
                  **kwargs):
-        super().__init__(name=name or default_name(type(self)), **kwargs)
+        super().__init__(name=name, **kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
         self.pool_size = standardize_tuple(pool_size, self.rank, "pool_size")
         strides = pool_size if strides is None else strides

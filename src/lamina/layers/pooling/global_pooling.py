@@ -6,7 +6,6 @@ from lamina.backend.config import standardize_data_format
 from lamina.backend.convert import convert_to_tensor
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.pooling.base_pooling import default_name
 
 
 class BaseGlobalPooling(Layer):
@@ -21,7 +20,6 @@ class BaseGlobalPooling(Layer):
     reduce = None  # torch.mean or torch.amax
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
-        kwargs["name"] = kwargs.get("name") or default_name(type(self))
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)

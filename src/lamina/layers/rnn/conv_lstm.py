@@ -15,30 +15,15 @@ from lamina.backend.symbolic import is_fake
 from lamina.layers.activations.activation import direct_activation
 from lamina.layers.convolutional.base_conv import (
     conv_output_length,
-    default_name,
     int_tuple,
     positive_int,
-    same_padding,
+    same_padding_plan,
 )
 from lamina.layers.layer import Layer
 from lamina.layers.rnn.cells import CellCallMixin, DropoutRNNCell, check_rate, identity
 from lamina.layers.rnn.rnn import BuiltinRNN, cell_property
 
 _SPATIAL_NAMES = {1: ("length",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
-
-
-def _pads(spatial, spans, strides):
-    """Keras' `same` padding as torch's symmetric `padding` plus an `F.pad` for the odd
-    unit (which Keras puts after)."""
-    pads = [same_padding(n, span, s) for n, span, s in zip(spatial, spans, strides)]
-    symmetric = tuple(before for before, _ in pads)
-    extra = [after - before for before, after in pads]
-    if not any(extra):
-        return symmetric, None
-    flat = []
-    for unit in reversed(extra):  # F.pad lists the last axis first
-        flat.extend((0, unit))
-    return symmetric, tuple(flat)
 
 
 class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
@@ -126,11 +111,11 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
         self._conv_fn = (F.conv1d, F.conv2d, F.conv3d)[rank - 1]
         self._spans = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
         if self.padding == "same":
-            self._input_plan = None if max(self.strides) > 1 else _pads(
+            self._input_plan = None if max(self.strides) > 1 else same_padding_plan(
                 [1] * rank, self._spans, self.strides)
         else:
             self._input_plan = ((0,) * rank, None)
-        self._recurrent_plan = _pads([1] * rank, self.kernel_size, (1,) * rank)
+        self._recurrent_plan = same_padding_plan([1] * rank, self.kernel_size, (1,) * rank)
         self.__dict__["_same_cache"] = {}
 
     # -- build -----------------------------------------------------------------------------
@@ -192,7 +177,8 @@ class ConvLSTMCell(CellCallMixin, DropoutRNNCell, Layer):
             spatial = tuple(x.shape[2:])
             plan = self._same_cache.get(spatial)
             if plan is None:
-                plan = self._same_cache[spatial] = _pads(spatial, self._spans, self.strides)
+                plan = self._same_cache[spatial] = same_padding_plan(spatial, self._spans,
+                                                                     self.strides)
         padding, pad = plan
         if pad is not None:
             x = F.pad(x, pad)
@@ -311,7 +297,7 @@ class ConvLSTM(BuiltinRNN):
         super().__init__(cell_kwargs, return_sequences=return_sequences,
                          return_state=return_state, go_backwards=go_backwards,
                          stateful=stateful, activity_regularizer=activity_regularizer,
-                         name=name or default_name(type(self)), **kwargs)
+                         name=name, **kwargs)
 
     filters = cell_property("filters")
     kernel_size = cell_property("kernel_size")
