@@ -1,4 +1,4 @@
-"""Bad input to `lamina.ops.numpy` / `lamina.ops.elementwise` ops: out-of-range axes,
+"""Bad input to `lamina.ops.numpy` element-wise ops: out-of-range axes,
 shapes that do not broadcast, invalid dtype strings and wrong operand kinds."""
 
 import numpy as np

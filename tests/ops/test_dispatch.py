@@ -21,7 +21,7 @@ def test_dispatcher_keeps_the_op_signature():
 def test_eager_arguments_of_every_registered_class_run_the_function():
     calls = []
 
-    @keras_op("Probe")
+    @keras_op("Probe", module="numpy")
     def probe(x, y=None, *, flag=False):
         calls.append((type(x), type(y), flag))
         return x
@@ -33,7 +33,7 @@ def test_eager_arguments_of_every_registered_class_run_the_function():
 
 
 def test_keyword_only_and_default_arguments_pass_through():
-    @keras_op()
+    @keras_op("Scaled", module="numpy")
     def scaled(x, factor=2.0, *, offset=0.0):
         return x * factor + offset
 
@@ -73,16 +73,15 @@ def test_variables_and_tensor_subclasses_give_the_same_values():
         [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
 
 
-def test_bound_function_runs_for_plain_tensors_and_falls_back_to_the_op():
+def test_bound_function_runs_only_where_its_guard_admits_the_input():
     calls = []
 
     def bound(x, scale):
         calls.append("bound")
-        if x.dtype != torch.float32:
-            raise TypeError("only float32")
         return x * scale
 
-    @keras_op("Scale", bound=bound, tensors=("x",))
+    @keras_op("Scale", module="numpy", bound=bound,
+              guard="x.__class__ is Tensor and x.dtype in FLOAT_DTYPES")
     def scale(x, scale=2.0):
         calls.append("fn")
         return torch.as_tensor(x, dtype=torch.float32) * scale
@@ -90,10 +89,51 @@ def test_bound_function_runs_for_plain_tensors_and_falls_back_to_the_op():
     assert scale(torch.ones(2)).tolist() == [2.0, 2.0] and calls == ["bound"]
     calls.clear()
     assert scale(torch.ones(2, dtype=torch.int32)).tolist() == [2.0, 2.0]
-    assert calls == ["bound", "fn"]  # bound rejected it: the op's own code ran
+    assert calls == ["fn"]  # the guard refused it: only the op's own code ran
     calls.clear()
     assert scale(np.ones(2)).tolist() == [2.0, 2.0] and calls == ["fn"]
     assert isinstance(scale(lamina.Input((2,))), KerasTensor)
+    assert "_bound_(x, scale)" in scale.__keras_source__
+
+
+def test_an_error_in_the_bound_path_is_raised_once_and_never_retried():
+    calls = []
+
+    def bound(x):
+        calls.append("bound")
+        raise RuntimeError("bound failed")
+
+    @keras_op("Fails", module="numpy", bound=bound, guard="x.__class__ is Tensor")
+    def fails(x):
+        calls.append("fn")
+        return x
+
+    with pytest.raises(RuntimeError, match="bound failed") as info:
+        fails(torch.ones(2))
+    assert calls == ["bound"]
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_an_op_error_is_raised_once_in_the_ops_own_words():
+    shapes = r"`add`: operands of shapes \(2, 3\) and \(4, 2\) cannot be broadcast"
+    with pytest.raises(ValueError, match=shapes) as info:
+        ops.add(torch.ones(2, 3), torch.ones(4, 2))
+    # Raised once by the op's body below the one `<keras_op add>` dispatcher frame; the
+    # torch error it explains is suppressed context, not an exception the dispatcher hid.
+    assert info.value.__suppress_context__
+    files = [str(entry.path) for entry in info.traceback]
+    assert files.count("<keras_op add>") == 1
+    assert files.index("<keras_op add>") < len(files) - 1
+    assert files[-1].endswith(("_helpers.py", "operands.py"))
+
+
+def test_keras_op_rejects_a_bound_without_a_guard_and_unknown_identities():
+    with pytest.raises(TypeError, match="`bound` and `guard` go together"):
+        keras_op("X", module="numpy", bound=torch.relu)
+    with pytest.raises(ValueError, match="unknown Keras op module 'numpyy'"):
+        keras_op("X", module="numpyy")
+    with pytest.raises(TypeError, match=r"init_args \['axis'\] are not parameters"):
+        keras_op("X", module="numpy", init_args=("axis",))(lambda x: x)
 
 
 def test_guarded_list_ops_take_the_bound_path_only_for_one_dtype():

@@ -1,5 +1,5 @@
-"""`torch.autograd.gradcheck` for every differentiable op of `lamina.ops.numpy` and
-`lamina.ops.elementwise`, on small float64 inputs away from kinks and discontinuities."""
+"""`torch.autograd.gradcheck` for every differentiable element-wise, reduction and
+product op of `lamina.ops.numpy`, on small float64 inputs away from kinks and discontinuities."""
 
 import numpy as np
 import pytest

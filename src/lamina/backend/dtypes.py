@@ -79,6 +79,11 @@ def to_torch_dtype(dtype):
     return NAME_TO_TORCH[standardize_dtype(dtype)]
 
 
+def floatx_dtype():
+    """`config.floatx()` as a `torch.dtype` (read per call: `set_floatx` may change it)."""
+    return to_torch_dtype(config.floatx())
+
+
 def is_float_dtype(dtype):
     return standardize_dtype(dtype) in FLOAT_TYPES
 

@@ -7,7 +7,9 @@ node index counts only the nodes that belong to this model. Reconstruction creat
 layer, then replays the nodes as soon as their inputs exist.
 """
 
-from lamina import tree
+import inspect
+
+from lamina import ops, tree
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_signature
@@ -15,16 +17,43 @@ from lamina.models.graph import keras_operation_order, network_nodes
 from lamina.ops.operation import FunctionOperation
 from lamina.serialization import serialization
 
-# lamina op modules -> the Keras module holding the same op class.
-_KERAS_OP_MODULES = {"numpy", "nn", "math", "core", "linalg", "image"}
+
+def _op_entry(op, name, node, serialize_arg):
+    """Keras' config of one recorded op call (`keras.ops.sum(x, axis=1)` -> `Sum` with
+    config `{"axis": 1, "keepdims": False}`, called on `x`), and its node.
+
+    The op's declared `init_args` go into the config, as Keras' op class takes them in its
+    constructor; the other arguments are the node's. A tensor-valued init argument stays
+    in the node (Keras cannot save it; lamina can replay it)."""
+    signature = inspect.signature(op.fn)
+    call = signature.bind(*node.call_args, **node.call_kwargs)
+    given = dict(call.arguments)
+    call.apply_defaults()
+    config, args, kwargs = {"name": name}, [], {}
+    keyword = False  # once an optional argument was left out, later ones go by keyword
+    for parameter in signature.parameters.values():
+        value = call.arguments.get(parameter.name)
+        if parameter.kind is parameter.VAR_KEYWORD:
+            for key, item in (value or {}).items():
+                target = config if key in op.init_args and not _symbolic(item) else kwargs
+                target[key] = serialize_arg(item)
+        elif parameter.name in op.init_args and not _symbolic(value):
+            config[parameter.name] = serialize_arg(value)
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            args.extend(serialize_arg(v) for v in value)
+        elif parameter.name not in given:
+            keyword = True
+        elif keyword or parameter.kind is parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = serialize_arg(value)
+        else:
+            args.append(serialize_arg(value))
+    entry = {"module": op.keras_module, "class_name": op.class_name, "config": config,
+             "registered_name": op.class_name}
+    return entry, {"args": args, "kwargs": kwargs}
 
 
-def _op_config(op, name):
-    """Keras' config of a recorded op function, e.g. `keras.ops.add` -> `Add`."""
-    family = op.fn.__module__.rsplit(".", 1)[-1]
-    module = f"keras.src.ops.{family if family in _KERAS_OP_MODULES else 'numpy'}"
-    return {"module": module, "class_name": op.class_name, "config": {"name": name},
-            "registered_name": op.class_name}
+def _symbolic(value):
+    return any(isinstance(v, KerasTensor) for v in tree.flatten(value))
 
 
 def functional_get_config(model):
@@ -77,16 +106,19 @@ def functional_get_config(model):
     layers = []
     for op in operations:
         name = names[id(op)]
+        kept = [node for node in op._inbound_nodes if id(node) in in_network
+                and not node.is_input]
         if isinstance(op, FunctionOperation):
-            entry = _op_config(op, name)
+            entry, node = _op_entry(op, name, kept[0], serialize_arg)
+            entry["inbound_nodes"] = [node]
         else:
             entry = serialization.serialize_keras_object(op)
+            entry["inbound_nodes"] = [
+                {"args": serialize_arg(list(node.call_args)),
+                 "kwargs": serialize_arg(dict(node.call_kwargs))}
+                for node in kept
+            ]
         entry["name"] = name
-        entry["inbound_nodes"] = [
-            {"args": serialize_arg(list(node.call_args)),
-             "kwargs": serialize_arg(dict(node.call_kwargs))}
-            for node in op._inbound_nodes if id(node) in in_network and not node.is_input
-        ]
         layers.append(entry)
     return {
         "name": model.name,
@@ -98,27 +130,27 @@ def functional_get_config(model):
 
 
 def _op_functions():
-    """Keras op class name -> lamina op function (`"Add"` -> `lamina.ops.add`)."""
-    from lamina import ops
-
+    """Keras op `(module, class name)`, and the class name alone (files that name another
+    module), -> lamina op function: `("keras.src.ops.numpy", "Add")` -> `lamina.ops.add`."""
     table = {}
-    for name in dir(ops):
-        fn = getattr(ops, name)
-        class_name = getattr(fn, "keras_class_name", None)
-        if class_name is not None and callable(fn):
-            table.setdefault(class_name, fn)
+    for namespace in (ops, ops.image):
+        for name in dir(namespace):
+            fn = getattr(namespace, name)
+            class_name = getattr(fn, "keras_class_name", None)
+            if class_name is not None and callable(fn):
+                table.setdefault((fn.keras_module, class_name), fn)
+                table.setdefault(class_name, fn)
     return table
 
 
 def _make_operation(entry, custom_objects, op_functions):
     """The layer for a config entry, or a function replaying a Keras op node."""
-    module = entry.get("module") or ""
-    if module.startswith("keras.src.ops.") or (
-            module == "" and entry.get("class_name") in op_functions):
-        fn = op_functions.get(entry.get("class_name"))
+    module, class_name = entry.get("module") or "", entry.get("class_name")
+    if module.startswith("keras.src.ops.") or (module == "" and class_name in op_functions):
+        fn = op_functions.get((module, class_name)) or op_functions.get(class_name)
         if fn is None:
             raise ValueError(
-                f"Unknown op {entry.get('class_name')!r} (module {module!r}) in a functional "
+                f"Unknown op {class_name!r} (module {module!r}) in a functional "
                 "model config: lamina has no such op."
             )
         extra = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}

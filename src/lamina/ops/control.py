@@ -14,7 +14,7 @@ import torch
 
 from lamina import tree
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops._helpers import axis_error, tensor
+from lamina.ops.operands import axis_error, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -22,7 +22,7 @@ def _stack(outputs):
     return tree.map_structure(lambda *ys: torch.stack([tensor(y) for y in ys]), *outputs)
 
 
-@keras_op("Scan")
+@keras_op("Scan", module="core", init_args=("length", "reverse", "unroll"))
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loop `carry, y = f(carry, x)` over the leading axis of `xs`; returns
     `(final_carry, stacked_ys)`. With `xs=None`, runs `length` steps with `x=None`."""
@@ -50,7 +50,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, _stack(ys)
 
 
-@keras_op("AssociativeScan")
+@keras_op("AssociativeScan", module="core", init_args=("reverse", "axis"))
 def associative_scan(f, elems, reverse=False, axis=0):
     """Inclusive scan of the associative binary `f` along `axis` of `elems` (a tensor or
     a structure of tensors), e.g. a cumulative sum for `f = add`."""
@@ -77,7 +77,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
     return tree.pack_sequence_as(elems, [torch.movedim(e, 0, axis) for e in flat])
 
 
-@keras_op("Map")
+@keras_op("Map", module="core")
 def map(f, xs):  # noqa: A001 (Keras' name)
     """`f` applied to each slice of `xs` along the leading axis, results stacked."""
     flat = [tensor(x) for x in tree.flatten(xs)]
@@ -88,7 +88,7 @@ def map(f, xs):  # noqa: A001 (Keras' name)
     return _stack(ys)
 
 
-@keras_op("Switch")
+@keras_op("Switch", module="core")
 def switch(index, branches, *operands):
     """`branches[index](*operands)`, with `index` clamped to the valid range."""
     if not branches:
@@ -157,7 +157,7 @@ def custom_gradient(f):
     return wrapped
 
 
-@keras_op("SaturateCast")
+@keras_op("SaturateCast", module="core", init_args=("dtype",))
 def saturate_cast(x, dtype):
     """Cast to `dtype`, clipping values to its range first (no integer wrap-around)."""
     x = tensor(x)
@@ -182,10 +182,10 @@ def _parse(side):
     return [[g2] if g2 else g1.split() for g1, g2 in _GROUP.findall(side)]
 
 
-@keras_op("Rearrange")
+@keras_op("Rearrange", module="core")
 def rearrange(tensor, pattern, **axes_lengths):  # noqa: F811 (Keras' name)
     """einops-style reshape/transpose, e.g. `"b (h w) c -> b h w c"` with `h=4`."""
-    from lamina.ops._helpers import tensor as to_tensor
+    from lamina.ops.operands import tensor as to_tensor
 
     x = to_tensor(tensor)
     if "->" not in pattern:

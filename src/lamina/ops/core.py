@@ -14,17 +14,17 @@ from lamina import tree
 from lamina.backend import convert
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
-from lamina.ops._helpers import axis_error, tensor
+from lamina.ops.operands import axis_error, tensor
 from lamina.ops.operation import keras_op
 
 
-@keras_op("Cast")
+@keras_op("Cast", module="core", init_args=("dtype",))
 def cast(x, dtype):
     """`x` converted to `dtype` (floats to ints truncate toward zero)."""
     return tensor(x).to(to_torch_dtype(dtype))
 
 
-@keras_op("ConvertToTensor")
+@keras_op("ConvertToTensor", module="core", init_args=("dtype", "sparse", "ragged"))
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     """`x` (array, scalar, nested list or tensor) as a torch tensor, optionally cast."""
     return convert.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
@@ -55,19 +55,19 @@ def is_tensor(x):
     return isinstance(x, torch.Tensor)
 
 
-@keras_op("StopGradient")
+@keras_op("StopGradient", module="core")
 def stop_gradient(variable):
     """The same values with gradients blocked."""
     return tensor(variable).detach()
 
 
-@keras_op("Ndim")
+@keras_op("Ndim", module="numpy")
 def ndim(x):
     """Number of axes."""
     return tensor(x).ndim
 
 
-@keras_op("Size")
+@keras_op("Size", module="numpy")
 def size(x):
     """Number of elements, as a 0-d tensor."""
     x = tensor(x)
@@ -89,7 +89,7 @@ def _slices(start_indices, sizes, x, name):
     )
 
 
-@keras_op("Slice")
+@keras_op("Slice", module="core", init_args=("shape",))
 def slice(inputs, start_indices, shape):  # noqa: A001 (Keras' name)
     """The block of `shape` starting at `start_indices` (one index per axis)."""
     x = tensor(inputs)
@@ -99,7 +99,7 @@ def slice(inputs, start_indices, shape):  # noqa: A001 (Keras' name)
     return x[_slices(start_indices, sizes, x, "slice")]
 
 
-@keras_op("SliceUpdate")
+@keras_op("SliceUpdate", module="core")
 def slice_update(inputs, start_indices, updates):
     """A copy of `inputs` with the block at `start_indices` replaced by `updates`."""
     x = tensor(inputs).clone()
@@ -118,7 +118,7 @@ def _index_tuple(indices):
     return tuple(indices[..., i] for i in range(indices.shape[-1]))
 
 
-@keras_op("Scatter")
+@keras_op("Scatter", module="core", init_args=("shape",))
 def scatter(indices, values, shape):
     """A zero tensor of `shape` with `values` added at `indices` (duplicates sum).
 
@@ -131,7 +131,7 @@ def scatter(indices, values, shape):
 _REDUCTIONS = {"max": "amax", "min": "amin", "mul": "prod", "prod": "prod"}
 
 
-@keras_op("ScatterUpdate")
+@keras_op("ScatterUpdate", module="core", init_args=("reduction",))
 def scatter_update(inputs, indices, updates, reduction=None):
     """A copy of `inputs` with `updates` written at `indices` (rows of `k` indices).
 
@@ -161,7 +161,7 @@ def scatter_update(inputs, indices, updates, reduction=None):
     return flat.reshape(x.shape)
 
 
-@keras_op("Cond")
+@keras_op("Cond", module="core")
 def cond(pred, true_fn, false_fn):
     """`true_fn()` if `pred` else `false_fn()`."""
     return true_fn() if pred else false_fn()
@@ -171,7 +171,7 @@ def _as_tensors(values):
     return tree.map_structure(lambda v: v if isinstance(v, torch.Tensor) else tensor(v), values)
 
 
-@keras_op("ForiLoop")
+@keras_op("ForiLoop", module="core", init_args=("lower", "upper", "body_fun"))
 def fori_loop(lower, upper, body_fun, init_val):
     """`val = body_fun(i, val)` for `i` in `range(lower, upper)`; returns the final `val`."""
     val = init_val
@@ -180,7 +180,7 @@ def fori_loop(lower, upper, body_fun, init_val):
     return val
 
 
-@keras_op("WhileLoop")
+@keras_op("WhileLoop", module="core", init_args=("cond", "body", "maximum_iterations"))
 def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: F811 (Keras' name)
     """Run `loop_vars = body(*loop_vars)` while `cond(*loop_vars)`; at most
     `maximum_iterations` times when given. A single (non-tuple) `loop_vars` is passed
@@ -196,7 +196,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: F811 (K
     return values if is_sequence else values[0]
 
 
-@keras_op("Unstack")
+@keras_op("Unstack", module="core", init_args=("num", "axis"))
 def unstack(x, num=None, axis=0):
     """Split along `axis` into a list of tensors with that axis removed."""
     x = tensor(x)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops._helpers import float_tensor, tensor
+from lamina.ops.operands import float_tensor, tensor
 from lamina.ops.operation import keras_op
 
 _RESIZE_MODES = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
@@ -152,7 +152,9 @@ def _resize_arg(size):
     return int(size[0]), int(size[1])
 
 
-@keras_op("Resize")
+@keras_op("Resize", module="image",
+          init_args=("size", "interpolation", "antialias", "crop_to_aspect_ratio",
+                     "pad_to_aspect_ratio", "fill_mode", "fill_value", "data_format"))
 def resize(images, size, interpolation="bilinear", antialias=False,
            crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
            fill_value=0.0, data_format=None):
@@ -208,7 +210,7 @@ def resize(images, size, interpolation="bilinear", antialias=False,
     return undo(_cast_back(out, dtype))
 
 
-@keras_op("RGBToGrayscale")
+@keras_op("RGBToGrayscale", module="image", init_args=("data_format",))
 def rgb_to_grayscale(images, data_format=None):
     """Luma `0.2989 R + 0.587 G + 0.114 B`, keeping a channel axis of size 1."""
     x, undo = _to_nchw(images, data_format, "rgb_to_grayscale")
@@ -229,7 +231,7 @@ def _float_images(images, data_format, name):
     return x, undo
 
 
-@keras_op("RGBToHSV")
+@keras_op("RGBToHSV", module="image", init_args=("data_format",))
 def rgb_to_hsv(images, data_format=None):
     """RGB in [0, 1] to HSV with hue in [0, 1)."""
     x, undo = _float_images(images, data_format, "rgb_to_hsv")
@@ -245,7 +247,7 @@ def rgb_to_hsv(images, data_format=None):
     return undo(torch.stack([hue, saturation, value], 1))
 
 
-@keras_op("HSVToRGB")
+@keras_op("HSVToRGB", module="image", init_args=("data_format",))
 def hsv_to_rgb(images, data_format=None):
     """HSV (hue in [0, 1)) to RGB in [0, 1]."""
     x, undo = _float_images(images, data_format, "hsv_to_rgb")
@@ -257,7 +259,9 @@ def hsv_to_rgb(images, data_format=None):
     return undo(rgb.to(dtype))
 
 
-@keras_op("CropImages")
+@keras_op("CropImages", module="image",
+          init_args=("top_cropping", "left_cropping", "bottom_cropping", "right_cropping",
+                     "target_height", "target_width", "data_format"))
 def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
                 right_cropping=None, target_height=None, target_width=None, data_format=None):
     """Crop images; each axis takes two of (top/left, bottom/right, target size)."""
@@ -270,7 +274,9 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
     return undo(x[..., top:top + height, left:left + width])
 
 
-@keras_op("PadImages")
+@keras_op("PadImages", module="image",
+          init_args=("top_padding", "left_padding", "bottom_padding", "right_padding",
+                     "target_height", "target_width", "data_format"))
 def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
                right_padding=None, target_height=None, target_width=None, data_format=None):
     """Zero-pad images; each axis takes two of (top/left, bottom/right, target size)."""
@@ -341,7 +347,8 @@ def _wrap(i, n, mode):
     return torch.where(i >= n, period - 1 - i, i)
 
 
-@keras_op("AffineTransform")
+@keras_op("AffineTransform", module="image",
+          init_args=("interpolation", "fill_mode", "fill_value", "data_format"))
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
                      fill_value=0, data_format=None):
     """Warp images with `transform = [a0, a1, a2, b0, b1, b2, c0, c1]` (shape (8,) shared
@@ -385,7 +392,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     return undo(_cast_back(out.to(x.dtype), dtype))
 
 
-@keras_op("MapCoordinates")
+@keras_op("MapCoordinates", module="image", init_args=("order", "fill_mode", "fill_value"))
 def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
     """Sample an N-D `inputs` at `coordinates` (one array per input axis, each of the
     output shape) with nearest (`order=0`, ties to even) or linear (`order=1`)
@@ -424,7 +431,8 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     return _cast_back(out, dtype)
 
 
-@keras_op("ExtractPatches")
+@keras_op("ExtractPatches", module="image",
+          init_args=("size", "strides", "dilation_rate", "padding", "data_format"))
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
                     data_format=None):
     """Patches of `size` as channels: `(..., rows, cols, ph * pw * channels)`."""
@@ -434,7 +442,7 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     x, undo = _to_nchw(images, data_format, "extract_patches")
     n, c = x.shape[:2]
     if padding.lower() == "same":
-        from lamina.ops.conv import _same_pad
+        from lamina.ops.nn.conv import _same_pad
 
         d = (dilation_rate,) * 2 if isinstance(dilation_rate, int) else tuple(dilation_rate)
         x = _same_pad(x, size, strides, d)
@@ -454,7 +462,7 @@ def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-@keras_op("ExtractPatches3D")
+@keras_op("ExtractPatches3D", module="image")
 def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
                        data_format=None):
     """3-D patches of `size` as channels: `(..., d, h, w, pd * ph * pw * channels)`."""
@@ -468,7 +476,7 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     x = v.permute(0, 4, 1, 2, 3) if last else v
     d = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
     if padding.lower() == "same":
-        from lamina.ops.conv import _same_pad
+        from lamina.ops.nn.conv import _same_pad
 
         x = _same_pad(x, size, strides, d)
     for axis, (k, s, dl) in enumerate(zip(size, strides, d)):
@@ -486,7 +494,7 @@ def _gaussian_kernel(k, sigma, dtype, device):
     return g / g.sum()
 
 
-@keras_op("GaussianBlur")
+@keras_op("GaussianBlur", module="image", init_args=("kernel_size", "sigma", "data_format"))
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
     """Gaussian blur with a `kernel_size = (height, width)` window and standard deviations
     `sigma = (along height, along width)`; zero padding keeps the input size (an even
@@ -504,7 +512,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     return undo(F.conv2d(x, weight, groups=c))
 
 
-@keras_op("SobelEdges")
+@keras_op("SobelEdges", module="image", init_args=("data_format",))
 def sobel_edges(images, data_format=None):
     """Sobel gradients `(d/dy, d/dx)` (3x3 cross-correlation, zero padding) stacked on a
     new last axis. Integer images keep their dtype with wrap-around, like integer
@@ -521,7 +529,8 @@ def sobel_edges(images, data_format=None):
     return _cast_back(out, dtype, wrap=True)
 
 
-@keras_op("SSIM")
+@keras_op("SSIM", module="image",
+          init_args=("max_val", "filter_size", "filter_sigma", "k1", "k2", "data_format"))
 def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
          data_format=None):
     """Mean structural similarity between two images (Gaussian window, 'valid' borders)."""
@@ -561,7 +570,8 @@ def _homography(start, end):
     return torch.linalg.solve(matrix, rhs)[..., 0]
 
 
-@keras_op("PerspectiveTransform")
+@keras_op("PerspectiveTransform", module="image",
+          init_args=("interpolation", "fill_value", "data_format"))
 def perspective_transform(images, start_points, end_points, interpolation="bilinear",
                           fill_value=0, data_format=None):
     """Warp images so the 4 `start_points` `(x, y)` (shape (4, 2) or (batch, 4, 2)) move
@@ -610,7 +620,9 @@ def _generator(seed, device):
                      f"seed={seed!r}.")
 
 
-@keras_op("ElasticTransform")
+@keras_op("ElasticTransform", module="image",
+          init_args=("alpha", "sigma", "interpolation", "fill_mode", "fill_value", "seed",
+                     "data_format"))
 def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
                       fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
     """Random elastic deformation: every pixel is displaced by standard-normal noise
@@ -636,7 +648,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     return undo(_cast_back(out, dtype))
 
 
-@keras_op("ScaleAndTranslate")
+@keras_op("ScaleAndTranslate", module="image", init_args=("spatial_dims", "method", "antialias"))
 def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
                         antialias=True):
     """Resample the `spatial_dims` of `images` to `output_shape`: output index `o` reads

@@ -12,8 +12,8 @@ import warnings
 import torch
 
 from lamina.backend.symbolic import is_fake
-from lamina.ops._helpers import promote_same_kept, tensor
 from lamina.ops.math import inexact_tensor
+from lamina.ops.operands import promote_same_kept, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -41,7 +41,7 @@ def _pair(a, b, name):
     return a, b
 
 
-@keras_op("Cholesky")
+@keras_op("Cholesky", module="linalg", init_args=("upper",))
 def cholesky(x, upper=False):
     """Cholesky factor of symmetric positive-definite matrices (lower unless `upper`)."""
     x = _matrix(x, "cholesky")
@@ -51,37 +51,37 @@ def cholesky(x, upper=False):
     return factor
 
 
-@keras_op("CholeskyInverse")
+@keras_op("CholeskyInverse", module="linalg", init_args=("upper",))
 def cholesky_inverse(x, upper=False):
     """Inverse of `A` given its Cholesky factor `x` (lower unless `upper`)."""
     return torch.cholesky_inverse(_matrix(x, "cholesky_inverse"), upper=upper)
 
 
-@keras_op("Det")
+@keras_op("Det", module="linalg")
 def det(x):
     """Determinant of square matrices."""
     return torch.linalg.det(_matrix(x, "det"))
 
 
-@keras_op("Eig")
+@keras_op("Eig", module="linalg")
 def eig(x):
     """Eigenvalues and eigenvectors of general square matrices (complex results)."""
     return torch.linalg.eig(_matrix(x, "eig"))
 
 
-@keras_op("Eigh")
+@keras_op("Eigh", module="linalg")
 def eigh(x):
     """Eigenvalues (ascending) and eigenvectors of symmetric/Hermitian matrices."""
     return torch.linalg.eigh(_matrix(x, "eigh"))
 
 
-@keras_op("Inv")
+@keras_op("Inv", module="linalg")
 def inv(x):
     """Inverse of square matrices."""
     return torch.linalg.inv(_matrix(x, "inv"))
 
 
-@keras_op("Lstsq")
+@keras_op("Lstsq", module="linalg", init_args=("rcond",))
 def lstsq(a, b, rcond=None):
     """Least-squares solution `x` of `a @ x = b`."""
     a, b = promote_same_kept(inexact_tensor(a), inexact_tensor(b))
@@ -97,7 +97,7 @@ def lstsq(a, b, rcond=None):
     return pinv_a @ b
 
 
-@keras_op("LuFactor")
+@keras_op("LuFactor", module="linalg")
 def lu_factor(x):
     """Packed LU factorisation and (0-based, int32) pivots of square matrices."""
     lu, pivots = torch.linalg.lu_factor(_matrix(x, "lu_factor"))
@@ -107,7 +107,7 @@ def lu_factor(x):
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, float("inf"), float("-inf"))
 
 
-@keras_op("Norm")
+@keras_op("Norm", module="linalg", init_args=("ord", "axis", "keepdims"))
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras' name)
     """Vector norm (one axis) or matrix norm (two axes) of `x`; see numpy for `ord`.
 
@@ -137,7 +137,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (Keras' name)
     raise ValueError(f"`norm`: `axis` must name one or two axes; received {axis!r}.")
 
 
-@keras_op("Qr")
+@keras_op("Qr", module="linalg", init_args=("mode",))
 def qr(x, mode="reduced"):
     """QR decomposition (`mode`: "reduced" or "complete")."""
     if mode not in ("reduced", "complete"):
@@ -145,14 +145,14 @@ def qr(x, mode="reduced"):
     return torch.linalg.qr(_matrix(x, "qr", square=False), mode=mode)
 
 
-@keras_op("Solve")
+@keras_op("Solve", module="linalg")
 def solve(a, b):
     """Solve `a @ x = b` for square `a`."""
     a, b = _pair(a, b, "solve")
     return torch.linalg.solve(a, b)
 
 
-@keras_op("SolveTriangular")
+@keras_op("SolveTriangular", module="linalg", init_args=("lower",))
 def solve_triangular(a, b, lower=False):
     """Solve `a @ x = b` for triangular `a` (upper unless `lower`)."""
     a, b = _pair(a, b, "solve_triangular")
@@ -161,7 +161,7 @@ def solve_triangular(a, b, lower=False):
     return out[..., 0] if vector else out
 
 
-@keras_op("Svd")
+@keras_op("SVD", module="linalg", init_args=("full_matrices", "compute_uv"))
 def svd(x, full_matrices=True, compute_uv=True):
     """Singular value decomposition: `(u, s, vh)`, or just `s` without `compute_uv`."""
     x = _matrix(x, "svd", square=False)
@@ -170,7 +170,7 @@ def svd(x, full_matrices=True, compute_uv=True):
     return torch.linalg.svd(x, full_matrices=full_matrices)
 
 
-@keras_op("MatrixRank")
+@keras_op("MatrixRank", module="linalg", init_args=("tol",))
 def matrix_rank(x, tol=None):
     """Number of singular values above `tol` (default: numpy's tolerance)."""
     x = _matrix(x, "matrix_rank", square=False)
@@ -179,7 +179,7 @@ def matrix_rank(x, tol=None):
     return torch.linalg.matrix_rank(x, atol=tol, rtol=0.0).int()
 
 
-@keras_op("Pinv")
+@keras_op("Pinv", module="linalg", init_args=("rcond",))
 def pinv(x, rcond=None):
     """Moore-Penrose pseudo-inverse; singular values below `rcond * max(s)` are cut."""
     x = _matrix(x, "pinv", square=False)
@@ -188,13 +188,13 @@ def pinv(x, rcond=None):
     return torch.linalg.pinv(x, rtol=rcond)
 
 
-@keras_op("Slogdet")
+@keras_op("Slogdet", module="numpy")
 def slogdet(x):
     """`(sign, log|det|)` of square matrices."""
     return tuple(torch.linalg.slogdet(_matrix(x, "slogdet")))
 
 
-@keras_op("Logdet")
+@keras_op("Logdet", module="math")
 def logdet(x):
     """Log-determinant of Hermitian positive-definite matrices."""
     return torch.logdet(_matrix(x, "logdet"))

@@ -8,7 +8,7 @@
 import torch
 
 from lamina.backend.symbolic import is_fake, unknown_size
-from lamina.ops._helpers import axis_error, float_tensor, tensor
+from lamina.ops.operands import axis_error, float_tensor, tensor
 from lamina.ops.operation import keras_op
 
 
@@ -28,19 +28,19 @@ def real_tensor(x, name):
     return float_tensor(x)
 
 
-@keras_op("Erf")
+@keras_op("Erf", module="math")
 def erf(x):
     """Element-wise Gauss error function."""
     return torch.erf(real_tensor(x, "erf"))
 
 
-@keras_op("Rsqrt")
+@keras_op("Rsqrt", module="math")
 def rsqrt(x):
     """Element-wise `1 / sqrt(x)`."""
     return torch.rsqrt(inexact_tensor(x))
 
 
-@keras_op("Logsumexp")
+@keras_op("Logsumexp", module="math", init_args=("axis", "keepdims"))
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over `axis`, computed without overflow."""
     x = inexact_tensor(x)
@@ -52,7 +52,7 @@ def logsumexp(x, axis=None, keepdims=False):
         raise axis_error(axis, x) from None
 
 
-@keras_op("TopK")
+@keras_op("TopK", module="math", init_args=("k", "sorted"))
 def top_k(x, k, sorted=True):  # noqa: A002 (Keras' name)
     """The `k` largest values along the last axis and their indices."""
     x = tensor(x)
@@ -100,33 +100,33 @@ def _limit(x, sign):
     return (sign > 0) if info is None else (info.max if sign > 0 else info.min)
 
 
-@keras_op("SegmentSum")
+@keras_op("SegmentSum", module="math", init_args=("num_segments", "sorted"))
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Sum of the rows of `data` sharing each segment id (0 for empty segments)."""
     return _segment("sum", data, segment_ids, num_segments, "segment_sum")
 
 
-@keras_op("SegmentMax")
+@keras_op("SegmentMax", module="math", init_args=("num_segments", "sorted"))
 def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Maximum of the rows of `data` sharing each segment id (lowest value when empty)."""
     data = tensor(data)
     return _segment("amax", data, segment_ids, num_segments, "segment_max", _limit(data, -1))
 
 
-@keras_op("SegmentMin")
+@keras_op("SegmentMin", module="math", init_args=("num_segments", "sorted"))
 def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Minimum of the rows of `data` sharing each segment id (highest value when empty)."""
     data = tensor(data)
     return _segment("amin", data, segment_ids, num_segments, "segment_min", _limit(data, 1))
 
 
-@keras_op("SegmentProd")
+@keras_op("SegmentProd", module="math", init_args=("num_segments", "sorted"))
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Product of the rows of `data` sharing each segment id (1 for empty segments)."""
     return _segment("prod", data, segment_ids, num_segments, "segment_prod", 1)
 
 
-@keras_op("InTopK")
+@keras_op("InTopK", module="math", init_args=("k",))
 def in_top_k(targets, predictions, k):
     """True where `targets[i]` is among the `k` largest of `predictions[i]` (ties count)."""
     targets, predictions = tensor(targets), float_tensor(predictions)
@@ -156,31 +156,31 @@ def _parts(z):
     return z.real.contiguous(), z.imag.contiguous()
 
 
-@keras_op("FFT")
+@keras_op("FFT", module="math")
 def fft(x):
     """FFT over the last axis of `x = (real, imag)`; returns `(real, imag)`."""
     return _parts(torch.fft.fft(_complex(x, "fft")))
 
 
-@keras_op("FFT2")
+@keras_op("FFT2", module="math")
 def fft2(x):
     """2-D FFT over the last two axes of `x = (real, imag)`; returns `(real, imag)`."""
     return _parts(torch.fft.fft2(_complex(x, "fft2")))
 
 
-@keras_op("IFFT2")
+@keras_op("IFFT2", module="math")
 def ifft2(x):
     """Inverse 2-D FFT over the last two axes of `x = (real, imag)`."""
     return _parts(torch.fft.ifft2(_complex(x, "ifft2")))
 
 
-@keras_op("RFFT")
+@keras_op("RFFT", module="math", init_args=("fft_length",))
 def rfft(x, fft_length=None):
     """FFT of a real signal over the last axis; returns `(real, imag)` half spectra."""
     return _parts(torch.fft.rfft(real_tensor(x, "rfft"), n=fft_length))
 
 
-@keras_op("IRFFT")
+@keras_op("IRFFT", module="math", init_args=("fft_length",))
 def irfft(x, fft_length=None):
     """Inverse of `rfft`: a real signal of `fft_length` from `x = (real, imag)`."""
     return torch.fft.irfft(_complex(x, "irfft"), n=fft_length)
@@ -208,7 +208,8 @@ def _check_fft_length(sequence_length, fft_length):
                          f"({sequence_length}).")
 
 
-@keras_op("STFT")
+@keras_op("STFT", module="math",
+          init_args=("sequence_length", "sequence_stride", "fft_length", "window", "center"))
 def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
     """Short-time Fourier transform over the last axis; returns `(real, imag)` of shape
     `(..., frames, fft_length // 2 + 1)`."""
@@ -229,7 +230,9 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     return _parts(z)
 
 
-@keras_op("ISTFT")
+@keras_op("ISTFT", module="math",
+          init_args=("sequence_length", "sequence_stride", "fft_length", "length", "window",
+                     "center"))
 def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
           center=True):
     """Inverse of `stft`: the signal from `x = (real, imag)` frames of shape
@@ -276,7 +279,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     return signal.reshape(*batch, signal.shape[-1])
 
 
-@keras_op("ExtractSequences")
+@keras_op("ExtractSequences", module="math", init_args=("sequence_length", "sequence_stride"))
 def extract_sequences(x, sequence_length, sequence_stride):
     """Overlapping frames of the last axis: `(..., frames, sequence_length)`."""
     x = tensor(x)
@@ -286,7 +289,7 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return x.unfold(-1, sequence_length, sequence_stride)
 
 
-@keras_op("Cdist")
+@keras_op("CDist", module="math")
 def cdist(x, y):
     """Pairwise Euclidean distances between the rows of `x` `(..., P, M)` and `y`
     `(..., R, M)`: `(..., P, R)`."""
@@ -298,7 +301,7 @@ def cdist(x, y):
     return torch.cdist(x.to(dtype), y.to(dtype))
 
 
-@keras_op("ViewAsComplex")
+@keras_op("ViewAsComplex", module="math")
 def view_as_complex(x):
     """A complex64 tensor from a real one whose last axis holds (real, imag)."""
     x = tensor(x).float()
@@ -308,7 +311,7 @@ def view_as_complex(x):
     return torch.view_as_complex(x.contiguous())
 
 
-@keras_op("ViewAsReal")
+@keras_op("ViewAsReal", module="math")
 def view_as_real(x):
     """A real tensor with a trailing (real, imag) axis from a complex one."""
     x = tensor(x)

@@ -1,13 +1,38 @@
-"""`Operation`: anything that can be called on tensors and recorded in a graph."""
+"""`Operation`: anything that can be called on tensors and recorded in a graph; `keras_op`,
+the one way to define an op function.
+
+Reading a `<keras_op NAME>` frame in a traceback
+------------------------------------------------
+`keras_op` compiles, for each op, a dispatcher with the op's own signature (see
+`_fast_dispatcher`): a few class checks per argument pick the eager function, the
+symbolic path, or (for ops declaring `bound=`) a torch function called directly. Its
+frame reads `File "<keras_op add>", line N, in add`. The frame below it is where the work
+happened: the op's own body (an eager error, raised once, in the op's own words), the
+graph recorder (a symbolic call), or `bound` itself. To see the dispatcher's code, print
+the op's `__keras_source__` (line N of that text is line N of the frame; tracebacks
+show it too, as `linecache` holds it):
+
+>>> import lamina
+>>> print(lamina.ops.relu.__keras_source__.splitlines()[1])
+    if x.__class__ is Tensor:
+
+A `bound` path runs only when its `guard` holds, and the guard admits only inputs the
+torch function computes exactly as the op would: nothing is caught and retried.
+"""
 
 import inspect
+import linecache
 
 import torch
 
 from lamina import tree
-from lamina.backend import config
 from lamina.backend.symbolic import EAGER_CLASSES, any_symbolic, compute_output_spec
 from lamina.ops.node import Node
+
+# Keras' namespaces of op classes: an op declares one by its short name.
+KERAS_OP_MODULES = {
+    name: f"keras.src.ops.{name}" for name in ("core", "image", "linalg", "math", "nn", "numpy")
+}
 
 
 class Operation:
@@ -35,15 +60,18 @@ class Operation:
 
 
 class FunctionOperation(Operation):
-    """An op function (e.g. `lamina.ops.add`) recorded as a graph node.
+    """One symbolic call of an op function (e.g. `lamina.ops.add`), recorded as a graph node.
 
-    `class_name` is Keras' op class name, used when the graph is saved.
+    `class_name`, `keras_module` and `init_args` are the op's Keras identity: a saved graph
+    names `keras_module.class_name`, built from the call's `init_args` values.
     """
 
-    def __init__(self, fn, class_name, call_args, call_kwargs):
+    def __init__(self, fn, class_name, keras_module=KERAS_OP_MODULES["numpy"], init_args=()):
         super().__init__(name=fn.__name__)
         self.fn = fn
         self.class_name = class_name
+        self.keras_module = keras_module
+        self.init_args = init_args
 
     def call(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
@@ -65,69 +93,80 @@ def _all_eager(sequence):
 FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
 
 
-def same_dtype_tensors(xs):
-    """True for a non-empty list/tuple of plain tensors that all have one dtype."""
-    if xs.__class__ not in _SEQUENCES or not xs or xs[0].__class__ is not torch.Tensor:
-        return False
-    dtype = xs[0].dtype
-    for x in xs:
-        if x.__class__ is not torch.Tensor or x.dtype is not dtype:
-            return False
-    return True
+def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
+    """Define an op function: eager on tensors, a recorded graph node on `KerasTensor`s.
 
+    Args:
+        class_name: Keras' class for the op (`"Conv"`), as a saved graph names it.
+        module: Keras' namespace of that class: `"core"`, `"nn"`, `"numpy"`, `"math"`,
+            `"linalg"` or `"image"` (or the full `"keras.src.ops.nn"`).
+        init_args: the parameters Keras' class takes in its constructor (the rest are
+            its `call` arguments); a saved graph writes their values into the op's config.
+        bound: a torch callable given the op's arguments positionally; it runs instead of
+            the op whenever `guard` holds, so it must return exactly what the op returns.
+        guard: a Python expression over the op's parameter names (and `Tensor`,
+            `FLOAT_DTYPES`) that admits only inputs `bound` computes exactly as the op
+            would, errors included: `bound`'s exceptions are never caught.
 
-def tensor_and_weak_float(x1, x2):
-    """True for a plain tensor and a Python float (either order) while `floatx()` is
-    float32: then torch's scalar promotion is exactly Keras'."""
-    c1, c2 = x1.__class__, x2.__class__
-    return ((c1 is torch.Tensor and c2 is float) or (c1 is float and c2 is torch.Tensor)) and (
-        config.floatx() == "float32"
-    )
+    The returned function has the op's own signature: its eager path checks each
+    argument's class against `EAGER_CLASSES` and calls the op, without packing `*args`.
 
-
-def keras_op(class_name=None, bound=None, tensors=None, dtypes=None, guard=None):
-    """Decorate an op function so that `KerasTensor` inputs record a graph node.
-
-    The returned function has `fn`'s own signature: its eager fast path checks each
-    argument's class against `EAGER_CLASSES` and calls `fn`, without packing `*args`.
-
-    `bound`: a torch callable that, given the same positional arguments, returns what `fn`
-    returns whenever the parameters named in `tensors` (default: all) are plain
-    `torch.Tensor`s. Such calls go straight to it; if it raises, `fn` runs instead (and
-    reports the error in Keras' terms), so `bound` may reject inputs `fn` accepts.
-    `dtypes`: if given, the bound path also requires those tensors' dtypes to be in it.
-    `guard`: a predicate over the parameters named in `tensors` that admits more calls to
-    the bound path when the plain-tensor check fails (e.g. "a list of plain tensors of
-    one dtype", "a tensor and a Python float").
+    >>> @keras_op("Twice", module="numpy")
+    ... def twice(x):
+    ...     return x * 2
+    >>> twice(torch.ones(2)).tolist(), twice.keras_module
+    ([2.0, 2.0], 'keras.src.ops.numpy')
     """
+    keras_module = KERAS_OP_MODULES.get(module, module)
+    if keras_module not in KERAS_OP_MODULES.values():
+        raise ValueError(f"`keras_op`: unknown Keras op module {module!r}; expected one of "
+                         f"{sorted(KERAS_OP_MODULES)}.")
+    if (bound is None) != (guard is None):
+        raise TypeError("`keras_op`: `bound` and `guard` go together: the guard says when "
+                        "the bound function may run instead of the op.")
+    init_args = tuple(init_args)
 
     def decorate(fn):
-        name = class_name or "".join(p.capitalize() for p in fn.__name__.split("_"))
+        parameters = inspect.signature(fn).parameters
+        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        unknown = [a for a in init_args if a not in parameters and not takes_kwargs]
+        if unknown:
+            raise TypeError(f"`{fn.__name__}`: init_args {unknown} are not parameters of "
+                            "the op.")
 
         def general(*args, **kwargs):
             if any_symbolic(args, kwargs):
-                return FunctionOperation(fn, name, args, kwargs).symbolic_call(*args, **kwargs)
+                operation = FunctionOperation(fn, class_name, keras_module, init_args)
+                return operation.symbolic_call(*args, **kwargs)
             return fn(*args, **kwargs)
 
-        op = _fast_dispatcher(fn, general, bound, tensors, dtypes, guard) or general
+        op, source = _fast_dispatcher(fn, general, bound, guard)
+        op = op or general
         op.__name__ = fn.__name__
         op.__qualname__ = fn.__qualname__
         op.__doc__ = fn.__doc__
         op.__module__ = fn.__module__
         op.__wrapped__ = fn
-        op.keras_class_name = name
+        op.__keras_source__ = source
+        op.keras_class_name = class_name
+        op.keras_module = keras_module
+        op.keras_init_args = init_args
         return op
 
     return decorate
 
 
-def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=None):
+def _fast_dispatcher(fn, general, bound, guard):
     """A function with `fn`'s parameters whose body is one class check per argument, then
-    `fn` (all eager) or `general` (maybe symbolic). None for `*args`/`**kwargs` signatures."""
+    `fn` (all eager) or `general` (maybe symbolic), and its source; `(None, None)` for
+    `*args`/`**kwargs` signatures."""
     params = list(inspect.signature(fn).parameters.values())
     kinds = {p.kind for p in params}
     if not params or kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
-        return None
+        if bound is not None:
+            raise TypeError(f"`{fn.__name__}`: `bound` needs a signature without *args or "
+                            "**kwargs.")
+        return None, None
     if bound is not None and inspect.Parameter.KEYWORD_ONLY in kinds:
         raise TypeError(f"`{fn.__name__}`: `bound` gets positional arguments only, so the "
                         "op may not have keyword-only parameters.")
@@ -149,20 +188,9 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=N
     args = ", ".join(call)
     source = f"def {fn.__name__}({', '.join(header)}):\n"
     if bound is not None:
-        names = tensors or [p.name for p in params]
-        positional = ", ".join(p.name for p in params)
-        guards = [f"{n}.__class__ is _tensor_" for n in names]
-        if dtypes is not None:
-            guards += [f"{n}.dtype in _dtypes_" for n in names]
-        condition = " and ".join(guards)
-        if guard is not None:
-            condition = f"({condition}) or _guard_({', '.join(names)})"
         source += (
-            f"    if {condition}:\n"
-            f"        try:\n"
-            f"            return _bound_({positional})\n"
-            f"        except Exception:\n"
-            f"            pass\n"
+            f"    if {guard}:\n"
+            f"        return _bound_({', '.join(p.name for p in params)})\n"
         )
     source += (
         f"    if {checks}:\n"
@@ -172,12 +200,15 @@ def _fast_dispatcher(fn, general, bound=None, tensors=None, dtypes=None, guard=N
     namespace = {
         "__name__": fn.__module__,  # the dispatcher belongs to its op's module (error names)
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
-        "_sequences_": _SEQUENCES, "_all_eager_": _all_eager,
-        "_bound_": bound, "_tensor_": torch.Tensor, "_dtypes_": dtypes, "_guard_": guard,
+        "_sequences_": _SEQUENCES, "_all_eager_": _all_eager, "_bound_": bound,
         "_defaults_": {p.name: p.default for p in params},
+        "Tensor": torch.Tensor, "FLOAT_DTYPES": FLOAT_DTYPES,
     }
-    exec(compile(source, f"<keras_op {fn.__name__}>", "exec"), namespace)  # noqa: S102
-    return namespace[fn.__name__]
+    filename = f"<keras_op {fn.__name__}>"
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    # Tracebacks and debuggers show the dispatcher's lines, as for a file.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return namespace[fn.__name__], source
 
 
 __all__ = ["Operation", "FunctionOperation", "keras_op", "tree"]

@@ -9,11 +9,23 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.convert import convert_to_tensor
-from lamina.backend.dtypes import result_type, to_torch_dtype
-from lamina.ops.operation import FLOAT_DTYPES, keras_op
+from lamina.backend.dtypes import floatx_dtype, result_type, to_torch_dtype
 
 PY_NUMBERS = (bool, int, float)  # a tuple: also an isinstance() argument
 _TORCH_RESULT = {}
+
+# `keras_op` guards (expressions over the op's parameters) for ops whose `bound` torch
+# function is exact on them. A float tensor: float unary functions need no conversion.
+FLOAT_TENSOR = "x.__class__ is Tensor and x.dtype in FLOAT_DTYPES"
+# A float tensor and a Python float (weak in torch and Keras alike), either order, or two
+# float tensors of one dtype where `x2`'s shape is a suffix of `x1`'s (a bias add), so
+# they broadcast and no promotion happens.
+SAME_FLOATS_OR_WEAK_FLOAT = (
+    "x1.__class__ is Tensor and x1.dtype in FLOAT_DTYPES and (x2.__class__ is float or ("
+    "x2.__class__ is Tensor and x2.dtype is x1.dtype and x1.shape[x1.ndim - x2.ndim:] == "
+    "x2.shape)) or x1.__class__ is float and x2.__class__ is Tensor and x2.dtype in "
+    "FLOAT_DTYPES"
+)
 # Same-dtype pairs promote to themselves except 64-bit types (Keras returns 32-bit ones).
 _CANONICAL_SAME = {torch.int64: torch.int32, torch.float64: torch.float32,
                    torch.uint64: torch.uint32, torch.complex128: torch.complex64}
@@ -22,10 +34,6 @@ _CANONICAL_SAME = {torch.int64: torch.int32, torch.float64: torch.float32,
 def tensor(x):
     """`x` as a torch tensor (tensors pass through untouched)."""
     return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
-
-
-def floatx_dtype():
-    return to_torch_dtype(config.floatx())
 
 
 def float_tensor(x):
@@ -106,6 +114,30 @@ def _number_or_tensor(x, other):
     return convert_to_tensor(x)
 
 
+def broadcast_binary(torch_fn, name, x1, x2):
+    """`torch_fn(x1, x2)` on converted operands, its failures reported in the op's terms."""
+    try:
+        return torch_fn(x1, x2)
+    except NotImplementedError:  # (a RuntimeError subclass: torch has no such kernel)
+        raise TypeError(f"`{name}` does not support operands of dtype {tensor(x1).dtype} and "
+                        f"{tensor(x2).dtype} (neither does Keras); cast them to an integer or "
+                        "float dtype.") from None
+    except RuntimeError:
+        check_broadcastable(name, x1, x2)
+        raise
+
+
+def same_dtype_tensors(xs):
+    """True for a non-empty list/tuple of plain tensors that all have one dtype."""
+    if xs.__class__ not in (list, tuple) or not xs or xs[0].__class__ is not torch.Tensor:
+        return False
+    dtype = xs[0].dtype
+    for x in xs:
+        if x.__class__ is not torch.Tensor or x.dtype is not dtype:
+            return False
+    return True
+
+
 def check_broadcastable(op_name, x1, x2):
     """Raise a ValueError naming both shapes when `x1` and `x2` cannot broadcast.
 
@@ -143,13 +175,63 @@ def as_dims(axis):
     return tuple(axis)
 
 
-def float_unary_op(torch_fn, name, class_name, doc):
-    """An element-wise op computing `torch_fn` in floating point: integer and bool input
-    becomes `floatx()`; float tensors go straight to `torch_fn`."""
+def shape_tuple(shape):
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(-1 if d is None else int(d) for d in shape)
 
-    def op(x):
-        return torch_fn(float_tensor(x))
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
-    return keras_op(class_name, bound=torch_fn, dtypes=FLOAT_DTYPES)(op)
+_JOIN_WIDE = frozenset({torch.int64, torch.float64, torch.uint64, torch.complex128})
+
+
+def join_operands(xs):
+    """Tensors for the join ops (concatenate, stack, hstack, ...) in their common dtype.
+
+    Keras' promotion, except that with any 64-bit operand Keras joins with torch's
+    promotion (so float64 and int64 are kept, not canonicalised to 32 bits)."""
+    if same_dtype_tensors(xs):
+        return xs  # one dtype, nothing to promote
+    xs = [tensor(x) for x in xs]
+    if any(x.dtype in _JOIN_WIDE for x in xs):  # Keras-torch: torch's promotion, nothing narrowed
+        dtype = xs[0].dtype
+        for x in xs:
+            dtype = torch.promote_types(dtype, x.dtype)
+        return [x.to(dtype) for x in xs]
+    return promote(*xs) if len(xs) > 1 else xs
+
+
+_PROMOTE_WIDE = (torch.float64, torch.int64, torch.complex128)
+
+
+def promote_wide(*xs):
+    """As `promote`, but where a tensor operand is 64-bit the result follows torch's own
+    promotion of the converted operands (float64 stays float64), as these Keras-torch ops
+    do; Keras' `result_type` would narrow it to 32 bits."""
+    xs = [x if isinstance(x, (torch.Tensor, bool, int, float)) else tensor(x) for x in xs]
+    if not any(isinstance(x, torch.Tensor) and x.dtype in _PROMOTE_WIDE for x in xs):
+        return promote(*xs)  # Python numbers stay weak
+    xs = [x if isinstance(x, torch.Tensor) else tensor(x) for x in xs]
+    dtype = xs[0].dtype
+    for x in xs[1:]:
+        dtype = torch.promote_types(dtype, x.dtype) if x.ndim else torch.result_type(
+            torch.empty(1, dtype=dtype), x)
+    return [x if x.dtype == dtype else x.to(dtype) for x in xs]
+
+
+def float_pair(x1, x2, weak=False):
+    """Operands promoted Keras-style, then made floating (`floatx()` for ints/bools).
+
+    NOTE: most of these Keras ops convert both operands first, so a Python float is
+    `floatx()`, not weak: `hypot(float16_tensor, 2.5)` is float32."""
+    x1, x2 = promote(x1, x2) if weak else promote(tensor(x1), tensor(x2))
+    if not x1.is_floating_point() and not x1.is_complex():
+        dtype = floatx_dtype()
+        x1, x2 = x1.to(dtype), x2.to(dtype)
+    return x1, x2
+
+
+def check_axes(x, axis):
+    for a in (axis,) if isinstance(axis, int) else axis:
+        if not -x.ndim <= a < x.ndim:
+            raise axis_error(axis, x)
+    return axis

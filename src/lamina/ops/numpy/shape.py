@@ -1,8 +1,9 @@
-"""Shape, indexing and creation ops of `lamina.ops.numpy` (re-exported there).
+"""Shape and indexing ops of `lamina.ops.numpy`: reshaping, transposing, joining,
+splitting, flipping, padding, repeating and gathering.
 
 >>> import lamina
->>> lamina.ops.expand_dims(lamina.ops.zeros((2, 3)), (0, -1)).shape
-torch.Size([1, 2, 3, 1])
+>>> lamina.ops.reshape(lamina.ops.arange(6), (2, 3)).shape
+torch.Size([2, 3])
 """
 
 import builtins
@@ -11,47 +12,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops._helpers import (
-    PY_NUMBERS,
+from lamina.ops.operands import (
     axis_error,
-    floatx_dtype,
+    join_operands,
     normalize_axis,
-    promote,
+    shape_tuple,
     tensor,
-    torch_result_type,
 )
-from lamina.ops.operation import keras_op, same_dtype_tensors
+from lamina.ops.operation import keras_op
 
-
-def _shape_tuple(shape):
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(-1 if d is None else int(d) for d in shape)
-
-
-_WIDE = frozenset({torch.int64, torch.float64, torch.uint64, torch.complex128})
 _REVERSED_AXES = [tuple(range(n - 1, -1, -1)) for n in range(9)]
 
 
-def join_operands(xs):
-    """Tensors for the join ops (concatenate, stack, hstack, ...) in their common dtype.
-
-    Keras' promotion, except that with any 64-bit operand Keras joins with torch's
-    promotion (so float64 and int64 are kept, not canonicalised to 32 bits)."""
-    if same_dtype_tensors(xs):
-        return xs  # one dtype, nothing to promote
-    xs = [tensor(x) for x in xs]
-    if any(x.dtype in _WIDE for x in xs):  # Keras-torch: torch's promotion, nothing narrowed
-        dtype = xs[0].dtype
-        for x in xs:
-            dtype = torch.promote_types(dtype, x.dtype)
-        return [x.to(dtype) for x in xs]
-    return promote(*xs) if len(xs) > 1 else xs
-
-
-@keras_op("Reshape", bound=torch.reshape, tensors=("x",))
+@keras_op("Reshape", module="numpy", init_args=("newshape",))
 def reshape(x, newshape):
     """`x` with shape `newshape` (one entry may be -1 or None: inferred)."""
     if x.__class__ is not torch.Tensor:
@@ -59,7 +33,7 @@ def reshape(x, newshape):
     try:
         if type(newshape) is tuple and None not in newshape:
             return torch.reshape(x, newshape)
-        return torch.reshape(x, _shape_tuple(newshape))
+        return torch.reshape(x, shape_tuple(newshape))
     except RuntimeError:
         raise ValueError(
             f"`reshape`: cannot reshape a tensor of shape {tuple(x.shape)} "
@@ -67,7 +41,7 @@ def reshape(x, newshape):
         ) from None
 
 
-@keras_op("Transpose")
+@keras_op("Transpose", module="numpy", init_args=("axes",))
 def transpose(x, axes=None):
     """Permute the axes (None: reverse them)."""
     if x.__class__ is not torch.Tensor:
@@ -87,7 +61,7 @@ def transpose(x, axes=None):
         ) from None
 
 
-@keras_op("ExpandDims")
+@keras_op("ExpandDims", module="numpy", init_args=("axis",))
 def expand_dims(x, axis):
     """Insert size-1 axes at `axis` (an int or a tuple, positions in the output)."""
     x = tensor(x)
@@ -105,7 +79,7 @@ def expand_dims(x, axis):
     return x
 
 
-@keras_op("Squeeze")
+@keras_op("Squeeze", module="numpy", init_args=("axis",))
 def squeeze(x, axis=None):
     """Remove size-1 axes: all of them, or those in `axis` (which must have size 1)."""
     x = tensor(x)
@@ -122,7 +96,7 @@ def squeeze(x, axis=None):
     return torch.squeeze(x, axes)
 
 
-@keras_op("Concatenate", bound=torch.cat, tensors=("xs",), guard=same_dtype_tensors)
+@keras_op("Concatenate", module="numpy", init_args=("axis",))
 def concatenate(xs, axis=0):
     """Join tensors along an existing `axis` (None: flatten them first)."""
     xs = join_operands(xs)
@@ -139,7 +113,7 @@ def concatenate(xs, axis=0):
         ) from None
 
 
-@keras_op("Stack", bound=torch.stack, tensors=("x",), guard=same_dtype_tensors)
+@keras_op("Stack", module="numpy", init_args=("axis",))
 def stack(x, axis=0):
     """Join same-shaped tensors along a new `axis`."""
     xs = join_operands(x)
@@ -154,7 +128,7 @@ def stack(x, axis=0):
         ) from None
 
 
-@keras_op("Split")
+@keras_op("Split", module="numpy", init_args=("indices_or_sections", "axis"))
 def split(x, indices_or_sections, axis=0):
     """Split into equal sections (an int) or at the given indices; returns a list."""
     x = tensor(x)
@@ -181,7 +155,7 @@ def _index_tensor(indices, size):
     return torch.where(indices < 0, indices + size, indices)
 
 
-@keras_op("Take")
+@keras_op("Take", module="numpy", init_args=("axis",))
 def take(x, indices, axis=None):
     """Values of `x` at `indices` along `axis` (None: of the flattened `x`)."""
     x = tensor(x)
@@ -193,7 +167,7 @@ def take(x, indices, axis=None):
     return out.reshape((*x.shape[:axis], *idx.shape, *x.shape[axis + 1 :]))
 
 
-@keras_op("TakeAlongAxis")
+@keras_op("TakeAlongAxis", module="numpy", init_args=("axis",))
 def take_along_axis(x, indices, axis=None):
     """Values of `x` at `indices` along `axis`, the other axes broadcasting."""
     x = tensor(x)
@@ -224,7 +198,7 @@ def _pad_index(size, before, after, mode, device):
     return torch.where(i >= size, period - 1 - i, i)
 
 
-@keras_op("Pad")
+@keras_op("Pad", module="numpy", init_args=("pad_width", "mode"))
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pad `x`; `pad_width` is numpy's: an int, a `(before, after)` pair, or one per axis.
 
@@ -256,16 +230,16 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     return x
 
 
-@keras_op("Tile")
+@keras_op("Tile", module="numpy", init_args=("repeats",))
 def tile(x, repeats):
     """Repeat the whole tensor `repeats` times per axis (numpy.tile)."""
-    repeats = _shape_tuple(repeats)
+    repeats = shape_tuple(repeats)
     if builtins.min(repeats, default=0) < 0:
         raise ValueError(f"`tile`: repeats must be non-negative; received {repeats}.")
     return torch.tile(tensor(x), repeats)
 
 
-@keras_op("Repeat")
+@keras_op("Repeat", module="numpy", init_args=("repeats", "axis"))
 def repeat(x, repeats, axis=None):
     """Repeat each element `repeats` times along `axis` (None: flattened)."""
     x = tensor(x)
@@ -279,7 +253,7 @@ def repeat(x, repeats, axis=None):
     return torch.repeat_interleave(x, repeats, dim=axis)
 
 
-@keras_op("Flip")
+@keras_op("Flip", module="numpy", init_args=("axis",))
 def flip(x, axis=None):
     """Reverse the order along `axis` (None: all axes)."""
     x = tensor(x)
@@ -290,7 +264,7 @@ def flip(x, axis=None):
         raise axis_error(axis, x) from None
 
 
-@keras_op("Roll")
+@keras_op("Roll", module="numpy", init_args=("shift", "axis"))
 def roll(x, shift, axis=None):
     """Shift elements cyclically along `axis` (None: over the flattened tensor)."""
     x = tensor(x)
@@ -304,25 +278,25 @@ def roll(x, shift, axis=None):
         raise axis_error(axis, x) from None
 
 
-@keras_op("BroadcastTo")
+@keras_op("BroadcastTo", module="numpy", init_args=("shape",))
 def broadcast_to(x, shape):
     """`x` broadcast (as a view) to `shape`."""
     x = tensor(x)
     try:
-        return torch.broadcast_to(x, _shape_tuple(shape))
+        return torch.broadcast_to(x, shape_tuple(shape))
     except RuntimeError:
         raise ValueError(
             f"`broadcast_to`: cannot broadcast shape {tuple(x.shape)} to {tuple(shape)}."
         ) from None
 
 
-@keras_op("Ravel")
+@keras_op("Ravel", module="numpy")
 def ravel(x):
     """The flattened (1-D) tensor."""
     return torch.ravel(tensor(x))
 
 
-@keras_op("Swapaxes")
+@keras_op("Swapaxes", module="numpy", init_args=("axis1", "axis2"))
 def swapaxes(x, axis1, axis2):
     """Exchange two axes."""
     x = tensor(x)
@@ -332,7 +306,7 @@ def swapaxes(x, axis1, axis2):
         raise axis_error((axis1, axis2), x) from None
 
 
-@keras_op("Moveaxis")
+@keras_op("Moveaxis", module="numpy", init_args=("source", "destination"))
 def moveaxis(x, source, destination):
     """Move axes `source` to positions `destination` (ints or sequences)."""
     x = tensor(x)
@@ -342,154 +316,199 @@ def moveaxis(x, source, destination):
         raise axis_error((source, destination), x) from None
 
 
-@keras_op("GetItem")
+@keras_op("GetItem", module="numpy")
 def get_item(x, key):
     """`x[key]` with numpy-style indexing."""
     return tensor(x)[key]
 
 
-# --- creation -------------------------------------------------------------------------
+@keras_op("Hstack", module="numpy")
+def hstack(xs):
+    """Concatenate along axis 1 (axis 0 for 1-D inputs)."""
+    return _joined("hstack", torch.hstack, join_operands(xs))
 
 
-def _dtype_or_floatx(dtype):
-    return floatx_dtype() if dtype is None else to_torch_dtype(dtype)
+@keras_op("Vstack", module="numpy")
+def vstack(xs):
+    """Concatenate along axis 0 (1-D inputs become rows)."""
+    return _joined("vstack", torch.vstack, join_operands(xs))
 
 
-def zeros(shape, dtype=None):
-    """A tensor of zeros (`floatx()` unless `dtype` is given)."""
-    dtype = _dtype_or_floatx(dtype)
-    return torch.zeros(_shape_tuple(shape), dtype=dtype, device=config.get_device())
+@keras_op("Dstack", module="numpy")
+def dstack(xs):
+    """Concatenate along axis 2 (inputs are first made at least 3-D)."""
+    return _joined("dstack", torch.dstack, join_operands(xs))
 
 
-def ones(shape, dtype=None):
-    """A tensor of ones (`floatx()` unless `dtype` is given)."""
-    dtype = _dtype_or_floatx(dtype)
-    return torch.ones(_shape_tuple(shape), dtype=dtype, device=config.get_device())
+def _joined(name, fn, xs, **kwargs):
+    try:
+        return fn(xs, **kwargs)
+    except RuntimeError:
+        raise ValueError(f"`{name}`: the shapes {[tuple(x.shape) for x in xs]} do not match "
+                         "outside the joining axis.") from None
 
 
-@keras_op("ZerosLike")
-def zeros_like(x, dtype=None):
-    """Zeros with the shape (and dtype, unless given) of `x`."""
-    return torch.zeros_like(tensor(x), dtype=None if dtype is None else to_torch_dtype(dtype))
+@keras_op("Append", module="numpy", init_args=("axis",))
+def append(x1, x2, axis=None):
+    """`x2` appended to `x1` along `axis` (both flattened when None)."""
+    x1, x2 = join_operands((x1, x2))
+    if axis is None:
+        return torch.cat([x1.reshape(-1), x2.reshape(-1)])
+    if x1.ndim != x2.ndim:
+        raise ValueError(f"`append`: ranks differ: shapes {tuple(x1.shape)} and "
+                         f"{tuple(x2.shape)} along axis={axis}.")
+    return _joined("append", torch.cat, [x1, x2], dim=normalize_axis(axis, x1.ndim))
 
 
-@keras_op("OnesLike")
-def ones_like(x, dtype=None):
-    """Ones with the shape (and dtype, unless given) of `x`."""
-    return torch.ones_like(tensor(x), dtype=None if dtype is None else to_torch_dtype(dtype))
+def _sections(indices_or_sections):
+    if isinstance(indices_or_sections, int):
+        return indices_or_sections
+    return [int(i) for i in indices_or_sections]
 
 
-@keras_op("Full")
-def full(shape, fill_value, dtype=None):
-    """A tensor of `shape` filled with `fill_value` (`floatx()` unless `dtype` is given)."""
-    dtype = _dtype_or_floatx(dtype)
-    if isinstance(fill_value, PY_NUMBERS):
-        return torch.full(_shape_tuple(shape), fill_value, dtype=dtype, device=config.get_device())
-    fill = tensor(fill_value).to(dtype)
-    return torch.broadcast_to(fill, _shape_tuple(shape)).clone()
-
-
-@keras_op("FullLike")
-def full_like(x, fill_value, dtype=None):
-    """A tensor shaped like `x` filled with `fill_value` (dtype of `x` unless given)."""
+@keras_op("ArraySplit", module="numpy", init_args=("indices_or_sections", "axis"))
+def array_split(x, indices_or_sections, axis=0):
+    """Split into sections that may differ in size by one (or at given indices)."""
     x = tensor(x)
-    dtype = x.dtype if dtype is None else to_torch_dtype(dtype)
-    if isinstance(fill_value, PY_NUMBERS):
-        return torch.full_like(x, fill_value, dtype=dtype)
-    return torch.broadcast_to(tensor(fill_value).to(dtype), x.shape).clone()
+    axis = normalize_axis(axis, x.ndim)
+    return list(torch.tensor_split(x, _sections(indices_or_sections), dim=axis))
 
 
-def _number_kind(v):
-    if isinstance(v, torch.Tensor):
-        return v.dtype
-    if isinstance(v, (np.ndarray, np.generic)):
-        return v.dtype
-    return type(v)
+def _split_along(name, x, indices_or_sections, axis, min_rank):
+    x = tensor(x)
+    if x.ndim < min_rank:
+        raise ValueError(f"`{name}` expects a tensor of rank >= {min_rank}; "
+                         f"received shape {tuple(x.shape)}.")
+    sections = _sections(indices_or_sections)
+    if isinstance(sections, int) and x.shape[axis] % sections:
+        raise ValueError(f"`{name}`: axis {axis} of size {x.shape[axis]} does not split into "
+                         f"{sections} equal sections.")
+    return list(torch.tensor_split(x, sections, dim=axis))
 
 
-@keras_op("Arange")
-def arange(start, stop=None, step=None, dtype=None):
-    """Evenly spaced values in `[start, stop)`; ints give int32, floats `floatx()`."""
-    if stop is None:
-        start, stop = 0, start
-    if step is None:
-        step = 1
-    if dtype is None:
-        dtype = torch_result_type(*[_number_kind(v) for v in (start, stop, step)])
-    else:
-        dtype = to_torch_dtype(dtype)
-    values = [v.item() if hasattr(v, "item") else v for v in (start, stop, step)]
-    return torch.arange(*values, dtype=dtype, device=config.get_device())
+@keras_op("Hsplit", module="numpy", init_args=("indices_or_sections",))
+def hsplit(x, indices_or_sections):
+    """Split along axis 1 (axis 0 for 1-D input) into equal sections or at indices."""
+    x = tensor(x)
+    return _split_along("hsplit", x, indices_or_sections, 0 if x.ndim == 1 else 1, 1)
 
 
-@keras_op("Linspace")
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    """`num` evenly spaced values from `start` to `stop` (array bounds give one line per
-    element, stacked along `axis`)."""
-    dtype = _dtype_or_floatx(dtype)
-    start = tensor(start).to(torch.float64)
-    stop = tensor(stop).to(torch.float64)
-    div = num - 1 if endpoint else num
-    step = (stop - start) / builtins.max(div, 1)
-    t = torch.arange(num, dtype=torch.float64, device=start.device)
-    t = t.reshape(-1, *([1] * builtins.max(start.ndim, stop.ndim)))
-    values = start + t * step
-    if endpoint and num > 1:
-        values[-1] = stop
-    if values.ndim > 1 and axis != 0:
-        values = torch.movedim(values, 0, normalize_axis(axis, values.ndim))
-    values = values.to(dtype)
-    if retstep:
-        return values, step.to(dtype) if step.ndim else step.item()
-    return values
+@keras_op("Vsplit", module="numpy", init_args=("indices_or_sections",))
+def vsplit(x, indices_or_sections):
+    """Split along axis 0 into equal sections or at indices."""
+    return _split_along("vsplit", x, indices_or_sections, 0, 2)
 
 
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803 (Keras' names)
-    """A 2-D tensor with ones on the `k`-th diagonal and zeros elsewhere."""
-    M = N if M is None else M  # noqa: N806
-    device = config.get_device()
-    rows = torch.arange(N, device=device).unsqueeze(1)
-    cols = torch.arange(M, device=device).unsqueeze(0)
-    return (cols - rows == k).to(_dtype_or_floatx(dtype))
+@keras_op("Dsplit", module="numpy", init_args=("indices_or_sections",))
+def dsplit(x, indices_or_sections):
+    """Split along axis 2 into equal sections or at indices."""
+    return _split_along("dsplit", x, indices_or_sections, 2, 3)
 
 
-def identity(n, dtype=None):
-    """The `n x n` identity matrix."""
-    return eye(n, dtype=dtype)
-
-
-@keras_op("Tril")
-def tril(x, k=0):
-    """Zero the values above the `k`-th diagonal (over the last two axes)."""
-    return torch.tril(_matrices("tril", x), diagonal=k)
-
-
-@keras_op("Triu")
-def triu(x, k=0):
-    """Zero the values below the `k`-th diagonal (over the last two axes)."""
-    return torch.triu(_matrices("triu", x), diagonal=k)
-
-
-def _matrices(name, x):
+@keras_op("Fliplr", module="numpy")
+def fliplr(x):
+    """Reverse axis 1."""
     x = tensor(x)
     if x.ndim < 2:
-        raise ValueError(f"`{name}` expects a tensor of rank >= 2; received shape "
-                         f"{tuple(x.shape)}.")
-    return x
+        raise ValueError(f"`fliplr` expects rank >= 2; received shape {tuple(x.shape)}.")
+    return torch.flip(x, [1])
 
 
-@keras_op("Diag")
-def diag(x, k=0):
-    """A 1-D input becomes a diagonal matrix; a 2-D input gives its `k`-th diagonal."""
+@keras_op("Flipud", module="numpy")
+def flipud(x):
+    """Reverse axis 0."""
     x = tensor(x)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"`diag` expects a 1-D or 2-D tensor. Received shape {tuple(x.shape)}.")
-    return torch.diag(x, k)
+    if x.ndim < 1:
+        raise ValueError("`flipud` expects rank >= 1; received a scalar.")
+    return torch.flip(x, [0])
+
+
+@keras_op("Rot90", module="numpy", init_args=("k", "axes"))
+def rot90(array, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees `k` times in the plane of `axes`."""
+    array = tensor(array)
+    if array.ndim < 2:
+        raise ValueError(f"`rot90` expects rank >= 2; received shape {tuple(array.shape)}.")
+    if len(axes) != 2 or normalize_axis(axes[0], array.ndim) == normalize_axis(
+        axes[1], array.ndim
+    ):
+        raise ValueError(f"`rot90`: `axes` must be two different axes; received {axes!r}.")
+    return torch.rot90(array, k, list(axes))
+
+
+@keras_op("Diagonal", module="numpy", init_args=("offset", "axis1", "axis2"))
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """Diagonal `offset` of the planes spanned by `axis1` and `axis2` (moved last)."""
+    x = tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"`diagonal` expects rank >= 2; received shape {tuple(x.shape)}.")
+    axis1, axis2 = normalize_axis(axis1, x.ndim), normalize_axis(axis2, x.ndim)
+    if axis1 == axis2:
+        raise ValueError(f"`diagonal`: axis1 and axis2 must differ; both are axis {axis1}.")
+    return torch.diagonal(x, offset=offset, dim1=axis1, dim2=axis2)
+
+
+@keras_op("UnravelIndex", module="numpy", init_args=("shape",))
+def unravel_index(indices, shape):
+    """Flat `indices` as a tuple of coordinate tensors for an array of `shape`."""
+    indices = tensor(indices)
+    if indices.is_floating_point():
+        raise TypeError(f"`unravel_index` expects integer indices; received {indices.dtype}.")
+    coords = []
+    for dim in reversed(tuple(int(s) for s in shape)):
+        coords.append(torch.remainder(indices, dim))
+        indices = torch.div(indices, dim, rounding_mode="floor")
+    return tuple(c.int() for c in reversed(coords))
+
+
+@keras_op("View", module="numpy", init_args=("dtype",))
+def view(x, dtype=None):
+    """The bytes of `x` reinterpreted as `dtype` (the last axis rescales by item size)."""
+    x = tensor(x)
+    if dtype is None:
+        return x
+    dtype = to_torch_dtype(dtype)
+    try:
+        return x.view(dtype)
+    except RuntimeError:
+        raise ValueError(
+            f"`view`: a {x.dtype} tensor of shape {tuple(x.shape)} cannot be viewed as "
+            f"{dtype}: the last axis times the item size must divide into whole items."
+        ) from None
 
 
 __all__ = [
-    "arange", "broadcast_to", "concatenate", "diag", "expand_dims", "eye", "flip", "full",
-    "full_like", "get_item", "identity", "linspace", "moveaxis", "ones", "ones_like", "pad",
-    "ravel", "repeat", "reshape", "roll", "split", "squeeze", "stack", "swapaxes", "take",
-    "take_along_axis", "tile", "transpose", "tril", "triu", "zeros", "zeros_like",
+    "append",
+    "array_split",
+    "broadcast_to",
+    "concatenate",
+    "diagonal",
+    "dsplit",
+    "dstack",
+    "expand_dims",
+    "flip",
+    "fliplr",
+    "flipud",
+    "get_item",
+    "hsplit",
+    "hstack",
+    "moveaxis",
+    "pad",
+    "ravel",
+    "repeat",
+    "reshape",
+    "roll",
+    "rot90",
+    "split",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "take",
+    "take_along_axis",
+    "tile",
+    "transpose",
+    "unravel_index",
+    "view",
+    "vsplit",
+    "vstack",
 ]

@@ -1,10 +1,4 @@
-"""`lamina.ops.nn` normalization, CTC, image-block and patch ops.
-
-Re-exported by `lamina.ops.nn`.
-
->>> import lamina
->>> lamina.ops.psnr([[0.0, 1.0]], [[0.0, 1.0]], 1.0).item()
-inf
+"""Losses of `lamina.ops.nn`: crossentropies, CTC loss and decoding, and PSNR.
 """
 
 import torch
@@ -12,74 +6,77 @@ import torch.nn.functional as F
 
 from lamina.backend import config
 from lamina.backend.symbolic import is_fake
-from lamina.ops._helpers import axis_error, float_tensor, promote_same_kept, tensor
+from lamina.ops.operands import (
+    check_axes,
+    float_tensor,
+    promote_same_kept,
+    tensor,
+)
 from lamina.ops.operation import keras_op
 
 
-def _broadcast_along(v, x, axis):
-    if v is None:
-        return None
-    v = float_tensor(v).to(x.dtype)
-    if v.ndim == 1 and x.ndim > 1:
-        shape = [1] * x.ndim
-        shape[axis] = -1
-        v = v.reshape(shape)
-    return v
+def _same_shape(target, output, name):
+    if target.shape != output.shape:
+        raise ValueError(
+            f"`{name}`: `target` and `output` must have the same shape. Received: "
+            f"target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
+        )
 
 
-def _axes(x, axis):
-    axes = [axis] if isinstance(axis, int) else list(axis)
-    if any(not -x.ndim <= a < x.ndim for a in axes):
-        raise axis_error(axis, x)
-    return axes
+@keras_op("BinaryCrossentropy", module="nn", init_args=("from_logits",))
+def binary_crossentropy(target, output, from_logits=False):
+    """Element-wise binary crossentropy between labels `target` and `output`
+    (probabilities, or logits with `from_logits=True`)."""
+    target, output = promote_same_kept(tensor(target), float_tensor(output))
+    _same_shape(target, output, "binary_crossentropy")
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(output, target, reduction="none")
+    eps = config.epsilon()
+    output = torch.clamp(output, eps, 1 - eps)
+    return -(target * torch.log(output) + (1 - target) * torch.log1p(-output))
 
 
-@keras_op("BatchNorm")
-def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
-    """`(x - mean) / sqrt(variance + epsilon) * scale + offset`; 1-D statistics lie along
-    `axis`."""
-    x = float_tensor(x)
-    if not -x.ndim <= axis < x.ndim:
-        raise axis_error(axis, x)
-    mean, variance = _broadcast_along(mean, x, axis), _broadcast_along(variance, x, axis)
-    inv = torch.rsqrt(variance + epsilon)
-    scale = _broadcast_along(scale, x, axis)
-    if scale is not None:
-        inv = inv * scale
-    out = (x - mean) * inv
-    offset = _broadcast_along(offset, x, axis)
-    return out if offset is None else out + offset
+@keras_op("CategoricalCrossentropy", module="nn", init_args=("from_logits", "axis"))
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Crossentropy between one-hot/probability `target` and `output` along `axis`."""
+    target, output = promote_same_kept(tensor(target), float_tensor(output))
+    _same_shape(target, output, "categorical_crossentropy")
+    check_axes(output, axis)
+    if from_logits:
+        log_prob = torch.log_softmax(output, dim=axis)
+    else:
+        output = output / torch.sum(output, dim=axis, keepdim=True)
+        eps = config.epsilon()
+        log_prob = torch.log(torch.clamp(output, eps, 1 - eps))
+    return -torch.sum(target * log_prob, dim=axis)
 
 
-@keras_op("LayerNorm")
-def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
-    """Normalize over `axis` (int or list) to zero mean and unit variance, then scale by
-    `gamma` and shift by `beta`."""
-    x = float_tensor(x)
-    epsilon = config.epsilon() if epsilon is None else epsilon
-    axes = _axes(x, axis)
-    compute = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-    mean = compute.mean(dim=axes, keepdim=True)
-    var = compute.var(dim=axes, keepdim=True, unbiased=False)
-    out = ((compute - mean) * torch.rsqrt(var + epsilon)).to(x.dtype)
-    if gamma is not None:
-        out = out * float_tensor(gamma).to(x.dtype)
-    if beta is not None:
-        out = out + float_tensor(beta).to(x.dtype)
-    return out
+@keras_op("SparseCategoricalCrossentropy", module="nn", init_args=("from_logits", "axis"))
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Crossentropy between integer class `target` and `output` along `axis`."""
+    target, output = tensor(target), float_tensor(output)
+    check_axes(output, axis)
+    if target.ndim == output.ndim and target.shape[-1] == 1:
+        target = target.squeeze(-1)
+    if target.ndim != output.ndim - 1 or (
+        target.shape != output.shape[:-1] if axis == -1 else False
+    ):
+        raise ValueError(
+            "`sparse_categorical_crossentropy`: `target` must have the shape of `output` "
+            f"without the class axis. Received: target.shape={tuple(target.shape)}, "
+            f"output.shape={tuple(output.shape)}"
+        )
+    if from_logits:
+        log_prob = torch.log_softmax(output, dim=axis)
+    else:
+        output = output / torch.sum(output, dim=axis, keepdim=True)
+        eps = config.epsilon()
+        log_prob = torch.log(torch.clamp(output, eps, 1 - eps))
+    index = target.long().unsqueeze(axis)
+    return -torch.take_along_dim(log_prob, index, dim=axis).squeeze(axis)
 
 
-@keras_op("RMSNorm")
-def rms_normalization(x, scale=None, axis=-1, epsilon=None):
-    """`x / sqrt(mean(x**2, axis) + epsilon) * scale`."""
-    x = float_tensor(x)
-    epsilon = config.epsilon() if epsilon is None else epsilon
-    axes = _axes(x, axis)
-    out = x * torch.rsqrt(torch.mean(torch.square(x), dim=axes, keepdim=True) + epsilon)
-    return out if scale is None else out * float_tensor(scale).to(x.dtype)
-
-
-@keras_op("PSNR")
+@keras_op("PSNR", module="nn", init_args=("max_val",))
 def psnr(x1, x2, max_val):
     """Peak signal-to-noise ratio in dB: `20 log10(max_val) - 10 log10(mse)`."""
     x1, x2 = promote_same_kept(float_tensor(x1), float_tensor(x2))
@@ -90,14 +87,7 @@ def psnr(x1, x2, max_val):
     return 20 * torch.log10(torch.as_tensor(max_val, dtype=x1.dtype)) - 10 * torch.log10(mse)
 
 
-@keras_op("Polar")
-def polar(abs_, angle):
-    """Complex numbers `abs_ * exp(i * angle)`."""
-    abs_, angle = promote_same_kept(float_tensor(abs_), float_tensor(angle))
-    return torch.polar(abs_, angle)
-
-
-@keras_op("CTCLoss")
+@keras_op("CTCLoss", module="nn", init_args=("mask_index",))
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """Per-sample CTC loss. `output` holds logits `(batch, time, classes)`; `target` is
     `(batch, max_label_length)` of class ids; `mask_index` is the blank class."""
@@ -118,7 +108,8 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     return loss.float()  # Keras returns float32 whatever the logits' dtype
 
 
-@keras_op("CTCDecode")
+@keras_op("CTCDecode", module="nn",
+          init_args=("strategy", "beam_width", "top_paths", "merge_repeated", "mask_index"))
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
     """CTC decoding of `inputs` (logits `(batch, time, classes)`) into `(decoded, scores)`.
@@ -225,71 +216,11 @@ def _ctc_beam_search(inputs, lengths, beam_width, top_paths, blank):
     return decoded.permute(1, 0, 2).int(), scores.float()  # Keras scores are float32
 
 
-def _block_check(x, block_size, data_format, name):
-    x = tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"`{name}` expects a 4-D tensor; received shape {tuple(x.shape)}.")
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"`data_format` must be 'channels_last' or 'channels_first'; "
-                         f"received {data_format!r}.")
-    return x.permute(0, 3, 1, 2) if data_format == "channels_last" else x
-
-
-@keras_op("DepthToSpace")
-def depth_to_space(x, block_size, data_format="channels_last"):
-    """Move depth blocks into `block_size x block_size` spatial blocks."""
-    y = _block_check(x, block_size, data_format, "depth_to_space")
-    if y.shape[1] % (block_size**2):
-        raise ValueError(f"`depth_to_space`: channels ({y.shape[1]}) must be divisible by "
-                         f"block_size**2 ({block_size**2}).")
-    if data_format == "channels_first":
-        # NOTE: Keras (torch) orders channels-first depth as (channel, row, col): a
-        # pixel shuffle, unlike the (row, col, channel) order of channels-last.
-        return F.pixel_shuffle(y, block_size)
-    b, c, h, w = y.shape
-    c2 = c // block_size**2
-    # NOTE: TF/Keras order the channels-last depth as (block_row, block_col, channel).
-    y = y.reshape(b, block_size, block_size, c2, h, w).permute(0, 3, 4, 1, 5, 2)
-    y = y.reshape(b, c2, h * block_size, w * block_size)
-    return y.permute(0, 2, 3, 1) if data_format == "channels_last" else y
-
-
-@keras_op("SpaceToDepth")
-def space_to_depth(x, block_size, data_format="channels_last"):
-    """Move `block_size x block_size` spatial blocks into depth."""
-    y = _block_check(x, block_size, data_format, "space_to_depth")
-    b, c, h, w = y.shape
-    if h % block_size or w % block_size:
-        raise ValueError(f"`space_to_depth`: height ({h}) and width ({w}) must be divisible "
-                         f"by block_size ({block_size}).")
-    if data_format == "channels_first":
-        return F.pixel_unshuffle(y, block_size)  # the inverse of `depth_to_space`
-    y = y.reshape(b, c, h // block_size, block_size, w // block_size, block_size)
-    y = y.permute(0, 3, 5, 1, 2, 4).reshape(b, c * block_size**2, h // block_size,
-                                            w // block_size)
-    return y.permute(0, 2, 3, 1) if data_format == "channels_last" else y
-
-
-@keras_op("Unfold")
-def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
-    """Sliding local blocks of a channels-first `(N, C, H, W)` tensor: `(N, C*k*k, L)`."""
-    x = float_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"`unfold` expects (N, C, H, W); received shape {tuple(x.shape)}.")
-    return F.unfold(x, kernel_size, dilation=dilation, padding=padding, stride=stride)
-
-
-@keras_op("Fold")
-def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """Sum sliding blocks `(N, C*k*k, L)` back into `(N, C, *output_size)`."""
-    x = float_tensor(x)
-    if x.ndim != 3:
-        raise ValueError(f"`fold` expects (N, C*k*k, L); received shape {tuple(x.shape)}.")
-    return F.fold(x, output_size, kernel_size, dilation=dilation, padding=padding,
-                  stride=stride)
-
-
 __all__ = [
-    "batch_normalization", "ctc_decode", "ctc_loss", "depth_to_space", "fold",
-    "layer_normalization", "polar", "psnr", "rms_normalization", "space_to_depth", "unfold",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "ctc_decode",
+    "ctc_loss",
+    "psnr",
+    "sparse_categorical_crossentropy",
 ]

@@ -11,7 +11,7 @@ import torch
 
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import is_fake
-from lamina.ops._helpers import as_dims, axis_error, float_tensor, tensor, torch_result_type
+from lamina.ops.operands import as_dims, axis_error, float_tensor, tensor, torch_result_type
 from lamina.ops.operation import keras_op
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -57,43 +57,41 @@ def _quantile(x, q, axis, method, keepdims, nan):
     return out
 
 
-@keras_op("Quantile")
+@keras_op("Quantile", module="numpy", init_args=("axis", "method", "keepdims"))
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`; quantile dims lead the result."""
     return _quantile(x, q, axis, method, keepdims, nan=False)
 
 
-@keras_op("Nanquantile")
+@keras_op("Nanquantile", module="numpy", init_args=("axis", "method", "keepdims"))
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """As `quantile`, ignoring NaN."""
     return _quantile(x, q, axis, method, keepdims, nan=True)
 
 
-@keras_op("Percentile")
+@keras_op("Percentile", module="numpy", init_args=("axis", "method", "keepdims"))
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles (`q` in [0, 100]) over `axis`."""
     return _quantile(x, float_tensor(q) / 100.0, axis, method, keepdims, nan=False)
 
 
-@keras_op("Nanpercentile")
+@keras_op("Nanpercentile", module="numpy", init_args=("axis", "method", "keepdims"))
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """As `percentile`, ignoring NaN."""
     return _quantile(x, float_tensor(q) / 100.0, axis, method, keepdims, nan=True)
 
 
-@keras_op("Median")
+@keras_op("Median", module="numpy", init_args=("axis", "keepdims"))
 def median(x, axis=None, keepdims=False):
     """Median over `axis` (the mean of the two middle values for even counts)."""
     return _quantile(x, 0.5, axis, "linear", keepdims, nan=False)
 
 
-@keras_op("Nanmedian")
+@keras_op("Nanmedian", module="numpy", init_args=("axis", "keepdims"))
 def nanmedian(x, axis=None, keepdims=False):
     """As `median`, ignoring NaN."""
     return _quantile(x, 0.5, axis, "linear", keepdims, nan=True)
 
-
-# --- NaN-aware reductions -------------------------------------------------------------
 
 _SMALL_INTS = (torch.bool, torch.int8, torch.uint8, torch.int16, torch.int32)
 
@@ -137,19 +135,19 @@ def _nan_extremum(x, axis, keepdims, largest):
     return torch.where(all_nan, torch.full((), torch.nan, dtype=x.dtype, device=x.device), out)
 
 
-@keras_op("Nanmax")
+@keras_op("Nanmax", module="numpy", init_args=("axis", "keepdims"))
 def nanmax(x, axis=None, keepdims=False):
     """Maximum over `axis` ignoring NaN (NaN where every value is NaN)."""
     return _nan_extremum(x, axis, keepdims, largest=True)
 
 
-@keras_op("Nanmin")
+@keras_op("Nanmin", module="numpy", init_args=("axis", "keepdims"))
 def nanmin(x, axis=None, keepdims=False):
     """Minimum over `axis` ignoring NaN (NaN where every value is NaN)."""
     return _nan_extremum(x, axis, keepdims, largest=False)
 
 
-@keras_op("Nansum")
+@keras_op("Nansum", module="numpy", init_args=("axis", "keepdims"))
 def nansum(x, axis=None, keepdims=False):
     """Sum over `axis` treating NaN as 0."""
     x = tensor(x)
@@ -157,7 +155,7 @@ def nansum(x, axis=None, keepdims=False):
     return out.int() if x.dtype in _SMALL_INTS else out
 
 
-@keras_op("Nanprod")
+@keras_op("Nanprod", module="numpy", init_args=("axis", "keepdims"))
 def nanprod(x, axis=None, keepdims=False):
     """Product over `axis` treating NaN as 1."""
     x = tensor(x)
@@ -173,14 +171,14 @@ def nanprod(x, axis=None, keepdims=False):
     return out.int() if x.dtype in _SMALL_INTS else out.to(_no_f64(x.dtype))
 
 
-@keras_op("Nanmean")
+@keras_op("Nanmean", module="numpy", init_args=("axis", "keepdims"))
 def nanmean(x, axis=None, keepdims=False):
     """Mean over `axis` ignoring NaN."""
     x = float_tensor(x)
     return torch.nanmean(x, dim=_dims(x, axis), keepdim=keepdims).to(_no_f64(x.dtype))
 
 
-@keras_op("Nanvar")
+@keras_op("Nanvar", module="numpy", init_args=("axis", "keepdims"))
 def nanvar(x, axis=None, keepdims=False):
     """Population variance over `axis` ignoring NaN."""
     x = float_tensor(x)
@@ -197,7 +195,7 @@ def nanvar(x, axis=None, keepdims=False):
     return out.to(_no_f64(x.dtype))
 
 
-@keras_op("Nanstd")
+@keras_op("Nanstd", module="numpy", init_args=("axis", "keepdims"))
 def nanstd(x, axis=None, keepdims=False):
     """Population standard deviation over `axis` ignoring NaN."""
     return torch.sqrt(nanvar(x, axis=axis, keepdims=keepdims))
@@ -216,13 +214,13 @@ def _nan_arg(x, axis, keepdims, largest):
     return fn(x, dim=_axis(axis, x), keepdim=keepdims).int()
 
 
-@keras_op("Nanargmax")
+@keras_op("Nanargmax", module="numpy", init_args=("axis", "keepdims"))
 def nanargmax(x, axis=None, keepdims=False):
     """Index of the maximum along `axis` ignoring NaN."""
     return _nan_arg(x, axis, keepdims, largest=True)
 
 
-@keras_op("Nanargmin")
+@keras_op("Nanargmin", module="numpy", init_args=("axis", "keepdims"))
 def nanargmin(x, axis=None, keepdims=False):
     """Index of the minimum along `axis` ignoring NaN."""
     return _nan_arg(x, axis, keepdims, largest=False)
@@ -243,36 +241,33 @@ def _nan_cumulative(fn, fill, x, axis, dtype):
     return fn(x, dim=axis).to(_no_f64(x.dtype))
 
 
-@keras_op("Nancumsum")
+@keras_op("Nancumsum", module="numpy", init_args=("axis", "dtype"))
 def nancumsum(x, axis=None, dtype=None):
     """Cumulative sum along `axis` (flattened when None) treating NaN as 0."""
     return _nan_cumulative(torch.cumsum, 0.0, x, axis, dtype)
 
 
-@keras_op("Nancumprod")
+@keras_op("Nancumprod", module="numpy", init_args=("axis", "dtype"))
 def nancumprod(x, axis=None, dtype=None):
     """Cumulative product along `axis` (flattened when None) treating NaN as 1."""
     return _nan_cumulative(torch.cumprod, 1.0, x, axis, dtype)
 
 
-# --- other statistics -----------------------------------------------------------------
-
-
-@keras_op("Amax")
+@keras_op("Amax", module="numpy", init_args=("axis", "keepdims"))
 def amax(x, axis=None, keepdims=False):
     """Maximum over `axis`."""
     x = tensor(x)
     return torch.amax(x, dim=_dims(x, axis), keepdim=keepdims)
 
 
-@keras_op("Amin")
+@keras_op("Amin", module="numpy", init_args=("axis", "keepdims"))
 def amin(x, axis=None, keepdims=False):
     """Minimum over `axis`."""
     x = tensor(x)
     return torch.amin(x, dim=_dims(x, axis), keepdim=keepdims)
 
 
-@keras_op("Ptp")
+@keras_op("Ptp", module="numpy", init_args=("axis", "keepdims"))
 def ptp(x, axis=None, keepdims=False):
     """Peak to peak (`max - min`) over `axis`."""
     x = tensor(x)
@@ -283,7 +278,7 @@ def ptp(x, axis=None, keepdims=False):
     return torch.amax(x, dims, keepdims) - torch.amin(x, dims, keepdims)
 
 
-@keras_op("Average")
+@keras_op("Average", module="numpy", init_args=("axis",))
 def average(x, axis=None, weights=None):
     """Mean over `axis`, weighted by `weights` (same shape, or 1-D along `axis`)."""
     x = float_tensor(x)
@@ -305,7 +300,7 @@ def average(x, axis=None, weights=None):
     return torch.sum(x * w, dim=dims) / torch.sum(w * torch.ones_like(x), dim=dims)
 
 
-@keras_op("Bincount")
+@keras_op("Bincount", module="numpy", init_args=("weights", "minlength", "sparse"))
 def bincount(x, weights=None, minlength=0, sparse=False):
     """Count occurrences of each non-negative int in `x` (1-D, or 2-D counted per row)."""
     if sparse:
@@ -334,7 +329,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     return out.to(w.dtype if w.dtype != torch.bool else torch.int32)
 
 
-@keras_op("Histogram")
+@keras_op("Histogram", module="numpy", init_args=("bins", "range"))
 def histogram(x, bins=10, range=None):  # noqa: A002 (Keras' name)
     """Counts of 1-D `x` in `bins` equal-width bins over `range`; returns (counts, edges)."""
     x = float_tensor(x)
@@ -353,7 +348,7 @@ def histogram(x, bins=10, range=None):  # noqa: A002 (Keras' name)
     return counts, edges
 
 
-@keras_op("Corrcoef")
+@keras_op("Corrcoef", module="numpy")
 def corrcoef(x):
     """Pearson correlation coefficients of the rows of `x`."""
     x = float_tensor(x)
@@ -372,8 +367,28 @@ def corrcoef(x):
 
 
 __all__ = [
-    "amax", "amin", "average", "bincount", "corrcoef", "histogram", "median", "nanargmax",
-    "nanargmin", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin",
-    "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum", "nanvar", "percentile",
-    "ptp", "quantile",
+    "amax",
+    "amin",
+    "average",
+    "bincount",
+    "corrcoef",
+    "histogram",
+    "median",
+    "nanargmax",
+    "nanargmin",
+    "nancumprod",
+    "nancumsum",
+    "nanmax",
+    "nanmean",
+    "nanmedian",
+    "nanmin",
+    "nanpercentile",
+    "nanprod",
+    "nanquantile",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "percentile",
+    "ptp",
+    "quantile",
 ]

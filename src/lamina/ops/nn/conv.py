@@ -14,12 +14,18 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops._helpers import float_tensor, promote_same_kept, tensor
+from lamina.ops.operands import float_tensor, promote_same_kept, tensor
 from lamina.ops.operation import keras_op
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+
+
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
@@ -81,7 +87,7 @@ def _conv_operands(inputs, kernel, name):
     return inputs, kernel
 
 
-@keras_op("Conv")
+@keras_op("Conv", module="nn", init_args=("strides", "padding", "data_format", "dilation_rate"))
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (1 to 3 spatial dims); grouped when `in_channels` is a multiple of
     the kernel's input channels."""
@@ -102,7 +108,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return _from_first(out, data_format)
 
 
-@keras_op("DepthwiseConv")
+@keras_op("DepthwiseConv", module="nn",
+          init_args=("strides", "padding", "data_format", "dilation_rate"))
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Per-channel convolution; `kernel` is `(*spatial, in_channels, multiplier)`."""
@@ -117,7 +124,8 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
 
 
-@keras_op("SeparableConv")
+@keras_op("SeparableConv", module="nn",
+          init_args=("strides", "padding", "data_format", "dilation_rate"))
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     """A depthwise convolution followed by a 1x1 (pointwise) convolution."""
@@ -147,7 +155,8 @@ def _transpose_length(size, k, s, d, padding, output_padding):
     return length + output_padding, pad
 
 
-@keras_op("ConvTranspose")
+@keras_op("ConvTranspose", module="nn",
+          init_args=("strides", "padding", "output_padding", "data_format", "dilation_rate"))
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed convolution; `kernel` is `(*spatial, out_channels, in_channels)`."""
@@ -199,13 +208,13 @@ def _pool(kind, inputs, pool_size, strides, padding, data_format):
     return _from_first(out, data_format)
 
 
-@keras_op("MaxPool")
+@keras_op("MaxPool", module="nn", init_args=("pool_size", "strides", "padding", "data_format"))
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling over 1 to 3 spatial dims (`strides` default to `pool_size`)."""
     return _pool("max", inputs, pool_size, strides, padding, data_format)
 
 
-@keras_op("AveragePool")
+@keras_op("AveragePool", module="nn", init_args=("pool_size", "strides", "padding", "data_format"))
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling over 1 to 3 spatial dims; 'same' padding excludes pad cells."""
     return _pool("average", inputs, pool_size, strides, padding, data_format)
@@ -218,14 +227,14 @@ def _adaptive(fns, inputs, output_size, data_format, name):
     return _from_first(fns[n](x, _tuple(output_size, n, "output_size")), data_format)
 
 
-@keras_op("AdaptiveAveragePool")
+@keras_op("AdaptiveAveragePool", module="nn", init_args=("output_size", "data_format"))
 def adaptive_average_pool(inputs, output_size, data_format=None):
     """Average pooling to a fixed `output_size`."""
     fns = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
     return _adaptive(fns, inputs, output_size, data_format, "adaptive_average_pool")
 
 
-@keras_op("AdaptiveMaxPool")
+@keras_op("AdaptiveMaxPool", module="nn", init_args=("output_size", "data_format"))
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """Max pooling to a fixed `output_size`."""
     fns = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
@@ -233,6 +242,12 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 
 
 __all__ = [
-    "adaptive_average_pool", "adaptive_max_pool", "average_pool", "conv", "conv_transpose",
-    "depthwise_conv", "max_pool", "separable_conv",
+    "adaptive_average_pool",
+    "adaptive_max_pool",
+    "average_pool",
+    "conv",
+    "conv_transpose",
+    "depthwise_conv",
+    "max_pool",
+    "separable_conv",
 ]
