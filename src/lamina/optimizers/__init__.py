@@ -1,5 +1,7 @@
 """lamina.optimizers: Keras 3's optimizers on torch's multi-tensor kernels."""
 
+import difflib
+
 from lamina.optimizers import schedules
 from lamina.optimizers.adadelta import Adadelta
 from lamina.optimizers.adafactor import Adafactor
@@ -63,8 +65,6 @@ def get(identifier):
             )
         if cls is not None and cls is not Optimizer:
             return deserialize({"class_name": identifier, "config": {}})
-        import difflib
-
         names = [n for n in ALL_OBJECTS_DICT if n.islower() and n not in (
             "optimizer", "lossscaleoptimizer")]
         matches = difflib.get_close_matches(identifier.lower(), names, n=3, cutoff=0.6)

@@ -156,7 +156,7 @@ class LossScaleOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.optimizers import deserialize
+        from lamina.optimizers import deserialize  # cycle: lamina.optimizers imports us
 
         config = dict(config)
         config["inner_optimizer"] = deserialize(config["inner_optimizer"],

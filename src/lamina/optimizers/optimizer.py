@@ -14,8 +14,10 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.backend import naming
+from lamina.backend import config, naming
 from lamina.backend.convert import convert_to_tensor
+from lamina.backend.dtypes import to_torch_dtype
+from lamina.optimizers.schedules import learning_rate_schedule
 from lamina.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 from lamina.serialization import serialization
 from lamina.variables import Variable
@@ -274,9 +276,6 @@ class Optimizer:
         """Create an optimizer state Variable (non-trainable) and track it in `variables`."""
         shape = tuple(int(d) for d in shape)
         if isinstance(initializer, str) and initializer in ("zeros", "ones"):
-            from lamina.backend import config
-            from lamina.backend.dtypes import to_torch_dtype
-
             fill = torch.zeros if initializer == "zeros" else torch.ones
             initializer = fill(shape, dtype=to_torch_dtype(dtype or config.floatx()))
         variable = Variable(initializer, shape=shape, dtype=dtype, trainable=False,
@@ -669,7 +668,6 @@ class Optimizer:
             )
             return
         for i, variable in enumerate(self._variables):
-            # NOTE: via torch, since convert_to_tensor turns 0-d arrays into shape (1,).
             value = torch.as_tensor(np.array(store[str(i)]), device=variable.device)
             variable.assign(value.to(variable.dtype))
 
@@ -700,14 +698,9 @@ class Optimizer:
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = serialization.deserialize_keras_object(
                 config["learning_rate"], custom_objects=custom_objects,
-                module_objects=_schedule_objects())
+                module_objects=learning_rate_schedule.ALL_OBJECTS_DICT)
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-
-def _schedule_objects():
-    from lamina.optimizers.schedules import learning_rate_schedule
-
-    return learning_rate_schedule.ALL_OBJECTS_DICT
