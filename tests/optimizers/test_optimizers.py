@@ -223,6 +223,24 @@ def test_subclass_overriding_update_step_of_a_builtin_is_used():
     np.testing.assert_allclose([a.numpy()[0], b.numpy()[0]], [0.9, 1.9], rtol=1e-5)
 
 
+
+def test_subclass_with_only_a_parallel_update_step_is_stepped_in_one_call():
+    calls = []
+
+    class HalfStep(optimizers.Optimizer):
+        def _parallel_update_step(self, grads, variables, learning_rate, plan):
+            calls.append([v.name for v in variables])
+            torch._foreach_add_(variables, grads, alpha=-0.5 * learning_rate)
+
+    a, b = _var([1.0], "a"), _var([2.0], "b")
+    opt = HalfStep(1.0)
+    opt.apply([_g([1.0]), _g([2.0])], [a, b])
+    assert calls == [["a", "b"]]
+    with torch.no_grad():  # as inside `apply`
+        opt.update_step(_g([1.0]), b, 1.0)  # the base runs it on a one-variable plan
+    assert calls[-1] == ["b"]
+    np.testing.assert_allclose([a.numpy()[0], b.numpy()[0]], [0.5, 0.5])
+
 # -- learning rate, state, config ---------------------------------------------------------
 def test_learning_rate_setter_writes_into_the_variable():
     opt = optimizers.Adam(0.1)
