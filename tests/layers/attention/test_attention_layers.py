@@ -221,3 +221,43 @@ def test_grouped_query_attention_rejects_bad_heads_and_rank():
         GroupedQueryAttention(3, 4, 3)
     with pytest.raises(ValueError, match="grouped_query_attention.*rank 3"):
         GroupedQueryAttention(3, 4, 2)(torch.ones(4, 5), torch.ones(4, 5))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MultiHeadAttention(num_heads=2, key_dim=4, use_gate=True),
+    lambda: GroupedQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2),
+], ids=["mha", "gqa"])
+def test_attention_projections_run_through_module_call_so_hooks_fire(make):
+    layer = make()
+    x = torch.ones(2, 3, 8)
+    layer(x, x)
+    seen = []
+    handles = [sub.register_forward_hook(lambda module, args, out: seen.append(module.name))
+               for sub in layer.children()]
+    layer(x, x)
+    for handle in handles:
+        handle.remove()
+    expected = {"query", "key", "value", "attention_output"}
+    if getattr(layer, "_use_gate", False):
+        expected.add("gate")
+    assert sorted(seen) == sorted(expected)
+
+
+def test_multi_head_attention_query_projection_hook_fires():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = torch.ones(2, 3, 8)
+    calls = []
+    layer(x, x)
+    layer.query_dense.register_forward_hook(lambda module, args, out: calls.append(out.shape))
+    layer(x, x)
+    assert calls == [torch.Size([2, 3, 2, 4])]
+
+
+def test_masked_inputs_keep_their_masks_and_do_not_warn():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = torch.ones(2, 3, 8)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    x._keras_mask = mask
+    out = layer(x, x)  # warnings are errors: the projections must not see the mask
+    assert x._keras_mask is mask
+    assert torch.equal(out._keras_mask, mask)

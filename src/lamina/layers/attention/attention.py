@@ -8,6 +8,7 @@ import numbers
 
 import torch
 
+from lamina import random
 from lamina.backend.convert import convert_to_tensor, tensor_unless_symbolic
 from lamina.layers.layer import Layer
 
@@ -64,9 +65,7 @@ class Attention(Layer):
         self.seed = seed
         self.seed_generator = None
         if dropout > 0:
-            from lamina.random import SeedGenerator
-
-            self.seed_generator = SeedGenerator(seed)
+            self.seed_generator = random.SeedGenerator(seed)
         self.supports_masking = True
         self.scale = None
         self.concat_score_weight = None
@@ -109,9 +108,7 @@ class Attention(Layer):
             scores = scores - large_negative(scores.dtype) * (~keep).to(scores.dtype)
         weights = torch.softmax(scores, dim=-1)
         if training and self.dropout > 0:
-            from lamina.random import dropout
-
-            weights = dropout(weights, self.dropout, seed=self.seed_generator)
+            weights = random.dropout(weights, self.dropout, seed=self.seed_generator)
         out = torch.matmul(weights, value)
         if query_mask is not None:
             out = out * query_mask.unsqueeze(-1).to(out.dtype)

@@ -5,7 +5,7 @@ import numbers
 
 import torch
 
-from lamina.layers.attention.multi_head_attention import AttentionBase, build_sublayer
+from lamina.layers.attention.multi_head_attention import AttentionBase
 
 
 class GroupedQueryAttention(AttentionBase):
@@ -69,9 +69,6 @@ class GroupedQueryAttention(AttentionBase):
         self._num_attention_axes = 1
         self._can_fuse = True
 
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
-
     def build(self, query_shape, value_shape, key_shape=None):
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
         key_shape = value_shape if key_shape is None else tuple(key_shape)
@@ -81,65 +78,41 @@ class GroupedQueryAttention(AttentionBase):
                     f"Layer '{self.name}' (GroupedQueryAttention) expects query, value and "
                     f"key of rank 3 (batch, steps, features). Received: {what}_shape={shape}"
                 )
-        bias = "uh"
-        self._query_dense = self._dense("bqm,muh->bquh",
-                                        (None, self.num_query_heads, self.head_dim), bias,
-                                        "query")
-        build_sublayer(self._query_dense, query_shape)
-        self._key_dense = self._dense("bkm,mvh->bkvh",
-                                      (None, self.num_key_value_heads, self.head_dim), "vh",
-                                      "key")
-        build_sublayer(self._key_dense, key_shape)
+        query_heads = (None, self.num_query_heads, self.head_dim)
+        key_value_heads = (None, self.num_key_value_heads, self.head_dim)
+        self._query_dense = self._projection("query", "bqm,muh->bquh", query_heads, "uh",
+                                             query_shape)
+        self._key_dense = self._projection("key", "bkm,mvh->bkvh", key_value_heads, "vh",
+                                           key_shape)
         if self._use_gate:
-            self._gate_dense = self._dense("bqm,muh->bquh",
-                                           (None, self.num_query_heads, self.head_dim), bias,
-                                           "gate")
-            build_sublayer(self._gate_dense, query_shape)
-        self._value_dense = self._dense("bkm,mvh->bkvh",
-                                        (None, self.num_key_value_heads, self.head_dim), "vh",
-                                        "value")
-        build_sublayer(self._value_dense, value_shape)
-        self._output_dense = self._dense("bquh,uhm->bqm", (None, query_shape[-1]), "m",
-                                         "attention_output")
-        build_sublayer(self._output_dense,
-                       query_shape[:-1] + (self.num_query_heads, self.head_dim))
+            self._gate_dense = self._projection("gate", "bqm,muh->bquh", query_heads, "uh",
+                                                query_shape)
+        self._value_dense = self._projection("value", "bkm,mvh->bkvh", key_value_heads, "vh",
+                                             value_shape)
+        self._output_dense = self._projection(
+            "attention_output", "bquh,uhm->bqm", (None, query_shape[-1]), "m",
+            query_shape[:-1] + (self.num_query_heads, self.head_dim))
         self.built = True
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
-        value, key_in = self._as_input(value), self._as_input(key)
-        key = value if key_in is None else key_in
+    def _check_query(self, query):
         if query.ndim != 3:
             raise ValueError(
                 f"Layer '{self.name}' (GroupedQueryAttention) expects a query of rank 3 "
                 f"(batch, steps, features). Received: query of shape {tuple(query.shape)}"
             )
-        self._check_flash(return_attention_scores)
-        mask, causal_only = self._gather_mask(query, value, key_in, value_mask, key_mask,
-                                              attention_mask, use_causal_mask)
-        q = self._query_dense.call(query)
-        k = self._key_dense.call(key)
-        v = self._value_dense.call(value)
-        if self.num_repeats > 1:
-            # Query head i uses key/value head i // num_repeats.
-            k = torch.repeat_interleave(k, self.num_repeats, dim=2)
-            v = torch.repeat_interleave(v, self.num_repeats, dim=2)
-        out, scores = self._attend(q, k, v, mask, causal_only, training,
-                                   return_attention_scores)
-        if self._use_gate:
-            out = out * torch.sigmoid(self._gate_dense.call(query))
-        out = self._output_dense.call(out)
-        if return_attention_scores:
-            return out, scores
-        return out
+
+    def _share_heads(self, key, value):
+        if self.num_repeats == 1:
+            return key, value
+        # Query head i uses key/value head i // num_repeats.
+        return (torch.repeat_interleave(key, self.num_repeats, dim=2),
+                torch.repeat_interleave(value, self.num_repeats, dim=2))
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
+    def _own_config(self):
+        return dict(
             head_dim=self.head_dim,
             num_query_heads=self.num_query_heads,
             num_key_value_heads=self.num_key_value_heads,
@@ -148,8 +121,6 @@ class GroupedQueryAttention(AttentionBase):
             sliding_window=self._sliding_window,
             dropout=self._dropout,
         )
-        config.update(self._common_config())
-        return config
 
 
 GroupQueryAttention = GroupedQueryAttention

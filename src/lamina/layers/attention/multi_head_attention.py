@@ -8,8 +8,7 @@ import string
 import torch
 import torch.nn.functional as F
 
-from lamina import constraints, initializers, regularizers
-from lamina.backend import naming
+from lamina import constraints, initializers, random, regularizers
 from lamina.backend.convert import convert_to_tensor
 from lamina.layers.attention.attention import causal_mask
 from lamina.layers.core.einsum_dense import EinsumDense
@@ -91,23 +90,12 @@ def additive_mask(mask, dtype):
         ~mask, torch.finfo(dtype).min)
 
 
-def build_in_scope(layer, *shapes):
-    """Build `layer` inside its own name scope, so its weights get paths like
-    `multi_head_attention/query/kernel` (as Keras names them)."""
-    if getattr(type(layer).build, "_lamina_scoped", False):
-        layer.build(*shapes)  # the base class already scopes `build`
-    else:
-        naming.NAME_SCOPE.append(layer.name)
-        try:
-            layer.build(*shapes)
-        finally:
-            naming.NAME_SCOPE.pop()
-    layer.built = True
-
-
-def build_sublayer(layer, shape):
-    build_in_scope(layer, shape)
-    layer._build_shapes = {"input_shape": tuple(shape)}
+def _unmasked(x):
+    """`x` without the Keras mask it carries: the layer applies masks itself, and its
+    projections (which do not support masking) would warn that they drop it."""
+    if getattr(x, "_keras_mask", None) is None:
+        return x
+    return x.view_as(x)
 
 
 def check_dropout(layer, dropout):
@@ -128,7 +116,11 @@ def projection_equation(free_dims, bound_dims, output_dims):
 
 
 class AttentionBase(Layer):
-    """What MHA and GQA share: the call-argument handling, masks and dropout."""
+    """What MHA and GQA share: the projections, the call, masks, dropout and config.
+
+    Subclasses build `_query_dense`, `_key_dense`, `_value_dense`, `_output_dense` (and
+    `_gate_dense` with `use_gate`), and set `_scale`, the einsum equations and `_can_fuse`.
+    """
 
     def __init__(self, dropout=0.0, use_bias=True, sliding_window=None, flash_attention=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -155,24 +147,56 @@ class AttentionBase(Layer):
         self.seed = seed
         self.seed_generator = None
         if self._dropout > 0:
-            from lamina.random import SeedGenerator
-
-            self.seed_generator = SeedGenerator(seed)
+            self.seed_generator = random.SeedGenerator(seed)
         # NOTE: torch's fused attention cannot take a generator, so a seeded dropout runs
         # the explicit path in training.
         self._fused_dropout = seed is None
 
-    def _dense(self, equation, output_shape, bias_axes, name):
+    dropout = property(lambda self: self._dropout)
+    use_bias = property(lambda self: self._use_bias)
+
+    def _projection(self, name, equation, output_shape, bias_axes, input_shape):
+        """An `EinsumDense` projection named `name`, built for `input_shape`."""
         def fresh(initializer):
             return initializer.__class__.from_config(initializer.get_config())
 
-        return EinsumDense(
+        layer = EinsumDense(
             equation, output_shape=output_shape, bias_axes=bias_axes if self._use_bias else None,
             kernel_initializer=fresh(self._kernel_initializer),
             bias_initializer=fresh(self._bias_initializer),
             kernel_regularizer=self._kernel_regularizer, bias_regularizer=self._bias_regularizer,
             kernel_constraint=self._kernel_constraint, bias_constraint=self._bias_constraint,
             dtype=self.dtype_policy, name=name)
+        self._build_child(layer, input_shape)
+        return layer
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        value, key_in = self._as_input(value), self._as_input(key)
+        key = value if key_in is None else key_in
+        self._check_query(query)
+        self._check_flash(return_attention_scores)
+        mask, causal_only = self._gather_mask(query, value, key_in, value_mask, key_mask,
+                                              attention_mask, use_causal_mask)
+        query, key, value = _unmasked(query), _unmasked(key), _unmasked(value)
+        q = self._query_dense(query)
+        k, v = self._share_heads(self._key_dense(key), self._value_dense(value))
+        out, scores = self._attend(q, k, v, mask, causal_only, training,
+                                   return_attention_scores)
+        if self._use_gate:
+            out = out * torch.sigmoid(self._gate_dense(query))
+        out = self._output_dense(out)
+        if return_attention_scores:
+            return out, scores
+        return out
+
+    def _check_query(self, query):
+        """Raise if `query`'s rank differs from the one the layer was built for."""
+
+    def _share_heads(self, key, value):
+        """Projected key and value as one head per query head (GQA repeats them)."""
+        return key, value
 
     def _as_input(self, x):
         if x is None:
@@ -253,9 +277,7 @@ class AttentionBase(Layer):
             return probs
         if self.seed is None:
             return F.dropout(probs, p=self._dropout, training=True)
-        from lamina.random import dropout
-
-        return dropout(probs, self._dropout, seed=self.seed_generator)
+        return random.dropout(probs, self._dropout, seed=self.seed_generator)
 
     def compute_mask(self, inputs, previous_mask=None):
         return previous_mask
@@ -277,11 +299,13 @@ class AttentionBase(Layer):
 
             query, value = as_shape(shapes["query_shape"]), as_shape(shapes["value_shape"])
             key = as_shape(shapes.get("key_shape"))
-            build_in_scope(self, query, value, key)
+            self.build(query, value, key)  # `build` is scoped by name (`Layer.__init_subclass__`)
             self._build_shapes = {"input_shape": query, "value_shape": value, "key_shape": key}
 
-    def _common_config(self):
-        return dict(
+    def get_config(self):
+        config = super().get_config()
+        config.update(self._own_config())
+        config.update(
             kernel_initializer=initializers.serialize(self._kernel_initializer),
             bias_initializer=initializers.serialize(self._bias_initializer),
             kernel_regularizer=regularizers.serialize(self._kernel_regularizer),
@@ -291,6 +315,11 @@ class AttentionBase(Layer):
             bias_constraint=constraints.serialize(self._bias_constraint),
             seed=self.seed,
         )
+        return config
+
+    def _own_config(self):
+        """The subclass's config entries before the shared ones, in Keras' key order."""
+        raise NotImplementedError
 
 
 class MultiHeadAttention(AttentionBase):
@@ -364,8 +393,6 @@ class MultiHeadAttention(AttentionBase):
     num_heads = property(lambda self: self._num_heads)
     key_dim = property(lambda self: self._key_dim)
     value_dim = property(lambda self: self._value_dim)
-    dropout = property(lambda self: self._dropout)
-    use_bias = property(lambda self: self._use_bias)
     attention_axes = property(lambda self: self._attention_axes)
     query_dense = property(lambda self: self._modules.get("_query_dense"))
     key_dense = property(lambda self: self._modules.get("_key_dense"))
@@ -386,22 +413,18 @@ class MultiHeadAttention(AttentionBase):
         free = rank - 1
         heads = (None,) * (free - 1)
         eq, bias, _ = projection_equation(free, 1, 2)
-        self._query_dense = self._dense(eq, heads + (self._num_heads, self._key_dim), bias,
-                                        "query")
-        build_sublayer(self._query_dense, query_shape)
-        self._key_dense = self._dense(eq, heads + (self._num_heads, self._key_dim), bias, "key")
-        build_sublayer(self._key_dense, key_shape)
+        key_heads = heads + (self._num_heads, self._key_dim)
+        value_heads = heads + (self._num_heads, self._value_dim)
+        self._query_dense = self._projection("query", eq, key_heads, bias, query_shape)
+        self._key_dense = self._projection("key", eq, key_heads, bias, key_shape)
         if self._use_gate:
-            self._gate_dense = self._dense(eq, heads + (self._num_heads, self._value_dim), bias,
-                                           "gate")
-            build_sublayer(self._gate_dense, query_shape)
-        self._value_dense = self._dense(eq, heads + (self._num_heads, self._value_dim), bias,
-                                        "value")
-        build_sublayer(self._value_dense, value_shape)
+            self._gate_dense = self._projection("gate", eq, value_heads, bias, query_shape)
+        self._value_dense = self._projection("value", eq, value_heads, bias, value_shape)
         out_shape = self._output_shape or (query_shape[-1],)
         eq, bias, _ = projection_equation(free, 2, len(out_shape))
-        self._output_dense = self._dense(eq, heads + tuple(out_shape), bias, "attention_output")
-        build_sublayer(self._output_dense, query_shape[:-1] + (self._num_heads, self._value_dim))
+        self._output_dense = self._projection(
+            "attention_output", eq, heads + tuple(out_shape), bias,
+            query_shape[:-1] + (self._num_heads, self._value_dim))
         self._build_attention(rank + 1)
         self._query_rank = rank
         self.built = True
@@ -430,30 +453,12 @@ class MultiHeadAttention(AttentionBase):
         # NOTE: only (batch, steps, heads, dim) tensors map onto torch's fused kernel.
         self._can_fuse = rank == 4 and axes == (1,)
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
-        value, key_in = self._as_input(value), self._as_input(key)
-        key = value if key_in is None else key_in
+    def _check_query(self, query):
         if query.ndim != self._query_rank:
             raise ValueError(
                 f"Layer '{self.name}' (MultiHeadAttention) was built for queries of rank "
                 f"{self._query_rank}. Received: query of shape {tuple(query.shape)}"
             )
-        self._check_flash(return_attention_scores)
-        mask, causal_only = self._gather_mask(query, value, key_in, value_mask, key_mask,
-                                              attention_mask, use_causal_mask)
-        q = self._query_dense.call(query)
-        k = self._key_dense.call(key)
-        v = self._value_dense.call(value)
-        out, scores = self._attend(q, k, v, mask, causal_only, training,
-                                   return_attention_scores)
-        if self._use_gate:
-            out = out * torch.sigmoid(self._gate_dense.call(query))
-        out = self._output_dense.call(out)
-        if return_attention_scores:
-            return out, scores
-        return out
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)
@@ -461,9 +466,8 @@ class MultiHeadAttention(AttentionBase):
             return query_shape[:-1] + tuple(self._output_shape)
         return query_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(
+    def _own_config(self):
+        return dict(
             num_heads=self._num_heads,
             key_dim=self._key_dim,
             value_dim=self._value_dim,
@@ -474,5 +478,3 @@ class MultiHeadAttention(AttentionBase):
             attention_axes=self._attention_axes,
             sliding_window=self._sliding_window,
         )
-        config.update(self._common_config())
-        return config

@@ -285,6 +285,11 @@ class StackedRNNCells(CellCallMixin, Layer):
         self.built = True
 
     def call(self, inputs, states, training=False):
+        # NOTE: cells run through `.call`, not `__call__`, as `RNN` runs its cell: this is
+        # once per cell per time step, and `__call__`'s argument resolution made
+        # RNN(StackedRNNCells([SimpleRNNCell(16), LSTMCell(16)])) forward+backward on
+        # (16, 20, 8) 1.17-1.22x slower (one LSTMCell(16) step: 1.51x). So torch hooks on a
+        # cell do not fire here, and the cells' inputs are not converted or checked.
         flags = self.__dict__.get("_training_flags") or [takes_training(c) for c in self.cells]
         new_states = []
         for cell, cell_states, takes_training in zip(self.cells, states, flags):
