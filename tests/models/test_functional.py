@@ -125,10 +125,22 @@ def test_ops_between_layers_are_recorded():
 
 def test_plan_is_replayed_without_graph_search(monkeypatch):
     model = _mlp()
-    from lamina.models import functional
+    from lamina.models import graph
 
     def fail(*args, **kwargs):
         raise AssertionError("graph searched at call time")
 
-    monkeypatch.setattr(functional, "_nodes_between", fail)
+    monkeypatch.setattr(graph, "_post_order", fail)
     assert model(torch.ones(1, 8)).shape == (1, 3)
+
+
+def test_operations_lists_layers_and_ops_in_keras_order_as_a_copy():
+    x = lamina.Input((3,), name="x")
+    d = layers.Dense(2, name="d")
+    y = lamina.ops.add(d(x), layers.Dense(2, name="e")(lamina.ops.relu(x)))
+    model = lamina.Model(x, y)
+    names = [op.name for op in model.operations]
+    assert names == ["x", "relu", "d", "e", "add"]
+    assert model.operations[2] is d
+    model.operations.clear()
+    assert len(model.operations) == 5

@@ -4,21 +4,41 @@ The graph is analysed once, at construction, into a flat list of steps over numb
 slots; a call fills the input slots and replays the steps. No graph search per call.
 """
 
+from typing import NamedTuple
+
 import torch
 
 from lamina import tree
+from lamina.backend.convert import convert_to_tensor
+from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
+from lamina.models.functional_config import functional_from_config, functional_get_config
+from lamina.models.graph import walk
 from lamina.models.model import Model
 
 
 class _Slot:
+    """Where a graph tensor goes in a step's arguments: the index of the slot holding it."""
+
     __slots__ = ("index",)
 
     def __init__(self, index):
         self.index = index
+
+
+class _Step(NamedTuple):
+    """One call of the plan: `op(*args, **kwargs)` with each `_Slot` filled from its slot."""
+
+    op: object
+    args: list
+    kwargs: dict
+    in_slot: int | None  # the slot of the only argument when the call is `op(x)`, else None
+    single_out: bool  # the call returns one tensor, stored in `out_slots[0]`
+    out_slots: tuple  # the slots of the call's flattened outputs
+    frees: tuple  # slots last read by this step, cleared after it
 
 
 def adjust_input_rank(x, expected_shape):
@@ -35,36 +55,6 @@ def adjust_input_rank(x, expected_shape):
     if mask is not None:
         adjusted._keras_mask = mask
     return adjusted
-
-
-def _nodes_between(inputs, outputs):
-    """Nodes needed to compute `outputs` from `inputs`, in creation (topological) order."""
-    input_ids = {id(t) for t in inputs}
-    needed, seen = [], set()
-    stack = [t for t in outputs]
-    while stack:
-        tensor = stack.pop()
-        history = tensor._keras_history
-        if history is None:
-            raise ValueError(
-                f"Output tensor {tensor} was not produced by a layer or op: functional models "
-                "need outputs computed from `lamina.Input` tensors."
-            )
-        node = history.operation._inbound_nodes[history.node_index]
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        needed.append(node)
-        if id(tensor) in input_ids:
-            continue
-        if node.is_input:
-            raise ValueError(
-                f"Graph disconnected: cannot obtain value for tensor {tensor} at layer "
-                f"'{node.operation.name}'. The following inputs were given: "
-                f"{[t.name for t in inputs]}. Pass every `Input` the outputs depend on."
-            )
-        stack.extend(node.input_tensors)
-    return sorted(needed, key=lambda n: n.creation_index)
 
 
 class Functional(Model):
@@ -98,16 +88,11 @@ class Functional(Model):
         self._outputs_struct = outputs
         self._flat_inputs = flat_inputs
         self._flat_outputs = flat_outputs
-        nodes = _nodes_between(flat_inputs, flat_outputs)
-        operations = []
-        for node in nodes:
-            if not any(op is node.operation for op in operations):
-                operations.append(node.operation)
-        self._operations = operations
-        from lamina.models.graph import keras_operation_order
-
+        graph = walk(inputs, outputs)
+        # NOTE: written past `__setattr__`: it holds layers for bookkeeping, not as children.
+        self.__dict__["_graph"] = graph
         # NOTE: Keras' layer order (deepest first), which fixes the h5 weight paths.
-        layers = [op for op in keras_operation_order(inputs, outputs) if isinstance(op, Layer)]
+        layers = [op for op in graph.operations if isinstance(op, Layer)]
         names = [layer.name for layer in layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -116,49 +101,49 @@ class Functional(Model):
                 "model. All layer names should be unique: pass distinct `name=` arguments."
             )
         self._modules["layers"] = TrackedList(layers)
-        self._build_plan(nodes)
+        self._build_plan(sorted(graph.nodes, key=lambda node: node.creation_index))
         self.built = True
         self._build_shapes = {"input_shape": tree.map_structure(lambda t: t.shape, inputs)}
 
     def _build_plan(self, nodes):
+        """Number the graph's tensors (slots) and record one `_Step` per node in `nodes`
+        (creation order), so a call replays a flat list with no graph search."""
         slot_of = {id(t): i for i, t in enumerate(self._flat_inputs)}
-        steps = []
-        n_slots = len(slot_of)
+
+        def to_slot(x):
+            return _Slot(slot_of[id(x)]) if isinstance(x, KerasTensor) else x
+
+        steps, n_slots = [], len(self._flat_inputs)
         for node in nodes:
             if isinstance(node.operation, InputLayer):
                 continue
-
-            def to_slot(x):
-                return _Slot(slot_of[id(x)]) if isinstance(x, KerasTensor) else x
-
             args = tree.map_structure(to_slot, list(node.call_args))
             kwargs = tree.map_structure(to_slot, node.call_kwargs)
-            out_slots = []
-            for t in node.outputs:
-                slot_of[id(t)] = n_slots
-                out_slots.append(n_slots)
-                n_slots += 1
+            out_slots = tuple(range(n_slots, n_slots + len(node.outputs)))
+            n_slots += len(out_slots)
+            slot_of.update((id(t), slot) for t, slot in zip(node.outputs, out_slots))
             simple = len(args) == 1 and isinstance(args[0], _Slot) and not kwargs
-            single_out = (len(out_slots) == 1 and isinstance(node.output_structure,
-                                                             KerasTensor))
-            steps.append([node.operation, args, kwargs, simple, single_out, tuple(out_slots)])
+            steps.append(_Step(
+                op=node.operation, args=args, kwargs=kwargs,
+                in_slot=args[0].index if simple else None,
+                single_out=len(out_slots) == 1 and isinstance(node.output_structure,
+                                                             KerasTensor),
+                out_slots=out_slots, frees=()))
         self._output_slots = [slot_of[id(t)] for t in self._flat_outputs]
         # Free each intermediate slot after its last use, so memory matches plain torch.
         last_use = {}
         for i, step in enumerate(steps):
-            for a in tree.flatten((step[1], step[2])):
+            for a in tree.flatten((step.args, step.kwargs)):
                 if isinstance(a, _Slot):
                     last_use[a.index] = i
-        keep = set(self._output_slots)
         frees = [[] for _ in steps]
         for slot, i in last_use.items():
-            if slot not in keep:
+            if slot not in self._output_slots:
                 frees[i].append(slot)
-        self._plan = [(op, args, kwargs, simple,
-                       args[0].index if simple else None, single_out, out_slots,
-                       tuple(frees[i]))
-                      for i, (op, args, kwargs, simple, single_out, out_slots) in
-                      enumerate(steps)]
+        # NOTE: stored as plain tuples in `_Step`'s field order: `_run` unpacks them, and
+        # CPython unpacks an exact tuple about twice as fast as a NamedTuple.
+        self._plan = [tuple(step._replace(frees=tuple(free)))
+                      for step, free in zip(steps, frees)]
         self._n_slots = n_slots
         self._single_output = isinstance(self._outputs_struct, KerasTensor)
         self._input_rank = len(self._flat_inputs[0].shape) if self._flat_inputs else None
@@ -166,11 +151,11 @@ class Functional(Model):
     def _run(self, flat_inputs, operations=None):
         slots = [None] * self._n_slots
         slots[: len(flat_inputs)] = flat_inputs
-        for op, args, kwargs, simple, in_index, single_out, out_slots, frees in self._plan:
+        for op, args, kwargs, in_slot, single_out, out_slots, frees in self._plan:
             if operations is not None:
                 op = operations.get(id(op), op)
-            if simple:
-                result = op(slots[in_index])
+            if in_slot is not None:
+                result = op(slots[in_slot])
             else:
                 def fill(x):
                     return slots[x.index] if isinstance(x, _Slot) else x
@@ -188,7 +173,8 @@ class Functional(Model):
                                      [slots[i] for i in self._output_slots])
 
     def _run_with_operations(self, flat_inputs, operations):
-        """Replay the graph with some operations swapped (used by `clone_model`)."""
+        """Replay the graph with the operations in `{id(old): new}` swapped in (used by
+        `clone_model`)."""
         return self._run(list(flat_inputs), operations)
 
     def forward(self, inputs, *args, **kwargs):
@@ -202,8 +188,6 @@ class Functional(Model):
     def _input_torch_dtype(self, index):
         dtypes = self.__dict__.get("_input_dtypes")
         if dtypes is None:
-            from lamina.backend.dtypes import to_torch_dtype
-
             dtypes = self.__dict__["_input_dtypes"] = [to_torch_dtype(t.dtype)
                                                        for t in self._flat_inputs]
         return dtypes[index]
@@ -220,8 +204,6 @@ class Functional(Model):
         return inputs
 
     def _flatten_call_inputs(self, inputs):
-        from lamina.backend.convert import convert_to_tensor
-
         expected = self._inputs_struct
         if isinstance(expected, dict):
             if not isinstance(inputs, dict):
@@ -292,6 +274,19 @@ class Functional(Model):
 
     # -- graph properties ------------------------------------------------------------------
     @property
+    def operations(self):
+        """Every layer and op of the graph, `InputLayer`s included, in Keras' order
+        (deepest first): a new list on each read.
+
+        >>> import lamina
+        >>> x = lamina.Input((3,), name="x")
+        >>> model = lamina.Model(x, lamina.ops.relu(lamina.layers.Dense(2, name="d")(x)))
+        >>> [op.name for op in model.operations]
+        ['x', 'd', 'relu']
+        """
+        return list(self._graph.operations)
+
+    @property
     def inputs(self):
         return self._flat_inputs if not isinstance(self._inputs_struct, dict) else (
             self._inputs_struct)
@@ -332,16 +327,8 @@ class Functional(Model):
         return Layer.compute_output_spec(self, *args, **kwargs)
 
     def get_config(self):
-        from lamina.models.functional_config import functional_get_config
-
         return functional_get_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return functional_from_config(cls, config, custom_objects)
-
-
-def functional_from_config(cls, config, custom_objects=None):
-    from lamina.models.functional_config import functional_from_config as build
-
-    return build(cls, config, custom_objects)

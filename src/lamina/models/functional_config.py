@@ -13,7 +13,6 @@ from lamina import ops, tree
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_signature
-from lamina.models.graph import keras_operation_order, network_nodes
 from lamina.ops.operation import FunctionOperation
 from lamina.serialization import serialization
 
@@ -67,9 +66,8 @@ def functional_get_config(model):
     (['x', 'd'], ['d', 0, 0])
     """
     inputs, outputs = model._inputs_struct, model._outputs_struct
-    nodes, _ = network_nodes(inputs, outputs)
-    in_network = {id(n) for n in nodes}
-    operations = keras_operation_order(inputs, outputs)
+    operations = model._graph.operations
+    in_network = {id(n) for n in model._graph.nodes}
     for tensor in tree.flatten(inputs):
         in_network.add(id(tensor._keras_history.operation._inbound_nodes[0]))
 

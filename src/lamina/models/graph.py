@@ -1,11 +1,23 @@
-"""Graph facts that saving needs and that `models/functional.py` can import downward.
+"""The one walk over a functional graph, and what it finds.
 
-`keras_operation_order` gives a functional graph's operations in Keras 3's order (deepest
-first; ties broken by discovery order from the outputs). That order decides the layer list
-of a saved config and the `layers/dense`, `layers/dense_1`... names of the weights file.
+`walk` runs once per `Functional`, at construction (kept as `Functional._graph`); the
+replay plan, the saved config, the summary and `Functional.operations` all read it.
+Its `operations` are in Keras 3's order (deepest first; ties broken by discovery order
+from the outputs). That order decides the layer list of a saved config and the
+`layers/dense`, `layers/dense_1`... names of the weights file.
 """
 
+from typing import NamedTuple
+
 from lamina import tree
+
+
+class Graph(NamedTuple):
+    """The nodes and operations between a functional model's inputs and outputs."""
+
+    nodes: list  # each node after its parents (depth-first post-order from the outputs)
+    node_depth: dict  # id(node) -> Keras' depth: 0 at the outputs, growing toward inputs
+    operations: list  # each operation once, in Keras 3's order (unused inputs included)
 
 
 def _producing_node(tensor):
@@ -18,13 +30,12 @@ def _producing_node(tensor):
     return history.operation._inbound_nodes[history.node_index]
 
 
-def network_nodes(inputs, outputs):
-    """`(nodes, discovery)`: the nodes between `inputs` and `outputs`, outputs last
-    (children before parents reversed), and each operation's discovery index."""
-    input_ids = {id(t) for t in tree.flatten(inputs)}
+def _post_order(flat_inputs, flat_outputs):
+    """`(nodes, discovery)`: the nodes between the inputs and outputs, each after its
+    parents, and each operation's discovery index (pre-order, from the outputs)."""
+    input_ids = {id(t) for t in flat_inputs}
     finished, order, discovery = set(), [], {}
-    for output in tree.flatten(outputs):
-        # Iterative depth-first search from each output, parents first (post-order).
+    for output in flat_outputs:
         stack = [(output, False)]
         while stack:
             tensor, expanded = stack.pop()
@@ -38,16 +49,23 @@ def network_nodes(inputs, outputs):
                 continue
             discovery.setdefault(id(node.operation), len(discovery))
             stack.append((tensor, True))
-            if not node.is_input and id(tensor) not in input_ids:
-                for parent in reversed(node.input_tensors):
-                    stack.append((parent, False))
+            if id(tensor) in input_ids:
+                continue
+            if node.is_input:
+                raise ValueError(
+                    f"Graph disconnected: cannot obtain value for tensor {tensor} at layer "
+                    f"'{node.operation.name}'. The following inputs were given: "
+                    f"{[t.name for t in flat_inputs]}. Pass every `Input` the outputs "
+                    "depend on."
+                )
+            for parent in reversed(node.input_tensors):
+                stack.append((parent, False))
     return order, discovery
 
 
-def node_depths(nodes):
-    """`(node_depth, op_depth)`, keyed by `id`: Keras' depth of each node of `nodes`
-    (`network_nodes`' order) and of each operation (0 at the outputs, growing toward the
-    inputs; a layer called twice takes its deepest call's depth)."""
+def _depths(nodes):
+    """`(node_depth, op_depth)`, keyed by `id`: Keras' depth of each node (post-order
+    `nodes`) and of each operation (a layer called twice takes its deepest call's)."""
     node_depth, op_depth = {}, {}
     for node in reversed(nodes):
         depth = max(node_depth.setdefault(id(node), 0), op_depth.get(id(node.operation), 0))
@@ -58,24 +76,32 @@ def node_depths(nodes):
     return node_depth, op_depth
 
 
-def keras_operation_order(inputs, outputs):
-    """Operations of the graph from `inputs` to `outputs`, in Keras 3's order.
+def walk(inputs, outputs):
+    """The `Graph` from `inputs` to `outputs` (nested structures of `KerasTensor`s).
+
+    Raises `ValueError` when an output depends on an `Input` that `inputs` lacks.
 
     >>> import lamina
     >>> x = lamina.Input((4,), name="x")
     >>> c = lamina.layers.Dense(2, name="c")(x)
     >>> b = lamina.layers.Dense(2, name="b2")(lamina.layers.Dense(2, name="b1")(x))
-    >>> [op.name for op in keras_operation_order(x, lamina.ops.add(c, b))]
+    >>> [op.name for op in walk(x, lamina.ops.add(c, b)).operations]
     ['x', 'b1', 'c', 'b2', 'add']
     """
-    nodes, discovery = network_nodes(inputs, outputs)
-    _, op_depth = node_depths(nodes)
+    flat_inputs = tree.flatten(inputs)
+    nodes, discovery = _post_order(flat_inputs, tree.flatten(outputs))
+    node_depth, op_depth = _depths(nodes)
     operations = {id(node.operation): node.operation for node in nodes}
-    for tensor in tree.flatten(inputs):  # inputs the outputs do not use
+    for tensor in flat_inputs:  # inputs the outputs do not use
         op = tensor._keras_history.operation
         if id(op) not in op_depth:
             operations[id(op)] = op
             op_depth[id(op)] = 0
             discovery[id(op)] = -1
-    return sorted(operations.values(),
-                  key=lambda op: (-op_depth[id(op)], discovery[id(op)]))
+    order = sorted(operations.values(), key=lambda op: (-op_depth[id(op)], discovery[id(op)]))
+    return Graph(nodes, node_depth, order)
+
+
+def keras_operation_order(inputs, outputs):
+    """Operations of the graph from `inputs` to `outputs`, in Keras 3's order."""
+    return walk(inputs, outputs).operations

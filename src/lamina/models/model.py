@@ -6,8 +6,11 @@ for anything else.
 
 import torch
 
+from lamina import tree
+from lamina.backend.symbolic import KerasTensor, compute_output_spec
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
+from lamina.models.functional_config import functional_from_config
 from lamina.trainers.trainer import Trainer
 
 
@@ -46,21 +49,19 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            from lamina.models.functional import Functional
-
-            return Functional.__new__(Functional, *args, **kwargs)
+            functional = _functional()
+            return functional.__new__(functional, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
             # A subclass calling `super().__init__(inputs, outputs)`: become functional,
             # keeping the subclass's own methods (Keras supports this pattern too).
-            from lamina.models.functional import Functional
-
-            if isinstance(self, Functional):
+            functional = _functional()
+            if isinstance(self, functional):
                 raise TypeError("Functional.__init__ expects `inputs` and `outputs`.")
             self.__class__ = _functional_subclass(type(self))
-            Functional.__init__(self, *args, **kwargs)
+            functional.__init__(self, *args, **kwargs)
             return
         Trainer.__init__(self)
         Layer.__init__(self, **kwargs)
@@ -81,8 +82,6 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}' needs an input shape to build, e.g. "
                 "`model.build((None, 784))`."
             )
-        from lamina import tree
-        from lamina.backend.symbolic import KerasTensor, compute_output_spec
 
         def is_shape(value):
             return isinstance(value, (list, tuple)) and all(
@@ -136,6 +135,7 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print Keras' table of layers, output shapes and parameter counts."""
+        # NOTE: imported here: models/summary.py imports Functional, a subclass of Model.
         from lamina.models import summary as summary_utils
 
         summary_utils.print_summary(self, line_length=line_length, positions=positions,
@@ -145,34 +145,26 @@ class Model(Trainer, Layer):
     # -- files ---------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save the model as a Keras 3 `.keras` archive (config, weights, optimizer)."""
-        from lamina.saving import saving_api
-
-        return saving_api.save_model(self, filepath, overwrite=overwrite, zipped=zipped,
-                                     **kwargs)
+        return _saving_api().save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                                        **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the weights to a Keras 3 `.weights.h5` file, or with `max_shard_size` (GB)
         to a `.weights.json` map and shards of at most that size."""
-        from lamina.saving import saving_api
-
-        return saving_api.save_weights(self, filepath, overwrite=overwrite,
-                                       max_shard_size=max_shard_size)
+        return _saving_api().save_weights(self, filepath, overwrite=overwrite,
+                                          max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Load weights from a `.weights.h5` file, a sharded `.weights.json` map, a `.keras`
         archive, or a legacy Keras 2 `.h5` file (by topological order, or `by_name=True`)."""
-        from lamina.saving import saving_api
-
         if kwargs:
             raise TypeError(f"Unrecognized arguments for `load_weights`: {sorted(kwargs)}")
-        return saving_api.load_weights(self, filepath, skip_mismatch=skip_mismatch,
-                                       by_name=by_name)
+        return _saving_api().load_weights(self, filepath, skip_mismatch=skip_mismatch,
+                                          by_name=by_name)
 
     def to_json(self, **kwargs):
         """The model's config as a JSON string (`lamina.models.model_from_json` reads it)."""
-        from lamina.saving import saving_api
-
-        return saving_api.model_to_json(self, **kwargs)
+        return _saving_api().model_to_json(self, **kwargs)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
@@ -183,9 +175,7 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.models.functional import Functional, functional_from_config
-
-        if cls in (Model, Functional) or "layers" in config and "input_layers" in config:
+        if cls in (Model, _functional()) or "layers" in config and "input_layers" in config:
             return functional_from_config(cls, config, custom_objects)
         return cls(**config)
 
@@ -195,9 +185,21 @@ _FUNCTIONAL_SUBCLASSES = {}
 
 def _functional_subclass(cls):
     """`cls` with `Functional` mixed in right after it (cached per class)."""
-    from lamina.models.functional import Functional
-
     if cls not in _FUNCTIONAL_SUBCLASSES:
-        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, _functional()),
                                            {"__module__": cls.__module__})
     return _FUNCTIONAL_SUBCLASSES[cls]
+
+
+def _functional():
+    """The `Functional` class (imported here: models/functional.py subclasses Model)."""
+    from lamina.models.functional import Functional
+
+    return Functional
+
+
+def _saving_api():
+    """`lamina.saving.saving_api` (imported here: the file formats are built on models)."""
+    from lamina.saving import saving_api
+
+    return saving_api

@@ -2,6 +2,7 @@
 
 import torch
 
+from lamina import dtype_policies
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
@@ -9,6 +10,7 @@ from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
 from lamina.models.functional import adjust_input_rank
 from lamina.models.model import Model
+from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
 
 class Sequential(Model):
@@ -221,13 +223,7 @@ class Sequential(Model):
             )
 
     def get_config(self):
-        from lamina.serialization.serialization import serialize_keras_object
-
-        layers = []
-        for layer in self._stack:
-            layers.append(serialize_keras_object(layer))
-        from lamina import dtype_policies
-
+        layers = [serialize_keras_object(layer) for layer in self._stack]
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": dtype_policies.serialize(self.dtype_policy), "layers": layers}
         if self._inputs is not None:
@@ -236,8 +232,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.serialization.serialization import deserialize_keras_object
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
             layer = deserialize_keras_object(layer_config, custom_objects=custom_objects)

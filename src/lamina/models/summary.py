@@ -13,6 +13,11 @@ import sys
 
 import numpy as np
 
+from lamina.layers.layer import Layer
+from lamina.models.functional import Functional
+from lamina.models.model import Model
+from lamina.utils import io_utils
+
 
 def readable_memory_size(num_bytes):
     for unit in ("B", "KB", "MB", "GB", "TB"):
@@ -68,9 +73,6 @@ def _declares_output_shape(layer):
     """Whether Keras could compute this layer's output shape without a graph: its class
     (or a built-in base) implements `compute_output_shape`. lamina's base `Layer` infers
     one for any layer; Keras' raises, and the summary then shows "?"."""
-    from lamina.layers.layer import Layer
-    from lamina.models.model import Model
-
     cls = type(layer)
     owner = next(k for k in cls.__mro__ if "compute_output_shape" in vars(k))
     return owner not in (Layer, Model) or cls.__module__.startswith("lamina.")
@@ -127,26 +129,20 @@ def _connections(layer, model_nodes):
 def _rows_and_nodes(model):
     """`(operations, model_nodes)`: the rows of the table and, for a graph that is not a
     plain chain, the ids of its nodes (the table then has a "Connected to" column)."""
-    from lamina.models.functional import Functional
-    from lamina.models.graph import keras_operation_order, network_nodes, node_depths
-
     if not isinstance(model, Functional):  # Sequential and subclassed models
         return list(model.layers), None
-    inputs, outputs = model._inputs_struct, model._outputs_struct
-    operations = keras_operation_order(inputs, outputs)
-    nodes, _ = network_nodes(inputs, outputs)
-    node_depth, _ = node_depths(nodes)
+    graph = model._graph
     by_depth = {}
-    for node in nodes:
-        by_depth.setdefault(node_depth[id(node)], []).append(node)
+    for node in graph.nodes:
+        by_depth.setdefault(graph.node_depth[id(node)], []).append(node)
     # NOTE: Keras' rule for a chain: one node per depth, each with at most one input
     # tensor, and no layer called twice.
     chain = all(len(same) == 1 and len(same[0].input_tensors) <= 1
                 for same in by_depth.values())
     if chain:
-        calls = [id(node.operation) for node in nodes]
+        calls = [id(node.operation) for node in graph.nodes]
         chain = len(calls) == len(set(calls))
-    return operations, (None if chain else {id(node) for node in nodes})
+    return list(graph.operations), (None if chain else {id(node) for node in graph.nodes})
 
 
 def _layer_range_bounds(operations, layer_range):
@@ -259,8 +255,6 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     `print_fn`, when given, receives the whole summary as one string (as in Keras);
     otherwise it goes to stdout (or the `"lamina"` logger when interactive logging is off).
     """
-    from lamina.utils import io_utils
-
     operations, model_nodes = _rows_and_nodes(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
     aligns = ["left", "left", "right"]
