@@ -57,6 +57,7 @@ class SGD(Optimizer):
         if self.built:
             return
         super().build(var_list)
+        # Public, unlike the other optimizers' slots: Keras' SGD exposes `momentums`.
         self.momentums = []
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(var_list, "momentum")
