@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import activations as A
 from lamina.serialization import registry
 
@@ -57,6 +58,38 @@ def test_relu_arguments():
     torch.testing.assert_close(out, torch.tensor([-0.4, -0.2, -0.05, 0.0, 2.0, 3.0]))
     assert A.relu(x, threshold=-2.0).tolist() == [0.0, -1.0, 0.5, 1.0, 2.0, 5.0]
     assert A.relu(x, max_value=2.0).tolist() == [0.0, 0.0, 0.5, 1.0, 2.0, 2.0]
+
+
+def test_relu_clips_before_the_leak_and_keeps_integers():
+    # Keras' order: keep `x` above the threshold, clip to [0, max_value], then leak.
+    x = torch.tensor([-2.0, -0.5, 0.5, 3.0])
+    assert A.relu(x, threshold=-1.0, max_value=2.0).tolist() == [0.0, 0.0, 0.5, 2.0]
+    out = A.relu(torch.tensor([-1, 2, 9]), max_value=6.5)
+    assert out.dtype == torch.int64 and out.tolist() == [0, 2, 6]
+
+
+def test_activations_follow_the_ops_dtype_rules():
+    # Integer input computes in floatx (relu keeps integers), as in lamina.ops.
+    x = torch.arange(-3, 3)
+    assert A.relu(x).dtype == torch.int64
+    assert A.silu(x).dtype == A.softmax(x).dtype == A.mish(x).dtype == torch.float32
+    previous = lamina.backend.floatx()
+    lamina.backend.set_floatx("float64")
+    try:
+        assert A.gelu(x).dtype == A.elu(x).dtype == torch.float64
+    finally:
+        lamina.backend.set_floatx(previous)
+
+
+def test_symbolic_activations_record_ops_that_round_trip_through_a_config():
+    inputs = lamina.Input((4,))
+    outputs = A.relu(A.mish(inputs), negative_slope=0.1, max_value=2.0, threshold=0.5)
+    model = lamina.Model(inputs, A.softmax(outputs))
+    clone = lamina.Model.from_config(model.get_config())
+    x = torch.randn(3, 4)
+    expected = A.softmax(A.relu(A.mish(x), negative_slope=0.1, max_value=2.0, threshold=0.5))
+    torch.testing.assert_close(model(x), expected)
+    torch.testing.assert_close(clone(x), expected)
 
 
 def test_gelu_approximate_uses_tanh_form():

@@ -1,38 +1,15 @@
-"""Keras' activation functions on torch tensors.
+"""Keras' activation functions: each is the `lamina.ops` op of the same meaning.
 
-Each binds to the matching `torch` / `torch.nn.functional` kernel where the numerics
-agree with Keras; the rest are short closed forms. Non-tensor inputs (numpy arrays,
-lists) are converted first, and `KerasTensor`s record a graph node.
+An activation adds only what the op lacks (`relu`'s leak, cap and threshold; `gelu`'s
+exact default; `mish`, composed as in Keras). The ops decide everything else: array-likes
+are converted, integer input computes in `floatx()` (where Keras' torch backend raises or
+wraps around in `uint8`), and `KerasTensor`s record the ops' graph nodes.
 """
 
-import functools
-
-import torch
-import torch.nn.functional as F
-
-from lamina.backend.convert import convert_to_tensor
-from lamina.backend.symbolic import KerasTensor
+from lamina import ops
+from lamina.backend.dtypes import is_int_dtype
 
 
-def _activation(fn):
-    """Accept any array-like for `x`; tensors take the direct path (one isinstance)."""
-
-    @functools.wraps(fn)
-    def activation(x, *args, **kwargs):
-        if isinstance(x, torch.Tensor):
-            return fn(x, *args, **kwargs)
-        if isinstance(x, KerasTensor):
-            from lamina.ops.operation import FunctionOperation
-
-            class_name = "".join(part.capitalize() for part in fn.__name__.split("_"))
-            op = FunctionOperation(fn, class_name, (x, *args), kwargs)
-            return op.symbolic_call(x, *args, **kwargs)
-        return fn(convert_to_tensor(x), *args, **kwargs)
-
-    return activation
-
-
-@_activation
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit: `x` above `threshold`, `negative_slope * (x - threshold)`
     below it, capped at `max_value` when given.
@@ -41,185 +18,164 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     >>> lamina.activations.relu(torch.tensor([-1.0, 0.5, 9.0]), max_value=6.0).tolist()
     [0.0, 0.5, 6.0]
     """
-    if threshold == 0.0:
-        if negative_slope == 0.0:
-            return torch.relu(x) if max_value is None else torch.clamp(x, 0.0, max_value)
-        out = F.leaky_relu(x, negative_slope)
+    if threshold == 0.0 and max_value is None:
+        return ops.relu(x) if negative_slope == 0.0 else ops.leaky_relu(x, negative_slope)
+    # NOTE: Keras' order, which matters for a negative threshold with a cap: keep `x` above
+    # the threshold, clip that to [0, max_value], then subtract the leak below the
+    # threshold. The cap takes `x`'s dtype (integers stay integers), as a Python number so
+    # that a symbolic call records no tensor constant.
+    if threshold != 0.0:
+        out = ops.where(ops.greater(x, threshold), x, 0)
+    elif max_value == 6:
+        out, max_value = ops.relu6(x), None
     else:
-        out = torch.where(x > threshold, x, negative_slope * (x - threshold))
-    return out if max_value is None else torch.clamp(out, max=max_value)
+        out = ops.relu(x)
+    if max_value is not None:
+        out = ops.clip(out, 0, int(max_value) if is_int_dtype(out.dtype) else max_value)
+    if negative_slope != 0.0:
+        leak = ops.relu(ops.subtract(threshold, x))
+        out = ops.subtract(out, ops.multiply(negative_slope, leak))
+    return out
 
 
-@_activation
 def relu6(x):
     """`min(max(x, 0), 6)`."""
-    return F.relu6(x)
+    return ops.relu6(x)
 
 
-@_activation
 def leaky_relu(x, negative_slope=0.2):
     """`x` for positive `x`, `negative_slope * x` otherwise."""
-    return F.leaky_relu(x, negative_slope)
+    return ops.leaky_relu(x, negative_slope=negative_slope)
 
 
-@_activation
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` for positive `x`, `alpha * (exp(x) - 1)` otherwise."""
-    return F.elu(x, alpha)
+    return ops.elu(x, alpha=alpha)
 
 
-@_activation
 def selu(x):
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
-    return F.selu(x)
+    return ops.selu(x)
 
 
-@_activation
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`."""
-    return F.celu(x, alpha)
+    return ops.celu(x, alpha=alpha)
 
 
-@_activation
 def softplus(x):
     """`log(exp(x) + 1)`."""
-    return F.softplus(x)
+    return ops.softplus(x)
 
 
-@_activation
 def softsign(x):
     """`x / (abs(x) + 1)`."""
-    return F.softsign(x)
+    return ops.softsign(x)
 
 
-@_activation
 def soft_shrink(x, threshold=0.5):
     """Shrink `x` towards zero by `threshold`; zero inside `[-threshold, threshold]`."""
-    return F.softshrink(x, threshold)
+    return ops.soft_shrink(x, threshold=threshold)
 
 
-@_activation
 def hard_shrink(x, threshold=0.5):
     """`x` where `abs(x) > threshold`, else 0."""
-    return F.hardshrink(x, threshold)
+    return ops.hard_shrink(x, threshold=threshold)
 
 
-@_activation
 def tanh_shrink(x):
     """`x - tanh(x)`."""
-    return F.tanhshrink(x)
+    return ops.tanh_shrink(x)
 
 
-@_activation
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`."""
-    return F.silu(x)
+    return ops.silu(x)
 
 
 swish = silu
 
 
-@_activation
 def gelu(x, approximate=False):
-    """Gaussian error linear unit; `approximate=True` uses the tanh approximation."""
-    return F.gelu(x, approximate="tanh" if approximate else "none")
+    """Gaussian error linear unit; `approximate=True` uses the tanh approximation (the
+    activation defaults to the exact form, `ops.gelu` to the approximation)."""
+    return ops.gelu(x, approximate=approximate)
 
 
-@_activation
 def glu(x, axis=-1):
     """Gated linear unit: split `x` in two halves `a, b` along `axis`, return
     `a * sigmoid(b)`."""
-    if x.shape[axis] % 2:
-        raise ValueError(
-            f"glu: axis {axis} of `x` must have an even size to split in halves. "
-            f"Received: x.shape={tuple(x.shape)}"
-        )
-    return F.glu(x, dim=axis)
+    return ops.glu(x, axis=axis)
 
 
-@_activation
 def sigmoid(x):
     """`1 / (1 + exp(-x))`."""
-    return torch.sigmoid(x)
+    return ops.sigmoid(x)
 
 
-@_activation
 def hard_sigmoid(x):
     """Piecewise linear sigmoid: `relu6(x + 3) / 6`."""
-    return F.hardsigmoid(x)
+    return ops.hard_sigmoid(x)
 
 
-@_activation
 def hard_silu(x):
     """Hard swish: `x * relu6(x + 3) / 6`."""
-    return F.hardswish(x)
+    return ops.hard_silu(x)
 
 
 hard_swish = hard_silu
 
 
-@_activation
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`."""
-    return F.hardtanh(x)
+    return ops.hard_tanh(x)
 
 
-@_activation
 def linear(x):
-    """The identity: returns `x` unchanged."""
-    return x
+    """The identity: returns a tensor `x` unchanged (array-likes become tensors)."""
+    return ops.convert_to_tensor(x)
 
 
-@_activation
 def exponential(x):
     """`exp(x)`."""
-    return torch.exp(x)
+    return ops.exp(x)
 
 
-@_activation
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed stably."""
-    return F.logsigmoid(x)
+    return ops.log_sigmoid(x)
 
 
-@_activation
 def tanh(x):
     """Hyperbolic tangent."""
-    return torch.tanh(x)
+    return ops.tanh(x)
 
 
-@_activation
 def mish(x):
-    """`x * tanh(softplus(x))`."""
-    return F.mish(x)
+    """`x * tanh(softplus(x))` (Misra, 2019); no op of its own, as in Keras."""
+    return ops.multiply(x, ops.tanh(ops.softplus(x)))
 
 
-@_activation
 def squareplus(x, b=4):
     """Smooth ReLU-like `(x + sqrt(x**2 + b)) / 2`."""
-    return (x + torch.sqrt(x * x + b)) / 2
+    return ops.squareplus(x, b=b)
 
 
-@_activation
 def sparse_plus(x):
     """0 below -1, `x` above 1, `(x + 1)**2 / 4` in between."""
-    middle = (x + 1) ** 2 / 4
-    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x >= 1, x, middle))
+    return ops.sparse_plus(x)
 
 
-@_activation
 def sparse_sigmoid(x):
     """0 below -1, 1 above 1, `(x + 1) / 2` in between."""
-    return torch.clamp((x + 1) / 2, 0.0, 1.0)
+    return ops.sparse_sigmoid(x)
 
 
-@_activation
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`."""
-    return F.threshold(x, threshold, default_value)
+    return ops.threshold(x, threshold, default_value)
 
 
-@_activation
 def softmax(x, axis=-1):
     """`exp(x) / sum(exp(x))` along `axis` (an int or a tuple of ints).
 
@@ -227,28 +183,15 @@ def softmax(x, axis=-1):
     >>> lamina.activations.softmax(torch.zeros(1, 4)).tolist()
     [[0.25, 0.25, 0.25, 0.25]]
     """
-    if isinstance(axis, int):
-        return torch.softmax(x, dim=axis)
-    return torch.exp(x - torch.logsumexp(x, dim=tuple(axis), keepdim=True))
+    return ops.softmax(x, axis=axis)
 
 
-@_activation
 def log_softmax(x, axis=-1):
     """`log(softmax(x))` along `axis`, computed stably."""
-    if isinstance(axis, int):
-        return torch.log_softmax(x, dim=axis)
-    return x - torch.logsumexp(x, dim=tuple(axis), keepdim=True)
+    return ops.log_softmax(x, axis=axis)
 
 
-@_activation
 def sparsemax(x, axis=-1):
     """Euclidean projection of `x` onto the probability simplex along `axis`
     (Martins & Astudillo, 2016): like softmax, but with exact zeros."""
-    z = x.movedim(axis, -1)
-    z_sorted = torch.sort(z, dim=-1, descending=True).values
-    cumulative = z_sorted.cumsum(-1)
-    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
-    support = (1 + k * z_sorted) > cumulative
-    support_size = support.sum(-1, keepdim=True)
-    tau = (cumulative.gather(-1, support_size - 1) - 1) / support_size.to(z.dtype)
-    return torch.clamp(z - tau, min=0.0).movedim(-1, axis)
+    return ops.sparsemax(x, axis=axis)
