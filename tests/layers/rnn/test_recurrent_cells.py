@@ -146,3 +146,14 @@ def test_stacked_cells_reject_objects_without_cell_contract():
     with pytest.raises(ValueError, match="`call` method"):
         StackedRNNCells([object()])
 
+
+
+def test_stacked_cells_call_directly_when_only_the_cells_were_built():
+    first, second = SimpleRNNCell(3), LSTMCell(2)
+    x = torch.ones(4, 5)
+    h1, s1 = first(x, first.get_initial_state(4))
+    h2, s2 = second(h1, second.get_initial_state(4))
+    stack = StackedRNNCells([first, second])
+    out, states = stack.call(x, stack.get_initial_state(4))
+    torch.testing.assert_close(out, h2)
+    assert [len(s) for s in states] == [1, 2]

@@ -292,8 +292,8 @@ class StackedRNNCells(CellCallMixin, Layer):
         # cell do not fire here, and the cells' inputs are not converted or checked.
         flags = self.__dict__.get("_training_flags") or [takes_training(c) for c in self.cells]
         new_states = []
-        for cell, cell_states, takes_training in zip(self.cells, states, flags):
-            if takes_training:
+        for cell, cell_states, pass_training in zip(self.cells, states, flags):
+            if pass_training:
                 inputs, cell_states = cell.call(inputs, cell_states, training=training)
             else:
                 inputs, cell_states = cell.call(inputs, cell_states)
