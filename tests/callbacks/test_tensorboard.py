@@ -23,6 +23,7 @@ from tensorboard.util import tensor_util  # noqa: E402
 
 import lamina as keras  # noqa: E402
 from lamina.callbacks import TensorBoard  # noqa: E402
+from lamina.trainers import step as step_functions  # noqa: E402
 
 
 def _events(run_dir):
@@ -107,9 +108,7 @@ def test_tensorboard_writes_model_config_and_traced_graph(tmp_path):
 
 
 def test_tensorboard_traces_a_jit_compiled_model(tmp_path, monkeypatch):
-    from lamina.trainers import trainer
-
-    monkeypatch.setattr(trainer, "JIT_BACKEND", "eager")  # Dynamo tracing, no C compiler
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", "eager")  # Dynamo tracing, no C compiler
     model = _functional()
     model.compile(optimizer="sgd", loss="mse", jit_compile=True)
     _fit(model, TensorBoard(tmp_path), epochs=1)

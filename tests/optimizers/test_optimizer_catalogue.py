@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from host_reads import no_host_reads
 
 import lamina
 from lamina import optimizers
@@ -110,7 +109,7 @@ def test_muon_batches_same_shape_matrices_like_single_ones():
         np.testing.assert_allclose(alone.numpy(), together[i].numpy(), rtol=1e-5, atol=1e-7)
 
 
-def test_nadam_steps_do_not_read_the_device():
+def test_nadam_steps_do_not_read_the_device(no_host_reads):
     opt = optimizers.Nadam(learning_rate=0.01)
     w = lamina.Variable(np.ones(3, "float32"), name="w")
     opt.apply([torch.ones(3)], [w])
@@ -140,7 +139,7 @@ def test_loss_scale_optimizer_skips_non_finite_steps_and_adapts_the_scale():
     assert int(opt.iterations) == 3
 
 
-def test_loss_scale_optimizer_steps_do_not_read_the_device():
+def test_loss_scale_optimizer_steps_do_not_read_the_device(no_host_reads):
     opt = optimizers.LossScaleOptimizer(optimizers.Adam(0.1))
     w = lamina.Variable(np.ones(3, "float32"), name="w")
     opt.apply([torch.ones(3)], [w])

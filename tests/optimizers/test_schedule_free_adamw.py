@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from host_reads import no_host_reads
 
 import lamina
 from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
@@ -72,7 +71,7 @@ def test_state_is_momentum_then_velocity_with_momentum_starting_at_the_weights()
     assert ScheduleFreeAdamW().name.startswith("schedule_free_adam_w")
 
 
-def test_device_path_matches_host_path_and_reads_nothing_from_the_device():
+def test_device_path_matches_host_path_and_reads_nothing_from_the_device(no_host_reads):
     host = _run(ScheduleFreeAdamW(learning_rate=0.05, warmup_steps=3, weight_decay=0.1))
     # A callable learning rate takes the tensor path (step count and rate stay on device).
     lr = torch.tensor(0.05)

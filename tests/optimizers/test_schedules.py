@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from host_reads import no_host_reads
 
 from lamina.optimizers import schedules
 
@@ -113,7 +112,7 @@ def test_new_schedules_round_trip_through_serialize():
                                    schedule(torch.arange(20)).numpy())
 
 
-def test_schedules_evaluate_without_host_reads():
+def test_schedules_evaluate_without_host_reads(no_host_reads):
     step = torch.tensor(7, dtype=torch.int32)
     for schedule in (schedules.PiecewiseConstantDecay([3], [1.0, 0.1]),
                      schedules.PolynomialDecay(0.1, 5, cycle=True),

@@ -13,7 +13,7 @@ import torch
 
 import lamina
 from lamina import layers
-from lamina.trainers import trainer as trainer_module
+from lamina.trainers import step as step_functions
 
 
 class Spy(layers.Layer):
@@ -111,7 +111,7 @@ def test_spy_sees_training_in_fit_and_inference_elsewhere(style):
 
 @pytest.mark.parametrize("style", [sequential, subclassed], ids=lambda f: f.__name__)
 def test_spy_sees_training_in_fit_with_jit_compile(style, monkeypatch):
-    monkeypatch.setattr(trainer_module, "JIT_BACKEND", "eager")
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", "eager")
     log = []
     model = style(log)
     model.compile(optimizer="sgd", loss="mse", jit_compile=True)

@@ -1,11 +1,9 @@
 """`CallbackList`: calls a list of callbacks at once, with Keras' ordering and logs."""
 
-import numpy as np
-import torch
-
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.trainers.logs import python_logs
 
 _BATCH_HOOKS = (
     "on_train_batch_begin",
@@ -30,26 +28,6 @@ def _overrides(callback, hook):
     return False
 
 
-def _python_value(value):
-    if isinstance(value, torch.Tensor):
-        value = value.detach()
-        if value.numel() == 1:
-            return float(value.item())
-        return value.cpu().numpy()
-    if isinstance(value, (np.ndarray, np.generic)):
-        return float(value) if value.size == 1 else value
-    if isinstance(value, dict):
-        return _python_logs(value)
-    return value
-
-
-def _python_logs(logs):
-    """`logs` with sorted keys and tensors turned into Python floats (or numpy arrays)."""
-    if not logs:
-        return {}
-    return {key: _python_value(logs[key]) for key in sorted(logs)}
-
-
 def _flatten_callbacks(callbacks):
     flat = []
     for item in callbacks:
@@ -66,7 +44,7 @@ class CallbackList(Callback):
     Hooks are called in list order. `logs` are handed over as Python floats, as in
     Keras, but batch hooks cost nothing unless some callback overrides them: which
     callbacks override which batch hook is decided once, here, and only then are a
-    batch's (possibly on-device) values read, once per batch.
+    batch's (possibly on-device) values read, in one device-to-host copy.
 
     Args:
         callbacks: list of `Callback` instances (nested lists are flattened).
@@ -135,19 +113,19 @@ class CallbackList(Callback):
         listeners = self._batch_listeners[hook]
         if not listeners:
             return
-        python_logs = None
+        host_logs = None
         for method, accepts_tensors in listeners:
             # NOTE: batch hooks get `logs` by keyword, epoch and begin/end hooks by
             # position: Keras' calling convention, which user signatures may rely on.
             if accepts_tensors:
                 method(batch, logs=logs)
                 continue
-            if python_logs is None:
-                python_logs = _python_logs(logs)
-            method(batch, logs=python_logs)
+            if host_logs is None:
+                host_logs = python_logs(logs)
+            method(batch, logs=host_logs)
 
     def _call_hook(self, hook, *args, logs=None):
-        logs = _python_logs(logs)
+        logs = python_logs(logs)
         for callback in self.callbacks:
             getattr(callback, hook)(*args, logs)
 

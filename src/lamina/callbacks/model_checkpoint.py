@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.callbacks.callback_list import _python_logs
 from lamina.callbacks.monitor_callback import MonitorCallback
+from lamina.trainers.logs import python_logs
 from lamina.utils import io_utils
 
 
@@ -119,7 +119,7 @@ class ModelCheckpoint(MonitorCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._batches is not None and self._batches.reached(batch):
-            self._save_model(self._current_epoch, batch, _python_logs(logs))
+            self._save_model(self._current_epoch, batch, python_logs(logs))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:

@@ -16,7 +16,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.callbacks.callback import Callback, _as_float
 from lamina.layers.core.embedding import Embedding
 from lamina.optimizers.optimizer import Optimizer
-from lamina.trainers.trainer import materialize_logs
+from lamina.trainers.logs import materialize_logs
 
 
 def _summary_writer_class():

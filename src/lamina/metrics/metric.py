@@ -7,6 +7,7 @@ the host; `result` computes the value (a tensor) only when asked.
 import torch
 
 from lamina.backend import config, naming
+from lamina.backend.dtypes import to_torch_dtype
 from lamina.losses.loss import standardize_compute_dtype
 from lamina.variables import Variable
 
@@ -15,19 +16,13 @@ def _resolve_initializer(initializer):
     if isinstance(initializer, str):
         key = initializer.lower()
         if key == "zeros":
-            return lambda shape, dtype=None: torch.zeros(shape, dtype=_torch_dtype(dtype))
+            return lambda shape, dtype=None: torch.zeros(shape, dtype=to_torch_dtype(dtype))
         if key == "ones":
-            return lambda shape, dtype=None: torch.ones(shape, dtype=_torch_dtype(dtype))
+            return lambda shape, dtype=None: torch.ones(shape, dtype=to_torch_dtype(dtype))
         from lamina import initializers
 
         return initializers.get(initializer)
     return initializer
-
-
-def _torch_dtype(dtype):
-    from lamina.backend.dtypes import to_torch_dtype
-
-    return to_torch_dtype(dtype)
 
 
 class Metric:

@@ -2,6 +2,8 @@
 
 import torch
 
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
 from lamina import tree
 
 
@@ -72,16 +74,13 @@ class CompileLoss:
         self._tracker_order = []  # indices into `trackers`, in the order Keras lists them
 
     def build(self, y_true, y_pred):
-        from lamina import losses as losses_module
-        from lamina import metrics as metrics_module
-
         names, flat_pred = _names_and_flat(y_pred, self.output_names)
         n = len(flat_pred)
         per_output = match_to_outputs(self.loss, names, "loss")
         weights = match_to_outputs(self.loss_weights, names, "loss_weights") if (
             self.loss_weights is not None) else [None] * n
         self._names = names
-        self._fns = [_as_loss(losses_module, l) if l is not None else None
+        self._fns = [_as_loss(l) if l is not None else None
                      for l in per_output]
         self._weights = [1.0 if w is None else float(w) for w in weights]
         self._active = [i for i, fn in enumerate(self._fns) if fn is not None]
@@ -129,7 +128,7 @@ class CompileLoss:
         return [self.trackers[i] for i in self._tracker_order] if self.trackers else []
 
 
-def _as_loss(losses_module, identifier):
+def _as_loss(identifier):
     """A `Loss` object: functions (and names of functions) get Keras' wrapper, which
     applies sample weights and the default reduction."""
     obj = losses_module.get(identifier)

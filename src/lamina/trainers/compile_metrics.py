@@ -1,5 +1,6 @@
 """Route `compile(metrics=..., weighted_metrics=...)` to outputs, once, from the first batch."""
 
+from lamina import metrics as metrics_module
 from lamina import tree
 from lamina.trainers.compile_loss import (
     _names_and_flat,
@@ -10,8 +11,6 @@ from lamina.trainers.compile_loss import (
 def resolve_metric(identifier, y_true, y_pred, loss=None):
     """A metric object for `identifier`; `'accuracy'`/`'acc'` and `'crossentropy'`/`'ce'`
     pick the binary, sparse or categorical variant from the shapes, as Keras does."""
-    from lamina import metrics as m
-
     if isinstance(identifier, str) and identifier in ("accuracy", "acc", "crossentropy", "ce"):
         true_shape = tuple(y_true.shape) if y_true is not None else ()
         pred_shape = tuple(y_pred.shape)
@@ -19,22 +18,24 @@ def resolve_metric(identifier, y_true, y_pred, loss=None):
         sparse = len(true_shape) != len(pred_shape) or (
             len(true_shape) > 0 and true_shape[-1] == 1 and not binary)
         if identifier in ("accuracy", "acc"):
-            cls = (m.BinaryAccuracy if binary else m.SparseCategoricalAccuracy if sparse
-                   else m.CategoricalAccuracy)
+            cls = (metrics_module.BinaryAccuracy if binary
+                   else metrics_module.SparseCategoricalAccuracy if sparse
+                   else metrics_module.CategoricalAccuracy)
         else:
-            cls = (m.BinaryCrossentropy if binary else m.SparseCategoricalCrossentropy
-                   if sparse else m.CategoricalCrossentropy)
+            cls = (metrics_module.BinaryCrossentropy if binary
+                   else metrics_module.SparseCategoricalCrossentropy if sparse
+                   else metrics_module.CategoricalCrossentropy)
         return cls(name=identifier)
-    obj = m.get(identifier)
-    if isinstance(obj, m.Metric):
+    obj = metrics_module.get(identifier)
+    if isinstance(obj, metrics_module.Metric):
         if isinstance(identifier, str):
             obj.name = identifier  # Keras logs a metric under the string it was given
         return obj
-    if isinstance(obj, type) and issubclass(obj, m.Metric):
+    if isinstance(obj, type) and issubclass(obj, metrics_module.Metric):
         return obj(name=identifier) if isinstance(identifier, str) else obj()
     if callable(obj):
         name = identifier if isinstance(identifier, str) else getattr(obj, "__name__", "metric")
-        return m.MeanMetricWrapper(obj, name=name)
+        return metrics_module.MeanMetricWrapper(obj, name=name)
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
 
 

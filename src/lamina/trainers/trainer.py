@@ -5,80 +5,25 @@ device. Nothing in a step reads a value back to the host: metric results are ten
 and per-batch `logs` compute them only when a callback or the progress bar asks.
 """
 
-from collections.abc import Mapping
-
-import numpy as np
 import torch
 
-from lamina import tree
-from lamina.backend.context import TRAINING
+from lamina import metrics as metrics_module
+from lamina import optimizers, tree
+from lamina.callbacks import CallbackList
+from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
+from lamina.trainers import fit_resume
+from lamina.trainers import step as step_functions
 from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
+from lamina.trainers.data.data_utils import (
+    batch_size_of,
+    train_validation_split,
+    unpack_validation_data,
+    unpack_x_y_sample_weight,
+)
+from lamina.trainers.data.epoch_iterator import EpochIterator
+from lamina.trainers.logs import MetricLogs, materialize_logs
 from lamina.variables import trainable_state_version
-
-# torch.compile backend used by `compile(jit_compile=True)` (tests switch it to "eager").
-JIT_BACKEND = "inductor"
-
-_STEP_CACHE_KEYS = ("_train_function", "_test_function", "_predict_function")
-
-
-class MetricLogs(Mapping):
-    """Per-batch logs that read the metric results only when a value is asked for."""
-
-    __slots__ = ("_model", "_cache")
-
-    def __init__(self, model):
-        self._model = model
-        self._cache = None
-
-    def _values(self):
-        if self._cache is None:
-            self._cache = self._model.get_metrics_result()
-        return self._cache
-
-    def __getitem__(self, key):
-        return self._values()[key]
-
-    def __iter__(self):
-        return iter(self._values())
-
-    def __len__(self):
-        return len(self._values())
-
-    def __repr__(self):
-        return repr(materialize_logs(self))
-
-
-def materialize_logs(logs):
-    """Turn tensor log values into Python floats with a single device-to-host copy."""
-    if logs is None:
-        return {}
-    items = dict(logs.items())
-    tensors = [(k, v) for k, v in items.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
-    if tensors:
-        stacked = torch.stack([v.detach().reshape(()).float() for _, v in tensors])
-        values = stacked.cpu().tolist()
-        for (k, _), value in zip(tensors, values):
-            items[k] = value
-    for k, v in items.items():
-        if isinstance(v, torch.Tensor):
-            items[k] = v.detach().cpu().numpy()
-        elif isinstance(v, np.generic):
-            items[k] = v.item()
-    return items
-
-
-def _unpack(data):
-    from lamina.trainers.data.data_utils import unpack_x_y_sample_weight
-
-    return unpack_x_y_sample_weight(data)
-
-
-def _batch_size(x):
-    for t in tree.flatten(x):
-        if isinstance(t, torch.Tensor) and t.ndim > 0:
-            return t.shape[0]
-    return 1
 
 
 class Trainer:
@@ -103,14 +48,11 @@ class Trainer:
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Configure the model for training: optimizer, loss(es) and metrics."""
-        from lamina import metrics as metrics_module
-        from lamina import optimizers
-
         self.optimizer = optimizers.get(optimizer)
-        scaler = getattr(optimizers, "LossScaleOptimizer", None)
-        if (auto_scale_loss and scaler is not None and self.dtype_policy.compute_dtype ==
-                "float16" and not isinstance(self.optimizer, scaler)):
-            self.optimizer = scaler(self.optimizer)  # float16 needs loss scaling, as in Keras
+        if (auto_scale_loss and self.dtype_policy.compute_dtype == "float16"
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)):
+            # float16 needs loss scaling, as in Keras
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
         if steps_per_execution is None or int(steps_per_execution) < 1:
             raise ValueError(
                 f"`steps_per_execution` must be a positive integer. Received: "
@@ -134,10 +76,8 @@ class Trainer:
             "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
             "steps_per_execution": steps_per_execution, "jit_compile": jit_compile,
         }
-        for key in _STEP_CACHE_KEYS:
+        for key in step_functions.CACHE_KEYS:
             self.__dict__.pop(key, None)
-        if self._jit_compile:
-            self.compile_module = True
 
     def _output_names_for_compile(self):
         try:
@@ -157,7 +97,7 @@ class Trainer:
             result.extend(self._compile_loss.metrics())
         for layer in self._flatten_layers(include_self=True):
             for value in layer.__dict__.values():
-                if _is_metric(value) and not any(value is m for m in result):
+                if isinstance(value, metrics_module.Metric) and not any(value is m for m in result):
                     result.append(value)
         return result
 
@@ -175,64 +115,15 @@ class Trainer:
 
     # -- resuming an interrupted fit (BackupAndRestore) ---------------------------------
     def _fit_state(self):
-        """What the running `fit` needs, beyond the weights and optimizer variables, to go
-        on exactly as if never interrupted: the data order and the position in it, the
-        metric accumulators, the random generators (the global ones and the model's seed
-        generators) and the callbacks' progress. Host copies, made only when asked."""
-        from lamina.utils.rng_utils import get_rng_state
-
-        iterator = self.__dict__.get("_fit_iterator")
-        callbacks = getattr(self.__dict__.get("_fit_callbacks"), "callbacks", ())
-        return {
-            "data": None if iterator is None else iterator.get_state(),
-            "metrics": [_host_copy(v) for v in self._metric_variables()],
-            "seeds": [_host_copy(v) for v in self._unsaved_variables()],
-            "rng": get_rng_state(),
-            "callbacks": [[type(c).__name__, c._get_resume_state()] for c in callbacks],
-        }
+        """What `BackupAndRestore` saves of the running `fit` beyond the weights and the
+        optimizer (see `trainers/fit_resume.py`)."""
+        return fit_resume.fit_state(self)
 
     def _resume_fit(self, epoch, step=None, state=None):
         """Make the `fit` that is starting (call from `on_train_begin`) continue at `epoch`:
         after its batch `step` when given, with `state` from `_fit_state`."""
         self._initial_epoch = epoch
         self.__dict__["_fit_resume"] = (epoch, step, state)
-
-    def _metric_variables(self):
-        return [v for metric in self.metrics for v in metric.variables]
-
-    def _unsaved_variables(self):
-        """Variables that `save_weights` leaves out: the seed generators' states."""
-        saved = {id(v) for v in self.weights}
-        return [v for v in self.variables if id(v) not in saved]
-
-    def _apply_fit_resume(self, resume, iterator, callbacks):
-        """Put back a `_fit_state`; returns (first step of the epoch, metric state to load
-        once the epoch's metrics are reset, or None)."""
-        from lamina.utils.rng_utils import set_rng_state
-
-        _, step, state = resume
-        if state is None:
-            return 0, None
-        metrics = state["metrics"] if step is not None else None
-        if (metrics is not None and state["data"] is not None
-                and len(self._metric_variables()) != len(metrics)):
-            # Compiled metrics are routed on their first batch: evaluate one batch to
-            # create them (the data position and the generators are put back below).
-            self.make_test_function()((_single_batch(iterator),))
-        first = iterator.resume(state["data"], 0 if step is None else step + 1)
-        if not first or len(self._metric_variables()) != len(metrics or ()):
-            metrics = None
-        _assign_all(self._unsaved_variables(), state["seeds"])
-        # Matched by class and rank among callbacks of that class, so adding or dropping
-        # another kind of callback on restart does not shift them.
-        saved = dict(zip(_callback_keys(name for name, _ in state["callbacks"]),
-                         (entry for _, entry in state["callbacks"])))
-        names = [type(c).__name__ for c in callbacks.callbacks]
-        for callback, key in zip(callbacks.callbacks, _callback_keys(names)):
-            if saved.get(key) is not None:
-                callback._set_resume_state(saved[key])
-        set_rng_state(state["rng"])
-        return first, metrics
 
     def get_metrics_result(self):
         """Current metric values as a flat dict of 0-d tensors (no host sync)."""
@@ -304,31 +195,13 @@ class Trainer:
             self.__dict__["_trainable_cache"] = cache
         return cache[1]
 
-    def _call_training(self, x, training):
-        # NOTE: the step functions already set the training scope (backend/context.py), so a
-        # plain call sees the same flag as `self(x, training=training)` and keeps the
-        # model's fast path; the explicit argument serves a step called on its own.
-        if TRAINING.get() is training:
-            return self(x)
-        return self(x, training=training)
-
-    def _track_loss(self, loss, x):
-        """`loss_tracker.update_state(loss, sample_weight=batch_size)` in two kernels."""
-        tracker = self._loss_tracker
-        batch = _batch_size(x)
-        with torch.no_grad():
-            if tracker.total.device != loss.device:
-                tracker._follow_device(loss)
-            tracker.total.add_(loss.detach().to(tracker.total.dtype), alpha=batch)
-            tracker.count.add_(batch)
-
     def train_step(self, data):
         """One optimisation step on a batch `data` = `(x, y, sample_weight)`; returns logs."""
-        x, y, sample_weight = _unpack(data)
-        y_pred = self._call_training(x, True)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = step_functions.forward(self, x, True)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                  training=True)
-        self._track_loss(loss, x)
+        step_functions.track_loss(self, loss, x)
         trainable = self._trainable_for_step()
         if trainable:
             for variable in trainable:
@@ -343,82 +216,35 @@ class Trainer:
 
     def test_step(self, data):
         """One evaluation step on a batch; returns logs."""
-        x, y, sample_weight = _unpack(data)
-        y_pred = self._call_training(x, False)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = step_functions.forward(self, x, False)
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                  training=False)
-        self._track_loss(loss, x)
+        step_functions.track_loss(self, loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def predict_step(self, data):
         """Model outputs for a batch."""
-        x, _, _ = _unpack(data)
-        return self._call_training(x, False)
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return step_functions.forward(self, x, False)
 
     def make_train_function(self, force=False):
         """The function `fit` runs on each group of `steps_per_execution` batches: the
         train steps, inside a training scope (every layer sees training=True)."""
-        if self.__dict__.get("_train_function") is None or force:
-            step = self.train_step
-            compiled = self.__dict__.get("compile_module")
-
-            def train_function(batches):
-                token = TRAINING.set(True)
-                if compiled and not self.training:
-                    self.train()  # compiled models read module mode (Layer._full_call)
-                try:
-                    for batch in batches:
-                        logs = step(batch)
-                        # NOTE: `torch.autocast` caches low-precision copies of the weights
-                        # until its block exits; around `fit` that is never, so the forward
-                        # would keep reading the first step's weights. 0.4 us per step.
-                        torch.clear_autocast_cache()
-                finally:
-                    TRAINING.reset(token)
-                return logs
-
-            self.__dict__["_train_function"] = train_function
-        return self.__dict__["_train_function"]
+        return self._step_function("_train_function", step_functions.train_function, force)
 
     def make_test_function(self, force=False):
         """As `make_train_function`, for `test_step`, in inference mode without gradients."""
-        if self.__dict__.get("_test_function") is None or force:
-            step = self.test_step
-            compiled = self.__dict__.get("compile_module")
-
-            @torch.no_grad()
-            def test_function(batches):
-                token = TRAINING.set(False)
-                if compiled and self.training:
-                    self.eval()
-                try:
-                    for batch in batches:
-                        logs = step(batch)
-                finally:
-                    TRAINING.reset(token)
-                return logs
-
-            self.__dict__["_test_function"] = test_function
-        return self.__dict__["_test_function"]
+        return self._step_function("_test_function", step_functions.test_function, force)
 
     def make_predict_function(self, force=False):
         """As `make_test_function`, for `predict_step`; returns each batch's outputs."""
-        if self.__dict__.get("_predict_function") is None or force:
-            step = self.predict_step
-            compiled = self.__dict__.get("compile_module")
+        return self._step_function("_predict_function", step_functions.predict_function, force)
 
-            @torch.no_grad()
-            def predict_function(batches):
-                token = TRAINING.set(False)
-                if compiled and self.training:
-                    self.eval()
-                try:
-                    return [step(batch) for batch in batches]
-                finally:
-                    TRAINING.reset(token)
-
-            self.__dict__["_predict_function"] = predict_function
-        return self.__dict__["_predict_function"]
+    def _step_function(self, key, make, force):
+        if force or self.__dict__.get(key) is None:
+            self.__dict__[key] = make(self)
+        return self.__dict__[key]
 
     # -- loops ---------------------------------------------------------------------------
     def _assert_compiled(self, method):
@@ -428,43 +254,31 @@ class Trainer:
                 "model.compile(optimizer='adam', loss='mse')."
             )
 
-    def _maybe_jit(self):
-        """Compile `forward` for `jit_compile=True` once the model is built (a subclassed
-        model builds on its first batch, which must not run inside the compiler).
-        Returns whether nothing is left to do."""
-        if not self.__dict__.get("compile_module") or self.__dict__.get("_jit_done"):
-            return True
-        if not self.built:
-            return False
-        torch.nn.Module.compile(self, backend=JIT_BACKEND)
-        self.__dict__["_jit_done"] = True
-        return True
+    def _callback_list(self, callbacks, verbose, iterator, epochs=1, add_history=False):
+        if isinstance(callbacks, CallbackList):
+            return callbacks  # `evaluate` inside `fit` shares fit's
+        return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0,
+                            model=self, verbose=1 if verbose == "auto" else verbose,
+                            epochs=epochs, steps=iterator.num_batches)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Train the model for `epochs` epochs; returns a `History`."""
-        from lamina.callbacks import CallbackList
-        from lamina.trainers.data.data_utils import train_validation_split
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
         self._assert_compiled("fit")
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = train_validation_split(
                 (x, y, sample_weight), validation_split=validation_split)
         val_x = val_y = val_sw = None
         if validation_data is not None:
-            val_x, val_y, val_sw = _unpack_validation(validation_data)
+            val_x, val_y, val_sw = unpack_validation_data(validation_data)
         iterator = EpochIterator(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
                                  steps_per_epoch=steps_per_epoch, shuffle=shuffle,
                                  class_weight=class_weight,
                                  steps_per_execution=self.steps_per_execution)
-        if not isinstance(callbacks, CallbackList):
-            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                     model=self, verbose=_verbose(verbose, iterator),
-                                     epochs=epochs, steps=iterator.num_batches)
-        jit_pending = not self._maybe_jit()
+        callbacks = self._callback_list(callbacks, verbose, iterator, epochs, add_history=True)
+        jit_pending = not step_functions.compile_forward(self)
         mode = self.training
         self.stop_training = False
         self._eval_iterator = None
@@ -479,14 +293,14 @@ class Trainer:
         resume = self.__dict__.pop("_fit_resume", None)
         resumed_metrics = None
         if resume is not None:
-            _, resumed_metrics = self._apply_fit_resume(resume, iterator, callbacks)
+            resumed_metrics = fit_resume.restore_fit_state(self, resume, iterator, callbacks)
         training_logs = None
         logs = {}
         spe = self.steps_per_execution
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             if resumed_metrics is not None:
-                _assign_all(self._metric_variables(), resumed_metrics)
+                fit_resume.assign_all(self.metrics_variables, resumed_metrics)
                 resumed_metrics = None
             callbacks.on_epoch_begin(epoch)
             pending = []
@@ -503,7 +317,7 @@ class Trainer:
                         callbacks.on_train_batch_end(step, logs)
                         pending = []
                 if jit_pending:
-                    jit_pending = not self._maybe_jit()
+                    jit_pending = not step_functions.compile_forward(self)
                 if self.stop_training:
                     break
             if pending:
@@ -523,7 +337,7 @@ class Trainer:
         if self.optimizer is not None and hasattr(self.optimizer, "finalize_variable_values"):
             self.optimizer.finalize_variable_values(self.trainable_weights)
         self._eval_iterator = None
-        _restore_mode(self, mode)
+        step_functions.restore_mode(self, mode)
         callbacks.on_train_end(logs=training_logs)
         self.__dict__.pop("_fit_iterator", None)
         self.__dict__.pop("_fit_callbacks", None)
@@ -532,9 +346,6 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metric values of the model on the given data."""
-        from lamina.callbacks import CallbackList
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
         in_fit = kwargs.pop("_in_fit", False)
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
@@ -547,10 +358,7 @@ class Trainer:
                                      shuffle=False, steps_per_execution=self.steps_per_execution)
             if in_fit:
                 self._eval_iterator = iterator
-        if not isinstance(callbacks, CallbackList):
-            callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=_verbose(verbose, iterator), epochs=1,
-                                     steps=iterator.num_batches)
+        callbacks = self._callback_list(callbacks, verbose, iterator)
         test_function = self.make_test_function()
         mode = self.training
         self.reset_metrics()
@@ -560,7 +368,7 @@ class Trainer:
             callbacks.on_test_batch_begin(step)
             logs = test_function((batch,))
             callbacks.on_test_batch_end(step, logs)
-        _restore_mode(self, mode)
+        step_functions.restore_mode(self, mode)
         logs = materialize_logs(self.get_metrics_result())
         callbacks.on_test_end(logs)
         if return_dict:
@@ -569,15 +377,9 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs `x`, as numpy arrays (structure preserved)."""
-        from lamina.callbacks import CallbackList
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
         iterator = EpochIterator(x=x, batch_size=batch_size, steps_per_epoch=steps,
                                  shuffle=False)
-        if not isinstance(callbacks, CallbackList):
-            callbacks = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=_verbose(verbose, iterator), epochs=1,
-                                     steps=iterator.num_batches)
+        callbacks = self._callback_list(callbacks, verbose, iterator)
         predict_function = self.make_predict_function()
         mode = self.training
         callbacks.on_predict_begin()
@@ -587,7 +389,7 @@ class Trainer:
             batch_out = predict_function((batch,))[0]
             outputs.append(batch_out)
             callbacks.on_predict_batch_end(step, {"outputs": batch_out})
-        _restore_mode(self, mode)
+        step_functions.restore_mode(self, mode)
         if not outputs:
             raise ValueError(
                 "The data passed to `predict()` produced no batches: it is empty."
@@ -599,84 +401,42 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimisation step on a single batch; returns the metric values."""
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
         self._assert_compiled("train_on_batch")
-        batch = _single_batch(EpochIterator(x=x, y=y, sample_weight=sample_weight,
-                                            batch_size=_batch_size_of(x), shuffle=False,
-                                            class_weight=class_weight))
-        self.reset_metrics()  # Keras reports this batch only
-        mode = self.training
-        logs = materialize_logs(self.make_train_function()((batch,)))
-        _restore_mode(self, mode)
-        return dict(sorted(logs.items())) if return_dict else self._flatten_metrics_in_order(
-            logs)
+        batch = EpochIterator(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size_of(x),
+                              class_weight=class_weight).single_batch()
+        return self._metrics_on_batch(self.make_train_function(), batch, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Evaluate a single batch; returns the metric values."""
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
         self._assert_compiled("test_on_batch")
-        batch = _single_batch(EpochIterator(x=x, y=y, sample_weight=sample_weight,
-                                            batch_size=_batch_size_of(x), shuffle=False))
-        self.reset_metrics()
+        batch = EpochIterator(x=x, y=y, sample_weight=sample_weight,
+                              batch_size=batch_size_of(x)).single_batch()
+        return self._metrics_on_batch(self.make_test_function(), batch, return_dict)
+
+    def _metrics_on_batch(self, function, batch, return_dict):
+        self.reset_metrics()  # Keras reports this batch only
         mode = self.training
-        logs = materialize_logs(self.make_test_function()((batch,)))
-        _restore_mode(self, mode)
+        logs = materialize_logs(function((batch,)))
+        step_functions.restore_mode(self, mode)
         return dict(sorted(logs.items())) if return_dict else self._flatten_metrics_in_order(
             logs)
 
     def predict_on_batch(self, x):
         """Model outputs for a single batch, as numpy arrays."""
-        from lamina.trainers.data.epoch_iterator import EpochIterator
-
-        batch = _single_batch(EpochIterator(x=x, batch_size=_batch_size_of(x), shuffle=False))
+        batch = EpochIterator(x=x, batch_size=batch_size_of(x)).single_batch()
         mode = self.training
         out = self.make_predict_function()((batch,))[0]
-        _restore_mode(self, mode)
+        step_functions.restore_mode(self, mode)
         return tree.map_structure(_to_numpy, out)
 
     def get_compile_config(self):
         if not self.compiled or self._compile_config is None:
             return None
-        from lamina.serialization.serialization import serialize_keras_object
-
         return serialize_keras_object(dict(self._compile_config, optimizer=self.optimizer))
 
     def compile_from_config(self, config):
-        from lamina.serialization.serialization import deserialize_keras_object
-
         config = deserialize_keras_object(config)
         self.compile(**config)
-
-
-def _host_copy(variable):
-    return variable.detach().cpu().clone()
-
-
-def _assign_all(variables, values):
-    """Load saved values into `variables` (same order), on each variable's device."""
-    if len(variables) != len(values):
-        return
-    with torch.no_grad():
-        for variable, value in zip(variables, values):
-            variable.copy_(value.to(variable.device))
-
-
-def _callback_keys(names):
-    """`(class name, how many of that class came before)` for each name in turn."""
-    seen = {}
-    keys = []
-    for name in names:
-        keys.append((name, seen.get(name, 0)))
-        seen[name] = seen.get(name, 0) + 1
-    return keys
-
-
-def _restore_mode(model, mode):
-    """Put back the torch module mode a loop found (compiled steps switch it)."""
-    if model.training is not mode:
-        model.train(mode)
 
 
 def _to_numpy(t):
@@ -688,48 +448,9 @@ def _to_numpy(t):
     return t
 
 
-def _is_metric(value):
-    from lamina.metrics import Metric
-
-    return isinstance(value, Metric)
-
-
-def _single_batch(iterator):
-    for _, batch in iterator.enumerate_epoch():
-        return batch
-    raise ValueError("The batch passed is empty.")
-
-
-def _batch_size_of(x):
-    flat = tree.flatten(x)
-    for t in flat:
-        if hasattr(t, "shape") and len(t.shape) > 0:
-            return int(t.shape[0]) or 1
-    return None
-
-
-def _unpack_validation(data):
-    if isinstance(data, (list, tuple)) and not isinstance(data, (np.ndarray, torch.Tensor)):
-        if len(data) == 2:
-            return data[0], data[1], None
-        if len(data) == 3:
-            return data[0], data[1], data[2]
-        raise ValueError(
-            "`validation_data` must be a tuple (x, y) or (x, y, sample_weight), or a "
-            f"dataset. Received a {type(data).__name__} of length {len(data)}."
-        )
-    return data, None, None
-
-
 def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         if validation_freq < 1:
             raise ValueError(f"`validation_freq` must be >= 1. Received: {validation_freq}")
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
-
-
-def _verbose(verbose, iterator):
-    if verbose == "auto":
-        return 1
-    return verbose

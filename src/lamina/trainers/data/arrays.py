@@ -13,6 +13,7 @@ into pinned memory and sent with a `non_blocking` copy, so the transfer overlaps
 import torch
 
 from lamina import tree
+from lamina.backend.dtypes import floatx_dtype
 from lamina.trainers.data import data_utils
 
 _DEVICE_FRACTION = 0.5  # of free accelerator memory an in-memory dataset may take
@@ -58,7 +59,7 @@ class ArrayAdapter:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        float_dtype = data_utils.floatx_dtype()
+        float_dtype = floatx_dtype()
         parts = {"x": x, "y": y, "sample_weight": sample_weight}
         structures, flat = {}, []
         for name, value in parts.items():

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from lamina import tree
-from lamina.backend import config
-from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.dtypes import floatx_dtype
 
 # numpy kinds a model can consume: bool, signed/unsigned int, float, complex.
 _NUMERIC_KINDS = "biufc"
@@ -41,6 +40,33 @@ def unpack_x_y_sample_weight(data):
     )
 
 
+def unpack_validation_data(data):
+    """`(x, y, sample_weight)` from `fit(validation_data=...)`: a tuple `(x, y)` or
+    `(x, y, sample_weight)`, or a dataset that yields them.
+
+    >>> unpack_validation_data(([1], [2]))
+    ([1], [2], None)
+    """
+    if isinstance(data, (list, tuple)) and len(data) not in (2, 3):
+        raise ValueError(
+            "`validation_data` must be a tuple (x, y) or (x, y, sample_weight), or a "
+            f"dataset. Received a {type(data).__name__} of length {len(data)}."
+        )
+    return unpack_x_y_sample_weight(data)
+
+
+def batch_size_of(x):
+    """The leading dimension of the first leaf of `x` that has one (None if none does).
+
+    >>> batch_size_of({"a": 1.0, "b": np.zeros((3, 2))})
+    3
+    """
+    for leaf in tree.flatten(x):
+        if hasattr(leaf, "shape") and len(leaf.shape) > 0:
+            return int(leaf.shape[0]) or 1
+    return None
+
+
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """Inverse of `unpack_x_y_sample_weight`: the shortest tuple that holds what is given.
 
@@ -57,10 +83,6 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)
-
-
-def floatx_dtype():
-    return to_torch_dtype(config.floatx())
 
 
 def check_numeric_dtype(dtype, name):

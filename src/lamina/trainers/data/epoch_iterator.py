@@ -8,6 +8,7 @@ import torch
 from lamina import tree
 from lamina.backend import config
 from lamina.trainers.data import data_utils, generators, torch_loader
+from lamina.trainers.data.adapter import DataAdapter
 from lamina.trainers.data.arrays import ArrayAdapter
 from lamina.trainers.data.generators import GeneratorAdapter
 from lamina.trainers.data.py_dataset import PyDataset, PyDatasetAdapter
@@ -50,6 +51,9 @@ def _stream_kind(x):
 class EpochIterator:
     """Yields `(step, data)` batches on the target device, epoch by epoch; `data` is what
     Keras passes to `train_step`: `(x, y)`, `(x, y, sample_weight)` or `x` (see `_finish`).
+
+    Each kind of input is read through its adapter, a `DataAdapter` (`adapter.py`); this
+    class adds epochs, `steps_per_epoch`, device placement and class weights on top.
 
     Args:
         x: numpy arrays / torch tensors (or lists, tuples, dicts of them), a Python
@@ -101,7 +105,7 @@ class EpochIterator:
         self._exhausted = False  # a one-shot generator has run dry
         self._first_step = 0  # where the next epoch starts (set when resuming)
 
-    def _make_adapter(self, x, y, sample_weight, batch_size, class_weight):
+    def _make_adapter(self, x, y, sample_weight, batch_size, class_weight) -> DataAdapter:
         if x is None:
             raise ValueError(f"`x` must be given: expected {_ACCEPTED}. Received: x=None")
         if class_weight is not None and sample_weight is not None:
@@ -251,6 +255,12 @@ class EpochIterator:
                 self._exhausted = True
                 return
             yield step, self._finish(batch)
+
+    def single_batch(self):
+        """The first batch of an epoch (what `*_on_batch` runs on)."""
+        for _, batch in self.enumerate_epoch():
+            return batch
+        raise ValueError("The batch passed is empty.")
 
     def __iter__(self):
         return self.enumerate_epoch()
