@@ -95,6 +95,9 @@ from lamina.layers.pooling import MaxPool3D as MaxPool3D
 from lamina.layers.pooling import MaxPooling1D as MaxPooling1D
 from lamina.layers.pooling import MaxPooling2D as MaxPooling2D
 from lamina.layers.pooling import MaxPooling3D as MaxPooling3D
+from lamina.layers.preprocessing import CategoryEncoding as CategoryEncoding
+from lamina.layers.preprocessing import Discretization as Discretization
+from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import RandomFlip as RandomFlip
 from lamina.layers.preprocessing import RandomRotation as RandomRotation
 from lamina.layers.preprocessing import Rescaling as Rescaling

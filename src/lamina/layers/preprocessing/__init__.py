@@ -1,5 +1,9 @@
-"""Preprocessing layers: image rescaling, resizing and random augmentation."""
+"""Preprocessing layers: numeric and categorical features (normalization, discretization,
+category encoding); image rescaling, resizing and random augmentation."""
 
+from lamina.layers.preprocessing.category_encoding import CategoryEncoding as CategoryEncoding
+from lamina.layers.preprocessing.discretization import Discretization as Discretization
+from lamina.layers.preprocessing.normalization import Normalization as Normalization
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip
 from lamina.layers.preprocessing.random_rotation import RandomRotation as RandomRotation
 from lamina.layers.preprocessing.rescaling import Rescaling as Rescaling
