@@ -454,6 +454,12 @@ LAYERS = {
     "Rescaling": ({"scale": 0.5, "offset": 1.0}, (2, 6, 6, 3), "one"),
     "Resizing": ({"height": 4, "width": 4}, (2, 6, 6, 3), "one"),
     "RandomRotation": ({"factor": 0.0}, (2, 6, 6, 3), "one"),
+    "CenterCrop": ({"height": 4, "width": 4}, (2, 6, 6, 3), "one"),
+    "RandomCrop": ({"height": 4, "width": 4, "seed": 1}, (2, 6, 6, 3), "one"),
+    "RandomZoom": ({"height_factor": 0.0}, (2, 6, 6, 3), "one"),
+    "RandomTranslation": ({"height_factor": 0.0, "width_factor": 0.0}, (2, 6, 6, 3), "one"),
+    "RandomShear": ({}, (2, 6, 6, 3), "one"),
+    "RandomPerspective": ({"scale": 0.0}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -484,7 +490,8 @@ MERGE_FUNCTIONS = {"add": {}, "average": {}, "concatenate": {}, "maximum": {}, "
 MASK_LISTS = {"GRU", "LSTM", "SimpleRNN", "RNN", "StackedRNNCells", "Bidirectional",
               "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 # Layers whose plain call is random (their `call` defaults to training=True, as in Keras).
-RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation"}
+RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom",
+                      "RandomTranslation", "RandomShear", "RandomPerspective"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",

@@ -96,10 +96,16 @@ from lamina.layers.pooling import MaxPooling1D as MaxPooling1D
 from lamina.layers.pooling import MaxPooling2D as MaxPooling2D
 from lamina.layers.pooling import MaxPooling3D as MaxPooling3D
 from lamina.layers.preprocessing import CategoryEncoding as CategoryEncoding
+from lamina.layers.preprocessing import CenterCrop as CenterCrop
 from lamina.layers.preprocessing import Discretization as Discretization
 from lamina.layers.preprocessing import Normalization as Normalization
+from lamina.layers.preprocessing import RandomCrop as RandomCrop
 from lamina.layers.preprocessing import RandomFlip as RandomFlip
+from lamina.layers.preprocessing import RandomPerspective as RandomPerspective
 from lamina.layers.preprocessing import RandomRotation as RandomRotation
+from lamina.layers.preprocessing import RandomShear as RandomShear
+from lamina.layers.preprocessing import RandomTranslation as RandomTranslation
+from lamina.layers.preprocessing import RandomZoom as RandomZoom
 from lamina.layers.preprocessing import Rescaling as Rescaling
 from lamina.layers.preprocessing import Resizing as Resizing
 from lamina.layers.regularization import Dropout as Dropout

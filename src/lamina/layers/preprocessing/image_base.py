@@ -13,8 +13,10 @@ import numbers
 
 import torch
 
+from lamina import ops
 from lamina.backend.config import standardize_data_format
 from lamina.layers.layer import Layer
+from lamina.random.seed_generator import SeedGenerator, torch_generator
 
 
 class BaseImagePreprocessingLayer(Layer):
@@ -139,3 +141,100 @@ class BaseImagePreprocessingLayer(Layer):
 
 def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# -- shared by the geometric layers ----------------------------------------------------------
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def check_choice(layer, arg, value, choices):
+    """Raise a ValueError naming `layer` and `arg` unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(
+            f"{type(layer).__name__} layer '{layer.name}': `{arg}` must be one of "
+            f"{', '.join(map(repr, choices))}. Received: {arg}={value!r}")
+
+
+def check_size(layer, arg, value):
+    """`value` as an int; a ValueError naming `layer` and `arg` unless it is positive."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}': `{arg}` must be a "
+                         f"positive integer. Received: {arg}={value!r}")
+    return int(value)
+
+
+def factor_range(layer, arg, factor, low, high, low_open=False, pair_low=None):
+    """`(lower, upper)` from a number `f` (`(-|f|, |f|)`) or a pair; every number given
+    must lie in `[low, high]` (`(low, high]` with `low_open`), as Keras checks per value.
+    `pair_low` lowers the bound for the numbers of a pair."""
+    def in_range(value, low):
+        if not _is_number(value) or value > high:
+            return False
+        return low < value if low_open else low <= value
+
+    if isinstance(factor, (tuple, list)):
+        pair_low = low if pair_low is None else pair_low
+        valid = len(factor) == 2 and all(in_range(v, pair_low) for v in factor)
+        span = f"{'(' if low_open else '['}{pair_low}, {high}]"
+    else:
+        valid = in_range(factor, low)
+        span = f"{'(' if low_open else '['}{low}, {high}]"
+    if not valid:
+        raise ValueError(
+            f"{type(layer).__name__} layer '{layer.name}': `{arg}` should be a number (or a "
+            f"list of two numbers) in the range {span}. Received: {arg}={factor!r}")
+    if isinstance(factor, (tuple, list)):
+        lower, upper = sorted(factor)
+        return lower, upper
+    return -abs(factor), abs(factor)
+
+
+class BaseAffineLayer(BaseImagePreprocessingLayer):
+    """Base of the random layers that warp images with one `affine_transform` matrix per
+    image (zoom, translation, shear); subclasses draw the transformation and turn it into
+    matrix rows (`_matrix(transformation, height, width)`)."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        check_choice(self, "fill_mode", fill_mode, FILL_MODES)
+        check_choice(self, "interpolation", interpolation, INTERPOLATIONS)
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+        self.seed = seed
+        self.generator = SeedGenerator(seed)
+
+    def _uniform(self, shape, low, high, device, dtype=torch.float32):
+        """One seeded draw, as Keras' `random.uniform` makes it (so seeds reproduce)."""
+        generator = torch_generator(self.generator, device)
+        draws = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+        return (high - low) * draws + low
+
+    def _matrix(self, transformation, height, width):
+        raise NotImplementedError
+
+    def transform_images(self, images, transformation, training=True):
+        images = images.to(self.dtype_policy.compute_torch_dtype)
+        return self._warp(images, transformation, training, self.interpolation)
+
+    def transform_segmentation_masks(self, masks, transformation, training=True):
+        return self._warp(masks, transformation, training, "nearest")
+
+    def _warp(self, images, transformation, training, interpolation):
+        if not training or transformation is None:
+            return images
+        matrix = self._matrix(transformation, images.shape[self._height_axis],
+                              images.shape[self._width_axis])
+        return ops.image.affine_transform(
+            images, matrix, interpolation=interpolation, fill_mode=self.fill_mode,
+            fill_value=self.fill_value, data_format=self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(fill_mode=self.fill_mode, interpolation=self.interpolation,
+                      seed=self.seed, fill_value=self.fill_value)
+        return config

@@ -1,0 +1,68 @@
+"""`CenterCrop`: crop the central window of images to a fixed height and width."""
+
+from lamina import ops
+from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, check_size
+
+
+class CenterCrop(BaseImagePreprocessingLayer):
+    """Crops the central `(height, width)` window of images, in training and inference
+    alike.
+
+    An image smaller than the target on either side is instead resized (bilinear) after
+    cropping the largest central window with the target aspect ratio, so nothing is
+    distorted. When the margins are odd the extra row or column is cut at the bottom and
+    right. The output is in the compute dtype (float32 by default).
+
+    Args:
+        height, width: the output size.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    >>> import torch
+    >>> x = torch.arange(16.0).reshape(4, 4, 1)
+    >>> CenterCrop(2, 2)(x)[..., 0]
+    tensor([[ 5.,  6.],
+            [ 9., 10.]])
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height = check_size(self, "height", height)
+        self.width = check_size(self, "width", width)
+
+    def get_random_transformation(self, images, training=True):
+        return {"input_shape": tuple(images.shape)}
+
+    def transform_images(self, images, transformation=None, training=True):
+        images = images.to(self.dtype_policy.compute_torch_dtype)
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
+        if height < self.height or width < self.width:
+            return ops.image.resize(images, (self.height, self.width),
+                                    crop_to_aspect_ratio=True, data_format=self.data_format)
+        top, left = (height - self.height) // 2, (width - self.width) // 2
+        return images.narrow(self._height_axis, top, self.height).narrow(
+            self._width_axis, left, self.width)
+
+    def transform_segmentation_masks(self, masks, transformation=None, training=True):
+        return self.transform_images(masks, transformation, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return crop_output_shape(self, input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(height=self.height, width=self.width)
+        return config
+
+
+def crop_output_shape(layer, input_shape):
+    """`input_shape` with `layer.height` and `layer.width` in place of its spatial sizes."""
+    shape = list(input_shape)
+    if len(shape) not in (3, 4) or any(isinstance(d, (list, tuple)) for d in shape):
+        raise ValueError(
+            f"{type(layer).__name__} layer '{layer.name}' expects images of rank 3 (one image) "
+            f"or 4 (a batch of images). Received input_shape={tuple(input_shape)}.")
+    first = len(shape) - 3 + (layer.data_format == "channels_first")
+    shape[first], shape[first + 1] = layer.height, layer.width
+    return tuple(shape)

@@ -1,0 +1,84 @@
+"""`RandomCrop`: crop a random window of fixed size from images while training."""
+
+import torch
+
+from lamina import ops
+from lamina.layers.preprocessing.center_crop import crop_output_shape
+from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, check_size
+from lamina.random.seed_generator import SeedGenerator, make_default_seed, torch_generator
+
+
+class RandomCrop(BaseImagePreprocessingLayer):
+    """Crops a random `(height, width)` window while training, one location for the whole
+    batch; in inference, the largest central window with the target aspect ratio, resized.
+
+    While training, an image not larger than the target on both sides is cropped at the
+    central window's corner and resized where the window falls short, as Keras does.
+
+    NOTE: Keras 3 (up to 3.15 at least) documents the inference behaviour above but
+    returns the images unchanged (keras-team/keras#21868), so a model's `predict` output
+    does not have its declared shape; lamina does what Keras documents.
+
+    Args:
+        height, width: the output size.
+        seed: integer seed for reproducible crops (Keras stores a fresh random seed in
+            the config when none is given, and so does lamina).
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    >>> import torch
+    >>> RandomCrop(3, 2, seed=0)(torch.ones(2, 6, 5, 1)).shape
+    torch.Size([2, 3, 2, 1])
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height = check_size(self, "height", height)
+        self.width = check_size(self, "width", width)
+        self.seed = seed if seed is not None else make_default_seed()
+        self.generator = SeedGenerator(seed)
+
+    def get_random_transformation(self, images, training=True):
+        """`(top, left)` of the crop window, as Keras gives it."""
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
+        if training and height > self.height and width > self.width:
+            # NOTE: drawn on the host: the offsets become slice bounds, so a draw on the
+            # accelerator would cost a device sync.
+            return (self._offset(height - self.height), self._offset(width - self.width))
+        crop_height = max(min(height, int(width * self.height / self.width)), 1)
+        crop_width = max(min(width, int(height * self.width / self.height)), 1)
+        return int((height - crop_height) / 2), int((width - crop_width) / 2)
+
+    def _offset(self, slack):
+        generator = torch_generator(self.generator, "cpu")
+        return int(float(slack + 1) * torch.rand((1,), generator=generator)[0])
+
+    def transform_images(self, images, transformation, training=True):
+        images = images.to(self.dtype_policy.compute_torch_dtype)
+        return self._crop(images, transformation, training, "bilinear")
+
+    def transform_segmentation_masks(self, masks, transformation, training=True):
+        return self._crop(masks, transformation, training, "nearest")
+
+    def _crop(self, images, transformation, training, interpolation):
+        size = (self.height, self.width)
+        if not training:
+            return ops.image.resize(images, size, interpolation=interpolation,
+                                    crop_to_aspect_ratio=True, data_format=self.data_format)
+        top, left = (int(offset) for offset in transformation)
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
+        images = images.narrow(self._height_axis, top, min(self.height, height - top)).narrow(
+            self._width_axis, left, min(self.width, width - left))
+        if tuple(images.shape[self._height_axis:self._width_axis + 1]) != size:
+            images = ops.image.resize(images, size, interpolation=interpolation,
+                                      data_format=self.data_format)
+        return images
+
+    def compute_output_shape(self, input_shape):
+        return crop_output_shape(self, input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(height=self.height, width=self.width, seed=self.seed)
+        return config

@@ -1,0 +1,100 @@
+"""`RandomPerspective`: warp images by a random perspective while training."""
+
+import torch
+
+from lamina import ops
+from lamina.layers.preprocessing.image_base import (
+    INTERPOLATIONS,
+    BaseImagePreprocessingLayer,
+    check_choice,
+)
+from lamina.random.seed_generator import SeedGenerator, torch_generator
+
+
+class RandomPerspective(BaseImagePreprocessingLayer):
+    """Warps some images by a random perspective while training; the identity in
+    inference.
+
+    Each corner moves by up to `scale / 2` of its own coordinates; an image is warped
+    when a uniform draw falls below its transformation probability, itself drawn from
+    `factor`. Pixels from outside the image read `fill_value`. The output is in the
+    compute dtype (float32 by default).
+
+    Args:
+        factor: a float `f` in `[0, 1]` (probabilities in `[0, f]`) or a pair.
+        scale: in `[0, 1]`, how far the corners may move.
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_value: the value outside the warped image.
+        seed: integer seed for reproducible warps.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+
+    >>> import torch
+    >>> x = torch.ones(2, 5, 5, 3)
+    >>> torch.equal(RandomPerspective(scale=0.0)(x), x)
+    True
+    """
+
+    _USE_BASE_FACTOR = False
+    _FACTOR_BOUNDS = (0, 1)
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self._set_factor(factor)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
+                0.0 <= scale <= 1.0):
+            raise ValueError(f"RandomPerspective layer '{self.name}': `scale` should be a "
+                             f"number in the range [0, 1]. Received: scale={scale!r}")
+        check_choice(self, "interpolation", interpolation, INTERPOLATIONS)
+        self.scale = scale
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+        self.seed = seed
+        self.generator = SeedGenerator(seed)
+
+    def _uniform(self, shape, low, high, device, dtype=torch.float32):
+        generator = torch_generator(self.generator, device)
+        draws = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+        return (high - low) * draws + low
+
+    def get_random_transformation(self, images, training=True):
+        """`{"apply_perspective": (batch,) bool, "start_points", "end_points": (batch, 4,
+        2) corners (x, y), "input_shape"}`, drawn in Keras' order."""
+        if not training:
+            return None
+        batch, device = images.shape[0], images.device
+        dtype = self.dtype_policy.compute_torch_dtype
+        height = images.shape[self._height_axis]
+        width = images.shape[self._width_axis]
+        probability = self._uniform((batch,), *self.factor, device)
+        threshold = self._uniform((batch,), 0.0, 1.0, device)
+        moves = self._uniform((batch, 4, 2), -0.5 * self.scale, 0.5 * self.scale, device,
+                              dtype)
+        corners = torch.tensor([[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1],
+                                [width - 1, height - 1]], dtype=dtype, device=device)
+        start = corners.expand(batch, 4, 2)
+        return {"apply_perspective": threshold < probability, "start_points": start,
+                "end_points": start + start * moves, "input_shape": tuple(images.shape)}
+
+    def transform_images(self, images, transformation, training=True):
+        images = images.to(self.dtype_policy.compute_torch_dtype)
+        return self._warp(images, transformation, training, self.interpolation)
+
+    def transform_segmentation_masks(self, masks, transformation, training=True):
+        return self._warp(masks, transformation, training, "nearest")
+
+    def _warp(self, images, transformation, training, interpolation):
+        if not training or transformation is None:
+            return images
+        warped = ops.image.perspective_transform(
+            images, transformation["start_points"], transformation["end_points"],
+            interpolation=interpolation, fill_value=self.fill_value,
+            data_format=self.data_format)
+        apply = torch.as_tensor(transformation["apply_perspective"], device=images.device)
+        return torch.where(apply[:, None, None, None], warped, images)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor, scale=self.scale, interpolation=self.interpolation,
+                      fill_value=self.fill_value, seed=self.seed)
+        return config
