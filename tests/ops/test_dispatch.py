@@ -114,6 +114,33 @@ def test_an_error_in_the_bound_path_is_raised_once_and_never_retried():
     assert info.value.__context__ is None and info.value.__cause__ is None
 
 
+def test_explain_reports_a_bound_error_once_and_the_op_never_runs():
+    calls = []
+
+    def explain(error, x):
+        calls.append("explain")
+        if x.ndim:
+            raise ValueError("`probe`: the op's own words") from None
+
+    def bound(x):
+        calls.append("bound")
+        raise RuntimeError("torch's words")
+
+    @keras_op("Probe", module="numpy", bound=bound, guard="x.__class__ is Tensor",
+              explain=explain)
+    def probe(x):
+        calls.append("fn")
+        return x
+
+    with pytest.raises(ValueError, match="the op's own words"):
+        probe(torch.ones(1))
+    assert calls == ["bound", "explain"]
+    calls.clear()
+    with pytest.raises(RuntimeError, match="torch's words"):  # explain let it through
+        probe(torch.tensor(1.0))
+    assert calls == ["bound", "explain"]
+
+
 def test_an_op_error_is_raised_once_in_the_ops_own_words():
     shapes = r"`add`: operands of shapes \(2, 3\) and \(4, 2\) cannot be broadcast"
     with pytest.raises(ValueError, match=shapes) as info:

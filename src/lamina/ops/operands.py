@@ -10,22 +10,17 @@ import torch
 from lamina.backend import config
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import floatx_dtype, result_type, to_torch_dtype
+from lamina.ops.operation import same_dtype_tensors
 
 PY_NUMBERS = (bool, int, float)  # a tuple: also an isinstance() argument
 _TORCH_RESULT = {}
 
-# `keras_op` guards (expressions over the op's parameters) for ops whose `bound` torch
+# `keras_op` guards: expressions over the op's parameters, for ops whose `bound` torch
 # function is exact on them. A float tensor: float unary functions need no conversion.
 FLOAT_TENSOR = "x.__class__ is Tensor and x.dtype in FLOAT_DTYPES"
-# A float tensor and a Python float (weak in torch and Keras alike), either order, or two
-# float tensors of one dtype where `x2`'s shape is a suffix of `x1`'s (a bias add), so
-# they broadcast and no promotion happens.
-SAME_FLOATS_OR_WEAK_FLOAT = (
-    "x1.__class__ is Tensor and x1.dtype in FLOAT_DTYPES and (x2.__class__ is float or ("
-    "x2.__class__ is Tensor and x2.dtype is x1.dtype and x1.shape[x1.ndim - x2.ndim:] == "
-    "x2.shape)) or x1.__class__ is float and x2.__class__ is Tensor and x2.dtype in "
-    "FLOAT_DTYPES"
-)
+# Two plain tensors (torch's promotion is the op's), or a tensor and a weak Python float.
+TENSORS_OR_WEAK_FLOAT = (
+    "x1.__class__ is Tensor and x2.__class__ is Tensor or tensor_and_weak_float(x1, x2)")
 # Same-dtype pairs promote to themselves except 64-bit types (Keras returns 32-bit ones).
 _CANONICAL_SAME = {torch.int64: torch.int32, torch.float64: torch.float32,
                    torch.uint64: torch.uint32, torch.complex128: torch.complex64}
@@ -118,24 +113,20 @@ def broadcast_binary(torch_fn, name, x1, x2):
     """`torch_fn(x1, x2)` on converted operands, its failures reported in the op's terms."""
     try:
         return torch_fn(x1, x2)
-    except NotImplementedError:  # (a RuntimeError subclass: torch has no such kernel)
-        raise TypeError(f"`{name}` does not support operands of dtype {tensor(x1).dtype} and "
-                        f"{tensor(x2).dtype} (neither does Keras); cast them to an integer or "
-                        "float dtype.") from None
-    except RuntimeError:
-        check_broadcastable(name, x1, x2)
+    except RuntimeError as error:
+        explain_binary(name, error, x1, x2)
         raise
 
 
-def same_dtype_tensors(xs):
-    """True for a non-empty list/tuple of plain tensors that all have one dtype."""
-    if xs.__class__ not in (list, tuple) or not xs or xs[0].__class__ is not torch.Tensor:
-        return False
-    dtype = xs[0].dtype
-    for x in xs:
-        if x.__class__ is not torch.Tensor or x.dtype is not dtype:
-            return False
-    return True
+def explain_binary(name, error, x1, x2):
+    """Raise a binary op's own error for operands torch refused: operand dtypes torch has
+    no kernel for, or shapes that do not broadcast."""
+    if isinstance(error, NotImplementedError):  # (a RuntimeError: torch has no such kernel)
+        raise TypeError(f"`{name}` does not support operands of dtype {tensor(x1).dtype} and "
+                        f"{tensor(x2).dtype} (neither does Keras); cast them to an integer or "
+                        "float dtype.") from None
+    if isinstance(error, RuntimeError):
+        check_broadcastable(name, x1, x2)
 
 
 def check_broadcastable(op_name, x1, x2):

@@ -17,7 +17,11 @@ show it too, as `linecache` holds it):
     if x.__class__ is Tensor:
 
 A `bound` path runs only when its `guard` holds, and the guard admits only inputs the
-torch function computes exactly as the op would: nothing is caught and retried.
+torch function computes exactly as the op would. Where checking that an input is also
+valid would cost more than the call (shapes that broadcast, an axis in range), the op
+names an `explain` function instead: if `bound` raises, `explain` raises the op's own
+error for those arguments (a frame below the dispatcher's `except` line), or lets the
+torch error through. The op's body never runs after `bound`: nothing runs twice.
 """
 
 import inspect
@@ -26,6 +30,7 @@ import linecache
 import torch
 
 from lamina import tree
+from lamina.backend import config
 from lamina.backend.symbolic import EAGER_CLASSES, any_symbolic, compute_output_spec
 from lamina.ops.node import Node
 
@@ -93,7 +98,27 @@ def _all_eager(sequence):
 FLOAT_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
 
 
-def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
+def same_dtype_tensors(xs):
+    """True for a non-empty list/tuple of plain tensors that all have one dtype."""
+    if xs.__class__ not in _SEQUENCES or not xs or xs[0].__class__ is not torch.Tensor:
+        return False
+    dtype = xs[0].dtype
+    for x in xs:
+        if x.__class__ is not torch.Tensor or x.dtype is not dtype:
+            return False
+    return True
+
+
+def tensor_and_weak_float(x1, x2):
+    """True for a plain tensor and a Python float (either order) while `floatx()` is
+    float32: then torch's scalar promotion is exactly Keras'."""
+    c1, c2 = x1.__class__, x2.__class__
+    return ((c1 is torch.Tensor and c2 is float) or (c1 is float and c2 is torch.Tensor)) and (
+        config.floatx() == "float32"
+    )
+
+
+def keras_op(class_name, *, module, init_args=(), bound=None, guard=None, explain=None):
     """Define an op function: eager on tensors, a recorded graph node on `KerasTensor`s.
 
     Args:
@@ -105,8 +130,11 @@ def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
         bound: a torch callable given the op's arguments positionally; it runs instead of
             the op whenever `guard` holds, so it must return exactly what the op returns.
         guard: a Python expression over the op's parameter names (and `Tensor`,
-            `FLOAT_DTYPES`) that admits only inputs `bound` computes exactly as the op
-            would, errors included: `bound`'s exceptions are never caught.
+            `FLOAT_DTYPES`, `same_dtype_tensors`, `tensor_and_weak_float`) that admits
+            only inputs `bound` computes exactly as the op would.
+        explain: called as `explain(error, *args)` when `bound` raised on guarded
+            arguments: raises the op's own error for them, or returns and the torch error
+            propagates. It reports; it never computes (see the module docstring).
 
     The returned function has the op's own signature: its eager path checks each
     argument's class against `EAGER_CLASSES` and calls the op, without packing `*args`.
@@ -121,9 +149,10 @@ def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
     if keras_module not in KERAS_OP_MODULES.values():
         raise ValueError(f"`keras_op`: unknown Keras op module {module!r}; expected one of "
                          f"{sorted(KERAS_OP_MODULES)}.")
-    if (bound is None) != (guard is None):
+    if (bound is None) != (guard is None) or (explain is not None and bound is None):
         raise TypeError("`keras_op`: `bound` and `guard` go together: the guard says when "
-                        "the bound function may run instead of the op.")
+                        "the bound function may run instead of the op (and `explain` "
+                        "reports its errors).")
     init_args = tuple(init_args)
 
     def decorate(fn):
@@ -140,7 +169,7 @@ def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
                 return operation.symbolic_call(*args, **kwargs)
             return fn(*args, **kwargs)
 
-        op, source = _fast_dispatcher(fn, general, bound, guard)
+        op, source = _fast_dispatcher(fn, general, bound, guard, explain)
         op = op or general
         op.__name__ = fn.__name__
         op.__qualname__ = fn.__qualname__
@@ -156,7 +185,7 @@ def keras_op(class_name, *, module, init_args=(), bound=None, guard=None):
     return decorate
 
 
-def _fast_dispatcher(fn, general, bound, guard):
+def _fast_dispatcher(fn, general, bound, guard, explain):
     """A function with `fn`'s parameters whose body is one class check per argument, then
     `fn` (all eager) or `general` (maybe symbolic), and its source; `(None, None)` for
     `*args`/`**kwargs` signatures."""
@@ -187,10 +216,17 @@ def _fast_dispatcher(fn, general, bound, guard):
     )
     args = ", ".join(call)
     source = f"def {fn.__name__}({', '.join(header)}):\n"
-    if bound is not None:
+    positional = ", ".join(p.name for p in params)
+    if bound is not None and explain is None:
+        source += f"    if {guard}:\n        return _bound_({positional})\n"
+    elif bound is not None:
         source += (
             f"    if {guard}:\n"
-            f"        return _bound_({', '.join(p.name for p in params)})\n"
+            f"        try:\n"
+            f"            return _bound_({positional})\n"
+            f"        except Exception as error:\n"
+            f"            _explain_(error, {positional})\n"
+            f"            raise\n"
         )
     source += (
         f"    if {checks}:\n"
@@ -201,6 +237,8 @@ def _fast_dispatcher(fn, general, bound, guard):
         "__name__": fn.__module__,  # the dispatcher belongs to its op's module (error names)
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager, "_bound_": bound,
+        "_explain_": explain, "same_dtype_tensors": same_dtype_tensors,
+        "tensor_and_weak_float": tensor_and_weak_float,
         "_defaults_": {p.name: p.default for p in params},
         "Tensor": torch.Tensor, "FLOAT_DTYPES": FLOAT_DTYPES,
     }

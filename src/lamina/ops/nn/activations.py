@@ -203,10 +203,14 @@ def sparsemax(x, axis=-1):
     return torch.clamp(x - tau, min=0)
 
 
-# NOTE: the guard admits only an int axis in range: the op reports a bad axis itself.
+def _explain_softmax(error, x, axis):
+    if isinstance(error, IndexError):
+        raise axis_error(axis, x) from None
+
+
 @keras_op("Softmax", module="nn", init_args=("axis",), bound=torch.softmax,
-          guard="x.__class__ is Tensor and x.dtype in FLOAT_DTYPES and axis.__class__ is int "
-                "and -x.ndim <= axis < x.ndim")
+          guard="x.__class__ is Tensor and x.dtype in FLOAT_DTYPES and axis.__class__ is int",
+          explain=_explain_softmax)
 def softmax(x, axis=-1):
     """Exponentials normalized to sum to 1 along `axis` (an int or a tuple)."""
     if x.__class__ is not torch.Tensor or not x.is_floating_point():

@@ -11,6 +11,7 @@ Dtype rules follow Keras with its torch backend: `add`, `subtract`, `multiply`, 
 """
 
 import operator
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -18,9 +19,10 @@ from torch import Tensor
 from lamina.backend.dtypes import floatx_dtype
 from lamina.backend.symbolic import is_fake, unknown_size
 from lamina.ops.operands import (
-    SAME_FLOATS_OR_WEAK_FLOAT,
+    TENSORS_OR_WEAK_FLOAT,
     broadcast_binary,
     check_broadcastable,
+    explain_binary,
     float_pair,
     promote,
     promote_wide,
@@ -31,13 +33,15 @@ from lamina.ops.operands import (
 from lamina.ops.operation import keras_op
 
 
-@keras_op("Add", module="numpy", bound=operator.add, guard=SAME_FLOATS_OR_WEAK_FLOAT)
+@keras_op("Add", module="numpy", bound=operator.add, guard=TENSORS_OR_WEAK_FLOAT,
+          explain=partial(explain_binary, "add"))
 def add(x1, x2):
     """Element-wise `x1 + x2` with broadcasting."""
     return broadcast_binary(operator.add, "add", *torch_operands(x1, x2))
 
 
-@keras_op("Multiply", module="numpy", bound=operator.mul, guard=SAME_FLOATS_OR_WEAK_FLOAT)
+@keras_op("Multiply", module="numpy", bound=operator.mul, guard=TENSORS_OR_WEAK_FLOAT,
+          explain=partial(explain_binary, "multiply"))
 def multiply(x1, x2):
     """Element-wise `x1 * x2` with broadcasting."""
     return broadcast_binary(operator.mul, "multiply", *torch_operands(x1, x2))
@@ -61,7 +65,13 @@ def power(x1, x2):
     return broadcast_binary(operator.pow, "power", *torch_operands(x1, x2))
 
 
-@keras_op("Subtract", module="numpy", bound=operator.sub, guard=SAME_FLOATS_OR_WEAK_FLOAT)
+# NOTE: torch refuses `-` with a bool operand, which the op computes: the guard admits
+# float operands only.
+@keras_op("Subtract", module="numpy", bound=operator.sub,
+          guard="x1.__class__ is Tensor and x1.dtype in FLOAT_DTYPES and (x2.__class__ is float "
+                "or x2.__class__ is Tensor and x2.dtype in FLOAT_DTYPES) or x1.__class__ is "
+                "float and x2.__class__ is Tensor and x2.dtype in FLOAT_DTYPES",
+          explain=partial(explain_binary, "subtract"))
 def subtract(x1, x2):
     """Element-wise `x1 - x2` with broadcasting."""
     if x1.__class__ is not Tensor or x2.__class__ is not Tensor:

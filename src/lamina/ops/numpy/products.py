@@ -7,7 +7,6 @@ Kronecker products, `einsum` and `correlate`.
 """
 
 import torch
-from torch import Tensor
 
 from lamina.ops.operands import (
     axis_error,
@@ -17,7 +16,7 @@ from lamina.ops.operands import (
     promote_wide,
     tensor,
 )
-from lamina.ops.operation import FLOAT_DTYPES, keras_op
+from lamina.ops.operation import keras_op
 
 
 def _product_operands(x1, x2, promote=promote):
@@ -33,35 +32,29 @@ def _from_compute(out, dtype):
     return out if out.dtype == dtype else out.to(dtype)
 
 
-# NOTE: the guard admits one float dtype and a 2-D `x2` whose rows match `x1`'s last axis
-# (a dense layer's product); the op itself reports mismatched shapes.
+def _explain_matmul(error, x1, x2):
+    if isinstance(error, RuntimeError):
+        raise ValueError(
+            f"`matmul`: incompatible shapes {tuple(x1.shape)} and {tuple(x2.shape)}: the last "
+            "axis of x1 must equal the second-to-last axis of x2 (batch axes broadcast)."
+        ) from None
+
+
 @keras_op("Matmul", module="numpy", bound=torch.matmul,
           guard="x1.__class__ is Tensor and x2.__class__ is Tensor and x1.dtype is x2.dtype "
-                "and x1.dtype in FLOAT_DTYPES and x2.ndim == 2 and x1.ndim >= 1 "
-                "and x1.shape[-1] == x2.shape[0]")
+                "and x1.dtype in FLOAT_DTYPES",
+          explain=_explain_matmul)
 def matmul(x1, x2):
     """Matrix product with numpy's rules for 1-D operands and batch broadcasting."""
-    if (
-        x1.__class__ is Tensor
-        and x2.__class__ is Tensor
-        and x1.dtype is x2.dtype
-        and x1.dtype in FLOAT_DTYPES
-    ):
-        try:
-            return torch.matmul(x1, x2)
-        except RuntimeError:
-            pass  # the general path below reports the shapes
     x1, x2, dtype = _product_operands(x1, x2)
     if dtype == torch.int8:
         # NOTE: Keras accumulates int8 products in int32 and returns int32.
         x1, x2, dtype = x1.int(), x2.int(), torch.int32
     try:
         return _from_compute(torch.matmul(x1, x2), dtype)
-    except RuntimeError:
-        raise ValueError(
-            f"`matmul`: incompatible shapes {tuple(x1.shape)} and {tuple(x2.shape)}: the last "
-            "axis of x1 must equal the second-to-last axis of x2 (batch axes broadcast)."
-        ) from None
+    except RuntimeError as error:
+        _explain_matmul(error, x1, x2)
+        raise
 
 
 @keras_op("Dot", module="numpy")

@@ -25,20 +25,26 @@ from lamina.ops.operation import keras_op
 _REVERSED_AXES = [tuple(range(n - 1, -1, -1)) for n in range(9)]
 
 
-@keras_op("Reshape", module="numpy", init_args=("newshape",))
+def _explain_reshape(error, x, newshape):
+    if isinstance(error, RuntimeError):
+        raise ValueError(
+            f"`reshape`: cannot reshape a tensor of shape {tuple(x.shape)} "
+            f"({x.numel()} values) into shape {tuple(np.atleast_1d(newshape).tolist())}."
+        ) from None
+
+
+@keras_op("Reshape", module="numpy", init_args=("newshape",), bound=torch.reshape,
+          guard="x.__class__ is Tensor and newshape.__class__ is tuple and None not in newshape",
+          explain=_explain_reshape)
 def reshape(x, newshape):
     """`x` with shape `newshape` (one entry may be -1 or None: inferred)."""
     if x.__class__ is not torch.Tensor:
         x = tensor(x)
     try:
-        if type(newshape) is tuple and None not in newshape:
-            return torch.reshape(x, newshape)
         return torch.reshape(x, shape_tuple(newshape))
-    except RuntimeError:
-        raise ValueError(
-            f"`reshape`: cannot reshape a tensor of shape {tuple(x.shape)} "
-            f"({x.numel()} values) into shape {tuple(np.atleast_1d(newshape).tolist())}."
-        ) from None
+    except RuntimeError as error:
+        _explain_reshape(error, x, newshape)
+        raise
 
 
 @keras_op("Transpose", module="numpy", init_args=("axes",))
@@ -96,15 +102,8 @@ def squeeze(x, axis=None):
     return torch.squeeze(x, axes)
 
 
-@keras_op("Concatenate", module="numpy", init_args=("axis",))
-def concatenate(xs, axis=0):
-    """Join tensors along an existing `axis` (None: flatten them first)."""
-    xs = join_operands(xs)
-    if axis is None:
-        xs, axis = [x.reshape(-1) for x in xs], 0
-    try:
-        return torch.cat(xs, dim=axis)
-    except (RuntimeError, IndexError):
+def _explain_concatenate(error, xs, axis):
+    if isinstance(error, (RuntimeError, IndexError)):
         if xs and xs[0].ndim:
             normalize_axis(axis, xs[0].ndim)
         shapes = [tuple(x.shape) for x in xs]
@@ -113,19 +112,41 @@ def concatenate(xs, axis=0):
         ) from None
 
 
-@keras_op("Stack", module="numpy", init_args=("axis",))
-def stack(x, axis=0):
-    """Join same-shaped tensors along a new `axis`."""
-    xs = join_operands(x)
+@keras_op("Concatenate", module="numpy", init_args=("axis",), bound=torch.cat,
+          guard="same_dtype_tensors(xs) and axis.__class__ is int",
+          explain=_explain_concatenate)
+def concatenate(xs, axis=0):
+    """Join tensors along an existing `axis` (None: flatten them first)."""
+    xs = join_operands(xs)
+    if axis is None:
+        xs, axis = [x.reshape(-1) for x in xs], 0
     try:
-        return torch.stack(xs, dim=axis)
-    except (RuntimeError, IndexError):
+        return torch.cat(xs, dim=axis)
+    except (RuntimeError, IndexError) as error:
+        _explain_concatenate(error, xs, axis)
+        raise
+
+
+def _explain_stack(error, xs, axis):
+    if isinstance(error, (RuntimeError, IndexError)):
         if xs:  # the new axis may go anywhere in the rank + 1 output
             normalize_axis(axis, xs[0].ndim + 1)
         shapes = [tuple(t.shape) for t in xs]
         raise ValueError(
             f"`stack`: all shapes must be equal, got {shapes} (axis={axis})."
         ) from None
+
+
+@keras_op("Stack", module="numpy", init_args=("axis",), bound=torch.stack,
+          guard="same_dtype_tensors(x) and axis.__class__ is int", explain=_explain_stack)
+def stack(x, axis=0):
+    """Join same-shaped tensors along a new `axis`."""
+    xs = join_operands(x)
+    try:
+        return torch.stack(xs, dim=axis)
+    except (RuntimeError, IndexError) as error:
+        _explain_stack(error, xs, axis)
+        raise
 
 
 @keras_op("Split", module="numpy", init_args=("indices_or_sections", "axis"))
