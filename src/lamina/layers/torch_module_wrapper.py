@@ -74,8 +74,6 @@ class TorchModuleWrapper(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        from lamina.serialization.serialization import in_safe_mode  # noqa: F401
-
         config = super().get_config()
         config["module"] = None
         config["output_shape"] = self._output_shape
