@@ -1,7 +1,11 @@
 """`CenterCrop`: crop the central window of images to a fixed height and width."""
 
 from lamina import ops
-from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, check_size
+from lamina.layers.preprocessing.image_base import (
+    BaseImagePreprocessingLayer,
+    check_size,
+    sized_output_shape,
+)
 
 
 class CenterCrop(BaseImagePreprocessingLayer):
@@ -48,21 +52,10 @@ class CenterCrop(BaseImagePreprocessingLayer):
         return self.transform_images(masks, transformation, training=training)
 
     def compute_output_shape(self, input_shape):
-        return crop_output_shape(self, input_shape)
+        return sized_output_shape(self, input_shape)
 
     def get_config(self):
         config = super().get_config()
         config.update(height=self.height, width=self.width)
         return config
 
-
-def crop_output_shape(layer, input_shape):
-    """`input_shape` with `layer.height` and `layer.width` in place of its spatial sizes."""
-    shape = list(input_shape)
-    if len(shape) not in (3, 4) or any(isinstance(d, (list, tuple)) for d in shape):
-        raise ValueError(
-            f"{type(layer).__name__} layer '{layer.name}' expects images of rank 3 (one image) "
-            f"or 4 (a batch of images). Received input_shape={tuple(input_shape)}.")
-    first = len(shape) - 3 + (layer.data_format == "channels_first")
-    shape[first], shape[first + 1] = layer.height, layer.width
-    return tuple(shape)

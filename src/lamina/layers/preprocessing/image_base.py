@@ -190,21 +190,29 @@ def factor_range(layer, arg, factor, low, high, low_open=False, pair_low=None):
     return -abs(factor), abs(factor)
 
 
-class BaseAffineLayer(BaseImagePreprocessingLayer):
-    """Base of the random layers that warp images with one `affine_transform` matrix per
-    image (zoom, translation, shear); subclasses draw the transformation and turn it into
-    matrix rows (`_matrix(transformation, height, width)`)."""
+def sized_output_shape(layer, input_shape):
+    """`input_shape` (rank 3 or 4) with `layer.height` and `layer.width` as its spatial
+    sizes."""
+    shape = list(input_shape)
+    if len(shape) not in (3, 4) or any(isinstance(d, (list, tuple)) for d in shape):
+        raise ValueError(
+            f"{type(layer).__name__} layer '{layer.name}' expects images of rank 3 (one image) "
+            f"or 4 (a batch of images). Received input_shape={tuple(input_shape)}.")
+    first = len(shape) - 3 + (layer.data_format == "channels_first")
+    shape[first], shape[first + 1] = layer.height, layer.width
+    return tuple(shape)
+
+
+class BaseWarpLayer(BaseImagePreprocessingLayer):
+    """Base of the random layers that resample each image at warped positions (zoom,
+    translation, shear, perspective): images in the compute dtype, masks with nearest
+    interpolation, the identity in inference. Subclasses draw the transformation and
+    implement `_warp_batch(images, transformation, interpolation)`."""
 
     _USE_BASE_FACTOR = False
 
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, data_format=None, **kwargs):
+    def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        check_choice(self, "fill_mode", fill_mode, FILL_MODES)
-        check_choice(self, "interpolation", interpolation, INTERPOLATIONS)
-        self.fill_mode = fill_mode
-        self.interpolation = interpolation
-        self.fill_value = fill_value
         self.seed = seed
         self.generator = SeedGenerator(seed)
 
@@ -213,9 +221,6 @@ class BaseAffineLayer(BaseImagePreprocessingLayer):
         generator = torch_generator(self.generator, device)
         draws = torch.rand(shape, generator=generator, device=device, dtype=dtype)
         return (high - low) * draws + low
-
-    def _matrix(self, transformation, height, width):
-        raise NotImplementedError
 
     def transform_images(self, images, transformation, training=True):
         images = images.to(self.dtype_policy.compute_torch_dtype)
@@ -227,6 +232,29 @@ class BaseAffineLayer(BaseImagePreprocessingLayer):
     def _warp(self, images, transformation, training, interpolation):
         if not training or transformation is None:
             return images
+        return self._warp_batch(images, transformation, interpolation)
+
+    def _warp_batch(self, images, transformation, interpolation):
+        raise NotImplementedError
+
+
+class BaseAffineLayer(BaseWarpLayer):
+    """Base of the warps with one `affine_transform` matrix per image; subclasses turn
+    the transformation into matrix rows (`_matrix(transformation, height, width)`)."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        check_choice(self, "fill_mode", fill_mode, FILL_MODES)
+        check_choice(self, "interpolation", interpolation, INTERPOLATIONS)
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _matrix(self, transformation, height, width):
+        raise NotImplementedError
+
+    def _warp_batch(self, images, transformation, interpolation):
         matrix = self._matrix(transformation, images.shape[self._height_axis],
                               images.shape[self._width_axis])
         return ops.image.affine_transform(

@@ -3,8 +3,11 @@
 import torch
 
 from lamina import ops
-from lamina.layers.preprocessing.center_crop import crop_output_shape
-from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, check_size
+from lamina.layers.preprocessing.image_base import (
+    BaseImagePreprocessingLayer,
+    check_size,
+    sized_output_shape,
+)
 from lamina.random.seed_generator import SeedGenerator, make_default_seed, torch_generator
 
 
@@ -76,7 +79,7 @@ class RandomCrop(BaseImagePreprocessingLayer):
         return images
 
     def compute_output_shape(self, input_shape):
-        return crop_output_shape(self, input_shape)
+        return sized_output_shape(self, input_shape)
 
     def get_config(self):
         config = super().get_config()

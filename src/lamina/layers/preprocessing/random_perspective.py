@@ -3,15 +3,10 @@
 import torch
 
 from lamina import ops
-from lamina.layers.preprocessing.image_base import (
-    INTERPOLATIONS,
-    BaseImagePreprocessingLayer,
-    check_choice,
-)
-from lamina.random.seed_generator import SeedGenerator, torch_generator
+from lamina.layers.preprocessing.image_base import INTERPOLATIONS, BaseWarpLayer, check_choice
 
 
-class RandomPerspective(BaseImagePreprocessingLayer):
+class RandomPerspective(BaseWarpLayer):
     """Warps some images by a random perspective while training; the identity in
     inference.
 
@@ -34,12 +29,11 @@ class RandomPerspective(BaseImagePreprocessingLayer):
     True
     """
 
-    _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
                  seed=None, data_format=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         self._set_factor(factor)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
                 0.0 <= scale <= 1.0):
@@ -49,13 +43,6 @@ class RandomPerspective(BaseImagePreprocessingLayer):
         self.scale = scale
         self.interpolation = interpolation
         self.fill_value = fill_value
-        self.seed = seed
-        self.generator = SeedGenerator(seed)
-
-    def _uniform(self, shape, low, high, device, dtype=torch.float32):
-        generator = torch_generator(self.generator, device)
-        draws = torch.rand(shape, generator=generator, device=device, dtype=dtype)
-        return (high - low) * draws + low
 
     def get_random_transformation(self, images, training=True):
         """`{"apply_perspective": (batch,) bool, "start_points", "end_points": (batch, 4,
@@ -76,16 +63,7 @@ class RandomPerspective(BaseImagePreprocessingLayer):
         return {"apply_perspective": threshold < probability, "start_points": start,
                 "end_points": start + start * moves, "input_shape": tuple(images.shape)}
 
-    def transform_images(self, images, transformation, training=True):
-        images = images.to(self.dtype_policy.compute_torch_dtype)
-        return self._warp(images, transformation, training, self.interpolation)
-
-    def transform_segmentation_masks(self, masks, transformation, training=True):
-        return self._warp(masks, transformation, training, "nearest")
-
-    def _warp(self, images, transformation, training, interpolation):
-        if not training or transformation is None:
-            return images
+    def _warp_batch(self, images, transformation, interpolation):
         warped = ops.image.perspective_transform(
             images, transformation["start_points"], transformation["end_points"],
             interpolation=interpolation, fill_value=self.fill_value,
