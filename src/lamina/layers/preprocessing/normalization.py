@@ -194,10 +194,10 @@ class Normalization(Layer):
         for batch in batches:
             batch = convert_to_tensor(batch, dtype=self.compute_dtype)
             self._check_shape(tuple(batch.shape), "adapt() yielded a batch")
-            batch_mean, batch_variance = _tensor_moments(batch, self._reduce_axis)
             count = math.prod(batch.shape[d] for d in self._reduce_axis)
             if count == 0:
                 continue
+            batch_mean, batch_variance = _tensor_moments(batch, self._reduce_axis)
             total += count
             new_weight = float(count) / total
             old_weight = 1.0 - new_weight
@@ -227,6 +227,10 @@ class Normalization(Layer):
 
     def load_own_variables(self, store):
         super().load_own_variables(store)
+        self._finalize()
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)  # torch's `load_state_dict`
         self._finalize()
 
     def compute_output_shape(self, input_shape):
