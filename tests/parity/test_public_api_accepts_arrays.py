@@ -464,6 +464,19 @@ LAYERS = {
     "RandomTranslation": ({"height_factor": 0.0, "width_factor": 0.0}, (2, 6, 6, 3), "one"),
     "RandomShear": ({}, (2, 6, 6, 3), "one"),
     "RandomPerspective": ({"scale": 0.0}, (2, 6, 6, 3), "one"),
+    "RandomContrast": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomBrightness": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomGrayscale": ({}, (2, 6, 6, 3), "one"),
+    "RandomHue": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomSaturation": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomColorDegeneration": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomSharpness": ({"factor": 0.2}, (2, 6, 6, 3), "one"),
+    "RandomPosterization": ({"factor": 4}, (2, 6, 6, 3), "one"),
+    "RandomInvert": ({}, (2, 6, 6, 3), "one"),
+    "Solarization": ({}, (2, 6, 6, 3), "one"),
+    "AutoContrast": ({}, (2, 6, 6, 3), "one"),
+    "Equalization": ({}, (2, 6, 6, 3), "one"),
+    "RandomColorJitter": ({"brightness_factor": 0.2, "hue_factor": 0.1}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -495,7 +508,10 @@ MASK_LISTS = {"GRU", "LSTM", "SimpleRNN", "RNN", "StackedRNNCells", "Bidirection
               "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 # Layers whose plain call is random (their `call` defaults to training=True, as in Keras).
 RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom",
-                      "RandomTranslation", "RandomShear", "RandomPerspective"}
+                      "RandomTranslation", "RandomShear", "RandomPerspective",
+                      "RandomContrast", "RandomBrightness", "RandomGrayscale", "RandomHue",
+                      "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
+                      "RandomPosterization", "RandomInvert", "RandomColorJitter"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",

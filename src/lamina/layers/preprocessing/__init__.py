@@ -3,7 +3,22 @@ category encoding); image rescaling, resizing and random augmentation."""
 
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding as CategoryEncoding
 from lamina.layers.preprocessing.center_crop import CenterCrop as CenterCrop
+from lamina.layers.preprocessing.color_blend import (
+    RandomColorDegeneration as RandomColorDegeneration,
+)
+from lamina.layers.preprocessing.color_blend import RandomGrayscale as RandomGrayscale
+from lamina.layers.preprocessing.color_blend import RandomSharpness as RandomSharpness
+from lamina.layers.preprocessing.color_jitter import RandomBrightness as RandomBrightness
+from lamina.layers.preprocessing.color_jitter import RandomColorJitter as RandomColorJitter
+from lamina.layers.preprocessing.color_jitter import RandomContrast as RandomContrast
+from lamina.layers.preprocessing.color_jitter import RandomHue as RandomHue
+from lamina.layers.preprocessing.color_jitter import RandomSaturation as RandomSaturation
 from lamina.layers.preprocessing.discretization import Discretization as Discretization
+from lamina.layers.preprocessing.intensity import AutoContrast as AutoContrast
+from lamina.layers.preprocessing.intensity import Equalization as Equalization
+from lamina.layers.preprocessing.intensity import RandomInvert as RandomInvert
+from lamina.layers.preprocessing.intensity import RandomPosterization as RandomPosterization
+from lamina.layers.preprocessing.intensity import Solarization as Solarization
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
 from lamina.layers.preprocessing.random_crop import RandomCrop as RandomCrop
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip

@@ -1,0 +1,76 @@
+"""`BaseColorLayer`: what the colour and intensity layers share (they change pixel values,
+not positions): `value_range`, an optional seed, Keras' value-range mapping and draws."""
+
+import torch
+
+from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, _is_number
+from lamina.random.seed_generator import SeedGenerator, torch_generator
+
+
+def check_value_range(layer, value_range, sort=True):
+    """`value_range` as `[low, high]` (sorted, as Keras stores it, unless `sort` is False:
+    then kept as given); a ValueError naming `layer` unless it is two different numbers."""
+    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2
+            and all(_is_number(v) for v in value_range) and value_range[0] != value_range[1]):
+        raise ValueError(
+            f"{type(layer).__name__} layer '{layer.name}': `value_range` should be a list of "
+            f"two different numbers, e.g. (0, 255) or (0, 1). Received: "
+            f"value_range={value_range!r}")
+    return sorted(value_range) if sort else value_range
+
+
+def rescale_values(images, source, target):
+    """`images` mapped linearly from the range `source` to `target` (unchanged when the
+    ranges are equal), in the order Keras computes it so both round alike."""
+    if source[0] == target[0] and source[1] == target[1]:
+        return images
+    low, high, new_low, new_high = (torch.tensor(v, dtype=images.dtype)
+                                    for v in (*source, *target))
+    return (images - low) / (high - low) * (new_high - new_low) + new_low
+
+
+def uniform(generator, shape, low, high, device, dtype=torch.float32):
+    """One draw from `generator` (a `SeedGenerator`), as Keras' `random.uniform` makes it,
+    so a seeded layer draws the numbers its Keras twin draws on the same device."""
+    draws = torch.rand(shape, generator=torch_generator(generator, device), device=device,
+                       dtype=dtype)
+    return (high - low) * draws + low
+
+
+class BaseColorLayer(BaseImagePreprocessingLayer):
+    """Base of the colour and intensity layers: `value_range`, an optional seed, and
+    labels and segmentation masks left alone.
+
+    `_SORTS_VALUE_RANGE` says whether Keras stores the range sorted or as given (it
+    differs per layer, and configs show it).
+    """
+
+    _USE_BASE_FACTOR = False
+    _SORTS_VALUE_RANGE = True
+    _HAS_VALUE_RANGE = True
+
+    def __init__(self, value_range=(0, 255), data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        if self._HAS_VALUE_RANGE:
+            self.value_range = check_value_range(self, value_range, self._SORTS_VALUE_RANGE)
+
+    def _seeded(self, seed):
+        self.seed = seed
+        self.generator = SeedGenerator(seed)
+
+    def _compute(self, images):
+        return images.to(self.dtype_policy.compute_torch_dtype)
+
+    def _clip(self, images):
+        return images.clamp(self.value_range[0], self.value_range[1])
+
+    def transform_segmentation_masks(self, masks, transformation, training=True):
+        return masks
+
+    def get_config(self):
+        config = super().get_config()
+        if self._HAS_VALUE_RANGE:
+            config["value_range"] = self.value_range
+        if hasattr(self, "generator"):
+            config["seed"] = self.seed
+        return config
