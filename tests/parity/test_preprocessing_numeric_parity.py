@@ -138,6 +138,18 @@ def test_adapted_discretization_boundaries_equal_keras(K, kwargs, source):
     assert_same_config(ours, theirs)
 
 
+def test_discretization_reads_a_list_of_numbers_as_batches_of_one_like_keras(K):
+    # Past 1 / epsilon values the summary compresses after each batch, so batches of one
+    # value learn other boundaries than the same values in one array.
+    values = RNG.exponential(2.0, 300).round(3).tolist()
+    ours, theirs = both(K, "Discretization", num_bins=5, epsilon=0.02)
+    ours.adapt(values)
+    theirs.adapt(values)
+    whole = lamina.layers.Discretization(num_bins=5, epsilon=0.02)
+    whole.adapt(np.array(values))
+    assert ours.bin_boundaries == theirs.bin_boundaries != whole.bin_boundaries
+
+
 @pytest.mark.parametrize("output_mode", ["int", "one_hot", "multi_hot", "count"])
 @pytest.mark.parametrize("shape", [(7,), (7, 1), (7, 3), (2, 4, 3), ()])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])

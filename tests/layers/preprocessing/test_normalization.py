@@ -179,3 +179,9 @@ def test_adapt_refuses_given_statistics_and_mismatched_shapes():
         layer.adapt(np.zeros((10, 3), "float32"))
     with pytest.raises(TypeError, match="adapt.. takes a numpy array"):
         Normalization().adapt(3.0)
+
+
+def test_adapt_reads_a_list_of_numbers_as_one_sample_each():
+    layer = Normalization(axis=None)
+    layer.adapt([1.0, 2.0, 3.0, 6.0])
+    assert float(layer.adapt_mean) == 3.0 and float(layer.adapt_variance) == 3.5

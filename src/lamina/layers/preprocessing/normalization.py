@@ -163,6 +163,8 @@ class Normalization(Layer):
             raise ValueError(
                 f"Normalization layer '{self.name}' was given `mean` and `variance`; "
                 "`adapt()` learns them instead. Create the layer without them to adapt it.")
+        if isinstance(data, list) and data and isinstance(data[0], (int, float, np.number)):
+            data = np.asarray(data)  # one sample per number (Keras refuses such a list)
         whole, batches = adapt_batches(data, self)
         first = whole if whole is not None else next(batches)
         input_shape = tuple(first.shape)
@@ -285,8 +287,6 @@ def adapt_batches(data, layer, steps=None):
     owner = f"{type(layer).__name__} layer '{layer.name}'"
     if isinstance(data, (np.ndarray, torch.Tensor)):
         return _numeric(data, owner), None
-    if isinstance(data, list) and data and isinstance(data[0], (int, float, np.number)):
-        return _numeric(np.asarray(data), owner), None
     if hasattr(data, "num_batches") and hasattr(data, "__getitem__"):  # a PyDataset
         count = data.num_batches
         if count is None and steps is None:
