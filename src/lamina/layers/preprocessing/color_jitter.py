@@ -63,8 +63,8 @@ class RandomContrast(BaseColorLayer):
     compute dtype (float32 by default).
 
     Args:
-        factor: a float `f` in `[0, 1]` (`c` in `[1 - f, 1 + f]`) or a pair
-            `(lower, upper)`.
+        factor: a pair `(lower, upper)` in `[0, 1]`, or a float `f`, read as `(0, f)`
+            as Keras reads it (so `c` in `[1, 1 + f]`).
         value_range: `(low, high)` of the input values, `(0, 255)` by default.
         seed: integer seed for reproducible factors.
         data_format: `"channels_last"` (default) or `"channels_first"`.
