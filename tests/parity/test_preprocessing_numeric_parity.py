@@ -102,6 +102,9 @@ def test_adapted_normalization_equals_keras(K, kwargs, source):
     {"mean": [1, 2, 3, 4], "variance": [4, 3, 2, 1], "axis": 1, "invert": True},
     {"mean": 0.5, "variance": 2.0, "dtype": "mixed_float16"},
     {"mean": [0.5, 1.0, 2.0], "variance": [2.0, 1.0, 3.0], "dtype": "bfloat16"},
+    {"mean": np.array([0.1, 1 / 3, 0.7]), "variance": np.array([1.0, 0.3, 2.0]),
+     "dtype": "float64"},
+    {"mean": [0.1, 1 / 3, 0.7], "variance": [1.0, 0.3, 2.0], "dtype": "float64"},
 ])
 def test_normalization_with_given_statistics_equals_keras(K, kwargs):
     ours, theirs = both(K, "Normalization", **kwargs)

@@ -185,3 +185,17 @@ def test_adapt_reads_a_list_of_numbers_as_one_sample_each():
     layer = Normalization(axis=None)
     layer.adapt([1.0, 2.0, 3.0, 6.0])
     assert float(layer.adapt_mean) == 3.0 and float(layer.adapt_variance) == 3.5
+
+
+def test_given_statistics_that_do_not_fit_the_input_are_refused():
+    layer = Normalization(mean=[1.0, 2.0], variance=[1.0, 1.0], name="norm")
+    with pytest.raises(ValueError, match=r"'norm': `mean` and `variance` of shape \(2,\) do "
+                                         r"not broadcast.*expected \(3,\)"):
+        layer(np.zeros((4, 3), "float32"))
+
+
+def test_given_float64_statistics_keep_their_precision_in_float64():
+    mean = np.array([0.1, 1 / 3])
+    layer = Normalization(mean=mean, variance=np.ones(2), dtype="float64")
+    out = layer(np.zeros((1, 2)))
+    np.testing.assert_array_equal(out.numpy(), -mean[None])

@@ -121,13 +121,19 @@ class Normalization(Layer):
         self.__dict__["_constants"] = {mean.device: (mean, scale)}
 
     def _broadcast_given(self, value):
-        value = torch.as_tensor(np.asarray(value, dtype=np.float32) if not isinstance(
-            value, torch.Tensor) else value.detach().cpu())
+        value = convert_to_tensor(value).detach()
         # A given mean lines up with the kept axes from the right.
         shape = [1] * len(self._broadcast_shape)
         for i in range(1, value.ndim + 1):
             shape[self._keep_axis[-i]] = value.shape[-i]
-        return value.reshape(shape).broadcast_to(self._broadcast_shape)
+        try:
+            return value.reshape(shape).broadcast_to(self._broadcast_shape)
+        except RuntimeError as error:
+            raise ValueError(
+                f"Normalization layer '{self.name}': `mean` and `variance` of shape "
+                f"{tuple(value.shape)} do not broadcast to the kept axes {self._keep_axis} of "
+                f"inputs shaped {self._build_input_shape} (expected "
+                f"{self._mean_and_var_shape}).") from error
 
     def _convert_inputs(self, inputs):
         if isinstance(inputs, np.ndarray):  # strings: say what to do before torch refuses
