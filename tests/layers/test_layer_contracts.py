@@ -206,3 +206,27 @@ def test_same_padding_plan_puts_the_odd_unit_after():
     # span 4, stride 1: 3 units, 1 before and 2 after; F.pad lists the last axis first.
     assert same_padding_plan((5, 1), (4, 3), (1, 1)) == ((1, 1), (0, 0, 0, 1))
     assert same_padding_plan((6,), (3,), (2,)) == ((0,), (0, 1))
+
+
+class _BuildsScale:
+    """A mixin that is not a Layer but gives one its `build`."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+                                     name="scale")
+
+
+class _Scaled(_BuildsScale, Layer):
+    def call(self, x):
+        return x * self.scale
+
+
+def test_a_build_from_a_non_layer_mixin_is_scoped_like_any_other():
+    layer = _Scaled(name="scaled")
+    layer(torch.ones(2, 3))
+    assert [w.path for w in layer.weights] == ["scaled/scale"]
+    outer = _Pair(name="outer")
+    child = _Scaled(name="inner")
+    outer._build_child(child, (None, 4))
+    assert [w.path for w in child.weights] == ["outer/inner/scale"]
+    assert child.built and child.get_build_config() == {"input_shape": (None, 4)}

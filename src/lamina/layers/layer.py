@@ -172,8 +172,11 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "build" in cls.__dict__:
-            cls.build = _scoped_build(cls.__dict__["build"])
+        build = cls.__dict__.get("build", cls.build)
+        # Also a `build` inherited from a mixin that is not a Layer (not scoped yet).
+        if "build" in cls.__dict__ or (build is not Layer.build
+                                       and not getattr(build, "_lamina_scoped", False)):
+            cls.build = _scoped_build(build)
 
     # -- build ---------------------------------------------------------------------------
     def build(self, input_shape):
@@ -224,14 +227,11 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
         if not isinstance(layer, Layer) or layer.built:
             return
         shapes = tuple(s if s is None or isinstance(s, dict) else tuple(s) for s in shapes)
-        build = type(layer).build
-        if not getattr(build, "_lamina_scoped", False):
-            build = _scoped_build(build)  # a `build` inherited from a non-Layer mixin
         opened = not naming.NAME_SCOPE or naming.NAME_SCOPE[-1] != self.name
         if opened:
             naming.NAME_SCOPE.append(self.name)
         try:
-            build(layer, *shapes)
+            layer.build(*shapes)
         finally:
             if opened:
                 naming.NAME_SCOPE.pop()
