@@ -243,3 +243,11 @@ def test_attack_shard_with_an_external_link_is_refused(tmp_path, decoy_shard):
 ])
 def test_shard_names_outside_the_plain_form_are_refused(tmp_path, name, match):
     _refused(_attack_map(tmp_path, name), match)
+
+
+def test_a_damaged_shard_is_an_oserror(tmp_path):
+    path = save_sharded(tmp_path)
+    shard = path.parent / "m_00001.weights.h5"
+    shard.write_bytes(shard.read_bytes()[:1000])
+    with pytest.raises(OSError, match="m_00001.weights.h5"):
+        make_model(1).load_weights(path)

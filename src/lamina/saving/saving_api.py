@@ -274,7 +274,8 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False, *, max_loa
         raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
                          f"Received: filepath={filepath}")
     if filepath.endswith(sharded_weights.MAP_SUFFIX):
-        with sharded_weights.ShardedWeights(filepath, max_load_bytes) as shards:
+        with sharded_weights.ShardedWeights(filepath, max_load_bytes) as shards, \
+                h5_safety.damage_as_oserror(f"'{filepath}' names a damaged shard"):
             if shards.has("optimizer"):
                 _build_optimizer(model)
             weights_h5.load_stores(model, shards, skip_mismatch=skip_mismatch)

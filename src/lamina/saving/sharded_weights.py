@@ -38,8 +38,8 @@ def map_path(filepath):
     As Keras, a `.weights.h5` path is written as the `.weights.json` map beside it (with a
     warning), and shards are named after the path given, without `.weights`.
 
-    >>> map_path("run/model.weights.h5")[1]
-    'model'
+    >>> map_path("run/model.weights.json")
+    ('run/model.weights.json', 'model')
     """
     path = pathlib.Path(filepath)
     base = path.stem.replace(".weights", "")
@@ -237,8 +237,11 @@ class ShardedWeights:
 
     def _file(self, name):
         if name not in self._files:
-            with h5_safety.damage_as_oserror(f"'{self.paths[name]}' is a damaged shard"):
+            try:
                 self._files[name] = h5py.File(self.paths[name], "r")
+            except (OSError, KeyError, RuntimeError, OverflowError) as error:
+                raise OSError(f"The shard '{self.paths[name]}' of '{self.filepath}' is not a "
+                              f"readable HDF5 file: {error}") from error
         return self._files[name]
 
     def files(self):
