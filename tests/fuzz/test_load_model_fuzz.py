@@ -69,7 +69,8 @@ def test_config_failing_deep_inside_torch_names_the_layer(seed_members, archive_
     shape = ["config", "layers", 2, "build_config", "input_shape", 1]
     path = archive_path(_archive(mutate_config(seed_members["functional"],
                                                [("int", shape, -1)])))
-    with pytest.raises(ValueError, match=r"Could not rebuild Dense 'left' from its config "
+    with pytest.raises(ValueError, match=r"Could not rebuild Dense 'left' \(the `layers\[2\]` of "
+                                         r"Functional 'functional'\) from its config: "
                                          r"\(RuntimeError: Trying to create tensor"):
         lamina.saving.load_model(path)
 
@@ -97,6 +98,23 @@ UNITS = ["config", "layers", 1, "config", "units"]
 @example(case=("sequential", [("int", UNITS, 2**28)]))  # 4 GiB: over the load budget
 @example(case=("sequential", [("int", UNITS, 2**63)]))
 @example(case=("recurrent", [("rename", ["module"], "builtins")]))
+# Strict-mode findings (unclear errors from the functional config schema, junk arguments,
+# mutated call arguments), now reported by config_checks and the rebuild wrapper:
+@example(case=("nested", [("delete", 19624)]))  # 'int' object is not iterable
+@example(case=("recurrent", [("duplicate", 103, 712), ("duplicate", 103, 712)]))  # call() args
+@example(case=("recurrent", [("duplicate", 103, 712), ("duplicate", 712, 712)]))  # unpacking
+@example(case=("recurrent", [("delete", 3652)]))  # not enough values to unpack
+@example(case=("recurrent", [("delete", 16), ("rename", 1139, "subprocess"),
+                             ("replace", 511, {}), ("replace", 14151, {})]))  # float - dict
+@example(case=("recurrent", [("duplicate", 1004, 0)]))  # multiple values for 'training'
+@example(case=("sequential", [("replace", 351, [["", 2, 2, "Embedding"], [None], None, {}])]))
+@example(case=("functional", [("replace", 34342, [{"registered_name": None}] * 2)] * 2))
+@example(case=("sequential", [("duplicate", 48117, 17087), ("duplicate", 48117, 17087),
+                              ("swap", 17087, 65536, 1903), ("delete", 1189)]))
+@example(case=("nested", [("replace", 2, False), ("delete", 3024), ("delete", 337)]))
+@example(case=("nested", [("int", 49, 10**30), ("int", 49, 10**30)]))  # torch overflow
+@example(case=("recurrent", [("replace", 400, [])]))  # list indices must be integers
+@example(case=("functional", [("duplicate", 6642, 511), ("replace", 189, 0)]))
 def test_mutated_config_loads_or_raises_clearly(case, seed_members, archive_path):
     seed, ops = case
     check_load(archive_path(_archive(mutate_config(seed_members[seed], ops))))
@@ -110,6 +128,12 @@ def test_mutated_config_loads_or_raises_clearly(case, seed_members, archive_path
 @example(case=("nested", [("compress", 2, 14)], [("flip", 0.5, 3)]))
 # A damaged LZMA member raised lzma.LZMAError:
 @example(case=("sequential", [("drop", 2), ("drop", 0), ("compress", 0, 14)], [("flip", 0.5, 1)]))
+# An OSError from zipfile's seek and bz2's "Invalid data stream" now name the archive:
+@example(case=("sequential", [], [("field", ("central", "file_size"), 164, 8606),
+                                  ("field", ("end", "directory_offset"), 1202, 24095),
+                                  ("field", ("local", "file_size"), 2878, 9)]))
+@example(case=("functional", [("drop", 6951), ("drop", 6951), ("compress", 42001, 12)],
+               [("flip", 0.1327338030141685, 171)]))
 def test_mutated_zip_loads_or_raises_clearly(case, seed_members, archive_path):
     seed, member_ops, byte_ops = case
     check_load(archive_path(mutate_zip(seed_members[seed], member_ops, byte_ops)))
@@ -126,6 +150,9 @@ def test_mutated_zip_loads_or_raises_clearly(case, seed_members, archive_path):
 # h5py's KeyError/RuntimeError/OverflowError on damaged structures:
 @example(case=("nested", [], [("flip", 0.025, 156)]))
 @example(case=("nested", [], [("flip", 0.0475, 156)]))
+@example(case=("nested", [("attr", 6256, "dtype", b"\x9e:\xe6")], []))  # a non-string attribute
+@example(case=("sequential", [("attr", 463, "dtype", "bfloat16")], []))  # an int as bfloat16
+@example(case=("sequential", [("reshape", 4, [])], [("flip", 0.8922715559271486, 4)]))  # float128
 def test_mutated_weights_load_or_raise_clearly(case, seed_members, decoy_files, archive_path):
     seed, ops, byte_ops = case
     members = mutate_h5(seed_members[seed], ops, byte_ops, decoy_files)

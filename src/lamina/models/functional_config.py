@@ -13,6 +13,7 @@ from lamina import ops, tree
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_signature
+from lamina.models import config_checks
 from lamina.ops.operation import FunctionOperation
 from lamina.serialization import serialization
 
@@ -183,6 +184,7 @@ def _legacy_node(node_data):
 def functional_from_config(cls, config, custom_objects=None):
     """Rebuild a functional model of class `cls` from `functional_get_config`'s output
     (or a Keras 3 file's)."""
+    config_checks.check_functional_config(config)
     op_functions = _op_functions()
     operations, produced, pending = {}, {}, {}
     order = []

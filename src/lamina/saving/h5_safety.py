@@ -147,7 +147,9 @@ def _check_storage(node, path, source):
 
 def _check_dtype(node, path, source):
     dtype = node.dtype
-    if dtype.kind not in "biuf" or dtype.names or dtype.subdtype or (
+    # NOTE: torch has no float128 (numpy's longdouble), so a float must be 2, 4 or 8 bytes.
+    if dtype.kind not in "biuf" or dtype.kind == "f" and dtype.itemsize > 8 or dtype.names or \
+            dtype.subdtype or (
             h5py.check_vlen_dtype(dtype) is not None or h5py.check_ref_dtype(dtype)
             is not None or h5py.check_string_dtype(dtype) is not None):
         raise UnsafeH5Error(
@@ -179,12 +181,21 @@ def _check_bomb(node, path, source):
         )
 
 
+def string_attribute(node, name):
+    """The attribute `name` of `node` when it is a string (bytes are decoded), else None:
+    a file may store any type under a name lamina reads as a string."""
+    value = node.attrs.get(name)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
 def read(node):
     """The checked dataset's values as a numpy array (a 0-d array for scalars)."""
     return np.asarray(node[()])
 
 
-__all__ = ["UnsafeH5Error", "dataset", "declared_bytes", "group", "read"]
+__all__ = ["UnsafeH5Error", "dataset", "declared_bytes", "group", "read", "string_attribute"]
 
 
 @contextlib.contextmanager

@@ -109,6 +109,9 @@ def read_archive(filepath, max_load_bytes=None, max_config_bytes=None):
         archive = zipfile.ZipFile(filepath, "r")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as error:
         raise ValueError(f"'{filepath}' is not a valid `.keras` zip archive: {error}") from None
+    except OSError as error:  # e.g. a directory offset that seeks before the file's start
+        raise type(error)(f"'{filepath}' cannot be read as a `.keras` zip archive: "
+                          f"{error}") from error
     with archive:
         infos = archive.infolist()
         if len(infos) > len(MEMBERS) + MAX_ASSET_MEMBERS:
@@ -186,6 +189,9 @@ def _inflate(archive, info, filepath, limits, total, total_limit):
             f"'{filepath}' is not a valid `.keras` zip archive: member {name!r} cannot be "
             f"read ({type(error).__name__}: {error})."
         ) from None
+    except OSError as error:  # e.g. bz2's "Invalid data stream" for a damaged member
+        raise type(error)(f"'{filepath}': archive member {name!r} cannot be read: "
+                          f"{error}") from error
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), total
 
 

@@ -166,8 +166,11 @@ class H5Store:
                 "`skip_mismatch=True` to skip such layers."
             )
         value = h5_safety.read(dataset)
-        if dataset.attrs.get("dtype") == "bfloat16":
-            return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
+        if h5_safety.string_attribute(dataset, "dtype") == "bfloat16":
+            # NOTE: stored as float32, which holds every bfloat16 value exactly; numpy has
+            # no bfloat16, so the variable's own assign casts (a torch bfloat16 tensor
+            # would break `np.array(store[key])` in loaders).
+            return np.asarray(value, dtype=np.float32)
         return value
 
     def keys(self):

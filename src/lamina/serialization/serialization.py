@@ -5,6 +5,7 @@ move between lamina and Keras 3. Deserialization resolves only built-in and regi
 names; nothing named in a config is imported.
 """
 
+import contextlib
 import contextvars
 import difflib
 import importlib
@@ -315,6 +316,111 @@ def _close_matches_error(kind, name, known):
     return ValueError(f"Unknown {kind}: {name!r}.{hint}")
 
 
+class _RebuildError(Exception):
+    """An object could not be rebuilt from its config; says which object, where its
+    config sits in its parent's, and which arguments look wrong."""
+
+    def __init__(self, message, config, head, tail):
+        super().__init__(message)
+        self.config, self.head, self.tail, self.placed = config, head, tail, False
+
+
+class RebuildValueError(_RebuildError, ValueError):
+    """A `ValueError` rebuilding an object from its config (see `_rebuilding`)."""
+
+
+class RebuildTypeError(_RebuildError, TypeError):
+    """A `TypeError` rebuilding an object from its config (Keras' type for a bad
+    argument)."""
+
+
+def _object_name(class_name, inner):
+    name = inner.get("name") if isinstance(inner, dict) else None
+    return f"{class_name} {name!r:.60}" if isinstance(name, str) else class_name
+
+
+def _slot(parent, target, depth=6):
+    """Where `target` sits inside `parent` (by identity), e.g. `layers[3]` or
+    `compile_config.optimizer`; None when it is not found within `depth` levels."""
+    level = [((), parent)]
+    for _ in range(depth):
+        deeper = []
+        for path, value in level:
+            items = value.items() if isinstance(value, dict) else enumerate(value) \
+                if isinstance(value, list) else ()
+            for key, item in items:
+                if item is target:
+                    path = path + (key,)
+                    path = path[1:] if path[0] == "config" and len(path) > 1 else path
+                    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}"
+                                   for k in path).lstrip(".")
+                if isinstance(item, (dict, list)):
+                    deeper.append((path + (key,), item))
+        level = deeper
+    return None
+
+
+def _kind(value):
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (str, dict)):
+        return "a name or config"
+    return "a list" if isinstance(value, (list, tuple)) else None
+
+
+def _suspect_arguments(cls, inner):
+    """Config entries whose kind (number, bool, name, list) differs from the default of
+    the constructor argument they fill: the likely culprits of a failed rebuild."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return []
+    suspects = []
+    for key, value in inner.items() if isinstance(inner, dict) else ():
+        parameter = parameters.get(key)
+        default = getattr(parameter, "default", inspect.Parameter.empty)
+        if default is inspect.Parameter.empty or default is None or value is None:
+            continue
+        if _kind(default) is not None and _kind(value) != _kind(default):
+            suspects.append(f"`{key}`={value!r:.60} (expected {_kind(default)}, like the "
+                            f"default {default!r:.40})")
+    return suspects
+
+
+@contextlib.contextmanager
+def _rebuilding(cls, class_name, config):
+    """Turn any failure of `cls.from_config` (or the constructor, `build_from_config`,
+    `compile_from_config`) into one clear error naming the object, its slot in the parent
+    config and the suspect arguments. The innermost object reports; each parent adds the
+    slot once. OSError and MemoryError pass unchanged; TypeError stays a TypeError."""
+    try:
+        yield
+    except _RebuildError as error:
+        slot = None if error.placed else _slot(config, error.config)
+        if slot is not None:
+            error.placed = True
+            error.args = (f"{error.head} (the `{slot}` of "
+                          f"{_object_name(class_name, config['config'])}){error.tail}",)
+        raise
+    except (OSError, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a malformed config is the caller's error
+        # NOTE: e.g. a negative size or a broken graph fails deep in torch or in
+        # `from_config` (RuntimeError, KeyError, AttributeError, RecursionError...).
+        inner = config["config"]
+        head = f"Could not rebuild {_object_name(class_name, inner)}"
+        detail = str(error) if isinstance(error, (ValueError, TypeError)) else \
+            f"({type(error).__name__}: {error})"
+        suspects = _suspect_arguments(cls, inner)
+        tail = f" from its config: {detail}" + (
+            f"{'' if detail.endswith('.') else '.'} Suspect argument"
+            f"{'s' if len(suspects) > 1 else ''}: {'; '.join(suspects)}." if suspects else "")
+        kind = RebuildTypeError if isinstance(error, TypeError) else RebuildValueError
+        raise kind(head + tail, config, head, tail) from error
+
+
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module_objects=None,
                              **kwargs):
     """Rebuild an object from `serialize_keras_object`'s output.
@@ -388,29 +494,20 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, module
             f"`custom_objects={{{class_name!r}: {class_name}}}`. Full object config: "
             + str(config)[:500]
         )
-    with SafeModeScope(safe_mode):
-        try:
-            if hasattr(cls, "from_config"):
-                obj = cls.from_config(inner)
-            else:
-                obj = cls(**inner)
-            build_config = config.get("build_config")
-            if build_config and hasattr(obj, "build_from_config"):
-                obj.build_from_config(build_config)
-            compile_config = config.get("compile_config")
-            if compile_config and hasattr(obj, "compile_from_config"):
-                obj.compile_from_config(compile_config)
-        except (ValueError, TypeError, OSError, MemoryError):
-            raise
-        except Exception as error:  # noqa: BLE001 - a malformed config is the caller's error
-            # NOTE: e.g. a negative size or a broken graph fails deep in torch or in
-            # `from_config` (RuntimeError, KeyError, AttributeError, RecursionError...).
-            name = inner.get("name") if isinstance(inner, dict) else None
-            raise ValueError(
-                f"Could not rebuild {class_name}{f' {name!r}' if name else ''} from its "
-                f"config ({type(error).__name__}: {error}). The config is malformed or was "
-                "edited by hand."
-            ) from error
+    with SafeModeScope(safe_mode), _rebuilding(cls, class_name, config):
+        if not isinstance(inner, dict):
+            raise TypeError(f"`config` must be a dict of constructor arguments, got "
+                            f"{inner!r:.80}.")
+        if hasattr(cls, "from_config"):
+            obj = cls.from_config(inner)
+        else:
+            obj = cls(**inner)
+        build_config = config.get("build_config")
+        if build_config and hasattr(obj, "build_from_config"):
+            obj.build_from_config(build_config)
+        compile_config = config.get("compile_config")
+        if compile_config and hasattr(obj, "compile_from_config"):
+            obj.compile_from_config(compile_config)
     return obj
 
 
