@@ -93,6 +93,8 @@ def test_adapted_normalization_equals_keras(K, kwargs, source):
         assert_same(ours(inputs), theirs(inputs))
     assert_same_config(ours, theirs)
     assert ours.get_build_config() == theirs.get_build_config()
+    assert_same(ours.mean, theirs.mean)
+    assert_same(ours.variance, theirs.variance)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -112,6 +114,7 @@ def test_normalization_with_given_statistics_equals_keras(K, kwargs):
     for inputs in (x, x.astype("float64"), np.round(x).astype("int64")):
         assert_same(ours(inputs), theirs(inputs))
     assert ours.weights == [] and theirs.weights == []
+    assert_same(ours.mean, theirs.mean)
     assert_same_config(ours, theirs)
 
 

@@ -119,6 +119,18 @@ class Normalization(Layer):
             scale = torch.clamp_min(torch.sqrt(variance), backend_config.epsilon()).to(
                 to_torch_dtype(result_type(self.compute_dtype, float)))
         self.__dict__["_constants"] = {mean.device: (mean, scale)}
+        self.__dict__["_statistics"] = mean, variance
+
+    @property
+    def mean(self):
+        """The mean in the compute dtype, shaped to broadcast against inputs (None before
+        the layer is built), as Keras' `Normalization.mean`."""
+        return self.__dict__.get("_statistics", (None, None))[0]
+
+    @property
+    def variance(self):
+        """The variance, as `mean`."""
+        return self.__dict__.get("_statistics", (None, None))[1]
 
     def _broadcast_given(self, value):
         value = convert_to_tensor(value).detach()
