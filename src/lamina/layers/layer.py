@@ -144,7 +144,7 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
         self.input_spec = None
         # Bookkeeping goes straight into __dict__: it must not be tracked as torch state.
         self.__dict__.update(_tracked_variables=[], _losses=[], _build_shapes=None,
-                             _fast_path=False, _inbound_nodes=[])
+                             _fast_path=False, _planned=False, _inbound_nodes=[])
         self.activity_regularizer = regularizers.get(activity_regularizer)
         if "supports_masking" not in self.__dict__:
             self.supports_masking = type(self).compute_mask is not Layer.compute_mask
@@ -372,7 +372,7 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
                 f"Layer '{self.name}' ({type(self).__name__}) received an input with a mask, "
                 "but it does not support masking: the mask is dropped and later layers will "
                 "not see it.", stacklevel=3)
-        if first_call:
+        if not self._planned:  # after the first call, or the first after a `build()`
             self._plan_fast_path()
         return outputs
 
@@ -401,6 +401,7 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
         self._compute_torch_dtype = self.dtype_policy.compute_torch_dtype
         self.__dict__["_input_check"] = compile_input_check(self.input_spec)
         self.__dict__["_plain_torch_modules"] = plain_torch_modules(self)
+        self.__dict__["_planned"] = True
         self._fast_path = (
             not has_training and not has_mask and self.activity_regularizer is None
             and not self._plain_torch_modules

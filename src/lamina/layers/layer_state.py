@@ -73,7 +73,7 @@ class LayerState:
 
             adopt_torch_module(value)
             self.__dict__.pop("_plain_torch_modules", None)
-            self.__dict__["_fast_path"] = False
+            self.__dict__["_fast_path"] = self.__dict__["_planned"] = False
         super().__setattr__(name, value)
 
     def __getattr__(self, name):
