@@ -156,6 +156,28 @@ def test_discretization_reads_a_list_of_numbers_as_batches_of_one_like_keras(K):
     assert ours.bin_boundaries == theirs.bin_boundaries != whole.bin_boundaries
 
 
+def test_discretization_streams_batches_through_keras_state_methods(K):
+    ours, theirs = both(K, "Discretization", num_bins=6, epsilon=0.05)
+    for layer in (ours, theirs):
+        layer.reset_state()
+        for start in range(0, 300, 70):
+            layer.update_state(np.linspace(start, start + 90, 70))
+        layer.finalize_state()
+    np.testing.assert_array_equal(ours.summary, theirs.summary)
+    assert ours.bin_boundaries == theirs.bin_boundaries
+
+
+def test_normalization_finalize_state_picks_up_assigned_statistics(K):
+    ours, theirs = both(K, "Normalization")
+    for layer in (ours, theirs):
+        layer.build((None, 3))
+        layer.adapt_mean.assign(np.array([1.0, 2.0, 3.0], "float32"))
+        layer.adapt_variance.assign(np.array([4.0, 1.0, 0.25], "float32"))
+        layer.finalize_state()
+    x = RNG.normal(size=(4, 3)).astype("float32")
+    assert_same(ours(x), theirs(x))
+
+
 @pytest.mark.parametrize("output_mode", ["int", "one_hot", "multi_hot", "count"])
 @pytest.mark.parametrize("shape", [(7,), (7, 1), (7, 3), (2, 4, 3), ()])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])

@@ -58,7 +58,8 @@ class Discretization(Layer):
         self.epsilon = epsilon
         self.output_mode = output_mode
         self.sparse = sparse
-        self.__dict__["_summary"] = _empty_summary()
+        # the quantile summary `adapt` builds: sorted values over their weights (Keras' name)
+        self.summary = None if bin_boundaries else _empty_summary()
 
     @property
     def bin_boundaries(self):
@@ -103,19 +104,32 @@ class Discretization(Layer):
                 "Cannot adapt a Discretization layer that has been initialized with "
                 "`bin_boundaries`, use `num_bins` instead.")
         whole, batches = adapt_batches(data, self, steps)
-        summary = _empty_summary()
+        self.reset_state()
         for batch in [whole] if whole is not None else batches:
-            if isinstance(batch, torch.Tensor):
-                batch = batch.detach().cpu().numpy()
-            batch = np.asarray(batch).astype("float32")
-            summary = _compress(_merge(_summarize(batch, self.epsilon), summary),
-                                self.epsilon)
-        if summary.shape[1] == 0:
+            self.update_state(batch)
+        if self.summary.shape[1] == 0:
             raise ValueError(
                 f"Discretization layer '{self.name}': adapt() received empty data; there "
                 "are no quantiles to learn.")
-        self.__dict__["_summary"] = summary
-        self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
+        self.finalize_state()
+
+    def update_state(self, data):
+        """Add a batch to the quantile summary (`adapt` calls it per batch)."""
+        if isinstance(data, torch.Tensor):
+            data = data.detach().cpu().numpy()
+        batch = np.asarray(data).astype("float32")
+        self.summary = _compress(_merge(_summarize(batch, self.epsilon), self.summary),
+                                 self.epsilon)
+
+    def finalize_state(self):
+        """Set `bin_boundaries` from the summary: `num_bins - 1` quantiles."""
+        if self.num_bins is not None:
+            self.bin_boundaries = _compress(self.summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def reset_state(self):
+        """Forget the data seen by `update_state`."""
+        if self.num_bins is not None:
+            self.summary = _empty_summary()
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":

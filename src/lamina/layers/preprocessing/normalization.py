@@ -67,7 +67,7 @@ class Normalization(Layer):
                     f"({len(self.axis)}). Received: mean shape {np.shape(mean)} for axis "
                     f"{self.axis}")
         # device -> (mean, max(sqrt(variance), epsilon)) in the compute dtype, shaped to
-        # broadcast; filled by `_finalize` whenever the statistics change.
+        # broadcast; filled by `finalize_state` whenever the statistics change.
         self.__dict__["_constants"] = {}
 
     def build(self, input_shape):
@@ -99,10 +99,11 @@ class Normalization(Layer):
             self.count = self.add_weight(name="count", shape=(), dtype="int32",
                                          initializer="zeros", trainable=False)
         self.built = True
-        self._finalize()
+        self.finalize_state()
 
-    def _finalize(self):
-        """Recompute the call's constants from the statistics (after build, adapt, load)."""
+    def finalize_state(self):
+        """Recompute the call's constants from the statistics. Build, `adapt`, loading and
+        `set_weights` call it; call it after assigning `adapt_mean`/`adapt_variance`."""
         if not self.built:
             return
         dtype = self.dtype_policy.compute_torch_dtype
@@ -203,7 +204,7 @@ class Normalization(Layer):
             if not isinstance(value, torch.Tensor):
                 value = torch.from_numpy(np.asarray(value))
             variable.assign(value.to(variable))
-        self._finalize()
+        self.finalize_state()
 
     def _merged_moments(self, batches):
         # Running mean and variance over batches, merged by the lack-of-fit sum of squares
@@ -243,15 +244,15 @@ class Normalization(Layer):
 
     def set_weights(self, weights):
         super().set_weights(weights)
-        self._finalize()
+        self.finalize_state()
 
     def load_own_variables(self, store):
         super().load_own_variables(store)
-        self._finalize()
+        self.finalize_state()
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)  # torch's `load_state_dict`
-        self._finalize()
+        self.finalize_state()
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
