@@ -145,22 +145,31 @@ def _as_torch(transformation):
     return torch.as_tensor(numpy(transformation))
 
 
-def _feed_both(ours, theirs, x, transformation):
+def tolerance(kwargs):
+    """float32 rounding, scaled to the value range: the HSV layers map values to [0, 1]
+    and back, which scales an ulp of difference by the width of the range."""
+    low, high = kwargs.get("value_range", (0, 255))
+    return 4e-6 * abs(high - low)
+
+
+def _feed_both(ours, theirs, x, transformation, atol):
     transformation = _as_torch(transformation)
     want = theirs.transform_images(keras.ops.convert_to_tensor(x.copy()), dict(transformation)
                                    if isinstance(transformation, dict) else transformation)
     got = ours.transform_images(torch.as_tensor(x), transformation)
-    np.testing.assert_allclose(got.numpy(), numpy(want), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(got.numpy(), numpy(want), atol=atol, rtol=1e-5)
 
 
 @pytest.mark.parametrize("name,kwargs", RANDOM, ids=RANDOM_IDS)
 def test_one_transformation_gives_the_same_images_in_both_libraries(K, name, kwargs):
     x = images((6, 9, 11, 3), kwargs)
-    ours, theirs = pair(K, name, kwargs)
+    ours, theirs = pair(K, name, {**kwargs, "seed": 5})
     for _ in range(3):
-        _feed_both(ours, theirs, x, theirs.get_random_transformation(x, training=True))
+        _feed_both(ours, theirs, x, theirs.get_random_transformation(x, training=True),
+                   tolerance(kwargs))
         _feed_both(ours, theirs, x,
-                   ours.get_random_transformation(torch.as_tensor(x), training=True))
+                   ours.get_random_transformation(torch.as_tensor(x), training=True),
+                   tolerance(kwargs))
 
 
 @pytest.mark.parametrize("name,kwargs", RANDOM + [c for c in CONFIGS
@@ -171,8 +180,8 @@ def test_seeded_layers_draw_what_keras_draws(K, name, kwargs):
     x = images((6, 9, 11, 3), kwargs)
     ours, theirs = pair(K, name, {**kwargs, "seed": 21})
     for data in (x, x, x[0]):
-        np.testing.assert_allclose(ours(data).numpy(), numpy(theirs(data)), atol=1e-4,
-                                   rtol=1e-5)
+        np.testing.assert_allclose(ours(data).numpy(), numpy(theirs(data)),
+                                   atol=tolerance(kwargs), rtol=1e-5)
 
 
 @pytest.mark.parametrize("name,kwargs", [c for c in CONFIGS if c[0] != "RandomSaturation"],

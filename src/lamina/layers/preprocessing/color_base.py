@@ -62,7 +62,8 @@ class BaseColorLayer(BaseImagePreprocessingLayer):
         return images.to(self.dtype_policy.compute_torch_dtype)
 
     def _clip(self, images):
-        return images.clamp(self.value_range[0], self.value_range[1])
+        """`images` clipped to `value_range`, in place: only for tensors the layer made."""
+        return images.clamp_(self.value_range[0], self.value_range[1])
 
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return masks

@@ -218,7 +218,7 @@ class RandomHue(_HSVLayer):
             hue = torch.where(hue > 1.0, hue - 1.0, hue)
             return torch.where(hue < 0.0, hue + 1.0, hue)
 
-        images = self._edit_hsv(images, 0, turn).clamp(0, 1)
+        images = self._edit_hsv(images, 0, turn).clamp_(0, 1)
         return self._compute(rescale_values(images, (0, 1), self.value_range))
 
     def get_config(self):

@@ -170,7 +170,7 @@ class Solarization(BaseColorLayer):
         if not training or transformation is None:
             return images
         images = rescale_values(images, self.value_range, _PIXELS)
-        shifted = (images + transformation["additions"]).clamp(*_PIXELS)
+        shifted = (images + transformation["additions"]).clamp_(*_PIXELS)
         solarized = torch.where(shifted < transformation["thresholds"], shifted,
                                 255 - shifted)
         return rescale_values(solarized, _PIXELS, self.value_range)
@@ -211,7 +211,7 @@ class AutoContrast(BaseColorLayer):
         low = images.amin((1, 2), keepdim=True)
         high = images.amax((1, 2), keepdim=True)
         scale = 255.0 / (high - low)
-        stretched = (images * scale + (-low * scale)).clamp(*_PIXELS)
+        stretched = (images * scale + (-low * scale)).clamp_(*_PIXELS)
         stretched = rescale_values(stretched, _PIXELS, self.value_range)
         return torch.where(torch.isnan(stretched), original.to(stretched.dtype), stretched)
 
@@ -244,32 +244,31 @@ class Equalization(BaseColorLayer):
     def transform_images(self, images, transformation=None, training=True):
         if not training:
             return images
-        images = self._compute(images)
-        channel_axis = 1 if self.data_format == "channels_first" else 3
-        channels = images.movedim(channel_axis, 0)
-        flat = _rescale_affine(channels, self.value_range, _PIXELS).flatten(1)
-        equalized = self._equalize(flat).reshape(channels.shape)
-        equalized = _rescale_affine(equalized, _PIXELS, self.value_range)
-        return equalized.movedim(0, channel_axis)
-
-    def _equalize(self, channels):
-        """Rows of `channels` (values in `[0, 255]`), each equalized by its histogram."""
-        bins = self.bins
+        images = _rescale_affine(self._compute(images), self.value_range, _PIXELS)
+        bins, channels = self.bins, images.shape[self._channel_axis]
+        # Channel c counts in bins [c * bins, (c + 1) * bins) of one flat histogram.
+        offsets = torch.arange(channels, device=images.device) * bins
+        offsets = offsets.reshape([-1 if i == self._channel_axis else 1 for i in range(4)])
         # NOTE: the same float32 steps as Keras, so values on a bin edge fall alike.
-        scaled = channels.float() * (bins - 1) / torch.tensor(255.0)
-        indices = scaled.to(torch.int32).clamp(0, bins - 1).long()
-        hist = torch.zeros(channels.shape[0], bins, dtype=torch.int64, device=channels.device)
-        hist.scatter_add_(1, indices, torch.ones_like(indices))
+        levels = (images.float() * (bins - 1) / torch.tensor(255.0)).to(torch.int32)
+        levels = levels.clamp_(0, bins - 1) + offsets
+        hist = torch.bincount(levels.flatten(), minlength=channels * bins)
+        hist = hist.reshape(channels, bins)
         cdf = hist.cumsum(1)
         # The first nonzero count, found without a host read.
         cdf_min = cdf.gather(1, (cdf > 0).int().argmax(1, keepdim=True))
         denominator = cdf[:, -1:] - cdf_min
         denominator = torch.where(denominator == 0, 1, denominator)
-        lookup = (((cdf - cdf_min) * 255) / denominator).round().clamp(0, 255)
-        positions = ((channels / 255.0) * (bins - 1)).clamp(0, bins - 1).to(torch.int32)
-        mapped = lookup.gather(1, positions.long()).to(channels.dtype)
-        single_level = (hist != 0).sum(1, keepdim=True) <= 1
-        return torch.where(single_level, channels, mapped)
+        lookup = (((cdf - cdf_min) * 255) / denominator).round_().clamp_(0, 255)
+        positions = ((images / 255.0) * (bins - 1)).clamp_(0, bins - 1).to(torch.int32)
+        mapped = lookup.flatten()[positions + offsets].to(images.dtype)
+        single_level = ((hist != 0).sum(1) <= 1).reshape(offsets.shape)
+        equalized = torch.where(single_level, images, mapped)
+        return _rescale_affine(equalized, _PIXELS, self.value_range)
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else 3
 
     def get_config(self):
         config = super().get_config()
