@@ -184,3 +184,88 @@ def test_weak_float_fast_path_follows_floatx():
         assert ops.multiply(0.5, i).dtype == torch.float16
     finally:
         lamina.config.set_floatx("float32")
+
+
+# Python numbers next to tensors: the `weak_operands` fast paths must give exactly what the
+# op's own body gives (dtype, values with NaN and the sign of zero, or the same error).
+WEAK_DTYPES = [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int8,
+               torch.uint8, torch.int32, torch.int64, torch.bool]
+NUMBERS = [0, 3, -2, 300, 2**40, 2**70, 0.1, -1.5, 1e6, 1e39, -0.0, float("nan"),
+           float("-inf"), True]
+WEAK_BINARY = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+               "maximum", "minimum"]
+
+
+def _weak_input(dtype):
+    x = torch.tensor([-3.0, -0.0, 0.0, 0.1, 2.5, 500.0, float("nan"), float("inf"), 6e4])
+    if dtype == torch.bool:
+        return x > 0
+    if not dtype.is_floating_point:
+        x = torch.nan_to_num(x).clamp(-100, 100).abs()
+    return x.to(dtype)
+
+
+def _outcome(fn, *args):
+    try:
+        out = fn(*args)
+    except Exception as error:  # noqa: BLE001 (the error is the outcome compared)
+        return type(error).__name__, str(error)
+    if out.dtype.is_floating_point:
+        return out.dtype, out.nan_to_num().tolist(), out.isnan().tolist(), out.signbit().tolist()
+    return out.dtype, out.tolist()
+
+
+def _assert_fast_path_is_the_op(op, *args):
+    assert _outcome(op, *args) == _outcome(op.__wrapped__, *args), (op.__name__, args)
+
+
+@pytest.mark.parametrize("name", WEAK_BINARY)
+@pytest.mark.parametrize("dtype", WEAK_DTYPES, ids=str)
+def test_binary_ops_with_python_numbers_give_what_the_op_gives(name, dtype):
+    op, x = getattr(ops, name), _weak_input(dtype)
+    for number in NUMBERS:
+        _assert_fast_path_is_the_op(op, x, number)
+        _assert_fast_path_is_the_op(op, number, x)
+    _assert_fast_path_is_the_op(op, x, x)
+    _assert_fast_path_is_the_op(op, x, x[:2])  # the op's own broadcast error
+
+
+@pytest.mark.parametrize("dtype", WEAK_DTYPES, ids=str)
+def test_where_and_clip_with_python_numbers_give_what_the_op_gives(dtype):
+    x = _weak_input(dtype)
+    condition = torch.arange(x.numel()) % 2 == 0
+    for number in NUMBERS:
+        _assert_fast_path_is_the_op(ops.where, condition, x, number)
+        _assert_fast_path_is_the_op(ops.where, condition, number, x)
+        for high in (3, 2.5, 1e6, float("nan")):
+            _assert_fast_path_is_the_op(ops.clip, x, number, high)
+    _assert_fast_path_is_the_op(ops.where, condition, x, x)
+    _assert_fast_path_is_the_op(ops.where, condition[:2], x, x)
+
+
+def test_weak_operands_admits_only_what_torch_promotes_as_keras():
+    from lamina.ops.operation import weak_bounds, weak_operands
+
+    f, h, i = torch.ones(2), torch.ones(2, dtype=torch.float16), torch.ones(2, dtype=torch.int32)
+    assert weak_operands(f, 3) and weak_operands(0.5, h) and weak_operands(h, h)
+    assert weak_operands(i, 0.5) and weak_bounds(f, 0, 6.0)
+    assert not weak_operands(i, 3)  # torch wraps an int its dtype cannot hold
+    assert not weak_operands(f, 2**70) and not weak_operands(f, 1e39)
+    assert not weak_operands(torch.ones(2, dtype=torch.float64), 0.5)
+    assert not weak_operands(f, h) and not weak_operands(f, [1.0])
+    assert not weak_bounds(h, 0, 1e6)  # clamp refuses a bound float16 cannot hold
+    try:
+        lamina.config.set_floatx("float16")
+        assert not weak_operands(i, 0.5)
+        assert ops.greater(i, 0.5).tolist() == [True, True]
+        assert ops.where(torch.tensor([True, False]), i, 0.5).dtype == torch.float16
+    finally:
+        lamina.config.set_floatx("float32")
+
+
+def test_maximum_with_a_number_splits_the_gradient_at_ties_as_torch_maximum():
+    x = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    (grad,) = torch.autograd.grad(ops.maximum(x, 0.0).sum(), x)
+    assert grad.tolist() == [0.5, 1.0, 0.0]
+    (grad,) = torch.autograd.grad(ops.minimum(1.0, x).sum(), x)
+    assert grad.tolist() == [1.0, 0.5, 1.0]

@@ -59,6 +59,17 @@ def test_softmax_and_log_softmax_sum_to_one_over_axis():
     close(ops.sum(both, axis=(1, 2)), np.ones(2))
 
 
+def test_threshold_keeps_integers_where_the_dtype_holds_both_numbers():
+    x = torch.tensor([-2, 0, 1, 5], dtype=torch.int32)
+    out = ops.threshold(x, 0.5, -7)
+    assert out.dtype == torch.int32 and out.tolist() == [-7, -7, 1, 5]
+    assert ops.threshold(x.long(), 1, 0).tolist() == [0, 0, 0, 5]
+    # uint8 cannot hold -2 (Keras raises) and bool has no kernel: computed in floatx.
+    u = torch.tensor([0, 3], dtype=torch.uint8)
+    assert ops.threshold(u, 0.5, -2.0).tolist() == [-2.0, 3.0]
+    assert ops.threshold(torch.tensor([True, False]), 0.5, -1.0).dtype == torch.float32
+
+
 def test_sparsemax_projects_onto_simplex():
     close(ops.sparsemax(np.array([[0.1, 0.5, 0.3], [1.0, 3.0, 0.0]])),
           [[0.4 / 3, 1.6 / 3, 1 / 3], [0.0, 1.0, 0.0]])

@@ -71,13 +71,7 @@ def _integer_cases():
         for dtype in (torch.int32, torch.int64, torch.uint8, torch.bool):
             if dtype == torch.bool and name == "relu" and kwargs:
                 continue  # Keras raises; lamina gives what the ops it composes give
-            marks = ()
-            if name == "threshold" and dtype in (torch.int32, torch.int64):
-                marks = pytest.mark.xfail(strict=True, reason=(
-                    "lamina.ops.threshold computes integers in floatx; keras.ops.threshold "
-                    "keeps the integer dtype"))
-            yield pytest.param(name, kwargs, dtype, marks=marks,
-                               id=f"{name}-{kwargs}-{_dtype_id(dtype)}")
+            yield pytest.param(name, kwargs, dtype, id=f"{name}-{kwargs}-{_dtype_id(dtype)}")
 
 
 def _keeps_integers(name, kwargs):

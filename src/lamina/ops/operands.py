@@ -42,10 +42,11 @@ def float_tensor(x):
 
 def torch_result_type(*keys):
     """Keras' result dtype as a `torch.dtype`; keys are torch dtypes or Python types."""
+    key = (config.floatx(), keys)  # a weak float's result follows floatx()
     try:
-        return _TORCH_RESULT[keys]
+        return _TORCH_RESULT[key]
     except KeyError:
-        dtype = _TORCH_RESULT[keys] = to_torch_dtype(result_type(*keys))
+        dtype = _TORCH_RESULT[key] = to_torch_dtype(result_type(*keys))
         return dtype
 
 

@@ -26,6 +26,7 @@ torch error through. The op's body never runs after `bound`: nothing runs twice.
 
 import inspect
 import linecache
+import math
 
 import torch
 
@@ -118,6 +119,54 @@ def tensor_and_weak_float(x1, x2):
     )
 
 
+# Tensor dtypes next to which a Python number takes the tensor's dtype, under torch's
+# scalar promotion as under Keras' weak typing. Not float64: the ops that keep float64
+# (`where`, `clip`) first make the number a float32 tensor, so its rounding differs.
+NUMBER_TAKES_DTYPE = frozenset({torch.float16, torch.bfloat16, torch.float32})
+# Tensor dtypes that a Python float turns into float32 (`floatx()`) in torch and Keras alike.
+_INTEGER_DTYPES = frozenset(
+    {torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64})
+_INT64_END = 2**63
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def weak_operands(x1, x2):
+    """True where torch computes `x1` with `x2` in Keras' result dtype, casting a Python
+    number as the ops cast it: two plain tensors of one float16/bfloat16/float32 dtype; such
+    a tensor and a Python number (either order); an integer or bool tensor and a Python
+    float while `floatx()` is float32.
+
+    Numbers torch refuses where the ops take them are not admitted: an int beyond int64, a
+    finite float beyond float32's range (the ops round it to inf). Nor are integer tensors
+    with Python ints: torch wraps an int that overflows the dtype in some ops, where the
+    ops raise."""
+    c1, c2 = x1.__class__, x2.__class__
+    if c1 is torch.Tensor:
+        if c2 is torch.Tensor:
+            return x1.dtype is x2.dtype and x1.dtype in NUMBER_TAKES_DTYPE
+        dtype, number, kind = x1.dtype, x2, c2
+    elif c2 is torch.Tensor:
+        dtype, number, kind = x2.dtype, x1, c1
+    else:
+        return False
+    if kind is float:
+        if not (-_FLOAT32_MAX <= number <= _FLOAT32_MAX or not math.isfinite(number)):
+            return False
+        return dtype in NUMBER_TAKES_DTYPE or (
+            dtype in _INTEGER_DTYPES and config.floatx() == "float32")
+    return dtype in NUMBER_TAKES_DTYPE and (
+        kind is bool or (kind is int and -_INT64_END <= number < _INT64_END))
+
+
+def weak_bounds(x, low, high):
+    """True for a plain tensor and two Python-number bounds that `torch.clamp` takes as the
+    ops take them: `weak_operands` each, within float16's range (clamp refuses a bound its
+    dtype cannot hold, where the ops saturate to inf; NaN is refused too)."""
+    return (low.__class__ is not torch.Tensor and high.__class__ is not torch.Tensor
+            and weak_operands(x, low) and weak_operands(x, high)
+            and -65504 <= low <= 65504 and -65504 <= high <= 65504)
+
+
 def keras_op(class_name, *, module, init_args=(), bound=None, guard=None, explain=None):
     """Define an op function: eager on tensors, a recorded graph node on `KerasTensor`s.
 
@@ -129,8 +178,9 @@ def keras_op(class_name, *, module, init_args=(), bound=None, guard=None, explai
             its `call` arguments); a saved graph writes their values into the op's config.
         bound: a torch callable given the op's arguments positionally; it runs instead of
             the op whenever `guard` holds, so it must return exactly what the op returns.
-        guard: a Python expression over the op's parameter names (and `Tensor`,
-            `FLOAT_DTYPES`, `same_dtype_tensors`, `tensor_and_weak_float`) that admits
+        guard: a Python expression over the op's parameter names (and `torch`, `Tensor`,
+            `FLOAT_DTYPES`, `same_dtype_tensors`, `tensor_and_weak_float`,
+            `weak_operands`, `weak_bounds`) that admits
             only inputs `bound` computes exactly as the op would.
         explain: called as `explain(error, *args)` when `bound` raised on guarded
             arguments: raises the op's own error for them, or returns and the torch error
@@ -238,7 +288,8 @@ def _fast_dispatcher(fn, general, bound, guard, explain):
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager, "_bound_": bound,
         "_explain_": explain, "same_dtype_tensors": same_dtype_tensors,
-        "tensor_and_weak_float": tensor_and_weak_float,
+        "tensor_and_weak_float": tensor_and_weak_float, "weak_operands": weak_operands,
+        "weak_bounds": weak_bounds,         "torch": torch,
         "_defaults_": {p.name: p.default for p in params},
         "Tensor": torch.Tensor, "FLOAT_DTYPES": FLOAT_DTYPES,
     }

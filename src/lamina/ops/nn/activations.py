@@ -122,7 +122,7 @@ def gelu(x, approximate=True):
     return F.gelu(float_tensor(x), approximate="tanh" if approximate else "none")
 
 
-@keras_op("Elu", module="nn", init_args=("alpha",))
+@keras_op("Elu", module="nn", init_args=("alpha",), bound=F.elu, guard=FLOAT_TENSOR)
 def elu(x, alpha=1.0):
     """`x` for `x > 0`, else `alpha * (exp(x) - 1)`."""
     return F.elu(float_tensor(x), alpha=alpha)
@@ -134,7 +134,8 @@ def celu(x, alpha=1.0):
     return F.celu(float_tensor(x), alpha=alpha)
 
 
-@keras_op("LeakyRelu", module="nn", init_args=("negative_slope",))
+@keras_op("LeakyRelu", module="nn", init_args=("negative_slope",), bound=F.leaky_relu,
+          guard=FLOAT_TENSOR)
 def leaky_relu(x, negative_slope=0.2):
     """`x` for `x >= 0`, else `negative_slope * x`."""
     return F.leaky_relu(float_tensor(x), negative_slope)
@@ -185,8 +186,19 @@ def squareplus(x, b=4):
 
 @keras_op("Threshold", module="nn", init_args=("threshold", "default_value"))
 def threshold(x, threshold, default_value):
-    """`x` where `x > threshold`, else `default_value`."""
+    """`x` where `x > threshold`, else `default_value` (integers stay integers)."""
+    x = tensor(x)
+    if x.dtype in _INTEGERS:
+        # NOTE: as Keras, torch's kernel on the integers themselves (both numbers cast to the
+        # dtype); where the dtype cannot hold them (-2 in uint8) Keras raises, and lamina
+        # computes in floatx as for bool, which Keras rejects too.
+        info = torch.iinfo(x.dtype)
+        if info.min <= threshold <= info.max and info.min <= default_value <= info.max:
+            return F.threshold(x, threshold, default_value)
     return F.threshold(float_tensor(x), threshold, default_value)
+
+
+_INTEGERS = frozenset({torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64})
 
 
 @keras_op("Sparsemax", module="nn", init_args=("axis",))

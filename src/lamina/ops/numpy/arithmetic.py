@@ -30,7 +30,42 @@ from lamina.ops.operands import (
     torch_operands,
     torch_result_type,
 )
-from lamina.ops.operation import keras_op
+from lamina.ops.operation import NUMBER_TAKES_DTYPE, keras_op
+
+# NOTE: the fast paths below (`bound=`) exist because relu's cap and threshold, masks and
+# clipping pass Python numbers: through `promote` an op costs ~4x the torch call.
+# `weak_operands` admits only operands torch promotes as Keras does (see its docstring).
+WEAK_OPERANDS = "weak_operands(x1, x2)"
+
+
+def _number_first_swapped(torch_fn, swapped):
+    """`torch_fn(x1, x2)` for weak operands; torch's comparison functions take a tensor
+    first, so `number OP tensor` runs as `swapped(tensor, number)`."""
+
+    def bound(x1, x2):
+        return torch_fn(x1, x2) if x1.__class__ is Tensor else swapped(x2, x1)
+
+    return bound
+
+
+def _number_as_tensor(torch_fn):
+    """`torch_fn(x1, x2)` for weak operands, a Python number made a 0-d tensor of the
+    result dtype first (`torch.maximum` takes no numbers; `clamp` would differ in the
+    gradient at ties)."""
+
+    def bound(x1, x2):
+        if x2.__class__ is not Tensor:
+            x2 = _number_tensor(x2, x1)
+        elif x1.__class__ is not Tensor:
+            x1 = _number_tensor(x1, x2)
+        return torch_fn(x1, x2)
+
+    return bound
+
+
+def _number_tensor(number, like):
+    dtype = like.dtype if like.dtype in NUMBER_TAKES_DTYPE else floatx_dtype()
+    return torch.scalar_tensor(number, dtype=dtype, device=like.device)
 
 
 @keras_op("Add", module="numpy", bound=operator.add, guard=TENSORS_OR_WEAK_FLOAT,
@@ -108,13 +143,15 @@ def floor_divide(x1, x2):
     return broadcast_binary(torch.floor_divide, "floor_divide", *promote(x1, x2))
 
 
-@keras_op("Maximum", module="numpy")
+@keras_op("Maximum", module="numpy", bound=_number_as_tensor(torch.maximum),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "maximum"))
 def maximum(x1, x2):
     """Element-wise maximum (NaN propagates)."""
     return broadcast_binary(torch.maximum, "maximum", *promote(x1, x2))
 
 
-@keras_op("Minimum", module="numpy")
+@keras_op("Minimum", module="numpy", bound=_number_as_tensor(torch.minimum),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "minimum"))
 def minimum(x1, x2):
     """Element-wise minimum (NaN propagates)."""
     return broadcast_binary(torch.minimum, "minimum", *promote(x1, x2))
@@ -132,37 +169,43 @@ def arctan2(x1, x2):
         raise
 
 
-@keras_op("Equal", module="numpy")
+@keras_op("Equal", module="numpy", bound=_number_first_swapped(torch.eq, torch.eq),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "equal"))
 def equal(x1, x2):
     """Element-wise `equal` comparison; returns a bool tensor."""
     return broadcast_binary(torch.eq, "equal", *promote(x1, x2))
 
 
-@keras_op("NotEqual", module="numpy")
+@keras_op("NotEqual", module="numpy", bound=_number_first_swapped(torch.ne, torch.ne),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "not_equal"))
 def not_equal(x1, x2):
     """Element-wise `not_equal` comparison; returns a bool tensor."""
     return broadcast_binary(torch.ne, "not_equal", *promote(x1, x2))
 
 
-@keras_op("Less", module="numpy")
+@keras_op("Less", module="numpy", bound=_number_first_swapped(torch.lt, torch.gt),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "less"))
 def less(x1, x2):
     """Element-wise `less` comparison; returns a bool tensor."""
     return broadcast_binary(torch.lt, "less", *promote(x1, x2))
 
 
-@keras_op("LessEqual", module="numpy")
+@keras_op("LessEqual", module="numpy", bound=_number_first_swapped(torch.le, torch.ge),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "less_equal"))
 def less_equal(x1, x2):
     """Element-wise `less_equal` comparison; returns a bool tensor."""
     return broadcast_binary(torch.le, "less_equal", *promote(x1, x2))
 
 
-@keras_op("Greater", module="numpy")
+@keras_op("Greater", module="numpy", bound=_number_first_swapped(torch.gt, torch.lt),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "greater"))
 def greater(x1, x2):
     """Element-wise `greater` comparison; returns a bool tensor."""
     return broadcast_binary(torch.gt, "greater", *promote(x1, x2))
 
 
-@keras_op("GreaterEqual", module="numpy")
+@keras_op("GreaterEqual", module="numpy", bound=_number_first_swapped(torch.ge, torch.le),
+          guard=WEAK_OPERANDS, explain=partial(explain_binary, "greater_equal"))
 def greater_equal(x1, x2):
     """Element-wise `greater_equal` comparison; returns a bool tensor."""
     return broadcast_binary(torch.ge, "greater_equal", *promote(x1, x2))
@@ -192,7 +235,24 @@ def logical_not(x):
     return torch.logical_not(tensor(x))
 
 
-@keras_op("Clip", module="numpy", init_args=("x_min", "x_max"))
+def _explain_where(error, condition, x1, x2):
+    if isinstance(error, RuntimeError):
+        _check_broadcastable3("where", condition, tensor(x1), tensor(x2))
+
+
+def _check_broadcastable3(name, *xs):
+    shapes = [tuple(x.shape) for x in xs]
+    try:
+        torch.broadcast_shapes(*shapes)
+    except RuntimeError:
+        raise ValueError(
+            f"`{name}`: operands of shapes {', '.join(map(str, shapes))} cannot be broadcast "
+            "together. Each dimension must match or be 1."
+        ) from None
+
+
+@keras_op("Clip", module="numpy", init_args=("x_min", "x_max"), bound=torch.clamp,
+          guard="weak_bounds(x, x_min, x_max)")
 def clip(x, x_min, x_max):
     """Clip values to `[x_min, x_max]`. Bool input is clipped as int32."""
     x = tensor(x)
@@ -206,7 +266,10 @@ def clip(x, x_min, x_max):
         raise
 
 
-@keras_op("Where", module="numpy")
+@keras_op("Where", module="numpy", bound=torch.where,
+          guard="condition.__class__ is Tensor and condition.dtype is torch.bool and "
+                "weak_operands(x1, x2)",
+          explain=_explain_where)
 def where(condition, x1=None, x2=None):
     """Pick `x1` where `condition` is true, else `x2`. With only `condition`, return the
     indices of its nonzero entries as one int64 tensor of shape `(condition.ndim, count)`,
@@ -227,17 +290,6 @@ def where(condition, x1=None, x2=None):
     except RuntimeError:
         _check_broadcastable3("where", condition, x1, x2)
         raise
-
-
-def _check_broadcastable3(name, *xs):
-    shapes = [tuple(x.shape) for x in xs]
-    try:
-        torch.broadcast_shapes(*shapes)
-    except RuntimeError:
-        raise ValueError(
-            f"`{name}`: operands of shapes {', '.join(map(str, shapes))} cannot be broadcast "
-            "together. Each dimension must match or be 1."
-        ) from None
 
 
 def _int_pair(name, x, y, allow_bool=True):
