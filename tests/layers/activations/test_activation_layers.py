@@ -103,6 +103,17 @@ def test_softmax_axes():
                    expected_output=e / e.sum(axis=1, keepdims=True), atol=1e-6)
 
 
+def test_softmax_one_axis_in_a_list_is_that_axis_and_layers_share_the_activations():
+    x = torch.randn(2, 3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(Softmax(axis=[0])(x), torch.softmax(x, dim=0))
+    assert Softmax(axis=[0]).get_config()["axis"] == [0]
+    # Integer input computes in floatx, as lamina.activations (and Keras' layers) do.
+    ints = torch.tensor([[-2, 3]])
+    assert LeakyReLU(0.5)(ints).tolist() == [[-1.0, 3.0]]
+    assert ELU()(ints).dtype == torch.float32
+    assert Softmax()(ints).tolist() == lamina.activations.softmax(ints).tolist()
+
+
 def test_softmax_mask_zeroes_masked_entries():
     x = torch.tensor([[1.0, 2.0, 3.0, 4.0], [2e9, 0.0, 1.0, 1.0]])
     mask = torch.tensor([[True, False, True, False], [False, True, False, False]])
