@@ -75,40 +75,29 @@ def train_function(model):
 
 def test_function(model):
     """As `train_function`, for `model.test_step`, in inference mode without gradients."""
-    step = model.test_step
-    compiled = _reads_module_mode(model)
-
-    @torch.no_grad()
-    def test_function(batches):
-        token = TRAINING.set(False)
-        if compiled and model.training:
-            model.eval()
-        try:
-            for batch in batches:
-                logs = step(batch)
-        finally:
-            TRAINING.reset(token)
-        return logs
-
-    return test_function
+    return _inference_function(model, model.test_step, every_result=False)
 
 
 def predict_function(model):
     """As `test_function`, for `model.predict_step`; returns each batch's outputs."""
-    step = model.predict_step
+    return _inference_function(model, model.predict_step, every_result=True)
+
+
+def _inference_function(model, step, every_result):
     compiled = _reads_module_mode(model)
 
     @torch.no_grad()
-    def predict_function(batches):
+    def inference_function(batches):
         token = TRAINING.set(False)
         if compiled and model.training:
             model.eval()
         try:
-            return [step(batch) for batch in batches]
+            results = [step(batch) for batch in batches]
         finally:
             TRAINING.reset(token)
+        return results if every_result else results[-1]
 
-    return predict_function
+    return inference_function
 
 
 def compile_forward(model):
