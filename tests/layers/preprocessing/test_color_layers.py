@@ -286,3 +286,24 @@ def test_hsv_layers_name_the_layer_for_non_rgb_images(cls):
 def test_colour_degeneration_checks_channels_in_its_output_shape():
     with pytest.raises(ValueError, match="RandomColorDegeneration layer .*3 channels"):
         RandomColorDegeneration(0.5).compute_output_shape((None, 4, 4, 1))
+
+
+@pytest.mark.parametrize("cls,kwargs", [c for c in RANDOM if c[0] is not RandomColorJitter],
+                         ids=[i for i in IDS if i != "RandomColorJitter"])
+def test_a_transformation_drawn_for_one_image_or_a_dict_fits_a_batch_of_one(cls, kwargs):
+    x = images((1, 5, 6, 3))
+    layer = cls(**kwargs, seed=8)
+    for data in (x[0], {"images": x[0]}, {"images": x}):
+        transformation = layer.get_random_transformation(data)
+        values = transformation.values() if isinstance(transformation, dict) else [
+            transformation]
+        assert all(v.shape[0] == 1 for v in values)
+        assert tuple(layer.transform_images(x, transformation).shape) == (1, 5, 6, 3)
+
+
+def test_colour_jitter_passes_its_data_format_to_each_step():
+    kwargs = {"contrast_factor": 0.5, "saturation_factor": 0.4, "hue_factor": 0.3, "seed": 6}
+    x = images((4, 5, 6, 3))
+    last = RandomColorJitter(**kwargs)(x)
+    first = RandomColorJitter(**kwargs, data_format="channels_first")(x.permute(0, 3, 1, 2))
+    torch.testing.assert_close(first.permute(0, 2, 3, 1), last, atol=1e-3, rtol=1e-5)

@@ -54,6 +54,12 @@ class BaseColorLayer(BaseImagePreprocessingLayer):
         if self._HAS_VALUE_RANGE:
             self.value_range = check_value_range(self, value_range, self._SORTS_VALUE_RANGE)
 
+    def _as_batch(self, data):
+        """The batch of images in `data`: one image, a batch, or a dict holding
+        `"images"`, as Keras' `get_random_transformation` takes them."""
+        images = data["images"] if isinstance(data, dict) else data
+        return self._batched(images, "images")[0]
+
     def _seeded(self, seed):
         self.seed = seed
         self.generator = SeedGenerator(seed)

@@ -38,6 +38,7 @@ class RandomGrayscale(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         draws = uniform(seed or self.generator, (images.shape[0],), 0.0, 1.0, images.device)
         return (draws < self.factor)[:, None, None, None]
 
@@ -82,6 +83,7 @@ class RandomColorDegeneration(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         return {"factor": uniform(seed or self.generator, (images.shape[0], 1, 1, 1),
                                   *self.factor, images.device)}
 
@@ -142,6 +144,7 @@ class RandomSharpness(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         return {"factor": uniform(seed or self.generator, (images.shape[0],), *self.factor,
                                   images.device)}
 

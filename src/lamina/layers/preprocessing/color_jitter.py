@@ -38,6 +38,7 @@ class RandomBrightness(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         low, high = self.value_range
         delta = uniform(seed or self.generator, (images.shape[0], 1, 1, 1), *self.factor,
                         images.device)
@@ -86,6 +87,7 @@ class RandomContrast(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         factor = uniform(seed or self.generator, (images.shape[0], 1, 1, 1),
                          1.0 - self.factor[0], 1.0 + self.factor[1], images.device,
                          self.dtype_policy.compute_torch_dtype)
@@ -154,6 +156,7 @@ class RandomSaturation(_HSVLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         draws = uniform(seed or self.generator, (images.shape[0],), *self.factor,
                         images.device)
         return {"factor": draws / (1 - draws + epsilon())}
@@ -202,6 +205,7 @@ class RandomHue(_HSVLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         generator, shape, device = seed or self.generator, (images.shape[0],), images.device
         direction = torch.where(uniform(generator, shape, 0.0, 1.0, device) > 0.5, -1.0, 1.0)
         amount = uniform(generator, shape, *self.factor, device)

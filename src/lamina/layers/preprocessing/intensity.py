@@ -39,6 +39,7 @@ class RandomPosterization(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         lower, upper = self.factor
         shape, device = (images.shape[0],), images.device
         if lower != upper:
@@ -96,6 +97,7 @@ class RandomInvert(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         generator, shape, device = seed or self.generator, (images.shape[0],), images.device
         probability = uniform(generator, shape, *self.factor, device)
         threshold = uniform(generator, shape, 0.0, 1.0, device)
@@ -157,6 +159,7 @@ class Solarization(BaseColorLayer):
     def get_random_transformation(self, images, training=True, seed=None):
         if not training:
             return None
+        images = self._as_batch(images)
         generator, device = seed or self.generator, images.device
         shape, dtype = (images.shape[0], 1, 1, 1), self.dtype_policy.compute_torch_dtype
         additions = uniform(generator, shape, self.addition_factor[0],
