@@ -239,3 +239,25 @@ def test_a_model_with_the_colour_layers_moves_between_lamina_and_keras(K, tmp_pa
         assert normalize(ours.get_config()) == normalize(theirs.get_config())
     np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
                                numpy(original.predict(x, verbose=0)), atol=1e-4)
+
+
+# (Not RandomGrayscale: Keras' reads the shape of the dict itself and fails.)
+@pytest.mark.parametrize("name,kwargs", [("RandomContrast", {"factor": 0.3, "seed": 2}),
+                                         ("AutoContrast", {}), ("Solarization", {})])
+@pytest.mark.parametrize("batched", [True, False])
+def test_bounding_boxes_pass_through_as_in_keras(K, name, kwargs, batched):
+    x = images((2, 5, 6, 3))
+    boxes = {"boxes": np.array([[[0, 0, 2, 2]], [[1, 1, 3, 3]]], "float32"),
+             "labels": np.array([[1], [2]], "int32")}
+    if not batched:
+        x, boxes = x[0], {key: value[0] for key, value in boxes.items()}
+    ours, theirs = pair(K, name, {**kwargs, "bounding_box_format": "xyxy"})
+    got = ours({"images": x, "bounding_boxes": dict(boxes)})
+    want = theirs({"images": x, "bounding_boxes": dict(boxes)})
+    np.testing.assert_allclose(got["images"].numpy(), numpy(want["images"]), atol=1e-4)
+    for key in boxes:
+        assert str(got["bounding_boxes"][key].dtype) == str(want["bounding_boxes"][key].dtype)
+        np.testing.assert_array_equal(got["bounding_boxes"][key].numpy(),
+                                      numpy(want["bounding_boxes"][key]))
+    with pytest.raises(ValueError, match=rf"{name} layer .*`bounding_box_format`"):
+        getattr(lamina.layers, name)(**kwargs)({"images": x, "bounding_boxes": boxes})

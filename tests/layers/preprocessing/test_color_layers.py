@@ -307,3 +307,11 @@ def test_colour_jitter_passes_its_data_format_to_each_step():
     last = RandomColorJitter(**kwargs)(x)
     first = RandomColorJitter(**kwargs, data_format="channels_first")(x.permute(0, 3, 1, 2))
     torch.testing.assert_close(first.permute(0, 2, 3, 1), last, atol=1e-3, rtol=1e-5)
+
+
+def test_grayscale_passes_bounding_boxes_through():
+    boxes = {"boxes": torch.tensor([[[0.0, 0.0, 2.0, 2.0]]]), "labels": torch.tensor([[1]])}
+    out = RandomGrayscale(1.0, bounding_box_format="xyxy")(
+        {"images": images((1, 4, 4, 3)), "bounding_boxes": boxes})
+    assert torch.equal(out["bounding_boxes"]["boxes"], boxes["boxes"])
+    assert torch.equal(out["images"][..., 0], out["images"][..., 2])

@@ -74,6 +74,19 @@ class BaseColorLayer(BaseImagePreprocessingLayer):
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return masks
 
+    def _call_on_dict(self, data, training):
+        if "bounding_boxes" not in data:
+            return super()._call_on_dict(data, training)
+        if not self.bounding_box_format:
+            raise ValueError(
+                f"{type(self).__name__} layer '{self.name}': the input has 'bounding_boxes' "
+                "but the layer has no `bounding_box_format`. Pass one, e.g. "
+                "`bounding_box_format='xyxy'`.")
+        rest = {key: value for key, value in data.items() if key != "bounding_boxes"}
+        # A change of colour moves no box: the boxes pass through, as tensors (as in Keras).
+        boxes = {key: torch.as_tensor(value) for key, value in data["bounding_boxes"].items()}
+        return {**data, **super()._call_on_dict(rest, training), "bounding_boxes": boxes}
+
     def get_config(self):
         config = super().get_config()
         if self._HAS_VALUE_RANGE:
