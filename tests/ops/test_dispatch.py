@@ -193,7 +193,7 @@ WEAK_DTYPES = [torch.float32, torch.float16, torch.bfloat16, torch.float64, torc
 NUMBERS = [0, 3, -2, 300, 2**40, 2**70, 0.1, -1.5, 1e6, 1e39, -0.0, float("nan"),
            float("-inf"), True]
 WEAK_BINARY = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-               "maximum", "minimum"]
+               "maximum", "minimum", "subtract"]
 
 
 def _weak_input(dtype):

@@ -24,7 +24,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     # NOTE: Keras' order, which matters for a negative threshold with a cap: keep `x` above
     # the threshold, clip that to [0, max_value], then subtract the leak below the
     # threshold. The cap takes `x`'s dtype (integers stay integers), as a Python number so
-    # that a symbolic call records no tensor constant.
+    # that a symbolic call records no tensor constant. relu then clip, not one clamp: the
+    # gradient at x == 0 is relu's 0 in Keras, clamp's would be 1.
     if threshold != 0.0:
         out = ops.where(ops.greater(x, threshold), x, 0)
     elif max_value == 6:

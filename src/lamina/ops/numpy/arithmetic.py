@@ -39,8 +39,9 @@ WEAK_OPERANDS = "weak_operands(x1, x2)"
 
 
 def _number_first_swapped(torch_fn, swapped):
-    """`torch_fn(x1, x2)` for weak operands; torch's comparison functions take a tensor
-    first, so `number OP tensor` runs as `swapped(tensor, number)`."""
+    """`torch_fn(x1, x2)` for weak operands; torch's functions take a tensor first, so
+    `number OP tensor` runs as `swapped(tensor, number)` (not the reflected operator:
+    `Tensor.__rsub__` is a Python wrapper, ~0.7 us more)."""
 
     def bound(x1, x2):
         return torch_fn(x1, x2) if x1.__class__ is Tensor else swapped(x2, x1)
@@ -102,7 +103,7 @@ def power(x1, x2):
 
 # NOTE: torch refuses `-` with a bool operand, which the op computes: the guard admits
 # float operands only.
-@keras_op("Subtract", module="numpy", bound=operator.sub,
+@keras_op("Subtract", module="numpy", bound=_number_first_swapped(torch.sub, torch.rsub),
           guard="x1.__class__ is Tensor and x1.dtype in FLOAT_DTYPES and (x2.__class__ is float "
                 "or x2.__class__ is Tensor and x2.dtype in FLOAT_DTYPES) or x1.__class__ is "
                 "float and x2.__class__ is Tensor and x2.dtype in FLOAT_DTYPES",
