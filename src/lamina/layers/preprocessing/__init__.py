@@ -13,15 +13,22 @@ from lamina.layers.preprocessing.color_jitter import RandomColorJitter as Random
 from lamina.layers.preprocessing.color_jitter import RandomContrast as RandomContrast
 from lamina.layers.preprocessing.color_jitter import RandomHue as RandomHue
 from lamina.layers.preprocessing.color_jitter import RandomSaturation as RandomSaturation
+from lamina.layers.preprocessing.cut_mix import CutMix as CutMix
 from lamina.layers.preprocessing.discretization import Discretization as Discretization
 from lamina.layers.preprocessing.intensity import AutoContrast as AutoContrast
 from lamina.layers.preprocessing.intensity import Equalization as Equalization
 from lamina.layers.preprocessing.intensity import RandomInvert as RandomInvert
 from lamina.layers.preprocessing.intensity import RandomPosterization as RandomPosterization
 from lamina.layers.preprocessing.intensity import Solarization as Solarization
+from lamina.layers.preprocessing.mel_spectrogram import MelSpectrogram as MelSpectrogram
+from lamina.layers.preprocessing.mix_up import MixUp as MixUp
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
 from lamina.layers.preprocessing.random_crop import RandomCrop as RandomCrop
+from lamina.layers.preprocessing.random_erasing import RandomErasing as RandomErasing
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip
+from lamina.layers.preprocessing.random_gaussian_blur import (
+    RandomGaussianBlur as RandomGaussianBlur,
+)
 from lamina.layers.preprocessing.random_perspective import RandomPerspective as RandomPerspective
 from lamina.layers.preprocessing.random_rotation import RandomRotation as RandomRotation
 from lamina.layers.preprocessing.random_shear import RandomShear as RandomShear
@@ -29,3 +36,4 @@ from lamina.layers.preprocessing.random_translation import RandomTranslation as 
 from lamina.layers.preprocessing.random_zoom import RandomZoom as RandomZoom
 from lamina.layers.preprocessing.rescaling import Rescaling as Rescaling
 from lamina.layers.preprocessing.resizing import Resizing as Resizing
+from lamina.layers.preprocessing.stft_spectrogram import STFTSpectrogram as STFTSpectrogram

@@ -48,26 +48,31 @@ class BaseImagePreprocessingLayer(Layer):
                              f"Received: factor={factor}")
 
     def _set_factor(self, factor):
+        self.factor = self._bounded_range("factor", factor)
+
+    def _bounded_range(self, arg, value):
+        """`(lower, upper)` from `value` (a number `f`: `(max(-|f|, low), |f|)`, or a
+        pair) as Keras reads `factor`, with `_FACTOR_BOUNDS` as `(low, high)`."""
         low, high = self._FACTOR_BOUNDS
         error = ValueError(
-            f"The `factor` argument of {type(self).__name__} should be a number (or a list "
-            f"of two numbers) in the range [{low}, {high}]. Received: factor={factor!r}")
-        if isinstance(factor, (tuple, list)):
-            if len(factor) != 2 or not all(_is_number(f) for f in factor):
+            f"The `{arg}` argument of {type(self).__name__} should be a number (or a list "
+            f"of two numbers) in the range [{low}, {high}]. Received: {arg}={value!r}")
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2 or not all(_is_number(f) for f in value):
                 raise error
             # NOTE: as in Keras, a range is refused only when it lies wholly outside the
             # bounds, so every config Keras accepts loads here too.
-            if factor[0] > high or factor[1] < low:
+            if value[0] > high or value[1] < low:
                 raise error
-            lower, upper = sorted(factor)
-        elif _is_number(factor):
-            if not low <= factor <= high:
+            lower, upper = sorted(value)
+        elif _is_number(value):
+            if not low <= value <= high:
                 raise error
-            factor = abs(factor)
-            lower, upper = max(-factor, low), factor
+            value = abs(value)
+            lower, upper = max(-value, low), value
         else:
             raise error
-        self.factor = (lower, upper)
+        return lower, upper
 
     # -- hooks -----------------------------------------------------------------------------
     def get_random_transformation(self, images, training=True):
@@ -115,6 +120,12 @@ class BaseImagePreprocessingLayer(Layer):
             masks = self.transform_segmentation_masks(masks, transformation, training=training)
             out["segmentation_masks"] = masks[0] if single else masks
         return out
+
+    def _as_batch(self, data):
+        """The batch of images in `data`: one image, a batch, or a dict holding
+        `"images"`, as Keras' `get_random_transformation` takes them."""
+        images = data["images"] if isinstance(data, dict) else data
+        return self._batched(images, "images")[0]
 
     def _batched(self, images, what):
         """`(batch, single)`: rank-4 `images`, and whether a rank-3 image was given."""
@@ -201,6 +212,29 @@ def sized_output_shape(layer, input_shape):
     first = len(shape) - 3 + (layer.data_format == "channels_first")
     shape[first], shape[first + 1] = layer.height, layer.width
     return tuple(shape)
+
+
+# -- shared by the box-cutting layers (RandomErasing, CutMix) --------------------------------
+def crop_bounds(generator, batch, length, ratio, device, dtype):
+    """`(start, end)` of a span of `ratio * length` at a uniformly drawn offset, one per
+    image, in Keras' order of draws."""
+    span = (ratio * length).to(dtype)
+    draws = torch.rand((batch,), generator=torch_generator(generator, device), device=device,
+                       dtype=dtype)
+    start = draws * (length - span)
+    return start, start + span
+
+
+def box_masks(layer, shape, x0, x1, y0, y1, device, dtype):
+    """Boolean masks of `shape` (a batch) true inside each image's box `[x0, x1) x [y0,
+    y1)`, every channel alike."""
+    height, width = shape[layer._height_axis], shape[layer._width_axis]
+    rows = torch.arange(height, dtype=dtype, device=device)[:, None]
+    cols = torch.arange(width, dtype=dtype, device=device)[None, :]
+    x0, x1, y0, y1 = (v[:, None, None] for v in (x0, x1, y0, y1))
+    masks = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
+    masks = masks[..., None] if layer.data_format == "channels_last" else masks[:, None]
+    return masks.expand(shape)
 
 
 class BaseWarpLayer(BaseImagePreprocessingLayer):
