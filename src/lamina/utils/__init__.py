@@ -23,6 +23,18 @@ _LAZY = {
     "set_random_seed": "lamina.utils.rng_utils",
     "pad_sequences": "lamina.utils.sequence_utils",
     "to_categorical": "lamina.utils.numerical_utils",
+    "normalize": "lamina.utils.numerical_utils",
+    "is_keras_tensor": "lamina.backend.symbolic",
+    "get_source_inputs": "lamina.utils.operation_utils",
+    "get_file": "lamina.utils.download_utils",
+    "split_dataset": "lamina.utils.dataset_utils",
+    "timeseries_dataset_from_array": "lamina.utils.timeseries_dataset_utils",
+    "image_dataset_from_directory": "lamina.utils.image_dataset_utils",
+    "text_dataset_from_directory": "lamina.utils.text_dataset_utils",
+    "array_to_img": "lamina.utils.image_utils",
+    "img_to_array": "lamina.utils.image_utils",
+    "load_img": "lamina.utils.image_utils",
+    "save_img": "lamina.utils.image_utils",
 }
 
 

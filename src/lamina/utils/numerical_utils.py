@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from lamina import ops
+
 
 def to_categorical(x, num_classes=None):
     """One-hot encode integer class labels: a float64 numpy array for array-likes, an
@@ -24,3 +26,17 @@ def to_categorical(x, num_classes=None):
     out = np.zeros((x.shape[0], num_classes), dtype="float64")
     out[np.arange(x.shape[0]), x] = 1.0
     return out.reshape(*shape, num_classes)
+
+
+def normalize(x, axis=-1, order=2):
+    """`x` divided by its `order`-norm along `axis`: numpy in, numpy out (zero norms
+    leave `x` as is); tensors go through `lamina.ops.normalize`.
+
+    >>> normalize(np.array([3.0, 4.0]))
+    array([[0.6, 0.8]])
+    """
+    if isinstance(x, np.ndarray):
+        norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+        norm[norm == 0] = 1
+        return x / np.expand_dims(norm, axis or -1)
+    return ops.normalize(x, axis=axis, order=order)

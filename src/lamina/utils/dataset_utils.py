@@ -1,0 +1,347 @@
+"""Datasets the `*_dataset_from_*` utilities return, `split_dataset`, directory indexing.
+
+Keras returns `tf.data.Dataset`s here. lamina returns a `BatchDataset`: a `PyDataset`
+(so `fit` reads it batch by batch, parallel workers included) that is also a map-style
+`torch.utils.data.Dataset` whose items are whole batches, for
+`torch.utils.data.DataLoader(ds, batch_size=None)`.
+"""
+
+import math
+import os
+from multiprocessing.pool import ThreadPool
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset, TensorDataset, random_split
+
+from lamina.trainers.data.py_dataset import PyDataset
+from lamina.utils import io_utils
+
+
+class BatchDataset(PyDataset, Dataset):
+    """Batches of `batch_size` samples, in order; reshuffled after each epoch if asked.
+
+    Subclasses implement `_load(indices)`, returning the batch of those sample indices.
+    With `batch_size=None` items are single samples, as Keras' unbatched datasets.
+    Iterating (`for batch in ds`) is one epoch. `fit` calls `on_epoch_end`, which
+    reshuffles the sample order when `shuffle` is set (Keras reshuffles tf.data
+    each iteration too); a DataLoader only reads items, so it keeps one order.
+
+    >>> import numpy as np
+    >>> class Squares(BatchDataset):
+    ...     def _load(self, indices):
+    ...         return np.asarray(indices) ** 2
+    >>> ds = Squares(5, batch_size=2)
+    >>> len(ds), [b.tolist() for b in ds]
+    (3, [[0, 1], [4, 9], [16]])
+    """
+
+    def __init__(self, num_samples, batch_size=32, shuffle=False, seed=None, order=None):
+        PyDataset.__init__(self)
+        if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
+            raise ValueError(f"`batch_size` must be a positive integer or None. "
+                             f"Received: batch_size={batch_size!r}")
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(num_samples) if order is None else np.asarray(order)
+
+    @property
+    def num_samples(self):
+        return len(self._order)
+
+    def __len__(self):
+        if self.batch_size is None:
+            return self.num_samples
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __getitem__(self, index):
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"{type(self).__name__} index {index} out of range "
+                             f"({count} items).")
+        index %= count
+        if self.batch_size is None:
+            return self._load_one(int(self._order[index]))
+        return self._load(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def _load_one(self, index):
+        """One sample: batch of one, leading axis removed."""
+        return _tree_map(lambda v: v[0], self._load(np.array([index])))
+
+    def _load(self, indices):
+        raise NotImplementedError
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._rng.shuffle(self._order)
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} samples={self.num_samples} "
+                f"batch_size={self.batch_size}>")
+
+
+def _tree_map(fn, value):
+    if isinstance(value, tuple):
+        return tuple(_tree_map(fn, v) for v in value)
+    return fn(value)
+
+
+def labels_tensor(labels, label_mode, num_classes):
+    """Int labels as Keras gives them: int32, one-hot float32, or float32 `(n, 1)`."""
+    labels = torch.as_tensor(np.asarray(labels, dtype="int32"))
+    if label_mode == "binary":
+        return labels.to(torch.float32)[:, None]
+    if label_mode == "categorical":
+        return torch.nn.functional.one_hot(labels.long(), num_classes).to(torch.float32)
+    return labels
+
+
+# --- split_dataset -----------------------------------------------------------------
+
+
+def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
+    """Split a dataset (arrays, a tuple/list of arrays, or a torch `Dataset`) in two.
+
+    As Keras 3 on torch: the result is two `torch.utils.data.Subset`s of a
+    `TensorDataset` (one item per sample); `fit` and `DataLoader` take them. A seeded
+    shuffle gives Keras' split (`random_split`); without `shuffle` the left part is the
+    first samples.
+
+    Args:
+        dataset: a numpy array, a list/tuple of equally long arrays, a torch `Dataset`,
+            or a `BatchDataset` (unbatched to samples first).
+        left_size, right_size: an int (samples) or a float in (0, 1) (a fraction of
+            the samples); a missing one is the complement of the other.
+        shuffle: whether to shuffle the samples before splitting.
+        seed: seed of that shuffle.
+
+    >>> import numpy as np
+    >>> left, right = split_dataset(np.arange(10.0), left_size=0.8)
+    >>> len(left), len(right)
+    (8, 2)
+    """
+    if left_size is None and right_size is None:
+        raise ValueError("At least one of the `left_size` or `right_size` must be "
+                         "specified. Received: left_size=None and right_size=None")
+    dataset = _as_torch_dataset(dataset)
+    total = len(dataset)
+    left, right = _split_sizes(left_size, right_size, total)
+    if not shuffle:
+        # NOTE: Keras on torch calls `random_split` without a generator here, which
+        # shuffles anyway; lamina keeps the documented order (left first).
+        return Subset(dataset, range(left)), Subset(dataset, range(left, left + right))
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    if left + right == total:
+        return tuple(random_split(dataset, [left, right], generator=generator))
+    order = torch.randperm(total, generator=generator).tolist()
+    return Subset(dataset, order[:left]), Subset(dataset, order[left:left + right])
+
+
+def _as_torch_dataset(dataset):
+    if isinstance(dataset, BatchDataset):
+        return _unbatched(dataset)
+    if isinstance(dataset, Dataset):
+        return dataset
+    if isinstance(dataset, np.ndarray):
+        return TensorDataset(torch.from_numpy(dataset))
+    if isinstance(dataset, (list, tuple)):
+        arrays = [torch.as_tensor(np.asarray(a)) for a in dataset]
+        lengths = {len(a) for a in arrays}
+        if len(lengths) > 1:
+            raise ValueError("split_dataset: the arrays in `dataset` must have the same "
+                             f"length; received lengths {[len(a) for a in arrays]}.")
+        return TensorDataset(*arrays)
+    raise TypeError("The `dataset` argument must be a `torch.utils.data.Dataset` object, "
+                    "or a list/tuple of arrays. "
+                    f"Received: dataset={dataset!r:.80} of type {type(dataset)}")
+
+
+def _unbatched(dataset):
+    batches = [dataset[i] for i in range(len(dataset))]
+    if dataset.batch_size is None:
+        batches = [_tree_map(lambda v: v[None], b) for b in batches]
+    if isinstance(batches[0], tuple):
+        columns = zip(*batches)
+    else:
+        columns = [batches]
+    tensors = []
+    for column in columns:
+        if isinstance(column[0], torch.Tensor):
+            tensors.append(torch.cat(column))
+        else:
+            raise TypeError("split_dataset: only datasets of numeric batches can be split; "
+                            f"this one holds {type(column[0]).__name__} batches.")
+    return TensorDataset(*tensors)
+
+
+def _split_sizes(left_size, right_size, total):
+    for name, size in (("left_size", left_size), ("right_size", right_size)):
+        if size is not None and type(size) not in (int, float):
+            raise TypeError(f"Invalid `{name}` Type. Expected: int or float or None, "
+                            f"Received: type({name})={type(size)}.")
+    if left_size == 0 and right_size == 0:
+        raise ValueError("Both `left_size` and `right_size` are zero. At least one of the "
+                         "split sizes must be non-zero.")
+    for name, size in (("left_size", left_size), ("right_size", right_size)):
+        if (type(size) is int and not 0 < size < total
+                or type(size) is float and not 0 < size < 1):
+            raise ValueError(f"`{name}` should be either a positive integer smaller than "
+                             f"{total}, or a float within the range `[0, 1]`. "
+                             f"Received: {name}={size}")
+    if type(left_size) is float and type(right_size) is float and left_size + right_size > 1:
+        raise ValueError("The sum of `left_size` and `right_size` is greater than 1. It "
+                         "must be less than or equal to 1.")
+    left = round(left_size * total) if type(left_size) is float else left_size
+    right = round(right_size * total) if type(right_size) is float else right_size
+    left = total - right if left is None else left
+    right = total - left if right is None else right
+    if left + right > total:
+        raise ValueError(f"The sum of `left_size` and `right_size` should be smaller than "
+                         f"the {total}. Received: left_size + right_size = {left + right}")
+    for side, size in (("left", left), ("right", right)):
+        if size == 0:
+            raise ValueError(f"With `dataset` of length={total}, `left_size`={left} and "
+                             f"`right_size`={right}. Resulting {side} side dataset split "
+                             "will be empty. Adjust any of the aforementioned parameters")
+    return int(left), int(right)
+
+
+# --- directories of files ----------------------------------------------------------
+
+
+def check_validation_split_arg(validation_split, subset, shuffle, seed):
+    if validation_split and not 0 < validation_split < 1:
+        raise ValueError(f"`validation_split` must be between 0 and 1, received: "
+                         f"{validation_split}")
+    if (validation_split or subset) and not (validation_split and subset):
+        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely.")
+    if subset not in ("training", "validation", "both", None):
+        raise ValueError('`subset` must be either "training", "validation" or "both", '
+                         f"received: {subset}")
+    if validation_split and shuffle and seed is None:
+        raise ValueError("If using `validation_split` and shuffling the data, you must "
+                         "provide a `seed` argument, to make sure that there is no overlap "
+                         "between the training and validation subset.")
+
+
+def check_labels_arg(labels, label_mode, class_names):
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError("`labels` argument should be a list/tuple of integer labels, "
+                             "of the same size as the number of files in the target "
+                             'directory, "inferred" (from the subdirectory names) or None '
+                             f"(no labels). Received: labels={labels!r}")
+        if class_names:
+            raise ValueError('You can only pass `class_names` if `labels="inferred"`. '
+                             f"Received: labels={labels}, and class_names={class_names}")
+    if label_mode not in {"int", "categorical", "binary", None}:
+        raise ValueError('`label_mode` argument must be one of "int", "categorical", '
+                         f'"binary", or None. Received: label_mode={label_mode!r}')
+
+
+def index_directory(directory, labels, formats, class_names=None, shuffle=True, seed=None,
+                    follow_links=False, verbose=True):
+    """`(file_paths, labels, class_names)` of the files under `directory`, Keras' order.
+
+    Class folders are the sorted visible subdirectories (or `class_names`, in that
+    order); files are sorted within each folder. With `shuffle`, paths and labels are
+    permuted by `np.random.RandomState(seed)`, as Keras does, so a seed gives Keras'
+    file order.
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise ValueError(f"Directory not found: {directory!r}")
+    if labels == "inferred":
+        subdirs = [d for d in sorted(os.listdir(directory))
+                   if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")]
+        if not subdirs:
+            raise ValueError(f"No class folders found in directory {directory!r}: with "
+                             '`labels="inferred"` each class is a subdirectory. Pass '
+                             "`labels=None` to read the files without labels.")
+        if class_names is not None:
+            if not set(class_names).issubset(subdirs):
+                raise ValueError("The `class_names` passed did not match the names of the "
+                                 "subdirectories of the target directory. Expected: "
+                                 f"{subdirs} (or a subset of it), but received: "
+                                 f"class_names={class_names}")
+            subdirs = list(class_names)
+    else:
+        subdirs = [""]
+        if class_names is not None:
+            raise ValueError("When `labels=None` (no labels), argument `class_names` cannot "
+                             "be specified." if labels is None else
+                             "When argument `labels` is specified, argument `class_names` "
+                             "cannot be specified (the `class_names` will be the sorted "
+                             "list of labels).")
+    formats = tuple(formats)
+    with ThreadPool() as pool:
+        parts = pool.starmap(_index_subdirectory,
+                             [(directory, d, i, follow_links, formats)
+                              for i, d in enumerate(subdirs)])
+    filenames = [name for names, _ in parts for name in names]
+    if labels == "inferred":
+        labels = np.array([label for _, part in parts for label in part], dtype="int32")
+        class_names = subdirs
+    elif labels is None:
+        class_names = None
+    else:
+        if len(labels) != len(filenames):
+            raise ValueError("Expected the lengths of `labels` to match the number of files "
+                             f"in the target directory. len(labels) is {len(labels)} while "
+                             f"we found {len(filenames)} files in directory {directory}.")
+        class_names = [str(label) for label in sorted(set(labels))]
+        labels = np.asarray(labels)
+    if verbose:
+        if labels is None:
+            io_utils.print_msg(f"Found {len(filenames)} files.")
+        else:
+            io_utils.print_msg(f"Found {len(filenames)} files belonging to "
+                               f"{len(class_names)} classes.")
+    file_paths = [os.path.join(directory, name) for name in filenames]
+    if shuffle:
+        if seed is None:
+            seed = np.random.randint(1e6)
+        np.random.RandomState(seed).shuffle(file_paths)
+        if labels is not None:
+            np.random.RandomState(seed).shuffle(labels)
+    return file_paths, labels, class_names
+
+
+def _index_subdirectory(directory, subdir, label, follow_links, formats):
+    root_dir = os.path.join(directory, subdir)
+    names = []
+    for root, _, files in sorted(os.walk(root_dir, followlinks=follow_links),
+                                 key=lambda entry: entry[0]):
+        for fname in sorted(files):
+            if fname.lower().endswith(formats):
+                names.append(os.path.join(subdir, os.path.relpath(os.path.join(root, fname),
+                                                                  root_dir)))
+    return names, [label] * len(names)
+
+
+def training_or_validation_split(samples, labels, validation_split, subset, verbose=True):
+    """Keras' split: the last `int(validation_split * n)` samples are the validation set."""
+    if not validation_split:
+        return samples, labels
+    num_val = int(validation_split * len(samples))
+    if subset == "training":
+        if verbose:
+            io_utils.print_msg(f"Using {len(samples) - num_val} files for training.")
+        keep = slice(None, len(samples) - num_val)
+    elif subset == "validation":
+        if verbose:
+            io_utils.print_msg(f"Using {num_val} files for validation.")
+        keep = slice(len(samples) - num_val, None)
+    else:
+        raise ValueError(f'`subset` must be either "training" or "validation", received: '
+                         f"{subset}")
+    return samples[keep], None if labels is None else labels[keep]
