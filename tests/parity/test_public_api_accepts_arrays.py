@@ -477,6 +477,10 @@ LAYERS = {
     "AutoContrast": ({}, (2, 6, 6, 3), "one"),
     "Equalization": ({}, (2, 6, 6, 3), "one"),
     "RandomColorJitter": ({"brightness_factor": 0.2, "hue_factor": 0.1}, (2, 6, 6, 3), "one"),
+    "RandomErasing": ({}, (2, 6, 6, 3), "one"),
+    "RandomGaussianBlur": ({}, (2, 6, 6, 3), "one"),
+    "MixUp": ({}, (2, 6, 6, 3), "one"),
+    "CutMix": ({}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -511,7 +515,8 @@ RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom"
                       "RandomTranslation", "RandomShear", "RandomPerspective",
                       "RandomContrast", "RandomBrightness", "RandomGrayscale", "RandomHue",
                       "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
-                      "RandomPosterization", "RandomInvert", "RandomColorJitter"}
+                      "RandomPosterization", "RandomInvert", "RandomColorJitter",
+                      "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",
