@@ -487,6 +487,9 @@ LAYERS = {
     "TorchModuleWrapper": (lambda ns: ns.layers.TorchModuleWrapper(
         torch.nn.Linear(3, 2, dtype=torch.float32)), None, "one"),
     "Identity": ({}, None, "one"),
+    "STFTSpectrogram": ({"frame_length": 8, "window": None}, (2, 32, 2), "one"),
+    "MelSpectrogram": ({"fft_length": 16, "sequence_stride": 8, "num_mel_bins": 4}, (2, 64),
+                       "one"),
 }
 LAYERS["GroupedQueryAttention"] = LAYERS["GroupQueryAttention"]
 for _name in ("Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract"):
