@@ -4,7 +4,8 @@ import math
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, base_arguments
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments
 
 
 class Adafactor(Optimizer):

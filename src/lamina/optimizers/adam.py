@@ -3,12 +3,8 @@
 import numpy as np
 import torch
 
-from lamina.optimizers.optimizer import (
-    Optimizer,
-    base_arguments,
-    check_range,
-    foreach_addcdiv_scaled_,
-)
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments, check_range, foreach_addcdiv_scaled_
 
 
 class Adam(Optimizer):

@@ -1,7 +1,7 @@
 """`AdamW`: Adam with decoupled weight decay."""
 
 from lamina.optimizers.adam import Adam
-from lamina.optimizers.optimizer import base_arguments
+from lamina.optimizers.update_utils import base_arguments
 
 
 class AdamW(Adam):

@@ -2,7 +2,8 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, base_arguments
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments
 
 
 def _check(name, value, expected, ok):

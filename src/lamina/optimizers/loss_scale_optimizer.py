@@ -2,7 +2,8 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, all_tensors
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import all_tensors
 from lamina.serialization import serialization
 
 

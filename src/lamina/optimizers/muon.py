@@ -4,12 +4,8 @@ import re
 
 import torch
 
-from lamina.optimizers.optimizer import (
-    Optimizer,
-    base_arguments,
-    foreach_addcdiv_scaled_,
-    one_minus_power,
-)
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments, foreach_addcdiv_scaled_, one_minus_power
 
 
 class Muon(Optimizer):

@@ -2,8 +2,8 @@
 
 import torch
 
-from lamina.optimizers.optimizer import (
-    Optimizer,
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import (
     base_arguments,
     check_range,
     foreach_addcdiv_scaled_,

@@ -6,7 +6,6 @@ One `apply()` call is: drop missing gradients, unscale, (accumulate,) clip, deca
 and cached in a `_Plan`; a step then runs a fixed number of `torch._foreach_*` calls.
 """
 
-import itertools
 import numbers
 import re
 import warnings
@@ -19,16 +18,11 @@ from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.optimizers.schedules import learning_rate_schedule
 from lamina.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
+from lamina.optimizers.update_utils import all_tensors, check_non_negative
 from lamina.serialization import serialization
 from lamina.variables import Variable
 
 _NONE_ID = id(None)
-_TENSOR = itertools.repeat(torch.Tensor)
-
-
-def all_tensors(values):
-    """Whether every item of `values` is a tensor (one C-level pass, no Python loop)."""
-    return all(map(isinstance, values, _TENSOR))
 _MAX_PLANS = 64
 
 
@@ -56,61 +50,6 @@ class _Plan:
             hit = (per_variable, [per_variable[i] for i in self.indices])
             self._gathered[id(per_variable)] = hit
         return hit[1]
-
-
-def _check_non_negative(name, value):
-    if value is not None and value < 0:
-        raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={value}")
-
-
-def check_range(name, value, low, high, high_inclusive=True):
-    """Raise a ValueError naming `name` unless `low <= value <= high` (or `< high`)."""
-    ok = low <= value <= high if high_inclusive else low <= value < high
-    if not ok:
-        bracket = "]" if high_inclusive else ")"
-        raise ValueError(
-            f"Argument `{name}` must be in [{low}, {high}{bracket}. Received: {name}={value}"
-        )
-
-
-def foreach_add_scaled_(targets, tensors, scale):
-    """`targets += scale * tensors`, for a float or 0-d tensor `scale`."""
-    if isinstance(scale, torch.Tensor):
-        torch._foreach_add_(targets, torch._foreach_mul(tensors, scale))
-    else:
-        torch._foreach_add_(targets, tensors, alpha=scale)
-
-
-def foreach_addcdiv_scaled_(targets, numerators, denominators, scale):
-    """`targets += scale * numerators / denominators` (may overwrite `denominators`)."""
-    if isinstance(scale, torch.Tensor):
-        torch._foreach_div_(denominators, scale)
-        torch._foreach_addcdiv_(targets, numerators, denominators)
-    else:
-        torch._foreach_addcdiv_(targets, numerators, denominators, value=scale)
-
-
-def one_minus_power(beta, t):
-    """`1 - beta**t` in float32: a Python float when `t` is an int (host step), else a tensor.
-
-    Host values are rounded like the device computation (and Keras'), so both paths agree.
-    """
-    if isinstance(t, int):
-        return float(np.float32(1) - np.float32(beta) ** np.float32(t))
-    return 1 - torch.pow(torch.tensor(beta, dtype=torch.float32, device=t.device), t)
-
-
-BASE_ARGUMENTS = (
-    "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
-    "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name",
-)
-
-
-def base_arguments(arguments):
-    """The base `Optimizer` keyword arguments out of a subclass' `locals()`."""
-    kwargs = {k: arguments[k] for k in BASE_ARGUMENTS}
-    kwargs.update(arguments.get("kwargs", {}))
-    return kwargs
 
 
 class Optimizer:
@@ -180,7 +119,7 @@ class Optimizer:
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                            ("global_clipnorm", global_clipnorm),
                            ("weight_decay", weight_decay)):
-            _check_non_negative(arg, value)
+            check_non_negative(arg, value)
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(
                 f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}"

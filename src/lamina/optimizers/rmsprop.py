@@ -2,12 +2,8 @@
 
 import torch
 
-from lamina.optimizers.optimizer import (
-    Optimizer,
-    base_arguments,
-    check_range,
-    foreach_addcdiv_scaled_,
-)
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments, check_range, foreach_addcdiv_scaled_
 
 
 class RMSprop(Optimizer):

@@ -2,7 +2,8 @@
 
 import torch
 
-from lamina.optimizers.optimizer import Optimizer, base_arguments, foreach_add_scaled_
+from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.update_utils import base_arguments, foreach_add_scaled_
 
 
 class SGD(Optimizer):
