@@ -153,6 +153,7 @@ def test_mutated_zip_loads_or_raises_clearly(case, seed_members, archive_path):
 @example(case=("nested", [("attr", 6256, "dtype", b"\x9e:\xe6")], []))  # a non-string attribute
 @example(case=("sequential", [("attr", 463, "dtype", "bfloat16")], []))  # an int as bfloat16
 @example(case=("sequential", [("reshape", 4, [])], [("flip", 0.8922715559271486, 4)]))  # float128
+@example(case=("sequential", [("reshape", 4, [])], [("flip", 0.8922715559271486, 64)]))  # no dtype
 def test_mutated_weights_load_or_raise_clearly(case, seed_members, decoy_files, archive_path):
     seed, ops, byte_ops = case
     members = mutate_h5(seed_members[seed], ops, byte_ops, decoy_files)

@@ -146,7 +146,11 @@ def _check_storage(node, path, source):
 
 
 def _check_dtype(node, path, source):
-    dtype = node.dtype
+    try:
+        dtype = node.dtype
+    except (ValueError, TypeError) as error:  # e.g. a float type with a damaged layout
+        raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: its HDF5 datatype has "
+                            f"no numpy equivalent ({error}); the file is damaged.") from error
     # NOTE: torch has no float128 (numpy's longdouble), so a float must be 2, 4 or 8 bytes.
     if dtype.kind not in "biuf" or dtype.kind == "f" and dtype.itemsize > 8 or dtype.names or \
             dtype.subdtype or (
