@@ -4,6 +4,7 @@ import torch
 
 import lamina
 from lamina.layers.preprocessing import MelSpectrogram, STFTSpectrogram
+from lamina.layers.preprocessing.stft_spectrogram import window_values
 from lamina.testing import run_layer_test
 
 RNG = np.random.default_rng(5)
@@ -180,6 +181,23 @@ def test_mel_spectrogram_unbatched_signal_equals_its_batched_row():
     layer = MelSpectrogram(fft_length=128, sequence_stride=50, num_mel_bins=12, power_to_db=False)
     assert tuple(layer(x[2]).shape) == (12, 13) == layer.compute_output_shape((600,))
     np.testing.assert_allclose(layer(x[2]).numpy(), layer(x)[2].numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_mel_spectrogram_output_shape_counts_the_frames_it_outputs():
+    # Keras' formula, (time + stride + 1) // stride, says 4 here; the layer outputs 3.
+    layer = MelSpectrogram(fft_length=8, sequence_stride=4, num_mel_bins=2)
+    assert layer.compute_output_shape((None, 11)) == (None, 2, 3) == \
+        (None, *layer(signal(1, 11)).shape[1:])
+
+
+def test_stft_spectrogram_named_windows_equal_their_formulas():
+    layer = STFTSpectrogram()
+    np.testing.assert_allclose(window_values("hann", 16, False, layer), np.hanning(16),
+                               atol=1e-12)
+    np.testing.assert_allclose(window_values("hamming", 16, True, layer), np.hamming(17)[:-1],
+                               atol=1e-12)
+    np.testing.assert_allclose(window_values("blackman", 16, False, layer), np.blackman(16),
+                               atol=1e-12)
 
 
 def test_mel_spectrogram_in_a_functional_model_fits_and_reloads(tmp_path):
