@@ -308,32 +308,58 @@ def _span(name, axis, size, before, after, target, crop):
 
 
 def _sample(x, ys, xs, order, fill_mode, fill_value):
-    """Sample NCHW `x` at pixel coordinates `ys, xs` (shape (N, C or 1, H', W'))."""
+    """Sample NCHW `x` at pixel coordinates `ys, xs` (shape (N or 1, H', W'), shared by
+    all channels)."""
     n, c, h, w = x.shape
-    flat = x.reshape(n, c, h * w)
-    out_shape = (n, c, *ys.shape[2:])
+    if fill_mode == "constant":
+        # A one-pixel border of `fill_value` stands for everything outside the input:
+        # clamping an index onto it replaces a validity mask per corner and channel.
+        padded = x.new_full((n, c, h + 2, w + 2), float(fill_value))
+        padded[..., 1:-1, 1:-1] = x  # NCHW-contiguous even for a channels-last view
+        x = padded
 
-    def gather(yi, xi):
-        valid = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
-        yi, xi = _wrap(yi, h, fill_mode), _wrap(xi, w, fill_mode)
-        idx = (yi * w + xi).expand(out_shape).reshape(n, c, -1)
-        out = torch.gather(flat, 2, idx).reshape(out_shape)
-        if fill_mode == "constant":
-            out = torch.where(valid, out, torch.full_like(out, fill_value))
-        return out
+        def row(i):
+            return (i.clamp(-1, h) + 1) * (w + 2)
+
+        def col(i):
+            return i.clamp(-1, w) + 1
+    else:
+        def row(i):
+            return _wrap(i, h, fill_mode) * w
+
+        def col(i):
+            return _wrap(i, w, fill_mode)
+    flat = x.reshape(n, c, -1)
+    out_shape = (n, c, *ys.shape[1:])
+    positions = ys[0].numel()
+    # NOTE: index arithmetic runs on whole-number floats (exact below 2**24): on CPU,
+    # int64 remainder is ~20x and int64 adds ~5x slower. NaN positions go off the grid.
+    index_dtype = torch.float32 if flat.shape[-1] <= 2**24 else torch.float64
+
+    def whole(v):
+        return torch.nan_to_num(v.to(index_dtype), nan=-1.0)
+
+    # NOTE: indices and weights are computed once per output position; one expanded
+    # index then gathers every channel.
+    def gather(rows, cols):
+        idx = (rows + cols).long().reshape(-1, 1, positions).expand(n, c, positions)
+        return torch.gather(flat, 2, idx).reshape(out_shape)
 
     if order == 0:
-        return gather(torch.round(ys).long(), torch.round(xs).long())
+        return gather(row(whole(torch.round(ys))), col(whole(torch.round(xs))))
     y0, x0 = torch.floor(ys), torch.floor(xs)
-    wy, wx = ys - y0, xs - x0
-    y0, x0 = y0.long(), x0.long()
-    top = gather(y0, x0) * (1 - wx) + gather(y0, x0 + 1) * wx
-    bottom = gather(y0 + 1, x0) * (1 - wx) + gather(y0 + 1, x0 + 1) * wx
-    return top * (1 - wy) + bottom * wy
+    wy, wx = (ys - y0)[:, None], (xs - x0)[:, None]
+    vy, vx = 1 - wy, 1 - wx
+    y0, x0 = whole(y0), whole(x0)
+    r0, r1, c0, c1 = row(y0), row(y0 + 1), col(x0), col(x0 + 1)
+    top = gather(r0, c0) * vx + gather(r0, c1) * wx
+    bottom = gather(r1, c0) * vx + gather(r1, c1) * wx
+    return top * vy + bottom * wy
 
 
 def _wrap(i, n, mode):
-    """Fold integer indices `i` into `[0, n)` the way `mode` extends the input."""
+    """Fold integer (or whole-number float) indices `i` into `[0, n)` the way `mode`
+    extends the input."""
     if mode in ("constant", "nearest"):
         return i.clamp(0, n - 1)
     if mode == "wrap":
@@ -341,10 +367,10 @@ def _wrap(i, n, mode):
     if mode == "mirror":  # d c b | a b c d | c b a: the edge sample is not repeated
         period = max(2 * n - 2, 1)
         i = torch.remainder(i, period)
-        return torch.where(i >= n, period - i, i)
+        return torch.minimum(i, period - i)
     period = 2 * n  # reflect: d c b a | a b c d | d c b a
     i = torch.remainder(i, period)
-    return torch.where(i >= n, period - 1 - i, i)
+    return torch.minimum(i, period - 1 - i)
 
 
 @keras_op("AffineTransform", module="image",
@@ -373,21 +399,15 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     # Half-precision images still get float32 coordinates (bf16 cannot even hold 257).
     t = t.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
     t = t[None] if t.ndim == 1 else t
-    _, c, h, w = x.shape
-    kwargs = {"dtype": t.dtype, "device": x.device}
-    gc, gy, gx = torch.meshgrid(torch.arange(c, **kwargs), torch.arange(h, **kwargs),
-                                torch.arange(w, **kwargs), indexing="ij")
-    a0, a1, a2, b0, b1, b2, c0, c1 = t.unbind(-1)
-    zero, one = torch.zeros_like(a0), torch.ones_like(a0)
-    # (y, x, k) index rows times a per-image 3x3 matrix, then the offsets; this order of
-    # float operations matches Keras', so nearest-neighbour ties round the same way.
-    matrix = torch.stack([torch.stack([b1, a1, zero], -1), torch.stack([b0, a0, zero], -1),
-                          torch.stack([zero, zero, one], -1)], -2)
-    coords = torch.einsum("chwj,njk->nchwk", torch.stack([gy, gx, gc], -1), matrix)
-    ys = coords[..., 0] + b2[:, None, None, None]
-    xs = coords[..., 1] + a2[:, None, None, None]
-    k = c0[:, None, None, None] * gx + c1[:, None, None, None] * gy + 1  # exactly 1 if affine
-    ys, xs = ys / k, xs / k
+    h, w = x.shape[-2:]
+    gy = torch.arange(h, dtype=t.dtype, device=x.device)[:, None]
+    gx = torch.arange(w, dtype=t.dtype, device=x.device)
+    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None] for v in t.unbind(-1))
+    # (y b1 + x b0) + b2: the order in which Keras' einsum adds up, so nearest-neighbour
+    # ties round the same way.
+    k = c0 * gx + c1 * gy + 1  # exactly 1 if affine
+    ys = (gy * b1 + gx * b0 + b2) / k
+    xs = (gy * a1 + gx * a0 + a2) / k
     out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
     return undo(_cast_back(out.to(x.dtype), dtype))
 
@@ -582,8 +602,9 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     x, undo = _to_nchw(images, data_format, "perspective_transform")
     dtype = x.dtype
     x = x.to(_compute_dtype(dtype))
-    # Solved in float32 (float64 for float64 images), as Keras does: nearest-neighbour
-    # ties depend on the last bits of the coefficients.
+    # Solved and mapped in float32 (float64 for float64 images), as Keras' JAX and TF
+    # backends do: nearest-neighbour ties depend on the last bits of the coefficients,
+    # and half precision cannot hold positions past 256 (Keras' torch backend uses them).
     solve_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     start = tensor(start_points).to(solve_dtype)
     end = tensor(end_points).to(solve_dtype)
@@ -593,16 +614,16 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                              f"shape {tuple(pts.shape)}.")
     start = start[None] if start.ndim == 2 else start
     end = end[None] if end.ndim == 2 else end
-    coef = _homography(start, end).to(x.dtype)
+    coef = _homography(start, end)
     h, w = x.shape[-2:]
-    gy, gx = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
-    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None, None] for v in coef.unbind(-1))
+    gy = torch.arange(h, dtype=solve_dtype, device=x.device)[:, None]
+    gx = torch.arange(w, dtype=solve_dtype, device=x.device)
+    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None] for v in coef.unbind(-1))
     k = c0 * gx + c1 * gy + 1
     xs = (a0 * gx + a1 * gy + a2) / k
     ys = (b0 * gx + b1 * gy + b2) / k
     out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, "constant", fill_value)
-    return undo(_cast_back(out, dtype))
+    return undo(_cast_back(out.to(x.dtype), dtype))
 
 
 def _generator(seed, device):
@@ -643,7 +664,7 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     shift = gaussian_blur(noise, (k, k), (sigma, sigma), "channels_first") * alpha
     gy, gx = torch.meshgrid(torch.arange(h, dtype=work, device=x.device),
                             torch.arange(w, dtype=work, device=x.device), indexing="ij")
-    ys, xs = (gy + shift[:, :1]).to(x.dtype), (gx + shift[:, 1:]).to(x.dtype)
+    ys, xs = (gy + shift[:, 0]).to(x.dtype), (gx + shift[:, 1]).to(x.dtype)
     out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
     return undo(_cast_back(out, dtype))
 
