@@ -61,7 +61,7 @@ def decode_image(path, mode):
     try:
         with pil.open(path) as img:
             img.seek(0)
-            array = np.asarray(img.convert(mode) if img.mode != mode else img)
+            array = np.array(img.convert(mode) if img.mode != mode else img)
     except (OSError, SyntaxError, ValueError) as e:
         raise ValueError(f"Could not decode the image file {path!r}: {e}") from e
     return array[:, :, None] if array.ndim == 2 else array
