@@ -100,6 +100,14 @@ def test_stft_spectrogram_kernels_train_and_fit_in_a_sequential_model():
     assert not np.allclose(model.layers[0].get_weights()[0], before)
 
 
+def test_stft_spectrogram_reads_kernels_swapped_in_by_load_state_dict():
+    layer = STFTSpectrogram(mode="real", frame_length=16, window=None)
+    x = signal(1, 64, 1)
+    assert as_numpy(layer(x)).any()
+    layer.load_state_dict({k: v * 0 for k, v in layer.state_dict().items()}, assign=True)
+    assert not as_numpy(layer(x)).any()
+
+
 def test_stft_spectrogram_frozen_kernels_stay_put():
     layer = STFTSpectrogram(frame_length=16, trainable=False)
     layer.build((None, 64, 1))

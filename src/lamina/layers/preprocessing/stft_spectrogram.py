@@ -76,12 +76,11 @@ class STFTSpectrogram(Layer):
     def build(self, input_shape):
         shape = (self.frame_length, 1, self._fft_length // 2 + 1)
         # NOTE: Keras' weights: "real" mode has no imaginary kernel, "imag" no real one.
-        sides = [side for side in ("real", "imag") if self.mode != _OTHER_SIDE[side]]
-        kernels = [self.add_weight(shape=shape, initializer=self._kernel_initializer(side),
-                                   name=f"{side}_kernel") for side in sides]
-        for side, kernel in zip(sides, kernels):
-            setattr(self, f"{side}_kernel", kernel)
-        self.__dict__["_kernels"] = kernels
+        for side in ("real", "imag"):
+            if self.mode != _OTHER_SIDE[side]:
+                setattr(self, f"{side}_kernel", self.add_weight(
+                    shape=shape, initializer=self._kernel_initializer(side),
+                    name=f"{side}_kernel"))
         self.built = True
 
     def _kernel_initializer(self, side):
@@ -101,8 +100,12 @@ class STFTSpectrogram(Layer):
             inputs = inputs.transpose(1, 2)
         batch, channels, time = inputs.shape
         signal = inputs.reshape(batch * channels, 1, time)
-        kernels = self._kernels
-        kernel = kernels[0] if len(kernels) == 1 else torch.cat(kernels, dim=-1)
+        if self.mode == "real":
+            kernel = self.real_kernel
+        elif self.mode == "imag":
+            kernel = self.imag_kernel
+        else:
+            kernel = torch.cat([self.real_kernel, self.imag_kernel], dim=-1)
         # (batch * channels, bins [+ bins], frames): both kernels in one convolution
         out = ops.conv(signal, kernel.to(inputs.dtype), strides=self._frame_step,
                        padding=self.padding, data_format="channels_first")
