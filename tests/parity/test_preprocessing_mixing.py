@@ -165,3 +165,42 @@ def test_a_model_with_the_mixing_layers_moves_between_lamina_and_keras(K, tmp_pa
         assert normalize(ours.get_config()) == normalize(theirs.get_config())
     np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
                                numpy(original.predict(x, verbose=0)), atol=1e-4)
+
+
+# -- Pipeline --------------------------------------------------------------------------------
+def pipeline(ns):
+    # (No Rescaling: Keras' takes dicts, lamina's not yet.)
+    return ns.layers.Pipeline([ns.layers.RandomGaussianBlur(seed=1), ns.layers.RandomErasing(
+        seed=1), ns.layers.RandomFlip(seed=2), ns.layers.MixUp(seed=3)], name="augment")
+
+
+def test_pipeline_config_and_seeded_outputs_equal_keras(K):
+    ours, theirs = pipeline(lamina), pipeline(K)
+    assert normalize(ours.get_config()) == normalize(theirs.get_config())
+    x, labels = images((6, 9, 11, 3)), one_hot(6)
+    for training in (True, False, True):
+        np.testing.assert_allclose(ours(x, training=training).numpy(),
+                                   numpy(theirs(x, training=training)), atol=1e-4)
+    got = ours({"images": x, "labels": labels})
+    want = theirs({"images": x, "labels": labels})
+    for key in ("images", "labels"):
+        np.testing.assert_allclose(got[key].numpy(), numpy(want[key]), atol=1e-4)
+    back = type(theirs).from_config(normalize(ours.get_config()))
+    assert normalize(back.get_config()) == normalize(theirs.get_config())
+    mine = type(ours).from_config(theirs.get_config())
+    assert [type(layer) for layer in mine.layers] == [type(layer) for layer in ours.layers]
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_a_model_with_a_pipeline_moves_between_lamina_and_keras(K, tmp_path, writer):
+    ns = lamina if writer == "lamina" else K
+    inputs = ns.Input((10, 12, 3))
+    original = ns.Model(inputs, ns.layers.Dense(2)(ns.layers.Flatten()(pipeline(ns)(inputs))))
+    path = str(tmp_path / "model.keras")
+    original.save(path)
+    loaded = (K.saving.load_model if writer == "lamina" else lamina.saving.load_model)(path)
+    assert [type(layer).__name__ for layer in loaded.layers[1].layers] == [
+        "RandomGaussianBlur", "RandomErasing", "RandomFlip", "MixUp"]
+    x = images((3, 10, 12, 3), seed=4)
+    np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
+                               numpy(original.predict(x, verbose=0)), atol=1e-4)

@@ -481,6 +481,8 @@ LAYERS = {
     "RandomGaussianBlur": ({}, (2, 6, 6, 3), "one"),
     "MixUp": ({}, (2, 6, 6, 3), "one"),
     "CutMix": ({}, (2, 6, 6, 3), "one"),
+    "Pipeline": (lambda ns: ns.layers.Pipeline([ns.layers.RandomFlip(seed=1)]), (2, 6, 6, 3),
+                 "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -519,7 +521,7 @@ RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom"
                       "RandomContrast", "RandomBrightness", "RandomGrayscale", "RandomHue",
                       "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
                       "RandomPosterization", "RandomInvert", "RandomColorJitter",
-                      "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix"}
+                      "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "Pipeline"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",
@@ -722,7 +724,9 @@ _KERAS_REJECTS = {
 }
 KERAS_REJECTS = {f"{c}[{form}]" for c, forms in _KERAS_REJECTS.items() for form in forms}
 # Cases Keras fails even on tensors (not an array question): lamina is checked alone.
-KERAS_CANNOT = {"layers.TorchModuleWrapper:compute_output_shape"}  # Keras' wrapper has none
+# (Keras' wrapper and Pipeline have none; lamina's Pipeline asks its layers.)
+KERAS_CANNOT = {"layers.TorchModuleWrapper:compute_output_shape",
+                "layers.Pipeline:compute_output_shape"}
 # Public names Keras does not have (lamina extras and aliases).
 LAMINA_ONLY = {"losses.LossFunctionWrapper", "losses.reduce_weighted_values",
                "layers.GroupedQueryAttention"}

@@ -23,6 +23,7 @@ from lamina.layers.preprocessing.intensity import Solarization as Solarization
 from lamina.layers.preprocessing.mel_spectrogram import MelSpectrogram as MelSpectrogram
 from lamina.layers.preprocessing.mix_up import MixUp as MixUp
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
+from lamina.layers.preprocessing.pipeline import Pipeline as Pipeline
 from lamina.layers.preprocessing.random_crop import RandomCrop as RandomCrop
 from lamina.layers.preprocessing.random_erasing import RandomErasing as RandomErasing
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip
