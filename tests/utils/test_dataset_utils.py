@@ -192,3 +192,22 @@ def test_split_dataset_rejects_unknown_inputs():
         split_dataset("not data", left_size=0.5)
     with pytest.raises(ValueError, match="same length"):
         split_dataset((np.zeros(3), np.zeros(4)), left_size=1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: timeseries_dataset_from_array(DATA, None, sequence_length=2, **kw),
+    lambda **kw: lamina.utils.text_dataset_from_directory(".", **kw),
+    lambda **kw: lamina.utils.image_dataset_from_directory(".", **kw),
+])
+def test_keras_formats_are_refused_clearly(make):
+    with pytest.raises(NotImplementedError, match='format="tf".*leave `format` unset'):
+        make(format="tf")
+    with pytest.raises(ValueError, match='`format` should be None, "tf" or "grain"'):
+        make(format="numpy")
+
+
+def test_split_dataset_preferred_backend():
+    left, _ = split_dataset(np.arange(4), left_size=2, preferred_backend="torch")
+    assert len(left) == 2
+    with pytest.raises(ValueError, match="preferred_backend='tensorflow'"):
+        split_dataset(np.arange(4), left_size=2, preferred_backend="tensorflow")

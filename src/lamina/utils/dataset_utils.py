@@ -104,7 +104,8 @@ def labels_tensor(labels, label_mode, num_classes):
 # --- split_dataset -----------------------------------------------------------------
 
 
-def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
+def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None,
+                  preferred_backend=None):
     """Split a dataset (arrays, a tuple/list of arrays, or a torch `Dataset`) in two.
 
     As Keras 3 on torch: the result is two `torch.utils.data.Subset`s of a
@@ -119,12 +120,16 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
             the samples); a missing one is the complement of the other.
         shuffle: whether to shuffle the samples before splitting.
         seed: seed of that shuffle.
+        preferred_backend: None or `"torch"` (the only one lamina produces).
 
     >>> import numpy as np
     >>> left, right = split_dataset(np.arange(10.0), left_size=0.8)
     >>> len(left), len(right)
     (8, 2)
     """
+    if preferred_backend not in (None, "torch"):
+        raise ValueError("split_dataset: lamina splits into torch datasets; "
+                         f"preferred_backend={preferred_backend!r} is not available.")
     if left_size is None and right_size is None:
         raise ValueError("At least one of the `left_size` or `right_size` must be "
                          "specified. Received: left_size=None and right_size=None")
@@ -216,6 +221,18 @@ def _split_sizes(left_size, right_size, total):
 
 
 # --- directories of files ----------------------------------------------------------
+
+
+def check_format_arg(format):
+    """`format=None` is lamina's `BatchDataset`; Keras' `"tf"`/`"grain"` are not built."""
+    if format is None:
+        return
+    if format not in ("tf", "grain"):
+        raise ValueError(f'`format` should be None, "tf" or "grain". Received: format={format}')
+    library = "tensorflow" if format == "tf" else "grain"
+    raise NotImplementedError(
+        f'format="{format}" (a {library} dataset) is not built by lamina: leave `format` '
+        "unset for a dataset that `fit` and `torch.utils.data.DataLoader` both read.")
 
 
 def check_validation_split_arg(validation_split, subset, shuffle, seed):

@@ -72,18 +72,21 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  image_size=(256, 256), shuffle=True, seed=None,
                                  validation_split=None, subset=None, interpolation="bilinear",
                                  follow_links=False, crop_to_aspect_ratio=False,
-                                 pad_to_aspect_ratio=False, data_format=None, verbose=True):
+                                 pad_to_aspect_ratio=False, data_format=None, format=None,
+                                 verbose=True):
     """Batches of images (and labels) from `directory`, Keras' file order and labels.
 
     With `labels="inferred"`, each subdirectory is a class (sorted by name unless
     `class_names` gives the order); images are `.bmp`, `.gif`, `.jpeg`, `.jpg`,
     `.png`. `subset="both"` returns `[training, validation]`.
+    `format` stays None: Keras' `"tf"`/`"grain"` datasets are not built here.
 
     Returns:
         An `ImageDataset` (a `PyDataset` and a torch `Dataset` of batches: pass it to
         `fit`, or to `DataLoader(ds, batch_size=None)`), with `class_names` and
         `file_paths`. Reading needs Pillow.
     """
+    dataset_utils.check_format_arg(format)
     dataset_utils.check_labels_arg(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels = label_mode = None

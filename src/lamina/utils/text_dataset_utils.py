@@ -43,7 +43,7 @@ class TextDataset(BatchDataset):
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                 class_names=None, batch_size=32, max_length=None,
                                 shuffle=True, seed=None, validation_split=None, subset=None,
-                                follow_links=False, verbose=True):
+                                follow_links=False, format=None, verbose=True):
     """Batches of texts (and labels) from the `.txt` files under `directory`.
 
     Arguments and file order as `image_dataset_from_directory`; `max_length` keeps
@@ -61,6 +61,7 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
     >>> ds.class_names, list(texts), labels.tolist()
     (['neg', 'pos'], ['very neg', 'very pos'], [0, 1])
     """
+    dataset_utils.check_format_arg(format)
     dataset_utils.check_labels_arg(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels = label_mode = None

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from lamina.utils import dataset_utils
 from lamina.utils.dataset_utils import BatchDataset
 
 
@@ -33,7 +34,7 @@ class TimeseriesDataset(BatchDataset):
 
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
-                                  start_index=None, end_index=None):
+                                  start_index=None, end_index=None, format=None):
     """Batches of sliding windows over `data` (and the target of each window's start).
 
     Args:
@@ -47,6 +48,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         shuffle: shuffle the windows (seeded by `seed`, as Keras' start positions).
         start_index, end_index: the part of `data` windows are taken from
             (`end_index` excluded).
+        format: None (lamina's dataset); Keras' `"tf"`/`"grain"` are refused.
 
     Returns:
         A `BatchDataset` for `fit` and `DataLoader(ds, batch_size=None)` yielding
@@ -58,6 +60,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     >>> x[:2].tolist(), y[:2].tolist()
     ([[0, 2, 4], [1, 3, 5]], [0, 10])
     """
+    dataset_utils.check_format_arg(format)
     n = len(data)
     if start_index:
         if start_index < 0:
