@@ -124,6 +124,20 @@ def test_stft_spectrogram_float64_signal_keeps_float64_like_keras(K):
     assert_close_spectra(ours(x), theirs_out, rtol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["log", "psd"])
+def test_stft_spectrogram_float64_policy_outputs_float64(K, mode):
+    # Keras' `ops.maximum(float64, 1e-7)` returns float32, so its log, magnitude and angle
+    # modes drop to float32 under a float64 policy; lamina keeps the policy's dtype.
+    ours, theirs = both(K, "STFTSpectrogram", mode=mode, frame_length=32, dtype="float64")
+    x = RNG.normal(size=(2, 256, 1)).astype("float32")
+    theirs_out = as_numpy(theirs(x))
+    ours.build(x.shape)
+    ours.set_weights(theirs.get_weights())
+    ours_out = ours(x)
+    assert ours_out.dtype == torch.float64
+    assert_close_spectra(as_numpy(ours_out).astype(theirs_out.dtype), theirs_out, rtol=1e-6)
+
+
 MEL_CONFIGS = [
     {},
     {"fft_length": 256, "sequence_stride": 100, "num_mel_bins": 40, "sampling_rate": 8000},
