@@ -345,6 +345,36 @@ def _index_subdirectory(directory, subdir, label, follow_links, formats):
     return names, [label] * len(names)
 
 
+def directory_datasets(build, directory, labels, label_mode, class_names, formats, what,
+                       shuffle, seed, validation_split, subset, follow_links, verbose):
+    """The datasets `*_dataset_from_directory` return: index `directory` the Keras way,
+    split it, and `build(paths, labels, class_names, shuffle, seed)` each part (a list
+    `[training, validation]` for `subset="both"`). `what` names the files in errors."""
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = index_directory(
+        directory, labels, formats=formats, class_names=class_names, shuffle=shuffle,
+        seed=seed, follow_links=follow_links, verbose=verbose)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
+                         f"class_names. Received: class_names={class_names}")
+    paths = np.array(paths, dtype=object)
+
+    def part(name, shuffled):
+        part_paths, part_labels = training_or_validation_split(
+            paths, labels, validation_split, name, verbose)
+        if not len(part_paths):
+            which = f"{name} " if subset == "both" else ""
+            raise ValueError(f"No {which}{what} found in directory {directory}. "
+                             f"Allowed formats: {formats}")
+        return build(part_paths.tolist(), part_labels, class_names, shuffled, seed)
+
+    if subset == "both":
+        return [part("training", shuffle), part("validation", False)]
+    return part(subset, shuffle)
+
+
 def training_or_validation_split(samples, labels, validation_split, subset, verbose=True):
     """Keras' split: the last `int(validation_split * n)` samples are the validation set."""
     if not validation_split:

@@ -105,29 +105,14 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if interpolation in ("gaussian", "mitchellcubic"):
         raise NotImplementedError(f"interpolation={interpolation!r} is not available in "
                                   "lamina (tf.image-only resampling filter).")
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
     image_utils._pil("image_dataset_from_directory")
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = dataset_utils.index_directory(
-        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names,
-        shuffle=shuffle, seed=seed, follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={class_names}")
     data_format = config.standardize_data_format(data_format)
 
-    def make(subset_name, shuffled):
-        part_paths, part_labels = dataset_utils.training_or_validation_split(
-            np.array(paths, dtype=object), labels, validation_split, subset_name, verbose)
-        if not len(part_paths):
-            which = f"{subset_name} " if subset == "both" else ""
-            raise ValueError(f"No {which}images found in directory {directory}. "
-                             f"Allowed formats: {ALLOWLIST_FORMATS}")
-        return ImageDataset(part_paths.tolist(), part_labels, class_names, label_mode,
-                            color_mode, image_size, interpolation, crop_to_aspect_ratio,
-                            pad_to_aspect_ratio, data_format, batch_size, shuffled, seed)
+    def build(paths, part_labels, names, shuffled, seed):
+        return ImageDataset(paths, part_labels, names, label_mode, color_mode, image_size,
+                            interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                            data_format, batch_size, shuffled, seed)
 
-    if subset == "both":
-        return [make("training", shuffle), make("validation", False)]
-    return make(subset, shuffle)
+    return dataset_utils.directory_datasets(
+        build, directory, labels, label_mode, class_names, ALLOWLIST_FORMATS, "images",
+        shuffle, seed, validation_split, subset, follow_links, verbose)

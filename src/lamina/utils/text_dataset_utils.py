@@ -65,26 +65,11 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
     dataset_utils.check_labels_arg(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels = label_mode = None
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = dataset_utils.index_directory(
-        directory, labels, formats=(".txt",), class_names=class_names, shuffle=shuffle,
-        seed=seed, follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={class_names}")
 
-    def make(subset_name, shuffled):
-        part_paths, part_labels = dataset_utils.training_or_validation_split(
-            np.array(paths, dtype=object), labels, validation_split, subset_name, verbose)
-        if not len(part_paths):
-            which = f"{subset_name} " if subset == "both" else ""
-            raise ValueError(f"No {which}text files found in directory {directory}. "
-                             "Allowed format: .txt")
-        return TextDataset(part_paths.tolist(), part_labels, class_names, label_mode,
-                           max_length, batch_size, shuffled, seed)
+    def build(paths, part_labels, names, shuffled, seed):
+        return TextDataset(paths, part_labels, names, label_mode, max_length, batch_size,
+                           shuffled, seed)
 
-    if subset == "both":
-        return [make("training", shuffle), make("validation", False)]
-    return make(subset, shuffle)
+    return dataset_utils.directory_datasets(
+        build, directory, labels, label_mode, class_names, (".txt",), "text files", shuffle,
+        seed, validation_split, subset, follow_links, verbose)
