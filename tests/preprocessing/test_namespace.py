@@ -34,7 +34,7 @@ def test_utils_names_keras_has_for_data():
     wanted = {"get_file", "split_dataset", "timeseries_dataset_from_array",
               "image_dataset_from_directory", "text_dataset_from_directory", "load_img",
               "img_to_array", "array_to_img", "save_img", "normalize", "get_source_inputs",
-              "is_keras_tensor", "pad_sequences"}
+              "is_keras_tensor", "pad_sequences", "audio_dataset_from_directory"}
     assert wanted <= _public(keras.utils)
     assert wanted <= set(dir(lamina.utils))
     x = np.array([[3.0, 4.0], [0.0, 0.0]])

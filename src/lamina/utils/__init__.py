@@ -31,6 +31,7 @@ _LAZY = {
     "timeseries_dataset_from_array": "lamina.utils.timeseries_dataset_utils",
     "image_dataset_from_directory": "lamina.utils.image_dataset_utils",
     "text_dataset_from_directory": "lamina.utils.text_dataset_utils",
+    "audio_dataset_from_directory": "lamina.utils.audio_dataset_utils",
     "array_to_img": "lamina.utils.image_utils",
     "img_to_array": "lamina.utils.image_utils",
     "load_img": "lamina.utils.image_utils",
