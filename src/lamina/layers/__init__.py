@@ -101,6 +101,7 @@ from lamina.layers.preprocessing import CenterCrop as CenterCrop
 from lamina.layers.preprocessing import CutMix as CutMix
 from lamina.layers.preprocessing import Discretization as Discretization
 from lamina.layers.preprocessing import Equalization as Equalization
+from lamina.layers.preprocessing import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing import MelSpectrogram as MelSpectrogram
 from lamina.layers.preprocessing import MixUp as MixUp
 from lamina.layers.preprocessing import Normalization as Normalization
@@ -128,6 +129,7 @@ from lamina.layers.preprocessing import Rescaling as Rescaling
 from lamina.layers.preprocessing import Resizing as Resizing
 from lamina.layers.preprocessing import Solarization as Solarization
 from lamina.layers.preprocessing import STFTSpectrogram as STFTSpectrogram
+from lamina.layers.preprocessing import StringLookup as StringLookup
 from lamina.layers.regularization import Dropout as Dropout
 from lamina.layers.regularization.noise import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization.noise import AlphaDropout as AlphaDropout

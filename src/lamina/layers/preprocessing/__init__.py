@@ -15,6 +15,7 @@ from lamina.layers.preprocessing.color_jitter import RandomHue as RandomHue
 from lamina.layers.preprocessing.color_jitter import RandomSaturation as RandomSaturation
 from lamina.layers.preprocessing.cut_mix import CutMix as CutMix
 from lamina.layers.preprocessing.discretization import Discretization as Discretization
+from lamina.layers.preprocessing.integer_lookup import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing.intensity import AutoContrast as AutoContrast
 from lamina.layers.preprocessing.intensity import Equalization as Equalization
 from lamina.layers.preprocessing.intensity import RandomInvert as RandomInvert
@@ -38,3 +39,4 @@ from lamina.layers.preprocessing.random_zoom import RandomZoom as RandomZoom
 from lamina.layers.preprocessing.rescaling import Rescaling as Rescaling
 from lamina.layers.preprocessing.resizing import Resizing as Resizing
 from lamina.layers.preprocessing.stft_spectrogram import STFTSpectrogram as STFTSpectrogram
+from lamina.layers.preprocessing.string_lookup import StringLookup as StringLookup

@@ -1,0 +1,118 @@
+"""`StringLookup`: strings to vocabulary indices, on the host (numpy), and back."""
+
+import numpy as np
+import torch
+
+from lamina.layers.preprocessing.index_lookup import MASK, OOV, IndexLookup
+
+
+class StringLookup(IndexLookup):
+    """Maps strings to integer indices from a vocabulary (or indices back to strings
+    with `invert=True`).
+
+    Strings stay on the host: inputs are strings, lists of strings or numpy string (or
+    bytes) arrays, and the indices come back as an int64 tensor (on the CPU). Index 0 is
+    the mask token when `mask_token` is set (in `"int"` mode), then the OOV slot, then the
+    vocabulary. The vocabulary is given, read from a file (one token a line) or learned by
+    `adapt()` (most frequent first, ties by the larger string first).
+
+    Args:
+        max_tokens: the most indices in all (special slots included); None for no limit.
+        num_oov_indices: OOV slots, 0 (OOV inputs raise) or 1. Keras hashes into more
+            slots with TensorFlow's farmhash, which lamina does not implement.
+        mask_token: the token that marks padding (index 0), or None.
+        oov_token: the token `invert=True` returns for OOV indices (`"[UNK]"`).
+        vocabulary: a list or array of strings, or a text file's path.
+        idf_weights: (tf_idf mode) the inverse document frequency of each entry.
+        invert: map indices to strings.
+        output_mode: `"int"`, `"one_hot"`, `"multi_hot"`, `"count"` or `"tf_idf"`.
+        pad_to_max_tokens: encode over `max_tokens` indices rather than the vocabulary
+            size (non-int modes).
+        sparse: only `False` (torch backend).
+        encoding: the text encoding of bytes inputs and vocabulary files.
+
+    >>> layer = StringLookup(vocabulary=["a", "b", "c"])
+    >>> layer([["a", "c"], ["d", "b"]])
+    tensor([[1, 3],
+            [0, 2]])
+    >>> StringLookup(vocabulary=["a", "b", "c"], invert=True)([[1, 3], [0, 2]])
+    array([['a', 'c'],
+           ['[UNK]', 'b']], dtype='<U5')
+    """
+
+    def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
+                 vocabulary=None, idf_weights=None, invert=False, output_mode="int",
+                 pad_to_max_tokens=False, sparse=False, encoding="utf-8", name=None, **kwargs):
+        if num_oov_indices > 1:
+            raise NotImplementedError(
+                f"StringLookup: num_oov_indices={num_oov_indices} hashes OOV strings into "
+                "several slots with TensorFlow's farmhash, which lamina does not implement. "
+                "Use num_oov_indices=1 (or 0).")
+        self.__dict__["encoding"] = encoding  # read while the vocabulary is set
+        super().__init__(max_tokens=max_tokens, num_oov_indices=num_oov_indices,
+                         mask_token=mask_token, oov_token=oov_token, vocabulary=vocabulary,
+                         idf_weights=idf_weights, invert=invert, output_mode=output_mode,
+                         pad_to_max_tokens=pad_to_max_tokens, sparse=sparse, name=name,
+                         vocabulary_dtype="string", **kwargs)
+
+    def _tokens_of(self, data, what):
+        """`data` as a numpy array of Python strings (bytes decoded)."""
+        if isinstance(data, torch.Tensor):
+            raise ValueError(
+                f"{self._owner}: {what} must be strings (a str, a list of them or a numpy "
+                "array); torch tensors hold no strings. Received a tensor of dtype "
+                f"{data.dtype}.")
+        array = np.asarray(data if not isinstance(data, (str, bytes)) else [data])
+        if isinstance(data, (str, bytes)):
+            array = array.reshape(())
+        if array.size == 0:
+            return np.array([], dtype=str).reshape(array.shape)
+        if array.dtype.kind == "S":
+            return np.char.decode(array, self.encoding)
+        if array.dtype.kind == "O":
+            flat = [t.decode(self.encoding) if isinstance(t, bytes) else t
+                    for t in array.reshape(-1).tolist()]
+            if all(isinstance(t, str) for t in flat):
+                return np.array(flat, dtype=str).reshape(array.shape)
+        if array.dtype.kind != "U":
+            raise ValueError(
+                f"{self._owner}: {what} must be strings, but received an array of dtype "
+                f"{array.dtype}. Use IntegerLookup for integer tokens.")
+        return array
+
+    def _convert_inputs(self, inputs):
+        if self.invert:
+            return super()._convert_inputs(inputs)
+        return self._tokens_of(inputs, "inputs")
+
+    def _on_vocabulary_change(self):
+        table = {token: i for i, token in
+                 enumerate(self._tokens.tolist(), start=self._token_start_index())}
+        if self.mask_token is not None:
+            table[self.mask_token] = MASK
+        self.__dict__["_table"] = table
+        self.__dict__["_inverse_table"] = np.asarray(
+            self.get_vocabulary() + [self.oov_token])
+
+    def _lookup(self, inputs):
+        # Each distinct string is looked up once.
+        uniques, inverse = np.unique(inputs.reshape(-1), return_inverse=True)
+        get = self.__dict__.get("_table", {}).get
+        ids = np.fromiter((get(token, OOV) for token in uniques.tolist()), np.int64,
+                          len(uniques))
+        return torch.from_numpy(ids[inverse.reshape(-1)].reshape(inputs.shape)), inputs
+
+    def _invert(self, indices):
+        table = self.__dict__.get("_inverse_table")
+        if table is None:
+            table = np.asarray([self.oov_token])
+        indices = np.asarray(indices.detach().cpu() if isinstance(indices, torch.Tensor)
+                             else indices).astype(np.int64)
+        size = len(table) - 1
+        return table[np.where((indices >= 0) & (indices < size), indices, size)]
+
+    def get_config(self):
+        config = super().get_config()
+        del config["vocabulary_dtype"]  # always strings (as Keras)
+        config["encoding"] = self.encoding
+        return config
