@@ -40,3 +40,18 @@ def test_utils_names_keras_has_for_data():
     x = np.array([[3.0, 4.0], [0.0, 0.0]])
     np.testing.assert_allclose(lamina.utils.normalize(x), keras.utils.normalize(x))
     np.testing.assert_allclose(lamina.utils.normalize(x, axis=0), keras.utils.normalize(x, 0))
+
+
+def test_utils_reexports_of_backend_and_logging_helpers():
+    keras = pytest.importorskip("keras")
+    for name in ("clear_session", "standardize_dtype", "enable_interactive_logging",
+                 "disable_interactive_logging", "is_interactive_logging_enabled"):
+        assert hasattr(keras.utils, name) and callable(getattr(lamina.utils, name)), name
+    assert lamina.utils.standardize_dtype("float32") == keras.utils.standardize_dtype(
+        "float32")
+    lamina.utils.disable_interactive_logging()
+    try:
+        assert lamina.utils.is_interactive_logging_enabled() is False
+    finally:
+        lamina.utils.enable_interactive_logging()
+    assert lamina.utils.is_interactive_logging_enabled() is True

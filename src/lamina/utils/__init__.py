@@ -36,6 +36,11 @@ _LAZY = {
     "img_to_array": "lamina.utils.image_utils",
     "load_img": "lamina.utils.image_utils",
     "save_img": "lamina.utils.image_utils",
+    "clear_session": "lamina.backend",
+    "standardize_dtype": "lamina.backend.dtypes",
+    "enable_interactive_logging": "lamina.utils.io_utils",
+    "disable_interactive_logging": "lamina.utils.io_utils",
+    "is_interactive_logging_enabled": "lamina.utils.io_utils",
 }
 
 
