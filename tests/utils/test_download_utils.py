@@ -135,11 +135,12 @@ def test_http_error_is_clear_and_leaves_nothing(server, tmp_path):
     assert os.listdir(tmp_path / "datasets") == []
 
 
-def test_fname_rules():
+def test_fname_rules(tmp_path):
     with pytest.raises(ValueError, match='specify the "origin"'):
-        get_file("a.txt")
+        get_file("a.txt", cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match="Paths are no longer accepted"):
-        get_file(os.path.join("dir", "a.txt"), "http://127.0.0.1:9/a.txt")
+        get_file(os.path.join("dir", "a.txt"), "http://127.0.0.1:9/a.txt",
+                 cache_dir=str(tmp_path))
 
 
 def test_extract_tar_keras_layout(server, tmp_path):
