@@ -94,6 +94,21 @@ def test_adapt_on_batches_skips_special_tokens_and_counts_across_batches():
     assert ints.get_vocabulary() == [-1, 4, 2]
 
 
+def test_adapt_reads_a_py_dataset_by_index():
+    class Batches(lamina.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.array([[i, 2]]), np.zeros(1)
+
+    layer = IntegerLookup()
+    layer.adapt(Batches())
+    assert layer.get_vocabulary() == [-1, 2, 1, 0]  # 2 three times, then 1 over 0
+    layer.adapt(Batches(), steps=1)
+    assert layer.get_vocabulary() == [-1, 2, 0]
+
+
 @pytest.mark.parametrize("cls,vocab,data", [
     (StringLookup, ["a", "b", "c"], np.array([["c", "a"], ["q", "b"]])),
     (IntegerLookup, [10, 20, 30], np.array([[30, 10], [99, 20]])),

@@ -158,11 +158,12 @@ class IndexLookup(Layer):
         if isinstance(vocabulary, torch.Tensor):
             vocabulary = vocabulary.detach().cpu().numpy()
         vocabulary = self._tokens_of(vocabulary, "vocabulary")
-        if vocabulary.ndim != 1 or vocabulary.size == 0:
-            raise ValueError(
-                f"{self._owner}: Cannot set an empty vocabulary. Received: "
-                f"vocabulary={vocabulary.tolist()}" if vocabulary.size == 0 else
-                f"{self._owner}: `vocabulary` must be 1-D; received shape {vocabulary.shape}.")
+        if vocabulary.size == 0:
+            raise ValueError(f"{self._owner}: Cannot set an empty vocabulary. Received: "
+                             f"vocabulary={vocabulary.tolist()}")
+        if vocabulary.ndim != 1:
+            raise ValueError(f"{self._owner}: `vocabulary` must be a flat list of tokens; "
+                             f"received an array of shape {vocabulary.shape}.")
         token_start = self._token_start_index()
         special = ([self.mask_token] * self._oov_start_index()
                    + [self.oov_token] * self.num_oov_indices)
@@ -271,8 +272,14 @@ class IndexLookup(Layer):
             batch = self._tokens_of(data, "adapt() data")
             self.update_state(batch[:, None] if batch.ndim == 1 else batch)
         elif hasattr(data, "__iter__") or hasattr(data, "num_batches"):
-            batches = iter(data) if hasattr(data, "__iter__") else (
-                data[i] for i in range(data.num_batches))
+            if hasattr(data, "__iter__"):
+                batches = iter(data)
+            else:  # a PyDataset: batches by index
+                count = data.num_batches if steps is None else steps
+                if count is None:
+                    raise ValueError(f"{self._owner}: adapt() cannot read an endless "
+                                     "PyDataset to its end; pass `steps`.")
+                batches = (data[i] for i in range(count))
             for i, batch in enumerate(batches):
                 if steps is not None and i >= steps:
                     break
