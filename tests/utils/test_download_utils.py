@@ -17,6 +17,8 @@ from lamina.utils.download_utils import extract_archive
 class _Handler(http.server.BaseHTTPRequestHandler):
     files = {}
     hits = []
+    cuts = {}  # path -> bytes sent before the connection drops (once)
+    ranges = []  # the Range headers received
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.hits.append(self.path)
@@ -24,10 +26,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404, "Not Found")
             return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        start = 0
+        if self.headers.get("Range"):
+            self.ranges.append(self.headers["Range"])
+            start = int(self.headers["Range"].removeprefix("bytes=").rstrip("-"))
+            self.send_response(206)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
-        self.wfile.write(body)
+        cut = self.cuts.pop(self.path, None)
+        self.wfile.write(body[start:] if cut is None else body[start:start + cut])
+        if cut is not None:
+            self.close_connection = True
 
     def log_message(self, *args):
         pass
@@ -35,7 +46,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    _Handler.files, _Handler.hits = {}, []
+    _Handler.files, _Handler.hits, _Handler.cuts, _Handler.ranges = {}, [], {}, []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -45,7 +56,7 @@ def server():
         _Handler.files[path] = body
         return base + path
 
-    serve.hits = _Handler.hits
+    serve.hits, serve.cuts, serve.ranges = _Handler.hits, _Handler.cuts, _Handler.ranges
     yield serve
     httpd.shutdown()
     httpd.server_close()
@@ -97,6 +108,21 @@ def test_downloads_once_into_the_cache_and_returns_keras_path(server, tmp_path):
     get_file("file.bin", url, cache_dir=str(tmp_path), force_download=True)
     assert len(server.hits) == 2
     assert not [n for n in os.listdir(tmp_path / "datasets") if n.endswith(".tmp")]
+
+
+def test_an_interrupted_download_resumes_and_never_shows_a_partial_file(server, tmp_path):
+    url = server("/big.bin", DATA)
+    server.cuts["/big.bin"] = 4000
+    with pytest.raises(ConnectionError, match="after 4000 of 10000 bytes.*resume"):
+        get_file(origin=url, cache_dir=str(tmp_path), file_hash=hashlib.sha256(
+            DATA).hexdigest())
+    folder = tmp_path / "datasets"
+    assert os.listdir(folder) == ["big.bin.part"]
+    assert (folder / "big.bin.part").stat().st_size == 4000
+    path = get_file(origin=url, cache_dir=str(tmp_path),
+                    file_hash=hashlib.sha256(DATA).hexdigest())
+    assert _read(path) == DATA and server.ranges == ["bytes=4000-"]
+    assert os.listdir(folder) == ["big.bin"]
 
 
 def test_default_cache_is_keras_home(server, tmp_path, monkeypatch):

@@ -2,8 +2,9 @@
 
 The cache layout and return values are Keras 3's (`~/.keras/<cache_subdir>/`, or
 `$KERAS_HOME/...`), so files Keras downloaded are found here and the other way round.
-Downloads are written whole or not at all (`atomic_path`), a file whose hash does not
-match is not kept, and an archive member that would land outside the extraction folder
+Downloads go to `<file>.part` (an interrupted one resumes with an HTTP range request)
+and appear at their cache path only whole and checked (`atomic_path`); a file whose hash
+does not match is not kept, and an archive member that would land outside the extraction folder
 (absolute path, `..`, a link pointing out, a device file) stops the extraction before
 anything is written.
 """
@@ -52,7 +53,9 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
         extract: extract the archive (tar, tar.gz, tar.bz2, zip) next to it.
         archive_format: `"auto"`, `"tar"`, `"zip"`, a list of them, or None.
         cache_dir: the cache dir (default `$KERAS_HOME` or `~/.keras`).
-        force_download: download even when the file is cached.
+        force_download: download even when the file is cached (a partial
+            `<file>.part` left by an interrupted download is discarded; otherwise the
+            next call resumes it).
 
     Returns:
         The downloaded file's path, or with `extract`/`untar` the extraction folder.
@@ -102,7 +105,7 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
         download = True
     if download:
         io_utils.print_msg(f"Downloading data from {origin}")
-        _download(origin, target, file_hash, hash_algorithm)
+        _download(origin, target, file_hash, hash_algorithm, restart=force_download)
 
     if extract or untar:
         if untar:
@@ -113,27 +116,56 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     return target
 
 
-def _download(origin, target, file_hash, hash_algorithm):
-    with atomic_path(target) as tmp:
-        try:
-            with urllib.request.urlopen(origin) as response, open(tmp, "wb") as out:
-                total = response.headers.get("Content-Length")
-                bar = Progbar(int(total) if total else None, unit_name="byte")
-                done = 0
+def _download(origin, target, file_hash, hash_algorithm, restart=False):
+    """Fetch `origin` into `<target>.part`, resuming a previous interrupted fetch with an
+    HTTP range request, then publish it whole at `target` once its hash checks out."""
+    partial = target + ".part"
+    if restart and os.path.exists(partial):
+        os.remove(partial)
+    offset = os.path.getsize(partial) if os.path.exists(partial) else 0
+    request = urllib.request.Request(origin)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        with urllib.request.urlopen(request) as response:
+            resumed = offset > 0 and response.status == 206
+            offset = offset if resumed else 0
+            length = response.headers.get("Content-Length")
+            total = offset + int(length) if length else None
+            bar = Progbar(total, unit_name="byte")
+            with open(partial, "ab" if resumed else "wb") as out:
+                done = offset
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     done += len(chunk)
                     bar.update(done)
-        except urllib.error.HTTPError as e:
-            raise Exception(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from e
-        except urllib.error.URLError as e:
-            raise Exception(f"URL fetch failure on {origin}: {e.errno} -- {e.reason}") from e
-        if file_hash is not None and not validate_file(tmp, file_hash, hash_algorithm):
-            # NOTE: raising inside `atomic_path` deletes the download: a bad file is not kept.
-            raise ValueError(
-                f"Incomplete or corrupted file detected downloading {origin}. The "
-                f"{_resolve_algorithm(hash_algorithm, file_hash)} file hash does not match "
-                f"the provided value of {file_hash}; the file was not kept.")
+        if total is not None and done < total:
+            raise ConnectionError(f"URL fetch failure on {origin}: the connection closed "
+                                  f"after {done} of {total} bytes. Call `get_file` again to "
+                                  "resume the download.")
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and offset:  # the partial file is stale: start over
+            return _download(origin, target, file_hash, hash_algorithm, restart=True)
+        _remove_if_empty(partial)
+        raise Exception(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from e
+    except urllib.error.URLError as e:
+        _remove_if_empty(partial)
+        raise Exception(f"URL fetch failure on {origin}: {e.errno} -- {e.reason}") from e
+    # NOTE: any other interruption (connection cut, Ctrl-C) keeps `<target>.part` so the
+    # next call resumes; `target` itself never holds a partial file.
+    if file_hash is not None and not validate_file(partial, file_hash, hash_algorithm):
+        os.remove(partial)
+        raise ValueError(
+            f"Incomplete or corrupted file detected downloading {origin}. The "
+            f"{_resolve_algorithm(hash_algorithm, file_hash)} file hash does not match "
+            f"the provided value of {file_hash}; the file was not kept.")
+    with atomic_path(target) as tmp:
+        os.replace(partial, tmp)
+
+
+def _remove_if_empty(path):
+    if os.path.exists(path) and os.path.getsize(path) == 0:
+        os.remove(path)
 
 
 def _resolve_algorithm(algorithm, file_hash):
