@@ -2,6 +2,7 @@
 configs, one transformation fed to both libraries, seeded draws, output dtypes, dict
 inputs with labels, `.keras` files both ways."""
 
+import copy
 import json
 
 import numpy as np
@@ -201,6 +202,55 @@ def test_a_model_with_a_pipeline_moves_between_lamina_and_keras(K, tmp_path, wri
     loaded = (K.saving.load_model if writer == "lamina" else lamina.saving.load_model)(path)
     assert [type(layer).__name__ for layer in loaded.layers[1].layers] == [
         "RandomGaussianBlur", "RandomErasing", "RandomFlip", "MixUp"]
+    x = images((3, 10, 12, 3), seed=4)
+    np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
+                               numpy(original.predict(x, verbose=0)), atol=1e-4)
+
+
+# -- RandAugment -----------------------------------------------------------------------------
+def keras_rand_augment_reference(theirs, x):
+    """Keras' RandAugment as it reads: its picked parts applied in turn, with its own
+    draws. (Its torch `transform_images` runs every part and keeps the picked one, but
+    RandomBrightness adds in place, so there brightness always applies; lamina follows
+    the layer's documented behaviour. Keras' RandomRotation also changes its
+    transformation when applying it, so each application gets a copy.)"""
+    transformation = theirs.get_random_transformation(x, training=True)
+    out = keras.ops.convert_to_tensor(x)
+    for pick in numpy(transformation["layer_idxes"]).tolist():
+        name = theirs._AUGMENT_LAYERS[pick]
+        out = getattr(theirs, name).transform_images(
+            keras.ops.copy(out), copy.deepcopy(transformation["transforms"][name]))
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_ops": 3, "factor": 0.8, "value_range": (0, 1)},
+                                    {"factor": (0.2, 0.4), "interpolation": "nearest",
+                                     "data_format": "channels_first"}])
+def test_rand_augment_config_and_seeded_draws_equal_keras(K, kwargs):
+    ours, theirs = pair(K, "RandAugment", {"name": "layer", **kwargs, "seed": 11})
+    assert normalize(ours.get_config()) == normalize(theirs.get_config())
+    back = type(theirs).from_config(normalize(ours.get_config()))
+    assert normalize(back.get_config()) == normalize(theirs.get_config())
+    x = images((4, 9, 11, 3), kwargs)
+    for _ in range(6):
+        want = keras_rand_augment_reference(theirs, x)
+        np.testing.assert_allclose(ours(x).numpy(), numpy(want), atol=atol(kwargs) * 10,
+                                   rtol=1e-5)
+    np.testing.assert_array_equal(ours(x, training=False).numpy(),
+                                  numpy(theirs(x, training=False)))
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_a_model_with_rand_augment_moves_between_lamina_and_keras(K, tmp_path, writer):
+    ns = lamina if writer == "lamina" else K
+    inputs = ns.Input((10, 12, 3))
+    augmented = ns.layers.RandAugment(num_ops=3, seed=5)(inputs)
+    original = ns.Model(inputs, ns.layers.Dense(2)(ns.layers.Flatten()(augmented)))
+    path = str(tmp_path / "model.keras")
+    original.save(path)
+    loaded = (K.saving.load_model if writer == "lamina" else lamina.saving.load_model)(path)
+    assert normalize(loaded.layers[1].get_config()) == normalize(
+        original.layers[1].get_config())
     x = images((3, 10, 12, 3), seed=4)
     np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
                                numpy(original.predict(x, verbose=0)), atol=1e-4)

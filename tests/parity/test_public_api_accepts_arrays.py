@@ -484,6 +484,7 @@ LAYERS = {
     "CutMix": ({}, (2, 6, 6, 3), "one"),
     "Pipeline": (lambda ns: ns.layers.Pipeline([ns.layers.RandomFlip(seed=1)]), (2, 6, 6, 3),
                  "one"),
+    "RandAugment": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -522,7 +523,8 @@ RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom"
                       "RandomContrast", "RandomBrightness", "RandomGrayscale", "RandomHue",
                       "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
                       "RandomPosterization", "RandomInvert", "RandomColorJitter",
-                      "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "Pipeline"}
+                      "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "Pipeline",
+                      "RandAugment"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",

@@ -106,6 +106,7 @@ from lamina.layers.preprocessing import MelSpectrogram as MelSpectrogram
 from lamina.layers.preprocessing import MixUp as MixUp
 from lamina.layers.preprocessing import Normalization as Normalization
 from lamina.layers.preprocessing import Pipeline as Pipeline
+from lamina.layers.preprocessing import RandAugment as RandAugment
 from lamina.layers.preprocessing import RandomBrightness as RandomBrightness
 from lamina.layers.preprocessing import RandomColorDegeneration as RandomColorDegeneration
 from lamina.layers.preprocessing import RandomColorJitter as RandomColorJitter

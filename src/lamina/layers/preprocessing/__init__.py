@@ -25,6 +25,7 @@ from lamina.layers.preprocessing.mel_spectrogram import MelSpectrogram as MelSpe
 from lamina.layers.preprocessing.mix_up import MixUp as MixUp
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
 from lamina.layers.preprocessing.pipeline import Pipeline as Pipeline
+from lamina.layers.preprocessing.rand_augment import RandAugment as RandAugment
 from lamina.layers.preprocessing.random_crop import RandomCrop as RandomCrop
 from lamina.layers.preprocessing.random_erasing import RandomErasing as RandomErasing
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip
