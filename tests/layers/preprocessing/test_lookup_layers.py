@@ -94,6 +94,16 @@ def test_adapt_on_batches_skips_special_tokens_and_counts_across_batches():
     assert ints.get_vocabulary() == [-1, 4, 2]
 
 
+def test_update_state_takes_ragged_rows_as_documents():
+    layer = StringLookup(output_mode="tf_idf")
+    layer.update_state([["a", "b", "a"], ["b"], []])
+    layer.finalize_state()
+    assert layer.get_vocabulary() == ["[UNK]", "b", "a"]  # 2 each: b over a
+    want = np.log(1 + 3 / (1 + np.array([2.0, 1.0])))  # b in 2 documents, a in 1
+    np.testing.assert_allclose(layer(np.array(["b", "a"])).numpy(),
+                               [0.0, want[0], want[1]], rtol=1e-6)
+
+
 def test_adapt_reads_a_py_dataset_by_index():
     class Batches(lamina.utils.PyDataset):
         def __len__(self):

@@ -297,20 +297,25 @@ class IndexLookup(Layer):
         self.finalize_state()
 
     def update_state(self, data):
-        """Count the tokens of a batch (`adapt` calls it per batch)."""
+        """Count the tokens of a batch (`adapt` calls it per batch): an array (each row a
+        document; a 1-D one is one document) or a list of rows of any lengths (ragged)."""
         if self._has_input_vocabulary:
             raise ValueError(
                 f"Cannot adapt layer '{self.name}' after setting a static vocabulary via "
                 "`vocabulary` argument or `set_vocabulary()` method.")
-        data = self._tokens_of(data, "adapt() data")
-        if data.ndim < 2:
-            data = data.reshape(1, -1)  # one document
-        tokens, counts = np.unique(data.reshape(-1), return_counts=True)
+        if _is_ragged(data):
+            documents = [self._tokens_of(row, "adapt() data").reshape(-1) for row in data]
+        else:
+            data = self._tokens_of(data, "adapt() data")
+            rows = data.shape[0] if data.ndim >= 2 else 1
+            documents = data.reshape(rows, data.size // max(rows, 1))
+        flat = np.concatenate(list(documents)) if len(documents) else np.zeros(0)
+        tokens, counts = np.unique(flat, return_counts=True)
         self._token_counts.update(dict(zip(self._python_tokens(tokens), counts.tolist())))
         if self.output_mode == "tf_idf":
-            for row in data.reshape(data.shape[0], -1):
+            for row in documents:
                 self._document_counts.update(self._python_tokens(np.unique(row)))
-            self._num_documents += data.shape[0]
+            self._num_documents += len(documents)
 
     def finalize_state(self):
         """Set the vocabulary from the counted tokens."""
@@ -440,6 +445,13 @@ class IndexLookup(Layer):
         if lines:
             idf = self._idf[:len(lines)] if self.output_mode == "tf_idf" else None
             self.set_vocabulary(self._tokens_of(lines, "vocabulary.txt"), idf_weights=idf)
+
+
+def _is_ragged(data):
+    """Whether `data` is a list of rows of different lengths."""
+    return (isinstance(data, (list, tuple)) and len(data) > 1
+            and all(isinstance(row, (list, tuple, np.ndarray)) for row in data)
+            and len({len(row) for row in data}) > 1)
 
 
 def _float_tensor(values):
