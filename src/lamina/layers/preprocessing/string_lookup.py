@@ -56,29 +56,7 @@ class StringLookup(IndexLookup):
                          vocabulary_dtype="string", **kwargs)
 
     def _tokens_of(self, data, what):
-        """`data` as a numpy array of Python strings (bytes decoded)."""
-        if isinstance(data, torch.Tensor):
-            raise ValueError(
-                f"{self._owner}: {what} must be strings (a str, a list of them or a numpy "
-                "array); torch tensors hold no strings. Received a tensor of dtype "
-                f"{data.dtype}.")
-        array = np.asarray(data if not isinstance(data, (str, bytes)) else [data])
-        if isinstance(data, (str, bytes)):
-            array = array.reshape(())
-        if array.size == 0:
-            return np.array([], dtype=str).reshape(array.shape)
-        if array.dtype.kind == "S":
-            return np.char.decode(array, self.encoding)
-        if array.dtype.kind == "O":
-            flat = [t.decode(self.encoding) if isinstance(t, bytes) else t
-                    for t in array.reshape(-1).tolist()]
-            if all(isinstance(t, str) for t in flat):
-                return np.array(flat, dtype=str).reshape(array.shape)
-        if array.dtype.kind != "U":
-            raise ValueError(
-                f"{self._owner}: {what} must be strings, but received an array of dtype "
-                f"{array.dtype}. Use IntegerLookup for integer tokens.")
-        return array
+        return host_strings(data, self.encoding, f"{self._owner}: {what}")
 
     def _convert_inputs(self, inputs):
         if self.invert:
@@ -116,3 +94,30 @@ class StringLookup(IndexLookup):
         del config["vocabulary_dtype"]  # always strings (as Keras)
         config["encoding"] = self.encoding
         return config
+
+
+def host_strings(data, encoding, what):
+    """`data` (a str, bytes, a nested list or a numpy array of them) as a numpy array of
+    Python strings, bytes decoded with `encoding`. Raises a ValueError starting with
+    `what` for tensors and non-string arrays."""
+    if isinstance(data, torch.Tensor):
+        raise ValueError(
+            f"{what} must be strings (a str, a list of them or a numpy array); torch "
+            f"tensors hold no strings. Received a tensor of dtype {data.dtype}.")
+    if isinstance(data, (str, bytes)):
+        return host_strings([data], encoding, what).reshape(())
+    array = np.asarray(data)
+    if array.size == 0:
+        return np.array([], dtype=str).reshape(array.shape)
+    if array.dtype.kind == "S":
+        return np.char.decode(array, encoding)
+    if array.dtype.kind == "O":
+        flat = [t.decode(encoding) if isinstance(t, bytes) else t
+                for t in array.reshape(-1).tolist()]
+        if all(isinstance(t, str) for t in flat):
+            return np.array(flat, dtype=str).reshape(array.shape)
+    if array.dtype.kind != "U":
+        raise ValueError(
+            f"{what} must be strings, but received an array of dtype {array.dtype}. Use "
+            "IntegerLookup (or CategoryEncoding) for integer tokens.")
+    return array
