@@ -131,6 +131,7 @@ from lamina.layers.preprocessing import Resizing as Resizing
 from lamina.layers.preprocessing import Solarization as Solarization
 from lamina.layers.preprocessing import STFTSpectrogram as STFTSpectrogram
 from lamina.layers.preprocessing import StringLookup as StringLookup
+from lamina.layers.preprocessing import TextVectorization as TextVectorization
 from lamina.layers.regularization import Dropout as Dropout
 from lamina.layers.regularization.noise import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization.noise import AlphaDropout as AlphaDropout

@@ -41,3 +41,6 @@ from lamina.layers.preprocessing.rescaling import Rescaling as Rescaling
 from lamina.layers.preprocessing.resizing import Resizing as Resizing
 from lamina.layers.preprocessing.stft_spectrogram import STFTSpectrogram as STFTSpectrogram
 from lamina.layers.preprocessing.string_lookup import StringLookup as StringLookup
+from lamina.layers.preprocessing.text_vectorization import (
+    TextVectorization as TextVectorization,
+)
