@@ -211,3 +211,24 @@ def test_split_dataset_preferred_backend():
     assert len(left) == 2
     with pytest.raises(ValueError, match="preferred_backend='tensorflow'"):
         split_dataset(np.arange(4), left_size=2, preferred_backend="tensorflow")
+
+
+def test_fit_keeps_the_batch_order_of_a_dataset_utility_result():
+    """Keras never reorders a tf.data dataset in `fit`: shuffle=True (fit's default)
+    leaves these datasets' batch order alone."""
+    import lamina
+
+    seen = []
+
+    class Recording(lamina.Sequential):
+        def train_step(self, data):
+            seen.append(int(data[0][0, 0, 0]))
+            return super().train_step(data)
+
+    data = np.arange(40, dtype="float32").reshape(40, 1)
+    ds = timeseries_dataset_from_array(data, data[3:], sequence_length=3, batch_size=8)
+    model = Recording([lamina.Input((3, 1)), lamina.layers.Flatten(), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(ds, epochs=2, verbose=0, shuffle=True)
+    firsts = [int(batch[0][0, 0, 0]) for batch in ds]
+    assert seen == firsts * 2

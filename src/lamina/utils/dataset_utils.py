@@ -36,6 +36,10 @@ class BatchDataset(PyDataset, Dataset):
     (3, [[0, 1], [4, 9], [16]])
     """
 
+    # `fit(shuffle=True)` does not reorder these batches (Keras leaves tf.data alone); the
+    # dataset's own `shuffle` reshuffles samples between epochs.
+    keeps_batch_order = True
+
     def __init__(self, num_samples, batch_size=32, shuffle=False, seed=None, order=None):
         PyDataset.__init__(self)
         if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):

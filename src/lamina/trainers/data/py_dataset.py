@@ -173,7 +173,9 @@ class PyDatasetAdapter:
 
     def __init__(self, dataset, shuffle=False):
         self.dataset = dataset
-        self.shuffle = bool(shuffle)
+        # A dataset that stands for Keras' tf.data ones (the `utils.*_dataset_from_*`
+        # results) keeps its batch order in `fit`, as Keras never reorders a tf.data.
+        self.shuffle = bool(shuffle) and not getattr(dataset, "keeps_batch_order", False)
         num_batches = dataset.num_batches
         if num_batches is not None and num_batches < 1:
             raise ValueError(
