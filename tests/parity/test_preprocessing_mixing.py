@@ -254,3 +254,68 @@ def test_a_model_with_rand_augment_moves_between_lamina_and_keras(K, tmp_path, w
     x = images((3, 10, 12, 3), seed=4)
     np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
                                numpy(original.predict(x, verbose=0)), atol=1e-4)
+
+
+# -- AugMix ----------------------------------------------------------------------------------
+AUG_MIX = [{}, {"num_chains": 2, "chain_depth": 4, "factor": 0.6, "alpha": 0.5,
+                "all_ops": False, "value_range": (0, 1)},
+           {"factor": (0.1, 0.5), "interpolation": "nearest", "data_format": "channels_first"}]
+
+
+@pytest.fixture
+def keras_picks(monkeypatch):
+    """Keras' AugMix picks its chains' steps from the global Python RNG; lamina's seeded
+    layer from a Python RNG seeded by `seed`. Give Keras the same one."""
+    from keras.src.layers.preprocessing.image_preprocessing import aug_mix
+
+    def use(seed):
+        import random as py_random
+        monkeypatch.setattr(aug_mix, "py_random", py_random.Random(seed))
+    return use
+
+
+@pytest.mark.parametrize("kwargs", AUG_MIX)
+def test_aug_mix_config_and_seeded_draws_equal_keras(K, keras_picks, kwargs):
+    keras_picks(13)
+    ours, theirs = pair(K, "AugMix", {"name": "layer", **kwargs, "seed": 13})
+    assert normalize(ours.get_config()) == normalize(theirs.get_config())
+    back = type(theirs).from_config(normalize(ours.get_config()))
+    assert normalize(back.get_config()) == normalize(theirs.get_config())
+    x = images((4, 9, 11, 3), kwargs)
+    # (A tolerance of a thousandth of the range: posterization and equalization turn
+    # float32 rounding at a level's edge into one level.)
+    high = kwargs.get("value_range", (0, 255))[1]
+    for data in (x, x, x[0]):
+        np.testing.assert_allclose(ours(data).numpy(), numpy(theirs(data)),
+                                   atol=1e-3 * high)
+    np.testing.assert_array_equal(ours(x, training=False).numpy(),
+                                  numpy(theirs(x, training=False)))
+
+
+@pytest.mark.parametrize("kwargs", AUG_MIX)
+def test_aug_mix_one_transformation_gives_the_same_images_in_both_libraries(K, kwargs):
+    ours, theirs = pair(K, "AugMix", {**kwargs, "seed": 3})
+    x = images((4, 9, 11, 3), kwargs)
+    for _ in range(3):
+        transformation = theirs.get_random_transformation(x, training=True)
+        # (Keras' RandomRotation changes the transformation it applies: it gets a copy.)
+        want = theirs.transform_images(keras.ops.convert_to_tensor(x),
+                                       copy.deepcopy(transformation))
+        got = ours.transform_images(torch.as_tensor(x), transformation)
+        np.testing.assert_allclose(got.numpy(), numpy(want), atol=atol(kwargs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_a_model_with_aug_mix_moves_between_lamina_and_keras(K, tmp_path, writer):
+    ns = lamina if writer == "lamina" else K
+    inputs = ns.Input((10, 12, 3))
+    augmented = ns.layers.AugMix(num_chains=2, all_ops=False, seed=5)(inputs)
+    original = ns.Model(inputs, ns.layers.Dense(2)(ns.layers.Flatten()(augmented)))
+    path = str(tmp_path / "model.keras")
+    original.save(path)
+    loaded = (K.saving.load_model if writer == "lamina" else lamina.saving.load_model)(path)
+    assert normalize(loaded.layers[1].get_config()) == normalize(
+        original.layers[1].get_config())
+    x = images((3, 10, 12, 3), seed=4)
+    np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
+                               numpy(original.predict(x, verbose=0)), atol=1e-4)

@@ -485,6 +485,7 @@ LAYERS = {
     "Pipeline": (lambda ns: ns.layers.Pipeline([ns.layers.RandomFlip(seed=1)]), (2, 6, 6, 3),
                  "one"),
     "RandAugment": ({"seed": 1}, (2, 6, 6, 3), "one"),
+    "AugMix": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -524,7 +525,7 @@ RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom"
                       "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
                       "RandomPosterization", "RandomInvert", "RandomColorJitter",
                       "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "Pipeline",
-                      "RandAugment"}
+                      "RandAugment", "AugMix"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",

@@ -95,6 +95,7 @@ from lamina.layers.pooling import MaxPool3D as MaxPool3D
 from lamina.layers.pooling import MaxPooling1D as MaxPooling1D
 from lamina.layers.pooling import MaxPooling2D as MaxPooling2D
 from lamina.layers.pooling import MaxPooling3D as MaxPooling3D
+from lamina.layers.preprocessing import AugMix as AugMix
 from lamina.layers.preprocessing import AutoContrast as AutoContrast
 from lamina.layers.preprocessing import CategoryEncoding as CategoryEncoding
 from lamina.layers.preprocessing import CenterCrop as CenterCrop

@@ -1,6 +1,7 @@
 """Preprocessing layers: numeric and categorical features (normalization, discretization,
 category encoding); image rescaling, resizing and random augmentation."""
 
+from lamina.layers.preprocessing.aug_mix import AugMix as AugMix
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding as CategoryEncoding
 from lamina.layers.preprocessing.center_crop import CenterCrop as CenterCrop
 from lamina.layers.preprocessing.color_blend import (
