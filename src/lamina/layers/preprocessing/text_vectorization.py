@@ -237,7 +237,7 @@ class TextVectorization(Layer):
                 f"{self._owner}: {what} must be strings, but received an array of dtype "
                 f"{array.dtype}. Convert the data to strings (or use `IntegerLookup` or "
                 "`CategoryEncoding` for integer tokens).")
-        return array.astype(str)
+        return np.asarray(array, dtype=str)
 
     def _tokens(self, data, what, documents=False):
         """Standardize, split and n-gram `data`: a numpy array of tokens padded with `""`.
@@ -249,11 +249,12 @@ class TextVectorization(Layer):
         standardize = self.standardize
         if callable(standardize):
             array = self._strings(standardize(array), "the output of `standardize`")
-        elif standardize is not None:
-            function = _STANDARDIZERS[standardize]
-            array = np.array([function(text) for text in array.reshape(-1).tolist()],
-                             dtype=str).reshape(array.shape)
+            standardize = None
+        function = None if standardize is None else _STANDARDIZERS[standardize]
         if self.split is None:
+            if function is not None:
+                array = np.array([function(text) for text in array.reshape(-1).tolist()],
+                                 dtype=str).reshape(array.shape)
             if self._widths is None or array.ndim == 0:
                 return array
             rows = array.reshape(-1, array.shape[-1]).tolist()
@@ -267,6 +268,8 @@ class TextVectorization(Layer):
                     f"{array.shape} with rank={array.ndim}")
             array = array[..., 0]
         texts = array.reshape(-1).tolist()
+        if function is not None:
+            texts = [function(text) for text in texts]
         if callable(self.split):
             sequences = [list(tokens) for tokens in self.split(np.asarray(texts, dtype=str))]
         else:
