@@ -319,3 +319,48 @@ def test_a_model_with_aug_mix_moves_between_lamina_and_keras(K, tmp_path, writer
     x = images((3, 10, 12, 3), seed=4)
     np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
                                numpy(original.predict(x, verbose=0)), atol=1e-4)
+
+
+# -- MaxNumBoundingBoxes ---------------------------------------------------------------------
+@pytest.mark.parametrize("count", [1, 3, 6])
+@pytest.mark.parametrize("batched", [True, False])
+def test_max_num_bounding_boxes_pads_and_cuts_like_keras(K, count, batched):
+    rng = np.random.default_rng(count)
+    x = images((2, 8, 8, 3))
+    boxes = {"boxes": rng.uniform(0, 8, (2, count, 4)).astype("float32"),
+             "labels": rng.integers(0, 5, (2, count)).astype("int32")}
+    if not batched:
+        x, boxes = x[0], {key: value[0] for key, value in boxes.items()}
+    ours, theirs = pair(K, "MaxNumBoundingBoxes", {"max_number": 3, "fill_value": -2,
+                                                   "bounding_box_format": "xyxy"})
+    got = ours({"images": x, "bounding_boxes": dict(boxes)})
+    want = theirs({"images": x, "bounding_boxes": dict(boxes)})
+    np.testing.assert_array_equal(got["images"].numpy(), numpy(want["images"]))
+    for key in ("boxes", "labels"):
+        assert str(got["bounding_boxes"][key].dtype) == str(want["bounding_boxes"][key].dtype)
+        np.testing.assert_array_equal(got["bounding_boxes"][key].numpy(),
+                                      numpy(want["bounding_boxes"][key]))
+    shapes = {"images": (None, 8, 8, 3),
+              "bounding_boxes": {"boxes": (None, count, 4), "labels": (None, count)}}
+    assert normalize(ours.compute_output_shape(shapes)) == normalize(
+        theirs.compute_output_shape(copy.deepcopy(shapes)))
+    assert normalize(ours.get_config()) == normalize(theirs.get_config())
+    back = type(theirs).from_config(normalize(ours.get_config()))
+    assert normalize(back.get_config()) == normalize(theirs.get_config())
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_a_model_with_max_num_bounding_boxes_moves_between_lamina_and_keras(K, tmp_path,
+                                                                            writer):
+    ns = lamina if writer == "lamina" else K
+    inputs = ns.Input((6, 6, 3))
+    kept = ns.layers.MaxNumBoundingBoxes(4, bounding_box_format="xyxy")(inputs)
+    original = ns.Model(inputs, ns.layers.Dense(2)(ns.layers.Flatten()(kept)))
+    path = str(tmp_path / "model.keras")
+    original.save(path)
+    loaded = (K.saving.load_model if writer == "lamina" else lamina.saving.load_model)(path)
+    assert normalize(loaded.layers[1].get_config()) == normalize(
+        original.layers[1].get_config())
+    x = images((2, 6, 6, 3))
+    np.testing.assert_allclose(numpy(loaded.predict(x, verbose=0)),
+                               numpy(original.predict(x, verbose=0)), atol=1e-4)

@@ -486,6 +486,7 @@ LAYERS = {
                  "one"),
     "RandAugment": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "AugMix": ({"seed": 1}, (2, 6, 6, 3), "one"),
+    "MaxNumBoundingBoxes": ({"max_number": 3}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),

@@ -103,6 +103,7 @@ from lamina.layers.preprocessing import CutMix as CutMix
 from lamina.layers.preprocessing import Discretization as Discretization
 from lamina.layers.preprocessing import Equalization as Equalization
 from lamina.layers.preprocessing import IntegerLookup as IntegerLookup
+from lamina.layers.preprocessing import MaxNumBoundingBoxes as MaxNumBoundingBoxes
 from lamina.layers.preprocessing import MelSpectrogram as MelSpectrogram
 from lamina.layers.preprocessing import MixUp as MixUp
 from lamina.layers.preprocessing import Normalization as Normalization

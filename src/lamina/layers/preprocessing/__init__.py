@@ -22,6 +22,9 @@ from lamina.layers.preprocessing.intensity import Equalization as Equalization
 from lamina.layers.preprocessing.intensity import RandomInvert as RandomInvert
 from lamina.layers.preprocessing.intensity import RandomPosterization as RandomPosterization
 from lamina.layers.preprocessing.intensity import Solarization as Solarization
+from lamina.layers.preprocessing.max_num_bounding_boxes import (
+    MaxNumBoundingBoxes as MaxNumBoundingBoxes,
+)
 from lamina.layers.preprocessing.mel_spectrogram import MelSpectrogram as MelSpectrogram
 from lamina.layers.preprocessing.mix_up import MixUp as MixUp
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
