@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -66,7 +67,6 @@ def _npz_with_pickled_payload(payload):
     np.lib.format.write_array_header_1_0(
         header, {"descr": "|O", "fortran_order": False, "shape": (1,)})
     buffer = io.BytesIO()
-    import zipfile
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("x_train.npy", header.getvalue() + pickle.dumps(payload))
     return buffer.getvalue()

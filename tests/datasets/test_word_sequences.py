@@ -111,3 +111,11 @@ def test_reuters_word_index_and_label_names(origin):
     assert reuters.get_word_index() == {"said": 2}
     names = reuters.get_label_names()
     assert len(names) == 46 and names[3] == "earn" and names[-1] == "lead"
+
+
+def test_equal_length_sequences_stay_one_list_per_sample(origin):
+    # Keras' np.array(..., dtype=object) would make a 2-d int array here; lamina keeps lists.
+    origin.publish("reuters.npz", npz_bytes(x=ragged([1, 2], [3, 4], [5, 6]), y=np.arange(3)))
+    (x_train, _), (x_test, _) = reuters.load_data(test_split=0.4)
+    assert x_train.shape == (1,) and x_test.shape == (2,)
+    assert all(isinstance(seq, list) and len(seq) == 3 for seq in [*x_train, *x_test])
