@@ -487,6 +487,7 @@ LAYERS = {
     "RandAugment": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "AugMix": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "MaxNumBoundingBoxes": ({"max_number": 3}, (2, 6, 6, 3), "one"),
+    "RandomElasticTransform": ({"seed": 1}, (2, 6, 6, 3), "one"),
     "SpectralNormalization": (lambda ns: ns.layers.SpectralNormalization(ns.layers.Dense(3)),
                               (2, 3), "one"),
     "TimeDistributed": (lambda ns: ns.layers.TimeDistributed(ns.layers.Dense(2)), None, "one"),
@@ -526,7 +527,7 @@ RANDOM_WHEN_CALLED = {"RandomFlip", "RandomRotation", "RandomCrop", "RandomZoom"
                       "RandomSaturation", "RandomColorDegeneration", "RandomSharpness",
                       "RandomPosterization", "RandomInvert", "RandomColorJitter",
                       "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "Pipeline",
-                      "RandAugment", "AugMix"}
+                      "RandAugment", "AugMix", "RandomElasticTransform"}
 # Public layer names that are not called on data, or abstract bases, with why.
 NOT_CALLED_ON_DATA = {
     "Input": "a function returning a KerasTensor",

@@ -114,6 +114,7 @@ from lamina.layers.preprocessing import RandomColorDegeneration as RandomColorDe
 from lamina.layers.preprocessing import RandomColorJitter as RandomColorJitter
 from lamina.layers.preprocessing import RandomContrast as RandomContrast
 from lamina.layers.preprocessing import RandomCrop as RandomCrop
+from lamina.layers.preprocessing import RandomElasticTransform as RandomElasticTransform
 from lamina.layers.preprocessing import RandomErasing as RandomErasing
 from lamina.layers.preprocessing import RandomFlip as RandomFlip
 from lamina.layers.preprocessing import RandomGaussianBlur as RandomGaussianBlur

@@ -31,6 +31,9 @@ from lamina.layers.preprocessing.normalization import Normalization as Normaliza
 from lamina.layers.preprocessing.pipeline import Pipeline as Pipeline
 from lamina.layers.preprocessing.rand_augment import RandAugment as RandAugment
 from lamina.layers.preprocessing.random_crop import RandomCrop as RandomCrop
+from lamina.layers.preprocessing.random_elastic_transform import (
+    RandomElasticTransform as RandomElasticTransform,
+)
 from lamina.layers.preprocessing.random_erasing import RandomErasing as RandomErasing
 from lamina.layers.preprocessing.random_flip import RandomFlip as RandomFlip
 from lamina.layers.preprocessing.random_gaussian_blur import (
