@@ -85,3 +85,17 @@ def test_load_npz_reads_ragged_and_numeric_arrays(tmp_path):
     arrays = _remote.load_npz(path)
     assert [list(s) for s in arrays["x"]] == [[1], [2, 3]]
     np.testing.assert_array_equal(arrays["y"], [0, 1])
+
+
+def test_an_interrupted_download_resumes_where_it_stopped(origin):
+    body = npz_bytes(**MNIST)
+    origin.publish("mnist.npz", body, cut_short=True)
+    with pytest.raises(ConnectionError, match="closed after"):
+        mnist.load_data()
+    # Only the partial download is kept, never a half file under the dataset's name.
+    assert os.listdir(origin.home / "datasets") == ["mnist.npz.part"]
+    (x_train, _), _ = mnist.load_data()
+    assert origin.ranges == [None, f"bytes={len(body) // 2}-"]
+    assert x_train.shape == (1, 28, 28)
+    assert os.listdir(origin.home / "datasets") == ["mnist.npz"]
+    assert (origin.home / "datasets" / "mnist.npz").read_bytes() == body
