@@ -113,6 +113,8 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
     # normalizations, RNNs): Keras' dtype promotion makes them accept int and bool inputs
     # (one-hot data) and compute in float, so they cast such inputs to the compute dtype.
     _casts_integer_inputs = False
+    # Text layers read numpy string arrays on the host: those reach `call` unconverted.
+    _takes_strings = False
 
     _auto_config = True  # `get_config` adds the constructor arguments (auto_config.py)
 
@@ -419,6 +421,8 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
                         f"Layer '{self.name}' ({type(self).__name__}) takes tensors or "
                         f"numeric arrays as input. Received a {type(x).__name__}: {x!r:.60}"
                     )
+                if self._takes_strings and isinstance(x, np.ndarray) and x.dtype.kind in "US":
+                    return x
                 if not (isinstance(x, (np.ndarray, np.generic, float, int, bool)) or (
                         isinstance(x, list) and x and not isinstance(x[0], torch.Tensor))):
                     return x

@@ -176,6 +176,11 @@ class Sequential(Model):
         self.built = True
 
     @property
+    def _takes_strings(self):
+        """Text goes through unconverted when the first layer reads it."""
+        return bool(self._layers_tuple) and self._layers_tuple[0]._takes_strings
+
+    @property
     def inputs(self):
         self._require_graph("inputs")
         return [self._inputs]

@@ -167,8 +167,9 @@ def test_adapted_layer_round_trips_through_a_keras_file(tmp_path):
     with zipfile.ZipFile(path) as archive:
         # Keras' layout (paths by class), the vocabulary twice: the layer's and its lookup's
         vocab = b"\n[UNK]\nthe\nran\ncat\nsat\ndog\na"
-        assert archive.read("assets/layers/text_vectorization/vocabulary.txt") == vocab
-        assert archive.read("assets/layers/text_vectorization/_lookup_layer/vocabulary.txt") == vocab
+        folder = "assets/layers/text_vectorization/"
+        assert archive.read(folder + "vocabulary.txt") == vocab
+        assert archive.read(folder + "_lookup_layer/vocabulary.txt") == vocab
     loaded = lamina.saving.load_model(path)
     assert loaded.layers[0].get_vocabulary() == layer.get_vocabulary()
     assert loaded.layers[0](x).tolist() == layer(x).tolist() == [[2, 6, 5, 0], [3, 1, 0, 0]]
@@ -210,3 +211,23 @@ def test_bad_arguments_and_inputs_raise_clearly():
         layer(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="'tv2': adapt\\(\\) received no strings"):
         TextVectorization(name="tv2").adapt([])
+
+
+def test_first_layer_of_a_model_trained_on_string_arrays():
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "fine", "love"], ["awful", "bad", "hate"]
+    labels = rng.integers(0, 2, size=96)
+    words = [rng.choice(good if label else bad, size=3).tolist() + ["movie"] for label in labels]
+    x = np.array([" ".join(w).upper() + "!" for w in words])  # standardized in the layer
+    y = labels.astype("float32")[:, None]
+    vectorize = TextVectorization(output_mode="multi_hot")
+    vectorize.adapt(x)
+    model = lamina.Sequential([vectorize, lamina.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=lamina.optimizers.Adam(0.1), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=8, batch_size=16, shuffle=True, validation_split=0.25,
+                        verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    assert history.history["val_accuracy"][-1] > 0.9
+    probabilities = model.predict(np.array(["love it", "hate it"]), verbose=0)
+    assert probabilities[0, 0] > 0.5 > probabilities[1, 0]

@@ -201,10 +201,17 @@ def test_rejects_empty_data():
 
 
 def test_rejects_non_numeric_arrays():
-    with pytest.raises(ValueError, match=r"`x` must hold numbers.*<U1"):
-        EpochIterator(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match=r"`x` must hold numbers.*object"):
+        EpochIterator(np.array([{}, None], dtype=object))
     with pytest.raises(ValueError, match=r"`y` must hold numbers.*object"):
         EpochIterator(column(2), np.array([{}, None], dtype=object))
+
+
+def test_string_arrays_stay_numpy_for_text_layers():
+    x = np.array(["a", "b b", "c", "d"])
+    (x0, y0, _), (x1, _, _) = batches(EpochIterator(x, column(4), batch_size=2, shuffle=True))
+    assert isinstance(x0, np.ndarray) and sorted([*x0, *x1]) == sorted(x)
+    assert isinstance(y0, torch.Tensor)
 
 
 def test_rejects_unsupported_types_listing_accepted_ones():

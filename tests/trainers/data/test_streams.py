@@ -232,7 +232,7 @@ def test_torch_dataset_rejects_y():
 
 def test_stream_batches_with_bad_content_are_named():
     def gen():
-        yield np.array(["a"]), np.zeros(1)
+        yield np.array([{}], dtype=object), np.zeros(1)
 
     with pytest.raises(ValueError, match="`x` must hold numbers"):
         list(EpochIterator(gen()).enumerate_epoch())

@@ -93,6 +93,7 @@ class TextVectorization(Layer):
     """
 
     _auto_config = False
+    _takes_strings = True
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int",

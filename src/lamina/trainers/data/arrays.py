@@ -142,13 +142,15 @@ class ArrayAdapter:
         return flat, structures
 
     def _place(self, flat):
-        tensors = [t for t in flat if t is not None]
+        # Text (numpy strings) stays on the host as it is.
+        tensors = [t for t in flat if isinstance(t, torch.Tensor)]
         if self.device.type == "cpu":
             self._pin = False
-            return [None if t is None else t.to("cpu") for t in flat]
+            return [t.to("cpu") if isinstance(t, torch.Tensor) else t for t in flat]
         if _fits_on_device(tensors, self.device):
             self._pin = False
-            return [None if t is None else t.to(self.device, non_blocking=True) for t in flat]
+            return [t.to(self.device, non_blocking=True) if isinstance(t, torch.Tensor) else t
+                    for t in flat]
         self._pin = True
         return flat
 
@@ -159,6 +161,9 @@ class ArrayAdapter:
         for t in self._flat:
             if t is None:
                 out.append(None)
+                continue
+            if data_utils.is_host_strings(t):
+                out.append(t[start:stop] if index is None else t[index[True].numpy()])
                 continue
             if index is None:
                 part = t[start:stop]
@@ -189,7 +194,8 @@ class ArrayAdapter:
         return tuple(result)
 
     def _index_devices(self):
-        return {t.device for t in self._flat if t is not None}
+        return {t.device if isinstance(t, torch.Tensor) else torch.device("cpu")
+                for t in self._flat if t is not None}
 
     def iter_pass(self):
         """Yield one pass over the data as `(x, y, sample_weight)` batches on the device."""

@@ -107,8 +107,17 @@ def numpy_to_tensor(array, name="x"):
     return torch.from_numpy(array)
 
 
+def is_host_strings(value):
+    """Numpy string arrays, which stay on the host for text layers (`TextVectorization`,
+    `StringLookup`) to read: torch has no strings."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "US"
+
+
 def as_tensor(value, name="x", float_dtype=None):
-    """One leaf of user data as a tensor: numpy shares memory, floats become floatx."""
+    """One leaf of user data as a tensor: numpy shares memory, floats become floatx;
+    numpy string arrays come back as they are."""
+    if is_host_strings(value):
+        return value
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
     elif isinstance(value, np.ndarray):
@@ -137,8 +146,8 @@ def batch_to_device(batch, device, float_dtype=None):
         if value is None:
             return None
         return tree.map_structure(
-            lambda leaf: None
-            if leaf is None
+            lambda leaf: leaf
+            if leaf is None or is_host_strings(leaf)
             else as_tensor(leaf, name, float_dtype).to(device, non_blocking=True),
             value,
         )
