@@ -6,6 +6,8 @@ within a time and memory budget (`load_guard.check_load`).
 
 CI runs a bounded, derandomized number of examples (the whole folder in about a minute
 on two cores); a longer run: `LAMINA_FUZZ_EXAMPLES=5000 python -m pytest tests/fuzz`.
+`LAMINA_FUZZ_STRICT=1 LAMINA_FUZZ_EXAMPLES=2000` passes too: every error is one lamina
+raised on purpose, naming what is wrong in the file.
 A failing case prints as plain data: paste it into an `@example` to keep it as a
 regression test.
 """
