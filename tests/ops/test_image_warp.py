@@ -133,3 +133,40 @@ def test_half_precision_perspective_samples_at_float32_positions(dtype):
     want = ops.image.perspective_transform(images.float(), start, end).to(dtype)
     assert got.dtype == dtype
     assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("fill_mode", ["constant", "reflect"])
+def test_affine_transform_differentiates_through_the_transform(fill_mode):
+    rng = np.random.default_rng(3)
+    images = torch.tensor(rng.uniform(0, 1, (2, 5, 6, 2)))
+    transforms = torch.tensor(random_transforms(rng, 2), dtype=torch.float64,
+                              requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda t: ops.image.affine_transform(images, t, fill_mode=fill_mode), (transforms,))
+
+
+def test_nan_positions_read_the_fill_value_instead_of_failing():
+    images = torch.rand(1, 4, 5, 2)
+    out = ops.image.affine_transform(images, torch.full((8,), float("nan")), "nearest",
+                                     fill_value=0.5)
+    assert torch.equal(out, torch.full_like(images, 0.5))
+
+
+@pytest.mark.parametrize("interpolation,fill_mode", [("bilinear", "reflect"),
+                                                     ("nearest", "constant")])
+def test_a_large_batch_warps_each_image_as_alone(interpolation, fill_mode):
+    # Large batches are resampled a few images at a time; the split must not show.
+    rng = np.random.default_rng(4)
+    images = torch.tensor(rng.uniform(0, 1, (5, 3, 160, 170)), dtype=torch.float32)
+    transforms = torch.tensor(random_transforms(rng, 5))
+    batched = ops.image.affine_transform(images, transforms, interpolation, fill_mode,
+                                         data_format="channels_first")
+    for image, transform, want in zip(images, transforms, batched):
+        got = ops.image.affine_transform(image[None], transform, interpolation, fill_mode,
+                                         data_format="channels_first")
+        assert torch.equal(got[0], want)
+
+
+def test_affine_transform_rejects_a_transform_batch_of_another_size():
+    with pytest.raises(ValueError, match=r"one transform or one per image \(2\); received 3"):
+        ops.image.affine_transform(np.ones((2, 4, 4, 1)), np.zeros((3, 8)))

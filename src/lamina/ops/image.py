@@ -307,6 +307,51 @@ def _span(name, axis, size, before, after, target, crop):
     return before, target
 
 
+# NOTE: about 1 MB of float32 per chunk: every temporary stays cache-sized and is
+# recycled by the allocator, where batch-sized ones cost a page fault per 4 KB.
+_CHUNK_ELEMENTS = 2**18
+
+
+def _warp(x, positions, interpolation, fill_mode, fill_value):
+    """Resample NCHW `x` where `positions(lo, hi)` says, a few images at a time:
+    `(ys, xs)` pixel coordinates for images `lo:hi`, each of shape (hi - lo or 1,
+    H', W') and shared by all channels."""
+    order = 0 if interpolation == "nearest" else 1
+    n = x.shape[0]
+    step = max(1, _CHUNK_ELEMENTS // max(x[0].numel(), 1))
+    if step >= n:
+        return _sample(x, *positions(0, n), order, fill_mode, fill_value)
+    out = None
+    for lo in range(0, n, step):
+        part = _sample(x[lo:lo + step], *positions(lo, lo + step), order, fill_mode,
+                       fill_value)
+        if out is None:
+            out = part.new_empty((n, *part.shape[1:]))
+        out[lo:lo + step] = part
+    return out
+
+
+def _projective_positions(coef, n, h, w, device):
+    """`positions` for `_warp`: output pixel `(y, x)` reads `((b0 x + b1 y + b2) / k,
+    (a0 x + a1 y + a2) / k)`, `k = c0 x + c1 y + 1`, with `coef` rows `[a0, a1, a2, b0,
+    b1, b2, c0, c1]` (one per image or one shared)."""
+    if coef.shape[0] not in (1, n):
+        raise ValueError(f"Expected one transform or one per image ({n}); received "
+                         f"{coef.shape[0]}.")
+    gy = torch.arange(h, dtype=coef.dtype, device=device)[:, None]
+    gx = torch.arange(w, dtype=coef.dtype, device=device)
+
+    def positions(lo, hi):
+        rows = coef if coef.shape[0] == 1 else coef[lo:hi]
+        a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None] for v in rows.unbind(-1))
+        # (x b0 + y b1) + b2: the order in which Keras' einsum adds up, so
+        # nearest-neighbour ties round the same way.
+        k = c0 * gx + c1 * gy + 1  # exactly 1 if affine
+        return (b0 * gx + b1 * gy + b2) / k, (a0 * gx + a1 * gy + a2) / k
+
+    return positions
+
+
 def _sample(x, ys, xs, order, fill_mode, fill_value):
     """Sample NCHW `x` at pixel coordinates `ys, xs` (shape (N or 1, H', W'), shared by
     all channels)."""
@@ -319,42 +364,59 @@ def _sample(x, ys, xs, order, fill_mode, fill_value):
         x = padded
 
         def row(i):
-            return (i.clamp(-1, h) + 1) * (w + 2)
+            return i.clamp(-1, h).add_(1).mul_(w + 2)
 
         def col(i):
-            return i.clamp(-1, w) + 1
+            return i.clamp(-1, w).add_(1)
     else:
         def row(i):
-            return _wrap(i, h, fill_mode) * w
+            return _wrap(i, h, fill_mode).mul_(w)
 
         def col(i):
             return _wrap(i, w, fill_mode)
     flat = x.reshape(n, c, -1)
     out_shape = (n, c, *ys.shape[1:])
     positions = ys[0].numel()
-    # NOTE: index arithmetic runs on whole-number floats (exact below 2**24): on CPU,
-    # int64 remainder is ~20x and int64 adds ~5x slower. NaN positions go off the grid.
+    # NOTE: index arithmetic runs in place on whole-number floats (exact below 2**24):
+    # on CPU int64 remainder is ~20x and int64 adds ~5x slower, and every fresh
+    # batch-sized tensor costs page faults. NaN positions go off the grid.
     index_dtype = torch.float32 if flat.shape[-1] <= 2**24 else torch.float64
+    sums = torch.empty(ys.shape, dtype=index_dtype, device=x.device)
+    index = torch.empty(ys.shape, dtype=torch.long, device=x.device)
+    # gather's backward keeps its index: a fresh one per call when the images need grad.
+    fresh_index = torch.is_grad_enabled() and x.requires_grad
 
     def whole(v):
-        return torch.nan_to_num(v.to(index_dtype), nan=-1.0)
+        return v.detach().to(index_dtype).nan_to_num_(nan=-1.0)
 
     # NOTE: indices and weights are computed once per output position; one expanded
     # index then gathers every channel.
     def gather(rows, cols):
-        idx = (rows + cols).long().reshape(-1, 1, positions).expand(n, c, positions)
-        return torch.gather(flat, 2, idx).reshape(out_shape)
+        torch.add(rows, cols, out=sums)
+        idx = sums.long() if fresh_index else index.copy_(sums)
+        idx = idx.view(-1, 1, positions).expand(n, c, positions)
+        return torch.gather(flat, 2, idx).view(out_shape)
 
     if order == 0:
         return gather(row(whole(torch.round(ys))), col(whole(torch.round(xs))))
     y0, x0 = torch.floor(ys), torch.floor(xs)
     wy, wx = (ys - y0)[:, None], (xs - x0)[:, None]
-    vy, vx = 1 - wy, 1 - wx
     y0, x0 = whole(y0), whole(x0)
-    r0, r1, c0, c1 = row(y0), row(y0 + 1), col(x0), col(x0 + 1)
-    top = gather(r0, c0) * vx + gather(r0, c1) * wx
-    bottom = gather(r1, c0) * vx + gather(r1, c1) * wx
-    return top * vy + bottom * wy
+    r0, c0 = row(y0), col(x0)
+    r1, c1 = row(y0.add_(1)), col(x0.add_(1))
+    top = _blend(gather(r0, c0), 1 - wx, gather(r0, c1), wx)
+    bottom = _blend(gather(r1, c0), 1 - wx, gather(r1, c1), wx)
+    return _blend(top, 1 - wy, bottom, wy)
+
+
+def _blend(a, wa, b, wb):
+    """`a * wa + b * wb`, in place in the fresh `a` and `b` unless that would round to
+    their (half) precision or gradients reach the weights (autograd then needs `a`
+    and `b` unchanged)."""
+    # NOTE: batch-sized results skip the allocator's page faults, a third of the warp.
+    if a.dtype != wa.dtype or (torch.is_grad_enabled() and wa.requires_grad):
+        return a * wa + b * wb
+    return a.mul_(wa).add_(b.mul_(wb))
 
 
 def _wrap(i, n, mode):
@@ -399,16 +461,8 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     # Half-precision images still get float32 coordinates (bf16 cannot even hold 257).
     t = t.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
     t = t[None] if t.ndim == 1 else t
-    h, w = x.shape[-2:]
-    gy = torch.arange(h, dtype=t.dtype, device=x.device)[:, None]
-    gx = torch.arange(w, dtype=t.dtype, device=x.device)
-    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None] for v in t.unbind(-1))
-    # (y b1 + x b0) + b2: the order in which Keras' einsum adds up, so nearest-neighbour
-    # ties round the same way.
-    k = c0 * gx + c1 * gy + 1  # exactly 1 if affine
-    ys = (gy * b1 + gx * b0 + b2) / k
-    xs = (gy * a1 + gx * a0 + a2) / k
-    out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
+    positions = _projective_positions(t, *x.shape[:1], *x.shape[2:], x.device)
+    out = _warp(x, positions, interpolation, fill_mode, fill_value)
     return undo(_cast_back(out.to(x.dtype), dtype))
 
 
@@ -614,15 +668,9 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
                              f"shape {tuple(pts.shape)}.")
     start = start[None] if start.ndim == 2 else start
     end = end[None] if end.ndim == 2 else end
-    coef = _homography(start, end)
-    h, w = x.shape[-2:]
-    gy = torch.arange(h, dtype=solve_dtype, device=x.device)[:, None]
-    gx = torch.arange(w, dtype=solve_dtype, device=x.device)
-    a0, a1, a2, b0, b1, b2, c0, c1 = (v[:, None, None] for v in coef.unbind(-1))
-    k = c0 * gx + c1 * gy + 1
-    xs = (a0 * gx + a1 * gy + a2) / k
-    ys = (b0 * gx + b1 * gy + b2) / k
-    out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, "constant", fill_value)
+    positions = _projective_positions(_homography(start, end), *x.shape[:1], *x.shape[2:],
+                                      x.device)
+    out = _warp(x, positions, interpolation, "constant", fill_value)
     return undo(_cast_back(out.to(x.dtype), dtype))
 
 
@@ -665,7 +713,8 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     gy, gx = torch.meshgrid(torch.arange(h, dtype=work, device=x.device),
                             torch.arange(w, dtype=work, device=x.device), indexing="ij")
     ys, xs = (gy + shift[:, 0]).to(x.dtype), (gx + shift[:, 1]).to(x.dtype)
-    out = _sample(x, ys, xs, 0 if interpolation == "nearest" else 1, fill_mode, fill_value)
+    out = _warp(x, lambda lo, hi: (ys[lo:hi], xs[lo:hi]), interpolation, fill_mode,
+                fill_value)
     return undo(_cast_back(out, dtype))
 
 
