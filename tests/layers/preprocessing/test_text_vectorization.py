@@ -70,6 +70,9 @@ def test_ngrams_follow_the_unigrams_width_by_width():
 
 
 def test_output_sequence_length_pads_and_cuts_and_without_it_pads_to_the_longest():
+    adapted = TextVectorization(output_sequence_length=1)
+    adapted.adapt(["a b b"])  # adapt counts every token; only calls are cut
+    assert adapted.get_vocabulary() == ["", "[UNK]", "b", "a"]
     layer = TextVectorization(vocabulary=["a", "b"], output_sequence_length=3)
     assert layer(["a b a b", "b", ""]).tolist() == [[2, 3, 2], [3, 0, 0], [0, 0, 0]]
     free = TextVectorization(vocabulary=["a", "b"])

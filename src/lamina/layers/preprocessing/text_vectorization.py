@@ -201,8 +201,8 @@ class TextVectorization(Layer):
     def update_state(self, data):
         """Count the tokens of one batch of strings (`adapt` calls it per batch)."""
         tokens = self._tokens(data, "adapt() data", documents=True)
-        if tokens.ndim == 0 or tokens.shape[0]:
-            self._num_strings += tokens.shape[0] if tokens.ndim else 1
+        self._num_strings += np.size(data) if not isinstance(data, torch.Tensor) else 0
+        if tokens.size:
             self._lookup_layer.update_state(tokens)
 
     def finalize_state(self):
@@ -243,7 +243,8 @@ class TextVectorization(Layer):
     def _tokens(self, data, what, documents=False):
         """Standardize, split and n-gram `data`: a numpy array of tokens padded with `""`.
 
-        `documents=True` (adapt) reads a 1-D input as one document per string."""
+        `documents=True` (adapt) reads a 1-D input as one document per string and cuts
+        nothing; outside tf_idf mode it returns the tokens flat."""
         array = self._strings(data, what)
         if documents and array.ndim == 1 and self.split is None:
             array = array[:, None]
@@ -278,8 +279,11 @@ class TextVectorization(Layer):
             sequences = [splitter(text) for text in texts]
         if self._widths is not None:
             sequences = [_with_ngrams(tokens, self._widths) for tokens in sequences]
+        if documents and self.output_mode != "tf_idf":
+            # Counting needs no rows: one flat array, no padding.
+            return np.array([token for tokens in sequences for token in tokens], dtype=str)
         length = self.output_sequence_length if self.output_mode == "int" else None
-        if length is None:
+        if documents or length is None:
             length = max((len(tokens) for tokens in sequences), default=0)
         flat = []
         for tokens in sequences:
