@@ -74,7 +74,8 @@ def _npz_with_pickled_payload(payload):
 
 def test_object_arrays_refuse_any_global_but_numpy(origin, capsys):
     origin.publish("imdb.npz", _npz_with_pickled_payload(_Gadget()))
-    with pytest.raises(pickle.UnpicklingError, match="Refusing to load `builtins.print`"):
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r"Refusing to load `builtins.print` from .*imdb.npz:x_train.npy"):
         imdb.load_data()
     assert "this must not run" not in capsys.readouterr().out
 
@@ -99,3 +100,20 @@ def test_an_interrupted_download_resumes_where_it_stopped(origin):
     assert x_train.shape == (1, 28, 28)
     assert os.listdir(origin.home / "datasets") == ["mnist.npz"]
     assert (origin.home / "datasets" / "mnist.npz").read_bytes() == body
+
+
+def test_a_highly_compressed_npz_member_is_refused_before_inflating(tmp_path, monkeypatch):
+    monkeypatch.setattr(_remote, "_MAX_MEMBER_BYTES", 1000)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=np.zeros(100_000, np.uint8))
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(ValueError, match=r"Refusing to inflate .*bomb.npz:x.npy"):
+        _remote.load_npz(path)
+
+
+def test_cifar_style_pickles_refuse_other_globals(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": _Gadget()}, protocol=2))
+    with pytest.raises(pickle.UnpicklingError, match=r"_*builtins?_*\.print` from .*data_batch_1"):
+        _remote.load_pickle(path)

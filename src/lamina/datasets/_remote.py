@@ -81,23 +81,33 @@ _ALLOWED = {
 
 
 class _ArrayUnpickler(pickle.Unpickler):
+    def __init__(self, file, source, encoding):
+        super().__init__(file, encoding=encoding)
+        self._source = source
+
     def find_class(self, module, name):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"Refusing to load `{module}.{name}` from a dataset file: only numpy arrays "
-                "and plain containers are allowed. The file may be corrupted or "
-                "tampered with; delete it from the cache to download it again.") from None
+                f"Refusing to load `{module}.{name}` from {self._source}: only numpy arrays "
+                "and plain containers are allowed in a dataset file. The file may be "
+                "corrupted or tampered with; delete it to download it again.") from None
 
 
 def load_pickle(path, encoding="bytes"):
     """Unpickle `path` allowing only numpy arrays, dicts, lists, strings and numbers."""
     with open(path, "rb") as f:
-        return _ArrayUnpickler(f, encoding=encoding).load()
+        return _ArrayUnpickler(f, os.fspath(path), encoding).load()
 
 
-def _read_npy(stream):
+# A member declaring more than this, at more than _MAX_RATIO times its stored size, is
+# refused before it is inflated (a zip bomb); the real dataset members are far below.
+_MAX_MEMBER_BYTES = 1 << 32
+_MAX_RATIO = 100
+
+
+def _read_npy(stream, source):
     fmt = np.lib.format
     version = fmt.read_magic(stream)
     read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
@@ -106,9 +116,11 @@ def _read_npy(stream):
         stream.seek(0)
         return np.lib.format.read_array(stream, allow_pickle=False)
     # NOTE: an object array's payload is one pickled ndarray right after the header.
-    array = _ArrayUnpickler(stream, encoding="latin1").load()
+    array = _ArrayUnpickler(stream, source, "latin1").load()
     if not isinstance(array, np.ndarray) or array.shape != shape:
-        raise ValueError(f"The object array's payload is not an array of shape {shape}.")
+        raise ValueError(f"{source} holds no array of the shape {shape} its header "
+                         "announces. The file may be corrupted; delete it to download it "
+                         "again.")
     return array
 
 
@@ -116,7 +128,14 @@ def load_npz(path):
     """`{name: array}` of an `.npz` file, object arrays read with the restricted unpickler."""
     arrays = {}
     with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if member.endswith(".npy"):
-                arrays[member[:-len(".npy")]] = _read_npy(io.BytesIO(archive.read(member)))
+        for info in archive.infolist():
+            member = info.filename
+            if not member.endswith(".npy"):
+                continue
+            source = f"{os.fspath(path)}:{member}"
+            if (info.file_size > _MAX_MEMBER_BYTES
+                    and info.file_size > _MAX_RATIO * info.compress_size):
+                raise ValueError(f"Refusing to inflate {source}: it declares "
+                                 f"{info.file_size} bytes stored in {info.compress_size}.")
+            arrays[member[:-len(".npy")]] = _read_npy(io.BytesIO(archive.read(info)), source)
     return arrays
