@@ -178,6 +178,20 @@ def test_adapted_layer_round_trips_through_a_keras_file(tmp_path):
     assert loaded.layers[0](x).tolist() == layer(x).tolist() == [[2, 6, 5, 0], [3, 1, 0, 0]]
 
 
+@lamina.saving.register_keras_serializable(package="text_test")
+def shout(batch):
+    return np.char.upper(batch)
+
+
+def test_registered_callables_and_ngrams_survive_a_keras_file(tmp_path):
+    layer = TextVectorization(standardize=shout, ngrams=2, vocabulary=["A", "A B"])
+    path = tmp_path / "model.keras"
+    lamina.Sequential([layer]).save(path)
+    loaded = lamina.saving.load_model(path).layers[0]
+    assert loaded.standardize is shout and loaded.ngrams == 2
+    assert loaded(["a b"]).tolist() == layer(["a b"]).tolist() == [[2, 1, 3]]
+
+
 def test_works_in_a_dataloader_worker_pipeline():
     layer = TextVectorization(vocabulary=["good", "bad"], output_sequence_length=3)
     texts = ["good", "bad bad", "good good good", "meh"]

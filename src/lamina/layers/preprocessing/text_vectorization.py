@@ -13,6 +13,7 @@ import torch
 
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.string_lookup import StringLookup
+from lamina.serialization.serialization import deserialize_keras_object
 
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
@@ -327,6 +328,17 @@ class TextVectorization(Layer):
             idf_weights=_listed(lookup.input_idf_weights), encoding=self.encoding,
             vocabulary_size=self.vocabulary_size())
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # Callables come back from their registered names (as Keras).
+        for key in ("standardize", "split"):
+            if isinstance(config.get(key), dict):
+                config[key] = deserialize_keras_object(config[key])
+        if isinstance(config.get("ngrams"), list):
+            config["ngrams"] = tuple(config["ngrams"])
+        return cls(**config)
 
     def get_build_config(self):
         return {}
