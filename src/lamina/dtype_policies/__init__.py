@@ -2,6 +2,7 @@
 
 from lamina.backend import config
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.serialization.serialization import deserialize_keras_object
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _GLOBAL_POLICY = None
@@ -84,7 +85,6 @@ def get(identifier):
         if identifier.get("class_name", "DTypePolicy") not in ("DTypePolicy",
                                                                "FloatDTypePolicy"):
             # Any other class goes through the registry and safe mode, like every slot.
-            from lamina.serialization.serialization import deserialize_keras_object
 
             return get(deserialize_keras_object(identifier))
         return DTypePolicy.from_config(identifier.get("config", identifier))

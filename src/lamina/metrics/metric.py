@@ -6,6 +6,7 @@ the host; `result` computes the value (a tensor) only when asked.
 
 import torch
 
+from lamina import initializers
 from lamina.backend import config, naming
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.losses.loss import standardize_compute_dtype
@@ -19,7 +20,6 @@ def _resolve_initializer(initializer):
             return lambda shape, dtype=None: torch.zeros(shape, dtype=to_torch_dtype(dtype))
         if key == "ones":
             return lambda shape, dtype=None: torch.ones(shape, dtype=to_torch_dtype(dtype))
-        from lamina import initializers
 
         return initializers.get(initializer)
     return initializer

@@ -15,6 +15,7 @@ import torch
 from lamina import tree
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.ops.operands import axis_error, tensor
+from lamina.ops.operands import tensor as to_tensor
 from lamina.ops.operation import keras_op
 
 
@@ -185,7 +186,6 @@ def _parse(side):
 @keras_op("Rearrange", module="core")
 def rearrange(tensor, pattern, **axes_lengths):  # noqa: F811 (Keras' name)
     """einops-style reshape/transpose, e.g. `"b (h w) c -> b h w c"` with `h=4`."""
-    from lamina.ops.operands import tensor as to_tensor
 
     x = to_tensor(tensor)
     if "->" not in pattern:

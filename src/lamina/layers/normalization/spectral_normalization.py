@@ -6,6 +6,7 @@ import torch
 
 from lamina import initializers
 from lamina.layers.layer import Layer
+from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def _l2_normalize(x):
@@ -83,8 +84,6 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        from lamina.serialization.serialization import serialize_keras_object
-
         config = super().get_config()
         config.update(layer=serialize_keras_object(self.layer),
                       power_iterations=self.power_iterations)
@@ -92,8 +91,6 @@ class SpectralNormalization(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.serialization.serialization import deserialize_keras_object
-
         config = dict(config)
         config["layer"] = deserialize_keras_object(config["layer"], custom_objects)
         return super().from_config(config)

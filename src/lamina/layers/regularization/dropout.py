@@ -5,6 +5,7 @@ import numbers
 import torch.nn.functional as F
 
 from lamina.layers.layer import Layer
+from lamina.random import SeedGenerator, dropout
 
 
 class Dropout(Layer):
@@ -43,7 +44,6 @@ class Dropout(Layer):
         self.noise_shape = _standardize_noise_shape(noise_shape)
         self.seed_generator = None
         if rate > 0:
-            from lamina.random import SeedGenerator
 
             self.seed_generator = SeedGenerator(seed)
         # NOTE: torch's fused dropout cannot take a generator, so it serves the common
@@ -57,7 +57,6 @@ class Dropout(Layer):
             return inputs
         if self._fused:
             return F.dropout(inputs, p=self.rate, training=True)
-        from lamina.random import dropout
 
         return dropout(inputs, self.rate, noise_shape=self.noise_shape,
                        seed=self.seed_generator)

@@ -14,7 +14,9 @@ from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.regularization.dropout import Dropout
+from lamina.random import dropout
 from lamina.random.seed_generator import SeedGenerator, torch_generator
+from lamina.regularizers import L1L2
 
 # SELU's constants (Klambauer et al., 2017): AlphaDropout drops to SELU's negative
 # saturation value, -scale * alpha.
@@ -58,8 +60,6 @@ class _SpatialDropout(Dropout):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        from lamina.random import dropout
-
         return dropout(inputs, self.rate, noise_shape=self._noise_shape(inputs),
                        seed=self.seed_generator)
 
@@ -268,8 +268,6 @@ class ActivityRegularization(Layer):
     """
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
-        from lamina.regularizers import L1L2
-
         super().__init__(activity_regularizer=L1L2(l1=l1, l2=l2), **kwargs)
         self.l1 = l1
         self.l2 = l2
