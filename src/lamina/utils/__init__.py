@@ -44,7 +44,13 @@ _LAZY = {
 }
 
 
+# Submodules Keras exposes as namespaces (`keras.utils.bounding_boxes`).
+_SUBMODULES = ("bounding_boxes",)
+
+
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"lamina.utils.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -53,4 +59,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
