@@ -170,3 +170,9 @@ def test_a_large_batch_warps_each_image_as_alone(interpolation, fill_mode):
 def test_affine_transform_rejects_a_transform_batch_of_another_size():
     with pytest.raises(ValueError, match=r"one transform or one per image \(2\); received 3"):
         ops.image.affine_transform(np.ones((2, 4, 4, 1)), np.zeros((3, 8)))
+
+
+@pytest.mark.parametrize("shape", [(0, 5, 6, 3), (2, 0, 6, 3)])
+def test_empty_batches_and_images_warp_to_empty_outputs(shape):
+    out = ops.image.affine_transform(np.ones(shape, "float32"), np.zeros(8, "float32"))
+    assert tuple(out.shape) == shape

@@ -318,7 +318,7 @@ def _warp(x, positions, interpolation, fill_mode, fill_value):
     H', W') and shared by all channels."""
     order = 0 if interpolation == "nearest" else 1
     n = x.shape[0]
-    step = max(1, _CHUNK_ELEMENTS // max(x[0].numel(), 1))
+    step = max(1, _CHUNK_ELEMENTS // max(math.prod(x.shape[1:]), 1))
     if step >= n:
         return _sample(x, *positions(0, n), order, fill_mode, fill_value)
     out = None
@@ -374,12 +374,12 @@ def _sample(x, ys, xs, order, fill_mode, fill_value):
 
         def col(i):
             return _wrap(i, w, fill_mode)
-    flat = x.reshape(n, c, -1)
+    flat = x.reshape(n, c, x.shape[-2] * x.shape[-1])
     out_shape = (n, c, *ys.shape[1:])
-    positions = ys[0].numel()
+    positions = math.prod(ys.shape[1:])
     # NOTE: index arithmetic runs in place on whole-number floats (exact below 2**24):
-    # on CPU int64 remainder is ~20x and int64 adds ~5x slower, and every fresh
-    # batch-sized tensor costs page faults. NaN positions go off the grid.
+    # on CPU int64 remainder is ~20x and int64 adds ~5x slower than float32. NaN
+    # positions go off the grid.
     index_dtype = torch.float32 if flat.shape[-1] <= 2**24 else torch.float64
     sums = torch.empty(ys.shape, dtype=index_dtype, device=x.device)
     index = torch.empty(ys.shape, dtype=torch.long, device=x.device)
@@ -394,7 +394,7 @@ def _sample(x, ys, xs, order, fill_mode, fill_value):
     def gather(rows, cols):
         torch.add(rows, cols, out=sums)
         idx = sums.long() if fresh_index else index.copy_(sums)
-        idx = idx.view(-1, 1, positions).expand(n, c, positions)
+        idx = idx.view(ys.shape[0], 1, positions).expand(n, c, positions)
         return torch.gather(flat, 2, idx).view(out_shape)
 
     if order == 0:
@@ -413,7 +413,7 @@ def _blend(a, wa, b, wb):
     """`a * wa + b * wb`, in place in the fresh `a` and `b` unless that would round to
     their (half) precision or gradients reach the weights (autograd then needs `a`
     and `b` unchanged)."""
-    # NOTE: batch-sized results skip the allocator's page faults, a third of the warp.
+    # NOTE: each fresh chunk-sized result costs an allocation and a cold cache.
     if a.dtype != wa.dtype or (torch.is_grad_enabled() and wa.requires_grad):
         return a * wa + b * wb
     return a.mul_(wa).add_(b.mul_(wb))
