@@ -1,30 +1,18 @@
 """`AugMix`: blend each batch with a few chains of random augmentations."""
 
-import inspect
 import random as py_random
 
 import torch
 
 from lamina import random
 from lamina.layers.preprocessing.color_base import check_value_range
-from lamina.layers.preprocessing.color_blend import RandomColorDegeneration, RandomSharpness
-from lamina.layers.preprocessing.color_jitter import RandomBrightness, RandomContrast
 from lamina.layers.preprocessing.image_base import (
     INTERPOLATIONS,
     BaseImagePreprocessingLayer,
     check_choice,
     check_size,
 )
-from lamina.layers.preprocessing.intensity import (
-    AutoContrast,
-    Equalization,
-    RandomPosterization,
-    Solarization,
-)
-from lamina.layers.preprocessing.rand_augment import draw_with
-from lamina.layers.preprocessing.random_rotation import RandomRotation
-from lamina.layers.preprocessing.random_shear import RandomShear
-from lamina.layers.preprocessing.random_translation import RandomTranslation
+from lamina.layers.preprocessing.rand_augment import draw_with, make_parts
 from lamina.random.seed_generator import SeedGenerator
 
 _BASE_OPS = ["random_shear", "random_translation", "random_rotation", "random_posterization",
@@ -83,37 +71,15 @@ class AugMix(BaseImagePreprocessingLayer):
         self.seed = seed
         self.generator = SeedGenerator(seed)
         self._chooser = py_random if seed is None else py_random.Random(seed)
-        # NOTE: as in Keras, the parts take the layer's own keyword arguments too.
-        common = dict(seed=seed, data_format=data_format, **kwargs)
-        ranged = dict(value_range=value_range, **common)
-        self.random_shear = RandomShear(x_factor=self.factor, y_factor=self.factor,
-                                        interpolation=interpolation, **common)
-        self.random_translation = RandomTranslation(
-            height_factor=self.factor, width_factor=self.factor, interpolation=interpolation,
-            **common)
-        self.random_rotation = RandomRotation(factor=self.factor, interpolation=interpolation,
-                                              **common)
-        self.solarization = Solarization(addition_factor=self.factor,
-                                         threshold_factor=self.factor, **ranged)
-        self.random_posterization = RandomPosterization(
-            factor=max(1, int(8 * self.factor[1])), **ranged)
-        self.auto_contrast = AutoContrast(value_range=value_range, data_format=data_format,
-                                          **kwargs)
-        self.equalization = Equalization(value_range=value_range, data_format=data_format,
-                                         **kwargs)
-        names = list(_BASE_OPS)
-        if self.all_ops:
-            names += _COLOUR_OPS
-            self.random_brightness = RandomBrightness(factor=self.factor, **ranged)
-            self.random_color_degeneration = RandomColorDegeneration(factor=self.factor,
-                                                                     **ranged)
-            self.random_contrast = RandomContrast(factor=self.factor, **ranged)
-            self.random_sharpness = RandomSharpness(factor=self.factor, **ranged)
+        # (Made in Keras' order: solarization before posterization.)
+        made = ["random_shear", "random_translation", "random_rotation", "solarization",
+                "random_posterization", "auto_contrast", "equalization"]
+        made += _COLOUR_OPS if self.all_ops else []
+        parts = {name: (layer, takes_seed) for name, layer, takes_seed in make_parts(
+            self, made, value_range, interpolation, seed, data_format, kwargs)}
+        names = _BASE_OPS + (_COLOUR_OPS if self.all_ops else [])
         self.__dict__["_op_names"] = names
-        self.__dict__["_takes_seed"] = {
-            name: "seed" in inspect.signature(
-                getattr(self, name).get_random_transformation).parameters
-            for name in names}
+        self.__dict__["_takes_seed"] = {name: parts[name][1] for name in names}
 
     def build(self, input_shape):
         for name in self._op_names:

@@ -41,6 +41,42 @@ def draw_with(layer, data, generator, takes_seed):
         layer.generator = own
 
 
+def make_parts(owner, names, value_range, interpolation, seed, data_format, kwargs):
+    """Make the augmentation layers `names` (Keras' attribute names, made in that order)
+    as attributes of `owner`, with magnitudes from `owner.factor`, as Keras' RandAugment
+    and AugMix make them; returns `[(name, layer, whether its draw takes a seed)]`."""
+    factor = owner.factor
+    # NOTE: as in Keras, the parts take the owner's own keyword arguments too.
+    common = dict(seed=seed, data_format=data_format, **kwargs)
+    ranged = dict(value_range=value_range, **common)
+    plain = dict(value_range=value_range, data_format=data_format, **kwargs)
+    makers = {
+        "random_shear": lambda: RandomShear(x_factor=factor, y_factor=factor,
+                                            interpolation=interpolation, **common),
+        "random_translation": lambda: RandomTranslation(
+            height_factor=factor, width_factor=factor, interpolation=interpolation, **common),
+        "random_rotation": lambda: RandomRotation(factor=factor, interpolation=interpolation,
+                                                  **common),
+        "random_brightness": lambda: RandomBrightness(factor=factor, **ranged),
+        "random_color_degeneration": lambda: RandomColorDegeneration(factor=factor, **ranged),
+        "random_contrast": lambda: RandomContrast(factor=factor, **ranged),
+        "random_sharpness": lambda: RandomSharpness(factor=factor, **ranged),
+        "solarization": lambda: Solarization(addition_factor=factor, threshold_factor=factor,
+                                             **ranged),
+        "random_posterization": lambda: RandomPosterization(
+            factor=max(1, int(8 * factor[1])), **ranged),
+        "auto_contrast": lambda: AutoContrast(**plain),
+        "equalization": lambda: Equalization(**plain),
+    }
+    parts = []
+    for name in names:
+        setattr(owner, name, makers[name]())
+        layer = getattr(owner, name)
+        takes_seed = "seed" in inspect.signature(layer.get_random_transformation).parameters
+        parts.append((name, layer, takes_seed))
+    return parts
+
+
 class RandAugment(BaseImagePreprocessingLayer):
     """RandAugment (Cubuk et al., 2019) while training: `num_ops` times, one augmentation
     picked at random from shear, translation, rotation, brightness, colour degeneration,
@@ -81,32 +117,11 @@ class RandAugment(BaseImagePreprocessingLayer):
         self.interpolation = interpolation
         self.seed = seed
         self.generator = SeedGenerator(seed)
-        # NOTE: as in Keras, the parts take the layer's own keyword arguments too.
-        common = dict(seed=seed, data_format=data_format, **kwargs)
-        ranged = dict(value_range=value_range, **common)
-        self.random_shear = RandomShear(x_factor=self.factor, y_factor=self.factor,
-                                        interpolation=interpolation, **common)
-        self.random_translation = RandomTranslation(
-            height_factor=self.factor, width_factor=self.factor, interpolation=interpolation,
-            **common)
-        self.random_rotation = RandomRotation(factor=self.factor, interpolation=interpolation,
-                                              **common)
-        self.random_brightness = RandomBrightness(factor=self.factor, **ranged)
-        self.random_color_degeneration = RandomColorDegeneration(factor=self.factor, **ranged)
-        self.random_contrast = RandomContrast(factor=self.factor, **ranged)
-        self.random_sharpness = RandomSharpness(factor=self.factor, **ranged)
-        self.solarization = Solarization(addition_factor=self.factor,
-                                         threshold_factor=self.factor, **ranged)
-        self.random_posterization = RandomPosterization(
-            factor=max(1, int(8 * self.factor[1])), **ranged)
-        self.auto_contrast = AutoContrast(value_range=value_range, data_format=data_format,
-                                          **kwargs)
-        self.equalization = Equalization(value_range=value_range, data_format=data_format,
-                                         **kwargs)
-        self.__dict__["_parts"] = [
-            (name, getattr(self, name), "seed" in inspect.signature(
-                getattr(self, name).get_random_transformation).parameters)
-            for name in self._AUGMENT_LAYERS]
+        # (Made in Keras' order: solarization before posterization.)
+        made = {name: (layer, takes_seed) for name, layer, takes_seed in make_parts(
+            self, self._AUGMENT_LAYERS[:7] + ["solarization", "random_posterization"]
+            + self._AUGMENT_LAYERS[9:], value_range, interpolation, seed, data_format, kwargs)}
+        self.__dict__["_parts"] = [(name, *made[name]) for name in self._AUGMENT_LAYERS]
 
     def build(self, input_shape):
         for _, layer, _ in self._parts:
