@@ -214,6 +214,17 @@ def sized_output_shape(layer, input_shape):
     return tuple(shape)
 
 
+def draw_applied(generator, batch, factor, device):
+    """Which of `batch` images a layer changes: per image a probability drawn from
+    `factor`, then a uniform draw below it (Keras' two draws, in its order)."""
+    low, high = factor
+    probability = torch.rand((batch,), generator=torch_generator(generator, device),
+                             device=device) * (high - low) + low
+    threshold = torch.rand((batch,), generator=torch_generator(generator, device),
+                           device=device)
+    return threshold < probability
+
+
 # -- shared by the box-cutting layers (RandomErasing, CutMix) --------------------------------
 def crop_bounds(generator, batch, length, ratio, device, dtype):
     """`(start, end)` of a span of `ratio * length` at a uniformly drawn offset, one per

@@ -4,7 +4,12 @@ import torch
 
 from lamina import ops
 from lamina.layers.preprocessing.color_base import check_value_range, uniform
-from lamina.layers.preprocessing.image_base import INTERPOLATIONS, BaseWarpLayer, check_choice
+from lamina.layers.preprocessing.image_base import (
+    INTERPOLATIONS,
+    BaseWarpLayer,
+    check_choice,
+    draw_applied,
+)
 from lamina.random.seed_generator import torch_generator
 
 _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -61,11 +66,10 @@ class RandomElasticTransform(BaseWarpLayer):
         images = self._as_batch(data)
         generator = seed or self.generator
         batch, device = images.shape[0], images.device
-        probability = uniform(generator, (batch,), *self.factor, device)
-        threshold = uniform(generator, (batch,), 0.0, 1.0, device)
+        applied = draw_applied(generator, batch, self.factor, device)
         distortion = uniform(generator, (), *self.scale, device,
                              self.dtype_policy.compute_torch_dtype)
-        return {"apply_transform": threshold < probability, "distortion_factor": distortion,
+        return {"apply_transform": applied, "distortion_factor": distortion,
                 "seed": generator}
 
     def _warp_batch(self, images, transformation, interpolation):

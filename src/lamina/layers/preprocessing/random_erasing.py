@@ -9,6 +9,7 @@ from lamina.layers.preprocessing.image_base import (
     _is_number,
     box_masks,
     crop_bounds,
+    draw_applied,
 )
 from lamina.random.seed_generator import SeedGenerator, torch_generator
 
@@ -73,8 +74,7 @@ class RandomErasing(BaseImagePreprocessingLayer):
         y0, y1 = crop_bounds(generator, batch, images.shape[self._height_axis], sides[:, 1],
                              device, dtype)
         masks = box_masks(self, images.shape, x0, x1, y0, y1, device, dtype)
-        probability = uniform(generator, (batch,), *self.factor, device)
-        threshold = uniform(generator, (batch,), 0.0, 1.0, device)
+        applied = draw_applied(generator, batch, self.factor, device)
         if self.fill_value is None:
             fill = torch.randn(images.shape, generator=torch_generator(generator, device),
                                dtype=dtype, device=device) * self.value_range[1]
@@ -82,7 +82,7 @@ class RandomErasing(BaseImagePreprocessingLayer):
             fill = torch.tensor(self.fill_value, dtype=dtype, device=device).expand(
                 images.shape)
         low, high = sorted(self.value_range)
-        return {"apply_erasing": threshold < probability, "batch_masks": masks,
+        return {"apply_erasing": applied, "batch_masks": masks,
                 "fill_value": fill.clamp(low, high)}
 
     def transform_images(self, images, transformation, training=True):

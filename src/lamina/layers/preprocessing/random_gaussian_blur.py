@@ -6,7 +6,7 @@ import torch
 
 from lamina import ops
 from lamina.layers.preprocessing.color_base import check_value_range, uniform
-from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer
+from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer, draw_applied
 from lamina.random.seed_generator import SeedGenerator
 
 
@@ -63,11 +63,10 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         images = self._as_batch(data)
         generator = seed or self.generator
         batch, device = images.shape[0], images.device
-        probability = uniform(generator, (batch,), *self.factor, device)
-        threshold = uniform(generator, (batch,), 0.0, 1.0, device)
+        applied = draw_applied(generator, batch, self.factor, device)
         sigma = uniform(generator, (2,), *self.sigma, device,
                         self.dtype_policy.compute_torch_dtype) + 1e-6
-        return {"should_apply_blur": threshold < probability, "blur_factor": sigma}
+        return {"should_apply_blur": applied, "blur_factor": sigma}
 
     def transform_images(self, images, transformation, training=True):
         images = images.to(self.dtype_policy.compute_torch_dtype)
