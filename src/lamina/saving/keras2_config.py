@@ -22,6 +22,8 @@ and constraints keep no module: their family's `get()` resolves them by name.
 
 import copy
 
+from lamina import optimizers
+
 # Keys whose value is a layer config (wrappers, RNN cells) or a list of them.
 _LAYER_KEYS = ("layer", "backward_layer", "forward_layer", "cell")
 _LAYER_LIST_KEYS = ("layers", "cells")
@@ -176,8 +178,6 @@ def upgrade_optimizer_config(config):
     class_name = config["class_name"]
     if isinstance(class_name, str) and class_name.startswith("Custom>"):
         # NOTE: tf.keras 2.11+ registered its own new optimizers as `Custom>Adam`.
-        from lamina import optimizers
-
         name = class_name.removeprefix("Custom>")
         if name in optimizers.ALL_OBJECTS_DICT or name.lower() in optimizers.ALL_OBJECTS_DICT:
             config["class_name"] = name

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from lamina.saving import h5_safety
+from lamina.saving.weights_h5 import own_variables
 
 
 def is_legacy_path(filepath):
@@ -203,8 +204,6 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
                                         skip_mismatch, index) or [])
         top = h5_safety.group(root, "top_level_model_weights", filepath)
         if top is not None and _read_names(top, "weight_names"):
-            from lamina.saving.weights_h5 import own_variables
-
             own = own_variables(model)
             names = _read_names(top, "weight_names")
             if len(names) != len(own):

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from lamina import losses, metrics, optimizers
+from lamina.layers.layer import Layer
 from lamina.saving import h5_safety, keras2_config, legacy_h5
 from lamina.serialization import registry, serialization
 from lamina.serialization.serialization import SafeModeScope, deserialize_keras_object
@@ -131,8 +133,6 @@ def _load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     """`load_model` without the translation of h5py's damage errors."""
     import h5py
 
-    from lamina.layers.layer import Layer
-
     filepath = os.fspath(filepath)
     max_config_bytes = max_config_bytes or serialization.max_config_bytes()
     try:
@@ -194,8 +194,6 @@ def _names_match(model, group):
 
 def _compile_arguments(training_config, custom_objects):
     """`model.compile` arguments from a legacy `training_config`."""
-    from lamina import losses, metrics, optimizers
-
     if not isinstance(training_config, dict) or "optimizer_config" not in training_config:
         raise ValueError(
             "The file's `training_config` has no `optimizer_config`; load it with "

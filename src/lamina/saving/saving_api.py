@@ -15,6 +15,7 @@ import h5py  # NOTE: imported with the loader: importing h5py spawns `uname -p` 
 import numpy as np
 import torch
 
+from lamina.layers.layer import Layer
 from lamina.saving import (
     assets,
     h5_safety,
@@ -124,8 +125,6 @@ def _complete_build(model, config):
     """Build sublayers that the model's own `build` left unbuilt (a subclassed model whose
     `build` creates only its own weights), by one call on zeros of the saved input shape.
     Keras leaves them unbuilt and silently skips their weights."""
-    from lamina.layers.layer import Layer
-
     shape = (config.get("build_config") or {}).get("input_shape")
     if shape is None or not isinstance(model, Layer) or all(
             layer.built for layer in model._flatten_layers()):
@@ -158,8 +157,6 @@ def _build_optimizer(model):
 
 
 def _check_is_model(model, filepath):
-    from lamina.layers.layer import Layer
-
     if not isinstance(model, Layer):
         raise ValueError(f"'{filepath}' holds no model: its config.json describes a "
                          f"{type(model).__name__!r} object, not a model or layer.")

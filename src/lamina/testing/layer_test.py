@@ -7,6 +7,9 @@ import torch
 
 from lamina import tree
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.layers.input_layer import Input
+from lamina.models.model import Model
+from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 
 
 def run_layer_test(layer_cls, init_kwargs, input_shape=None, input_dtype="float32",
@@ -141,9 +144,6 @@ def _make_input(input_shape, input_dtype, input_data):
 
 
 def _check_symbolic(layer_cls, init_kwargs, layer, x, out, call_kwargs, atol, rtol):
-    from lamina.layers.input_layer import Input
-    from lamina.models.model import Model
-
     def make_input(t):
         return Input(shape=tuple(t.shape[1:]), dtype=str(t.dtype).replace("torch.", ""))
 
@@ -161,8 +161,6 @@ def _check_symbolic(layer_cls, init_kwargs, layer, x, out, call_kwargs, atol, rt
 
 
 def _check_config(layer_cls, layer, x, out, call_kwargs, atol, rtol):
-    from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
-
     config = _unsafe_config(layer)
     clone = layer_cls.from_config(config)
     assert _normalize(clone.get_config()) == _normalize(config), (
