@@ -297,3 +297,21 @@ def test_counts_match_an_independent_counter():
     assert layer.get_vocabulary(include_special_tokens=False) == want
     index = {t: i + 1 for i, t in enumerate(want)}
     assert layer(data).tolist() == [[index[t] for t in row] for row in data.tolist()]
+
+
+def test_string_lookup_first_in_a_sequential_trains_on_numpy_strings():
+    import lamina
+
+    words = np.array([["cat"], ["dog"], ["cat"], ["bird"]] * 8)
+    labels = np.array([1.0, 0.0, 1.0, 0.0] * 8, dtype="float32").reshape(-1, 1)
+    model = lamina.Sequential([
+        lamina.layers.StringLookup(vocabulary=["cat", "dog", "bird"]),
+        lamina.layers.Embedding(5, 4),
+        lamina.layers.Flatten(),
+        lamina.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(words, labels, epochs=3, batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 3
+    predictions = model.predict(np.array([["cat"], ["dog"]]), verbose=0)
+    assert predictions.shape == (2, 1)

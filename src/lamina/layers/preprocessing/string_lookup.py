@@ -40,6 +40,8 @@ class StringLookup(IndexLookup):
            ['[UNK]', 'b']], dtype='<U5')
     """
 
+    _takes_strings = True  # numpy string arrays reach `call` as they are
+
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
                  pad_to_max_tokens=False, sparse=False, encoding="utf-8", name=None, **kwargs):
