@@ -93,5 +93,5 @@ def test_resizing_rejects_inputs_that_are_not_images():
         Resizing(2, 2)(np.ones((3, 3), "float32"))
     with pytest.raises(ValueError, match="rank 3 .* or 4"):
         Resizing(2, 2).compute_output_shape((None, 3))
-    with pytest.raises(NotImplementedError, match="'bounding_boxes'"):
+    with pytest.raises(ValueError, match="no `bounding_box_format`"):
         Resizing(2, 2)({"images": torch.ones(1, 3, 3, 1), "bounding_boxes": {}})

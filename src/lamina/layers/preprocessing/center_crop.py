@@ -1,11 +1,14 @@
 """`CenterCrop`: crop the central window of images to a fixed height and width."""
 
+import torch
+
 from lamina import ops
 from lamina.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
     check_size,
     sized_output_shape,
 )
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 
 class CenterCrop(BaseImagePreprocessingLayer):
@@ -50,6 +53,33 @@ class CenterCrop(BaseImagePreprocessingLayer):
 
     def transform_segmentation_masks(self, masks, transformation=None, training=True):
         return self.transform_images(masks, transformation, training=training)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        shape = transformation["input_shape"]
+        # NOTE: axes counted from the end, so a Keras transformation of one image fits.
+        height, width = shape[self._height_axis - 4], shape[self._width_axis - 4]
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                               height=height, width=width)
+        fits = height >= self.height and width >= self.width
+        if fits:
+            crop_height, crop_width = self.height, self.width
+        else:
+            # The largest central window of the target aspect ratio, later resized.
+            crop_height = max(min(height, int(float(width * self.height) / self.width)), 1)
+            crop_width = max(min(width, int(float(height * self.width) / self.height)), 1)
+        top, left = int(float(height - crop_height) / 2), int(float(width - crop_width) / 2)
+        x1, y1, x2, y2 = boxes["boxes"].unbind(-1)
+        xs = [torch.clamp(x, left, left + crop_width) - left for x in (x1, x2)]
+        ys = [torch.clamp(y, top, top + crop_height) - top for y in (y1, y2)]
+        boxes["boxes"] = torch.stack([xs[0], ys[0], xs[1], ys[1]], dim=-1)
+        if not fits:
+            boxes = convert_format(boxes, "xyxy", "rel_xyxy", height=crop_height,
+                                   width=crop_width)
+            boxes = convert_format(boxes, "rel_xyxy", "xyxy", height=self.height,
+                                   width=self.width)
+        boxes = clip_to_image_size(boxes, self.height, self.width, "xyxy")
+        return convert_format(boxes, "xyxy", self.bounding_box_format, height=self.height,
+                              width=self.width)
 
     def compute_output_shape(self, input_shape):
         return sized_output_shape(self, input_shape)

@@ -1,12 +1,14 @@
 """`BaseImagePreprocessingLayer`: what the image preprocessing layers share.
 
 A layer of this family takes one image (rank 3) or a batch (rank 4), channels where
-`data_format` says, or a dict holding `"images"` plus optional `"labels"` and
-`"segmentation_masks"`. A call draws one transformation for the batch
-(`get_random_transformation`, None in inference) and applies it to the images and the
-masks alike, so they stay aligned. Random members hold a `SeedGenerator` as
-`self.generator`; seeded draws follow Keras' scheme, so on the same device a layer
-seeded like its Keras twin draws the same transformation.
+`data_format` says, or a dict holding `"images"` plus optional `"labels"`,
+`"segmentation_masks"` and `"bounding_boxes"` (`{"boxes", "labels"}` in the layer's
+`bounding_box_format`, moved by the layers that define `transform_bounding_boxes`).
+A call draws one transformation for the batch (`get_random_transformation`, None in
+inference) and applies it to the images, masks and boxes alike, so they stay aligned.
+Random members hold a `SeedGenerator` as `self.generator`; seeded draws follow Keras'
+scheme, so on the same device a layer seeded like its Keras twin draws the same
+transformation.
 """
 
 import numbers
@@ -15,6 +17,7 @@ import torch
 
 from lamina import ops
 from lamina.backend.config import standardize_data_format
+from lamina.backend.convert import convert_to_tensor
 from lamina.layers.layer import Layer
 from lamina.random.seed_generator import SeedGenerator, torch_generator
 
@@ -88,6 +91,33 @@ class BaseImagePreprocessingLayer(Layer):
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return self.transform_images(masks, transformation, training=training)
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """`{"boxes": (batch, N, 4), "labels": (batch, N)}` moved as the images are, in
+        `self.bounding_box_format`."""
+        raise NotImplementedError(
+            f"Layer '{self.name}' ({type(self).__name__}): lamina does not transform "
+            "'bounding_boxes' for this layer yet; pass 'images', 'labels' and "
+            "'segmentation_masks' only.")
+
+    def _transform_box_dict(self, bounding_boxes, transformation, training, single):
+        if not self.bounding_box_format:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) received 'bounding_boxes' but "
+                "has no `bounding_box_format`. Pass one, e.g. `bounding_box_format='xyxy'`.")
+        if not isinstance(bounding_boxes, dict) or not {"boxes", "labels"} <= set(bounding_boxes):
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects 'bounding_boxes' to be a "
+                f"dict with keys 'boxes' and 'labels'. Received: {bounding_boxes!r}")
+        boxes = dict(bounding_boxes)
+        boxes["boxes"] = convert_to_tensor(boxes["boxes"], "float32")
+        boxes["labels"] = convert_to_tensor(boxes["labels"])
+        if single:
+            boxes["boxes"], boxes["labels"] = boxes["boxes"][None], boxes["labels"][None]
+        boxes = self.transform_bounding_boxes(boxes, transformation, training=training)
+        if single:
+            boxes = dict(boxes, boxes=boxes["boxes"][0], labels=boxes["labels"][0])
+        return boxes
+
     # -- call ------------------------------------------------------------------------------
     def call(self, data, training=True):
         if isinstance(data, dict):
@@ -101,15 +131,14 @@ class BaseImagePreprocessingLayer(Layer):
         if "images" not in data:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) takes a dict with "
                              f"an 'images' entry. Received keys: {sorted(data)}")
-        if "bounding_boxes" in data:
-            raise NotImplementedError(
-                f"Layer '{self.name}' ({type(self).__name__}): lamina does not transform "
-                "'bounding_boxes' yet; pass 'images', 'labels' and 'segmentation_masks' only.")
         images, single = self._batched(data["images"], "images")
         transformation = self.get_random_transformation(images, training=training)
         out = dict(data)
         result = self.transform_images(images, transformation, training=training)
         out["images"] = result[0] if single else result
+        if "bounding_boxes" in data:
+            out["bounding_boxes"] = self._transform_box_dict(
+                data["bounding_boxes"], transformation, training, single)
         if "labels" in data:
             labels = data["labels"]
             labels = labels[None] if single else labels

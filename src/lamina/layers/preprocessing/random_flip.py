@@ -4,6 +4,7 @@ import torch
 
 from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer
 from lamina.random.seed_generator import SeedGenerator, torch_generator
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 HORIZONTAL = "horizontal"
 VERTICAL = "vertical"
@@ -60,13 +61,35 @@ class RandomFlip(BaseImagePreprocessingLayer):
         generator = torch_generator(self.generator, images.device)
         draws = torch.rand((images.shape[0], 1, 1, 1), generator=generator,
                            device=images.device)
-        return {"flips": draws <= 0.5}
+        return {"flips": draws <= 0.5, "input_shape": tuple(images.shape)}
 
     def transform_images(self, images, transformation, training=True):
         images = images.to(self.dtype_policy.compute_torch_dtype)
         if not training or transformation is None:
             return images
         return torch.where(transformation["flips"], images.flip(self._flip_dims), images)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        shape = transformation["input_shape"]
+        # NOTE: axes counted from the end, so a Keras transformation of one image fits.
+        height, width = shape[self._height_axis - 4], shape[self._width_axis - 4]
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "rel_xyxy",
+                               height=height, width=width)
+        flips = transformation["flips"]
+        flips = torch.as_tensor(flips, device=boxes["boxes"].device).reshape(-1, 1)
+        x1, y1, x2, y2 = boxes["boxes"].unbind(-1)
+        if self.mode in (HORIZONTAL, HORIZONTAL_AND_VERTICAL):
+            x1, x2 = torch.where(flips, 1 - x2, x1), torch.where(flips, 1 - x1, x2)
+        if self.mode in (VERTICAL, HORIZONTAL_AND_VERTICAL):
+            y1, y2 = torch.where(flips, 1 - y2, y1), torch.where(flips, 1 - y1, y2)
+        boxes["boxes"] = torch.stack([x1, y1, x2, y2], dim=-1)
+        # NOTE: Keras clips these relative boxes as pixel boxes (to `[0, width]`), which
+        # only drops the labels of empty boxes; kept for parity.
+        boxes = clip_to_image_size(boxes, height, width, "xyxy")
+        return convert_format(boxes, "rel_xyxy", self.bounding_box_format,
+                              height=height, width=width)
 
     def get_config(self):
         config = super().get_config()

@@ -2,8 +2,11 @@
 
 import numbers
 
+import torch
+
 from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer
 from lamina.ops.image import resize
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
 
@@ -62,8 +65,51 @@ class Resizing(BaseImagePreprocessingLayer):
         self.fill_value = fill_value
         self.antialias = bool(antialias)
 
+    def get_random_transformation(self, images, training=True):
+        # The input size, which only the boxes need (as Keras' transformation).
+        return images.shape[self._height_axis], images.shape[self._width_axis]
+
     def transform_images(self, images, transformation=None, training=True):
         return self._resize(images, self.interpolation)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        in_height, in_width = transformation
+        boxes = torch.as_tensor(bounding_boxes["boxes"])
+        # All -1 or all 0: padding rows, kept at 0 rather than moved.
+        padding = ((boxes == -1).all(-1) | (boxes == 0).all(-1))[..., None]
+        out = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                             height=in_height, width=in_width)
+        x1, y1, x2, y2 = out["boxes"].unbind(-1)
+        scale_x, scale_y, left, top = self._box_scale_and_offset(in_height, in_width, x1)
+        out["boxes"] = torch.stack([x1 * scale_x - left, y1 * scale_y - top,
+                                    x2 * scale_x - left, y2 * scale_y - top], dim=-1)
+        out = clip_to_image_size(out, self.height, self.width, "xyxy")
+        out["boxes"] = torch.where(padding.to(out["boxes"].device),
+                                   out["boxes"].new_zeros(()), out["boxes"])
+        return convert_format(out, "xyxy", self.bounding_box_format, height=self.height,
+                              width=self.width)
+
+    def _box_scale_and_offset(self, in_height, in_width, like):
+        """`(scale_x, scale_y, left, top)`: a box corner `x` goes to `x * scale_x - left`;
+        computed in `like`'s dtype with Keras' rounding."""
+        def tensor(value):
+            return torch.as_tensor(value, device=like.device).to(like.dtype)
+
+        height, width = tensor(in_height), tensor(in_width)
+        if self.pad_to_aspect_ratio:
+            ratio = torch.minimum(tensor(self.height / in_height), tensor(self.width / in_width))
+            left = -((self.width - width * ratio) // 2)
+            top = -((self.height - height * ratio) // 2)
+            return ratio, ratio, left, top
+        if self.crop_to_aspect_ratio:
+            source_ratio = width / height
+            wider = source_ratio > self.width / self.height
+            new_width = torch.where(wider, self.height * source_ratio, tensor(self.width))
+            new_height = torch.where(wider, tensor(self.height), self.width / source_ratio)
+            return (new_width / width, new_height / height, (new_width - self.width) // 2,
+                    (new_height - self.height) // 2)
+        zero = tensor(0.0)
+        return tensor(self.width / in_width), tensor(self.height / in_height), zero, zero
 
     def transform_segmentation_masks(self, masks, transformation=None, training=True):
         return self._resize(masks, "nearest")

@@ -1,0 +1,138 @@
+"""Bounding boxes through the image augmentation layers, against Keras 3 (torch backend):
+one transformation fed to both libraries' `transform_bounding_boxes`, and whole calls on
+`{"images", "bounding_boxes"}` dicts, batched and single."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+
+keras = pytest.importorskip("keras")
+
+FORMATS = ["xyxy", "rel_xyxy", "center_yxhw", "xywh"]
+BATCH, HEIGHT, WIDTH, N = 3, 20, 30, 5
+
+
+def _boxes(fmt, seed=0, batch=BATCH, height=HEIGHT, width=WIDTH):
+    rng = np.random.default_rng(seed)
+    low = rng.uniform(-0.1, 0.7, (batch, N, 2))
+    high = low + rng.uniform(0.05, 0.5, (batch, N, 2))
+    xyxy = np.concatenate([low, high], -1) * np.array([width, height, width, height])
+    xyxy[:, -1] = -1  # a padding row
+    boxes = keras.utils.bounding_boxes.convert_format(
+        torch.tensor(xyxy, dtype=torch.float32), "xyxy", fmt, height=height, width=width)
+    labels = np.tile(np.arange(N, dtype="int32"), (batch, 1))
+    labels[:, -1] = -1
+    return boxes.numpy(), labels
+
+
+def _box_dict(boxes, labels):
+    return {"boxes": torch.tensor(boxes), "labels": torch.tensor(labels)}
+
+
+def _assert_same(ours, theirs):
+    np.testing.assert_allclose(ours["boxes"].cpu().numpy(), theirs["boxes"].cpu().numpy(),
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(ours["labels"].cpu()),
+                                  np.asarray(theirs["labels"].cpu()))
+
+
+def _both(name, kwargs, transformation, fmt, seed=0, training=True):
+    boxes, labels = _boxes(fmt, seed)
+    ours = getattr(lamina.layers, name)(bounding_box_format=fmt, **kwargs)
+    theirs = getattr(keras.layers, name)(bounding_box_format=fmt, **kwargs)
+    out = ours.transform_bounding_boxes(_box_dict(boxes, labels), transformation,
+                                        training=training)
+    expected = theirs.transform_bounding_boxes(_box_dict(boxes, labels), transformation,
+                                               training=training)
+    _assert_same(out, expected)
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
+def test_random_flip_boxes_match_keras(mode, fmt):
+    flips = torch.tensor([True, False, True]).reshape(BATCH, 1, 1, 1)
+    transformation = {"flips": flips, "input_shape": (BATCH, HEIGHT, WIDTH, 3)}
+    out = _both("RandomFlip", {"mode": mode}, transformation, fmt)
+    if fmt == "xyxy":
+        # The unflipped image keeps its boxes, clipped at the image's top-left edge.
+        boxes, _ = _boxes(fmt)
+        np.testing.assert_allclose(out["boxes"][1].numpy(), np.clip(boxes[1], 0, None),
+                                   atol=1e-5)
+
+
+def test_random_flip_boxes_channels_first_and_inference():
+    transformation = {"flips": torch.ones(BATCH, 1, 1, 1, dtype=torch.bool),
+                      "input_shape": (BATCH, 3, HEIGHT, WIDTH)}
+    _both("RandomFlip", {"data_format": "channels_first"}, transformation, "xyxy")
+    boxes, labels = _boxes("xyxy")
+    out = lamina.layers.RandomFlip(bounding_box_format="xyxy").transform_bounding_boxes(
+        _box_dict(boxes, labels), None, training=False)
+    np.testing.assert_array_equal(out["boxes"].numpy(), boxes)
+
+
+def test_random_flip_call_flips_the_boxes_with_the_images():
+    layer = lamina.layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=1)
+    images = torch.zeros(4, HEIGHT, WIDTH, 1)
+    images[:, :, :5] = 1.0  # a bright strip at the left
+    boxes = torch.tensor([[[0.0, 0.0, 5.0, float(HEIGHT)]]]).repeat(4, 1, 1)
+    out = layer({"images": images, "bounding_boxes": {"boxes": boxes,
+                                                      "labels": torch.zeros(4, 1)}})
+    for image, box in zip(out["images"], out["bounding_boxes"]["boxes"]):
+        x1, _, x2, _ = (int(v) for v in box[0])
+        assert image[0, x1:x2, 0].eq(1.0).all() and image[0, :, 0].sum() == 5
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("options", [{}, {"crop_to_aspect_ratio": True},
+                                     {"pad_to_aspect_ratio": True}])
+@pytest.mark.parametrize("size", [(12, 40), (32, 16)])
+def test_resizing_boxes_match_keras(size, options, fmt):
+    _both("Resizing", {"height": size[0], "width": size[1], **options}, (HEIGHT, WIDTH), fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("size", [(12, 16), (32, 16), (10, 40)])
+def test_center_crop_boxes_match_keras(size, fmt):
+    _both("CenterCrop", {"height": size[0], "width": size[1]},
+          {"input_shape": (BATCH, HEIGHT, WIDTH, 3)}, fmt)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("Resizing", {"height": 12, "width": 40, "pad_to_aspect_ratio": True}),
+    ("CenterCrop", {"height": 12, "width": 16}),
+    ("CenterCrop", {"height": 32, "width": 16, "data_format": "channels_first"}),
+])
+@pytest.mark.parametrize("single", [False, True])
+def test_deterministic_layer_calls_match_keras(name, kwargs, single):
+    boxes, labels = _boxes("center_xywh", seed=3)
+    shape = ((BATCH, 3, HEIGHT, WIDTH) if kwargs.get("data_format") == "channels_first"
+             else (BATCH, HEIGHT, WIDTH, 3))
+    images = np.random.default_rng(4).uniform(size=shape).astype("float32")
+    if single:
+        images, boxes, labels = images[0], boxes[0], labels[0]
+
+    def data():
+        return {"images": torch.tensor(images), "bounding_boxes": _box_dict(boxes, labels)}
+
+    ours = getattr(lamina.layers, name)(bounding_box_format="center_xywh", **kwargs)(data())
+    theirs = getattr(keras.layers, name)(bounding_box_format="center_xywh", **kwargs)(data())
+    assert ours["bounding_boxes"]["boxes"].shape == boxes.shape
+    _assert_same(ours["bounding_boxes"], theirs["bounding_boxes"])
+
+
+def test_boxes_without_a_format_are_refused():
+    layer = lamina.layers.RandomFlip()
+    data = {"images": torch.zeros(1, 4, 4, 1),
+            "bounding_boxes": {"boxes": torch.zeros(1, 1, 4), "labels": torch.zeros(1, 1)}}
+    with pytest.raises(ValueError, match="bounding_box_format='xyxy'"):
+        layer(data)
+
+
+def test_boxes_need_boxes_and_labels():
+    layer = lamina.layers.CenterCrop(2, 2, bounding_box_format="xyxy")
+    with pytest.raises(ValueError, match="keys 'boxes' and 'labels'"):
+        layer({"images": torch.zeros(1, 4, 4, 1),
+               "bounding_boxes": {"boxes": torch.zeros(1, 1, 4)}})
