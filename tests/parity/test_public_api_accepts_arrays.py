@@ -459,6 +459,7 @@ LAYERS = {
                        "one"),
     "CategoryEncoding": ({"num_tokens": 10, "output_mode": "count"}, "tokens", "one"),
     "IntegerLookup": ({"vocabulary": [0, 3, 7, 9], "output_mode": "count"}, "tokens", "one"),
+    "Hashing": ({"num_bins": 5, "output_mode": "count"}, "tokens", "one"),
     "CenterCrop": ({"height": 4, "width": 4}, (2, 6, 6, 3), "one"),
     "RandomCrop": ({"height": 4, "width": 4, "seed": 1}, (2, 6, 6, 3), "one"),
     "RandomZoom": ({"height_factor": 0.0}, (2, 6, 6, 3), "one"),
@@ -537,6 +538,8 @@ NOT_CALLED_ON_DATA = {
     "Merge": "abstract base of the merging layers",
     "StringLookup": "takes strings, which live on the host, not in tensors "
                     "(tests/layers/preprocessing/test_lookup_layers.py)",
+    "HashedCrossing": "crosses features of shape (batch,) or (batch, 1), unlike the sweep's "
+                      "inputs (tests/layers/preprocessing/test_hashing_layers.py)",
     "TextVectorization": "takes strings, which live on the host, not in tensors "
                          "(tests/layers/preprocessing/test_text_vectorization.py)",
 }
@@ -739,6 +742,8 @@ KERAS_CANNOT = {"layers.TorchModuleWrapper:compute_output_shape",
                 "layers.Pipeline:compute_output_shape"}
 # Keras 3 builds the lookups on TensorFlow: without it they raise ImportError.
 KERAS_CANNOT |= {f"layers.IntegerLookup:{m}"
+                 for m in ("__call__", "compute_output_shape", "compute_mask")}
+KERAS_CANNOT |= {f"layers.Hashing:{m}"
                  for m in ("__call__", "compute_output_shape", "compute_mask")}
 # Public names Keras does not have (lamina extras and aliases).
 LAMINA_ONLY = {"losses.LossFunctionWrapper", "losses.reduce_weighted_values",

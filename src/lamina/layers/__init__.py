@@ -102,6 +102,8 @@ from lamina.layers.preprocessing import CenterCrop as CenterCrop
 from lamina.layers.preprocessing import CutMix as CutMix
 from lamina.layers.preprocessing import Discretization as Discretization
 from lamina.layers.preprocessing import Equalization as Equalization
+from lamina.layers.preprocessing import HashedCrossing as HashedCrossing
+from lamina.layers.preprocessing import Hashing as Hashing
 from lamina.layers.preprocessing import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing import MaxNumBoundingBoxes as MaxNumBoundingBoxes
 from lamina.layers.preprocessing import MelSpectrogram as MelSpectrogram

@@ -16,6 +16,8 @@ from lamina.layers.preprocessing.color_jitter import RandomHue as RandomHue
 from lamina.layers.preprocessing.color_jitter import RandomSaturation as RandomSaturation
 from lamina.layers.preprocessing.cut_mix import CutMix as CutMix
 from lamina.layers.preprocessing.discretization import Discretization as Discretization
+from lamina.layers.preprocessing.hashed_crossing import HashedCrossing as HashedCrossing
+from lamina.layers.preprocessing.hashing import Hashing as Hashing
 from lamina.layers.preprocessing.integer_lookup import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing.intensity import AutoContrast as AutoContrast
 from lamina.layers.preprocessing.intensity import Equalization as Equalization
