@@ -136,3 +136,33 @@ def test_boxes_need_boxes_and_labels():
     with pytest.raises(ValueError, match="keys 'boxes' and 'labels'"):
         layer({"images": torch.zeros(1, 4, 4, 1),
                "bounding_boxes": {"boxes": torch.zeros(1, 1, 4)}})
+
+
+def test_random_crop_shifts_x_by_left_and_y_by_top():
+    layer = lamina.layers.RandomCrop(2, 4, bounding_box_format="xyxy")
+    out = layer.transform_bounding_boxes(
+        {"boxes": torch.tensor([[3.0, 4.0, 5.0, 5.0]]), "labels": torch.tensor([1])}, (3, 1))
+    assert out["boxes"].tolist() == [[2.0, 1.0, 4.0, 2.0]]
+    assert out["labels"].tolist() == [1]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_random_crop_boxes_match_keras_with_its_axis_fix(fmt):
+    # Keras 3.15 shifts x by the top offset (keras-team/keras#23518); handing it the
+    # offsets swapped gives the fixed shift, then the fix clips to the crop.
+    size, (top, left) = (12, 16), (3, 7)
+    boxes, labels = _boxes(fmt, seed=5)
+    ours = lamina.layers.RandomCrop(*size, bounding_box_format=fmt).transform_bounding_boxes(
+        _box_dict(boxes, labels), (top, left))
+    theirs = keras.layers.RandomCrop(*size, bounding_box_format=fmt).transform_bounding_boxes(
+        _box_dict(boxes, labels), (left, top))
+    xyxy = keras.utils.bounding_boxes.convert_format(
+        theirs["boxes"], fmt, "xyxy", height=size[0], width=size[1])
+    xyxy = torch.minimum(xyxy, torch.tensor([size[1], size[0]] * 2, dtype=torch.float32))
+    theirs["boxes"] = keras.utils.bounding_boxes.convert_format(
+        xyxy, "xyxy", fmt, height=size[0], width=size[1])
+    _assert_same(ours, theirs)
+    # Inference leaves the boxes alone, as Keras does.
+    kept = lamina.layers.RandomCrop(*size, bounding_box_format=fmt).transform_bounding_boxes(
+        _box_dict(boxes, labels), (top, left), training=False)
+    np.testing.assert_array_equal(kept["boxes"].numpy(), boxes)

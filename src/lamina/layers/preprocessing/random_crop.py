@@ -9,6 +9,7 @@ from lamina.layers.preprocessing.image_base import (
     sized_output_shape,
 )
 from lamina.random.seed_generator import SeedGenerator, make_default_seed, torch_generator
+from lamina.utils.bounding_boxes import convert_format
 
 
 class RandomCrop(BaseImagePreprocessingLayer):
@@ -77,6 +78,25 @@ class RandomCrop(BaseImagePreprocessingLayer):
             images = ops.image.resize(images, size, interpolation=interpolation,
                                       data_format=self.data_format)
         return images
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        # NOTE: as Keras, boxes move only in training and relative boxes are read against
+        # the crop size. Keras 3.15 shifts x by the top offset and y by the left one
+        # (keras-team/keras#23518); this follows its fix (#23519): x by `left`, y by
+        # `top`, clipped to the crop.
+        if not training:
+            return bounding_boxes
+        boxes = convert_format(bounding_boxes["boxes"], self.bounding_box_format, "xyxy",
+                               height=self.height, width=self.width)
+        top, left = (torch.as_tensor(offset, device=boxes.device).to(boxes.dtype)
+                     for offset in transformation)
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        xs = [torch.clamp(x - left, 0, self.width) for x in (x1, x2)]
+        ys = [torch.clamp(y - top, 0, self.height) for y in (y1, y2)]
+        boxes = torch.stack([xs[0], ys[0], xs[1], ys[1]], dim=-1)
+        boxes = convert_format(boxes, "xyxy", self.bounding_box_format, height=self.height,
+                               width=self.width)
+        return {"boxes": boxes, "labels": bounding_boxes["labels"]}
 
     def compute_output_shape(self, input_shape):
         return sized_output_shape(self, input_shape)
