@@ -283,9 +283,10 @@ def test_resize_area_is_overlap_weighted_mean():
 
 
 def _np_blur(x, kernel_size, sigma):
-    """Zero-padded 'same' Gaussian filter of NHWC `x` in float64 (numpy reference)."""
+    """Zero-padded 'same' Gaussian filter of NHWC `x` in float64 (numpy reference);
+    `sigma` is (along width, along height), as Keras' op applies it."""
     out = x.astype("float64")
-    for axis, k, s in ((1, kernel_size[0], sigma[0]), (2, kernel_size[1], sigma[1])):
+    for axis, k, s in ((1, kernel_size[0], sigma[1]), (2, kernel_size[1], sigma[0])):
         g = np.exp(-((np.arange(k) - (k - 1) / 2) ** 2) / (2 * s * s))
         g /= g.sum()
         pad = [(0, 0)] * out.ndim
@@ -322,7 +323,7 @@ def test_sobel_edges_single_image_and_reference():
 
 
 def test_elastic_transform_deterministic_parts(K):
-    # Keras draws its noise differently, so seeded values cannot be compared; check the
+    # Keras ignores the seed on torch (test_preprocessing_fixes compares values); check the
     # parts that are defined: shapes/dtypes, seeding, the alpha=0 identity and scale.
     big = arr((2, 24, 24, 3), low=0, high=1)
     ours = ops.image.elastic_transform(big, seed=5)
@@ -336,11 +337,12 @@ def test_elastic_transform_deterministic_parts(K):
     ramp = np.broadcast_to(np.arange(24, dtype="float32")[None, None, :, None],
                            (16, 24, 24, 1)).copy()
     shifts = []
-    for alpha in (20.0, 80.0):
+    for alpha in (4.0, 16.0):
         out = ops.image.elastic_transform(ramp, alpha=alpha, sigma=5.0, seed=3,
                                           fill_mode="nearest")
         shifts.append((out - torch.tensor(ramp))[:, 6:-6, 6:-6])
-    # smoothed unit noise has std ~ 1 / (2 sqrt(pi) sigma), so about 1.1 px at alpha=20
+    # smoothed unit noise has std ~ 1 / (2 sqrt(pi) sigma); times sigma (Keras scales the
+    # noise by it) that is about 1.1 px at alpha=4
     assert abs(float(shifts[0].mean())) < 0.5
     assert 0.5 < float(shifts[0].std()) < 2.5
     assert float(shifts[1].std()) > 2 * float(shifts[0].std())

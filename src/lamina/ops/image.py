@@ -571,13 +571,14 @@ def _gaussian_kernel(k, sigma, dtype, device):
 @keras_op("GaussianBlur", module="image", init_args=("kernel_size", "sigma", "data_format"))
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
     """Gaussian blur with a `kernel_size = (height, width)` window and standard deviations
-    `sigma = (along height, along width)`; zero padding keeps the input size (an even
-    window reaches one pixel further down/right). Integer images give floatx results."""
+    `sigma = (along width, along height)` (the order Keras' op applies them in); zero
+    padding keeps the input size (an even window reaches one pixel further down/right).
+    Integer images give floatx results."""
     x, undo = _to_nchw(images, data_format, "gaussian_blur")
     x = float_tensor(x)
     c = x.shape[1]
     kh, kw = _pair(kernel_size)
-    sh, sw = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
+    sw, sh = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
     gy = _gaussian_kernel(kh, sh, work, x.device)
     gx = _gaussian_kernel(kw, sw, work, x.device)
@@ -694,11 +695,12 @@ def _generator(seed, device):
                      "data_format"))
 def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
                       fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
-    """Random elastic deformation: every pixel is displaced by standard-normal noise
-    smoothed with a Gaussian of std `sigma` (window `2 round(3 sigma) + 1`) and scaled
-    by `alpha`, then the input is resampled there (`fill_mode` as in
-    `affine_transform`). The same int `seed` gives the same warp; `alpha=0` is the
-    identity."""
+    """Random elastic deformation, Keras' formula: per image, standard-normal noise
+    `dx` then `dy` (drawn in that order, in the image's float dtype) times `sigma`,
+    smoothed by a Gaussian of std `sigma` (window `int(6 sigma) | 1`) and scaled by
+    `alpha`, displaces every pixel; the input is resampled there (`fill_mode` as in
+    `affine_transform`). Positions are float32 for half-precision images. The same int
+    `seed` gives the same warp; `alpha=0` is the identity."""
     _choice("interpolation", interpolation, ("nearest", "bilinear"))
     _choice("fill_mode", fill_mode, _FILL_MODES)
     x, undo = _to_nchw(images, data_format, "elastic_transform")
@@ -706,13 +708,19 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
     x = x.to(_compute_dtype(dtype))
     n, _, h, w = x.shape
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
-    noise = torch.randn((n, 2, h, w), generator=_generator(seed, x.device), dtype=work,
-                        device=x.device)
-    k = 2 * int(round(3 * float(sigma))) + 1
-    shift = gaussian_blur(noise, (k, k), (sigma, sigma), "channels_first") * alpha
+    generator = _generator(seed, x.device)
+    # Keras draws dx, then dy, in the image dtype; drawing the same way keeps one noise
+    # stream for both libraries.
+    noise = torch.stack([torch.randn((n, h, w), generator=generator, dtype=x.dtype,
+                                     device=x.device) for _ in range(2)], 1).to(work)
+    sigma = torch.as_tensor(sigma, dtype=work, device=x.device)
+    alpha = torch.as_tensor(alpha, dtype=work, device=x.device)
+    # NOTE: one host read of sigma sizes the window, as Keras does.
+    k = int(6 * float(sigma)) | 1
+    shift = gaussian_blur(noise * sigma, (k, k), (sigma, sigma), "channels_first") * alpha
     gy, gx = torch.meshgrid(torch.arange(h, dtype=work, device=x.device),
                             torch.arange(w, dtype=work, device=x.device), indexing="ij")
-    ys, xs = (gy + shift[:, 0]).to(x.dtype), (gx + shift[:, 1]).to(x.dtype)
+    ys, xs = gy + shift[:, 1], gx + shift[:, 0]
     out = _warp(x, lambda lo, hi: (ys[lo:hi], xs[lo:hi]), interpolation, fill_mode,
                 fill_value)
     return undo(_cast_back(out, dtype))

@@ -73,11 +73,7 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         if not training or transformation is None:
             return images
         sigma = transformation["blur_factor"]
-        # NOTE: Keras' layer gives `blur_factor[1]` to the rows and `[0]` to the columns
-        # (its op builds the kernel as outer(y, x) from (x, y)); ops.image.gaussian_blur
-        # takes (height, width).
-        blurred = ops.image.gaussian_blur(images, kernel_size=self.kernel_size,
-                                          sigma=(sigma[1], sigma[0]),
+        blurred = ops.image.gaussian_blur(images, kernel_size=self.kernel_size, sigma=sigma,
                                           data_format=self.data_format)
         apply = transformation["should_apply_blur"][:, None, None, None]
         return torch.where(apply, blurred, images).clamp_(*self.value_range)

@@ -1,0 +1,58 @@
+"""Keras-parity fixes around the image preprocessing layers, with Keras 3 (torch
+backend) as the oracle: gaussian_blur's sigma order, elastic_transform's formula,
+RandomRotation's matrix layout, RandomCrop in a functional model, Rescaling on dicts."""
+
+import numpy as np
+import pytest
+import torch
+
+from lamina import ops
+
+keras = pytest.importorskip("keras")
+
+RNG = np.random.default_rng(11)
+IMG = RNG.uniform(0, 1, (2, 9, 11, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("sigma", [(0.5, 2.0), (1.7, 0.4), (1.0, 1.0)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_gaussian_blur_applies_sigmas_like_keras(sigma, data_format):
+    x = IMG if data_format == "channels_last" else IMG.transpose(0, 3, 1, 2)
+    ours = ops.image.gaussian_blur(x, (5, 5), sigma, data_format=data_format)
+    theirs = keras.ops.image.gaussian_blur(x, (5, 5), sigma, data_format=data_format)
+    np.testing.assert_allclose(ours, np.asarray(theirs.cpu()), rtol=1e-5, atol=1e-6)
+
+
+def _elastic_both(x, **kwargs):
+    torch.manual_seed(123)
+    theirs = keras.ops.image.elastic_transform(x, seed=1, **kwargs)
+    torch.manual_seed(123)
+    ours = ops.image.elastic_transform(x, seed=None, **kwargs)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"alpha": 5.0, "sigma": 1.3, "interpolation": "nearest", "fill_mode": "constant",
+     "fill_value": 0.5},
+    {"alpha": 30.0, "sigma": 2.0, "fill_mode": "wrap", "data_format": "channels_first"},
+])
+def test_elastic_transform_matches_keras_given_the_same_noise(kwargs):
+    x = RNG.uniform(0, 1, (3, 20, 17, 2)).astype("float32")
+    if kwargs.get("data_format") == "channels_first":
+        x = x.transpose(0, 3, 1, 2).copy()
+    ours, theirs = _elastic_both(torch.tensor(x), **kwargs)
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs.cpu(), rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(ours, torch.tensor(x))
+
+
+def test_elastic_transform_half_images_use_float32_positions():
+    x = torch.tensor(RNG.uniform(0, 1, (2, 40, 40, 1)), dtype=torch.float16)
+    torch.manual_seed(5)
+    half = ops.image.elastic_transform(x, alpha=3.0, sigma=1.0)
+    torch.manual_seed(5)
+    # The same noise in float32: only the image's rounding separates the two results.
+    full = ops.image.elastic_transform(x.float(), alpha=3.0, sigma=1.0)
+    assert half.dtype == torch.float16
+    np.testing.assert_allclose(half.float(), full, atol=2e-2)
