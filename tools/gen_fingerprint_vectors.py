@@ -2,8 +2,8 @@
 
 The expected values in tests/layers/preprocessing/test_hashing_layers.py were generated
 with this script (TensorFlow 2.x: `tf.fingerprint(method="farmhash64")` is FarmHash's
-Fingerprint64, little-endian). TensorFlow is not a lamina dependency: run it in a
-separate environment, `python tools/gen_fingerprint_vectors.py`.
+Fingerprint64, little-endian; the lookup row needs Keras 3 too). TensorFlow is not a
+lamina dependency: run it in a separate environment, `python tools/gen_fingerprint_vectors.py`.
 """
 
 import numpy as np
@@ -33,6 +33,11 @@ def main():
     print("CROSS_MOD_1000 =", tf.sparse.to_dense(tf.sparse.cross_hashed(
         [tf.constant([[1], [-2]], tf.int64), tf.constant([[b"a"], [b"bc"]])], 1000)).numpy()
         [:, 0].tolist(), " # [1, -2] x [b'a', b'bc']")
+    import keras  # after TensorFlow: Keras' lookups run on it
+
+    lookup = keras.layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=3)
+    print("STRING_LOOKUP_3_OOV =", lookup([["a", "zz", "q"], ["b", "", "hello"]]).numpy()
+          .tolist())
 
 
 if __name__ == "__main__":

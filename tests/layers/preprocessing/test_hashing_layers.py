@@ -7,7 +7,8 @@
   other vectors (and the SipHash bucket and cross vectors) were generated with TensorFlow
   by tools/gen_fingerprint_vectors.py (TensorFlow is not a lamina dependency).
 - Layer outputs: the examples of Keras 3's `Hashing` documentation, and properties that
-  hold by construction (bin range, the mask bin, determinism, the encodings' sums).
+  hold by construction (bin range, the mask bin, determinism, the encodings' sums); the
+  lookups' OOV slots against the hashes above (one StringLookup row from the tools script).
 """
 
 import json
@@ -18,7 +19,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.layers.preprocessing import HashedCrossing, Hashing
+from lamina.layers.preprocessing import HashedCrossing, Hashing, IntegerLookup, StringLookup
 from lamina.layers.preprocessing.fingerprints import (
     fingerprint64,
     fingerprint_cat64,
@@ -214,3 +215,38 @@ def test_bad_crossing_inputs_raise():
         layer([np.array([1.5, 2.0]), np.array([1, 2])])
     with pytest.raises(ValueError, match=r"\(batch_size, 1\)"):
         layer([np.ones((2, 3), int), np.ones((2, 3), int)])
+
+
+def test_lookups_hash_oov_tokens_into_their_oov_slots():
+    # As Keras: OOV slot = Fingerprint64(token) % num_oov_indices (SipHash-2-4 with a salt),
+    # integers as decimal strings; the slots follow the mask index.
+    tokens = np.array([["a", "zz", "q"], ["b", "", "hello"]])
+    out = StringLookup(vocabulary=["a", "b"], num_oov_indices=3)(tokens).numpy()
+    oov = ~np.isin(tokens, ["a", "b"])
+    want = fingerprint64([t.encode() for t in tokens[oov].tolist()]) % np.uint64(3)
+    np.testing.assert_array_equal(out[oov], want.astype(np.int64))
+    np.testing.assert_array_equal(out[~oov], [3, 4])
+    assert out.tolist() == [[3, 1, 2], [4, 2, 1]]  # STRING_LOOKUP_3_OOV of the tools script
+    salted = StringLookup(vocabulary=["a", "b"], num_oov_indices=3, mask_token="",
+                          salt=[5, 6])(tokens).numpy()
+    keyed = siphash24([t.encode() for t in ["zz", "q", "hello"]], (5, 6)) % np.uint64(3)
+    np.testing.assert_array_equal(salted[oov & (tokens != "")], keyed.astype(np.int64) + 1)
+    assert salted[1, 1] == 0  # the mask token
+
+    ints = np.array([[1, -50, 7], [3, 99, 123456]])
+    layer = IntegerLookup(vocabulary=[1, 3], num_oov_indices=5, oov_method="farmhash")
+    got = layer(ints).numpy()
+    oov = ~np.isin(ints, [1, 3])
+    want = fingerprint64([str(v).encode() for v in ints[oov].tolist()]) % np.uint64(5)
+    np.testing.assert_array_equal(got[oov], want.astype(np.int64))
+    # floormod stays the integer default
+    floormod = IntegerLookup(vocabulary=[1, 3], num_oov_indices=5)(ints).numpy()
+    np.testing.assert_array_equal(floormod[oov], ints[oov] % 5)
+    config = IntegerLookup(vocabulary=[1, 3], num_oov_indices=5, oov_method="farmhash",
+                           salt=9).get_config()
+    assert (config["oov_method"], config["salt"]) == ("farmhash", [9, 9])
+
+
+def test_lookup_salt_must_be_one_or_two_integers():
+    with pytest.raises(ValueError, match="`salt` argument for `IndexLookup`"):
+        StringLookup(num_oov_indices=2, salt="seed")

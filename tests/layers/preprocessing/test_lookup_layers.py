@@ -275,8 +275,8 @@ def test_bad_adapt_and_arguments_raise_clearly():
         StringLookup(name="w").adapt(np.array([], dtype=str))
     with pytest.raises(ValueError, match="Cannot adapt layer 'w' after setting a static"):
         StringLookup(vocabulary=VOCAB, name="w").adapt(["a"])
-    with pytest.raises(NotImplementedError, match="num_oov_indices=2.*farmhash"):
-        StringLookup(num_oov_indices=2)
+    with pytest.raises(ValueError, match="`salt` can only be used when `oov_method='farmhash'"):
+        IntegerLookup(num_oov_indices=2, salt=3)
     with pytest.raises(ValueError, match="`output_mode` must be `'int'` when `invert`"):
         StringLookup(invert=True, output_mode="count")
     with pytest.raises(ValueError, match="`sparse=True`"):

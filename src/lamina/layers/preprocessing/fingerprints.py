@@ -3,7 +3,9 @@
 - `fingerprint64`: FarmHash's Fingerprint64 (the `farmhashna` 64-bit hash), which
   `tf.strings.to_hash_bucket_fast` and `tf.sparse.cross_hashed` use;
 - `siphash24`: SipHash-2-4 with a 128-bit key, as `tf.strings.to_hash_bucket_strong`;
-- `fingerprint_cat64`: how `tf.sparse.cross_hashed` folds one feature's hash into a cross.
+- `fingerprint_cat64`: how `tf.sparse.cross_hashed` folds one feature's hash into a cross;
+- `hash_bins`: values to bins as `to_hash_bucket_fast`/`_strong` give them (the `Hashing`
+  layer and the lookups' OOV slots).
 
 Each takes a sequence of `bytes` and returns a numpy uint64 array. Strings of one length
 read their words at the same offsets, so each length is hashed as one vectorised batch
@@ -224,3 +226,19 @@ def fingerprint_cat64(first, second):
         result = result * _CAT_MUL
         result = _shift_mix(result) * _CAT_MUL
         return _shift_mix(result)
+
+
+def hash_bins(values, num_bins, key=None):
+    """The hash bin of each value (a numpy array of int64, str or bytes) in `[0, num_bins)`,
+    as a numpy int64 array: FarmHash Fingerprint64 of its bytes (integers as decimal
+    strings, text as UTF-8), or SipHash-2-4 under `key` (two integers) when given."""
+    uniques, inverse = np.unique(values.reshape(-1), return_inverse=True)
+    if uniques.dtype.kind == "i":
+        strings = [str(v).encode() for v in uniques.tolist()]
+    elif uniques.dtype.kind == "U":
+        strings = [v.encode() for v in uniques.tolist()]
+    else:
+        strings = uniques.tolist()
+    hashes = fingerprint64(strings) if key is None else siphash24(strings, key)
+    bins = (hashes % np.uint64(num_bins)).astype(np.int64)
+    return bins[inverse.reshape(-1)].reshape(values.shape)

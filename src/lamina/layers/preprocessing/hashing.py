@@ -1,6 +1,6 @@
 """`Hashing`: strings or integers to hash bins, as Keras' TensorFlow ops bin them.
 
-`host_values` and `hash_bins` are shared with `HashedCrossing` and the lookup layers.
+`host_values` is shared with `HashedCrossing`.
 """
 
 import numpy as np
@@ -11,7 +11,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.symbolic import in_symbolic_run
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode_categories
-from lamina.layers.preprocessing.fingerprints import fingerprint64, siphash24
+from lamina.layers.preprocessing.fingerprints import hash_bins
 from lamina.layers.preprocessing.string_lookup import host_strings
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")
@@ -31,22 +31,6 @@ def host_values(data, what):
     if array.dtype.kind == "S":
         return array
     return host_strings(array, "utf-8", what)
-
-
-def hash_bins(values, num_bins, key=None):
-    """The hash bin of each value (a numpy array from `host_values`) in `[0, num_bins)`,
-    as a numpy int64 array: FarmHash Fingerprint64 of its bytes (integers as decimal
-    strings, text as UTF-8), or SipHash-2-4 under `key` (two integers) when given."""
-    uniques, inverse = np.unique(values.reshape(-1), return_inverse=True)
-    if uniques.dtype.kind == "i":
-        strings = [str(v).encode() for v in uniques.tolist()]
-    elif uniques.dtype.kind == "U":
-        strings = [v.encode() for v in uniques.tolist()]
-    else:
-        strings = uniques.tolist()
-    hashes = fingerprint64(strings) if key is None else siphash24(strings, key)
-    bins = (hashes % np.uint64(num_bins)).astype(np.int64)
-    return bins[inverse.reshape(-1)].reshape(values.shape)
 
 
 class Hashing(Layer):

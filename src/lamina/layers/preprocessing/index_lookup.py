@@ -12,10 +12,12 @@ import os
 import numpy as np
 import torch
 
+from lamina.backend.config import floatx
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.backend.symbolic import in_symbolic_run
+from lamina.backend.symbolic import KerasTensor, in_symbolic_run
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode_categories, encoded_shape
+from lamina.layers.preprocessing.fingerprints import hash_bins
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -67,11 +69,19 @@ class IndexLookup(Layer):
             raise ValueError(
                 f"Unknown value for argument oov_method of {type(self).__name__}: "
                 f"{oov_method}. Allowed values are: ('floormod', 'farmhash')")
-        if salt is not None or oov_method == "farmhash":
-            raise NotImplementedError(
-                f"{type(self).__name__}: `salt` and `oov_method='farmhash'` hash OOV tokens "
-                "with TensorFlow's farmhash, which lamina does not implement. Leave them "
-                "unset (floormod buckets for integers, `num_oov_indices` <= 1 for strings).")
+        if salt is not None:
+            if vocabulary_dtype != "string" and oov_method != "farmhash":
+                raise ValueError(
+                    "`salt` can only be used when `oov_method='farmhash'`. Received: "
+                    f"oov_method={oov_method}")
+            if isinstance(salt, (tuple, list)) and len(salt) == 2:
+                salt = list(salt)
+            elif isinstance(salt, int):
+                salt = [salt, salt]
+            else:
+                raise ValueError(
+                    "The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, "
+                    f"or a single integer. Received: salt={salt}.")
         self.__dict__["_frozen_vocab_size"] = kwargs.pop("vocabulary_size", None)
         has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
         kwargs.pop("trainable", None)
@@ -384,9 +394,14 @@ class IndexLookup(Layer):
                     "setting `num_oov_indices=1`.")
         elif self.num_oov_indices == 1:
             found = torch.where(oov, self._oov_start_index(), found)
-        else:  # integers only: the subclass refuses several OOV slots for strings
+        elif self.vocabulary_dtype != "string" and self.oov_method != "farmhash":
             bucket = torch.remainder(inputs, self.num_oov_indices) + self._oov_start_index()
             found = torch.where(oov, bucket, found)
+        else:  # as Keras: FarmHash (SipHash with a salt) of the token, integers as decimals
+            tokens = inputs.cpu().numpy() if isinstance(inputs, torch.Tensor) else inputs
+            bucket = torch.from_numpy(np.array(
+                hash_bins(tokens, self.num_oov_indices, self.salt), np.int64))
+            found = torch.where(oov, bucket.to(found.device) + self._oov_start_index(), found)
         if self.mask_token is not None:
             # Masked tokens are index 0 in int mode and encode as nothing otherwise.
             found = torch.where(found == MASK, 0 if self.output_mode == "int" else -1, found)
@@ -397,6 +412,15 @@ class IndexLookup(Layer):
             return tuple(input_shape)
         depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
         return encoded_shape(input_shape, self.output_mode, depth)
+
+    def compute_output_spec(self, inputs):
+        if self.output_mode != "int":
+            dtype = floatx()
+        elif self.invert and self.vocabulary_dtype == "string":
+            dtype = "string"  # inverted string lookups give numpy strings back
+        else:
+            dtype = "int64"
+        return KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     # -- saving ---------------------------------------------------------------------------
     def get_config(self):

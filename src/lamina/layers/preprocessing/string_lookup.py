@@ -18,8 +18,8 @@ class StringLookup(IndexLookup):
 
     Args:
         max_tokens: the most indices in all (special slots included); None for no limit.
-        num_oov_indices: OOV slots, 0 (OOV inputs raise) or 1. Keras hashes into more
-            slots with TensorFlow's farmhash, which lamina does not implement.
+        num_oov_indices: OOV slots; 0 makes OOV inputs raise; OOV strings go to slot
+            `fingerprint64(token) % num_oov_indices` (SipHash-2-4 with `salt`), as Keras.
         mask_token: the token that marks padding (index 0), or None.
         oov_token: the token `invert=True` returns for OOV indices (`"[UNK]"`).
         vocabulary: a list or array of strings, or a text file's path.
@@ -30,6 +30,7 @@ class StringLookup(IndexLookup):
             size (non-int modes).
         sparse: only `False` (torch backend).
         encoding: the text encoding of bytes inputs and vocabulary files.
+        salt: an integer or two keying SipHash for the OOV slots; None for FarmHash.
 
     >>> layer = StringLookup(vocabulary=["a", "b", "c"])
     >>> layer([["a", "c"], ["d", "b"]])
@@ -44,18 +45,14 @@ class StringLookup(IndexLookup):
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
-                 pad_to_max_tokens=False, sparse=False, encoding="utf-8", name=None, **kwargs):
-        if num_oov_indices > 1:
-            raise NotImplementedError(
-                f"StringLookup: num_oov_indices={num_oov_indices} hashes OOV strings into "
-                "several slots with TensorFlow's farmhash, which lamina does not implement. "
-                "Use num_oov_indices=1 (or 0).")
+                 pad_to_max_tokens=False, sparse=False, encoding="utf-8", name=None, salt=None,
+                 **kwargs):
         self.__dict__["encoding"] = encoding  # read while the vocabulary is set
         super().__init__(max_tokens=max_tokens, num_oov_indices=num_oov_indices,
                          mask_token=mask_token, oov_token=oov_token, vocabulary=vocabulary,
                          idf_weights=idf_weights, invert=invert, output_mode=output_mode,
                          pad_to_max_tokens=pad_to_max_tokens, sparse=sparse, name=name,
-                         vocabulary_dtype="string", **kwargs)
+                         salt=salt, vocabulary_dtype="string", **kwargs)
 
     def _tokens_of(self, data, what):
         return host_strings(data, self.encoding, f"{self._owner}: {what}")
