@@ -10,7 +10,6 @@ from lamina.layers.preprocessing.image_base import (
     check_choice,
     draw_applied,
 )
-from lamina.random.seed_generator import torch_generator
 
 _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 
@@ -73,38 +72,13 @@ class RandomElasticTransform(BaseWarpLayer):
                 "seed": generator}
 
     def _warp_batch(self, images, transformation, interpolation):
-        channels_last = self.data_format == "channels_last"
-        batch, height, width = (images.shape[0], images.shape[self._height_axis],
-                                images.shape[self._width_axis])
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
         distortion = torch.as_tensor(transformation["distortion_factor"])
-        alpha = max(height, width) * 0.1 * distortion
-        sigma = min(height, width) * 0.05 * distortion
-        dtype = images.dtype if images.is_floating_point() else (
-            self.dtype_policy.compute_torch_dtype)
-        # NOTE: one host read of the (batch-wide) sigma sizes the blur window, as Keras.
-        window = int(6 * float(sigma)) | 1
-        generator = torch_generator(transformation["seed"], images.device)
-        noise = [torch.randn((batch, height, width), generator=generator, dtype=dtype,
-                             device=images.device) * sigma for _ in range(2)]
-        dx, dy = (ops.image.gaussian_blur(n[:, None], (window, window), (sigma, sigma),
-                                          data_format="channels_first")[:, 0] * alpha
-                  for n in noise)
-        rows = torch.arange(height, device=images.device)[:, None]
-        cols = torch.arange(width, device=images.device)[None, :]
-        ys, xs = rows + dy, cols + dx
-        # One map_coordinates call for the whole batch: batch and channel coordinates are
-        # whole numbers, so they only pick the image and channel to sample.
-        channels = images.shape[-1 if channels_last else 1]
-        index = torch.arange(batch, device=images.device, dtype=ys.dtype)[:, None, None]
-        channel = torch.arange(channels, device=images.device, dtype=ys.dtype)
-        if channels_last:
-            grid = [index[..., None], ys[..., None], xs[..., None], channel]
-        else:
-            grid = [index[:, None], channel[None, :, None, None], ys[:, None], xs[:, None]]
-        grid = torch.stack(torch.broadcast_tensors(*grid))
-        order = 0 if interpolation == "nearest" else 1
-        warped = ops.image.map_coordinates(images, grid, order, fill_mode=self.fill_mode,
-                                           fill_value=self.fill_value).to(images.dtype)
+        warped = ops.image.elastic_transform(
+            images, alpha=max(height, width) * 0.1 * distortion,
+            sigma=min(height, width) * 0.05 * distortion, interpolation=interpolation,
+            fill_mode=self.fill_mode, fill_value=self.fill_value, seed=transformation["seed"],
+            data_format=self.data_format)
         apply = torch.as_tensor(transformation["apply_transform"], device=images.device)
         out = torch.where(apply[:, None, None, None], warped, images)
         return out.clamp(self.value_range[0], self.value_range[1])
