@@ -138,3 +138,18 @@ def test_decode_per_level_dicts_match_keras():
 def test_public_names_match_keras():
     keras_names = {n for n in dir(kb) if not n.startswith("_")}
     assert keras_names <= set(dir(lb))
+
+
+def test_per_image_sizes_broadcast_as_in_keras():
+    # Per-image sizes of shape (batch, 1, 1), as the zoom layer's boxes use them.
+    boxes = torch.tensor(_boxes((3, 5), seed=14))
+    height = torch.tensor([[[40.0]], [[50.0]], [[60.0]]])
+    width = torch.tensor([[[30.0]], [[64.0]], [[90.0]]])
+    ours = lb.convert_format(boxes, "xyxy", "rel_xyxy", height=height, width=width)
+    theirs = kb.convert_format(boxes, "xyxy", "rel_xyxy", height=height, width=width)
+    assert ours.shape == (3, 5, 4)
+    _close(ours, theirs)
+    data = {"boxes": ours * 1.3 - 0.1, "labels": torch.zeros(3, 5, dtype=torch.int32)}
+    ours = lb.clip_to_image_size(data, height, width, "rel_xyxy")
+    theirs = kb.clip_to_image_size(dict(data), height, width, "rel_xyxy")
+    _close(ours["boxes"], theirs["boxes"])

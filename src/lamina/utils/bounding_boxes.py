@@ -30,51 +30,61 @@ def _stack(*coords):
     return torch.stack(coords, dim=-1)
 
 
+# NOTE: conversion and clipping keep each coordinate as a `(..., 1)` column, so a per-image
+# `height`/`width` of shape `(batch, 1, 1)` broadcasts against `(batch, N, 1)` as in Keras.
+def _columns(boxes):
+    return boxes.split(1, dim=-1)
+
+
+def _join(*columns):
+    return torch.cat(columns, dim=-1)
+
+
 # Each format to and from `xyxy`; `h`/`w` only matter to the relative formats.
 def _to_xyxy(fmt, boxes, h, w):
-    a, b, c, d = _corners(boxes)
+    a, b, c, d = _columns(boxes)
     if fmt == "xyxy":
         return boxes
     if fmt == "yxyx":
-        return _stack(b, a, d, c)
+        return _join(b, a, d, c)
     if fmt == "xywh":
-        return _stack(a, b, a + c, b + d)
+        return _join(a, b, a + c, b + d)
     if fmt == "center_xywh":
-        return _stack(a - c / 2.0, b - d / 2.0, a + c / 2.0, b + d / 2.0)
+        return _join(a - c / 2.0, b - d / 2.0, a + c / 2.0, b + d / 2.0)
     if fmt == "center_yxhw":
-        return _stack(b - d / 2.0, a - c / 2.0, b + d / 2.0, a + c / 2.0)
+        return _join(b - d / 2.0, a - c / 2.0, b + d / 2.0, a + c / 2.0)
     if fmt == "rel_xyxy":
-        return _stack(a * w, b * h, c * w, d * h)
+        return _join(a * w, b * h, c * w, d * h)
     if fmt == "rel_yxyx":
-        return _stack(b * w, a * h, d * w, c * h)
+        return _join(b * w, a * h, d * w, c * h)
     if fmt == "rel_xywh":
-        return _stack(a * w, b * h, (a + c) * w, (b + d) * h)
+        return _join(a * w, b * h, (a + c) * w, (b + d) * h)
     # rel_center_xywh
-    return _stack((a - c / 2.0) * w, (b - d / 2.0) * h, (a + c / 2.0) * w, (b + d / 2.0) * h)
+    return _join((a - c / 2.0) * w, (b - d / 2.0) * h, (a + c / 2.0) * w, (b + d / 2.0) * h)
 
 
 def _from_xyxy(fmt, boxes, h, w):
-    x1, y1, x2, y2 = _corners(boxes)
+    x1, y1, x2, y2 = _columns(boxes)
     if fmt == "xyxy":
         return boxes
     if fmt == "yxyx":
-        return _stack(y1, x1, y2, x2)
+        return _join(y1, x1, y2, x2)
     if fmt == "xywh":
-        return _stack(x1, y1, x2 - x1, y2 - y1)
+        return _join(x1, y1, x2 - x1, y2 - y1)
     # NOTE: centres as `x1 + (x2 - x1) / 2`, not `(x1 + x2) / 2`: Keras' rounding.
     cx, cy = x1 + (x2 - x1) / 2.0, y1 + (y2 - y1) / 2.0
     if fmt == "center_xywh":
-        return _stack(cx, cy, x2 - x1, y2 - y1)
+        return _join(cx, cy, x2 - x1, y2 - y1)
     if fmt == "center_yxhw":
-        return _stack(cy, cx, y2 - y1, x2 - x1)
+        return _join(cy, cx, y2 - y1, x2 - x1)
     if fmt == "rel_xyxy":
-        return _stack(x1 / w, y1 / h, x2 / w, y2 / h)
+        return _join(x1 / w, y1 / h, x2 / w, y2 / h)
     if fmt == "rel_yxyx":
-        return _stack(y1 / h, x1 / w, y2 / h, x2 / w)
+        return _join(y1 / h, x1 / w, y2 / h, x2 / w)
     if fmt == "rel_xywh":
-        return _stack(x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h)
+        return _join(x1 / w, y1 / h, (x2 - x1) / w, (y2 - y1) / h)
     # rel_center_xywh
-    return _stack(cx / w, cy / h, (x2 - x1) / w, (y2 - y1) / h)
+    return _join(cx / w, cy / h, (x2 - x1) / w, (y2 - y1) / h)
 
 
 def _scalar(value, dtype, device):
@@ -161,10 +171,10 @@ def clip_to_image_size(bounding_boxes, height=None, width=None, bounding_box_for
         y_max = _scalar(height, boxes.dtype, boxes.device)
     else:
         x_max = y_max = _scalar(1.0, boxes.dtype, boxes.device)
-    x1, y1, x2, y2 = _corners(boxes)
+    x1, y1, x2, y2 = _columns(boxes)
     zero = _scalar(0, boxes.dtype, boxes.device)
-    boxes = _stack(*(torch.clamp(c, zero, top) for c, top in
-                     ((x1, x_max), (y1, y_max), (x2, x_max), (y2, y_max))))
+    boxes = _join(*(torch.clamp(c, zero, top) for c, top in
+                    ((x1, x_max), (y1, y_max), (x2, x_max), (y2, y_max))))
     out = dict(bounding_boxes)
     out["boxes"] = boxes
     if labels is not None:

@@ -166,3 +166,47 @@ def test_random_crop_boxes_match_keras_with_its_axis_fix(fmt):
     kept = lamina.layers.RandomCrop(*size, bounding_box_format=fmt).transform_bounding_boxes(
         _box_dict(boxes, labels), (top, left), training=False)
     np.testing.assert_array_equal(kept["boxes"].numpy(), boxes)
+
+
+def _drawn(name, kwargs, shape=(BATCH, HEIGHT, WIDTH, 3)):
+    """A transformation drawn by the lamina layer, to feed to both libraries."""
+    layer = getattr(lamina.layers, name)(seed=7, **kwargs)
+    return layer.get_random_transformation(torch.zeros(shape), training=True)
+
+
+AFFINE_CASES = [
+    ("RandomTranslation", {"height_factor": 0.3, "width_factor": (-0.4, 0.2)}),
+    ("RandomZoom", {"height_factor": (-0.4, 0.3)}),
+    ("RandomZoom", {"height_factor": 0.3, "width_factor": (-0.5, 0.1)}),
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name, kwargs", AFFINE_CASES)
+def test_affine_layer_boxes_match_keras(name, kwargs, fmt):
+    out = _both(name, kwargs, _drawn(name, kwargs), fmt)
+    assert out["boxes"].shape == (BATCH, N, 4)
+
+
+@pytest.mark.parametrize("name, kwargs", AFFINE_CASES)
+def test_affine_layer_boxes_channels_first_single_and_inference(name, kwargs):
+    kwargs = dict(kwargs, data_format="channels_first")
+    _both(name, kwargs, _drawn(name, kwargs, (BATCH, 3, HEIGHT, WIDTH)), "xyxy")
+    layer = getattr(lamina.layers, name)(bounding_box_format="xyxy", seed=3, **kwargs)
+    boxes, labels = _boxes("xyxy")
+    images = torch.zeros(3, HEIGHT, WIDTH)
+    out = layer({"images": images, "bounding_boxes": _box_dict(boxes[0], labels[0])})
+    assert out["bounding_boxes"]["boxes"].shape == (N, 4)
+    kept = layer({"images": images, "bounding_boxes": _box_dict(boxes[0], labels[0])},
+                 training=False)
+    np.testing.assert_array_equal(kept["bounding_boxes"]["boxes"].numpy(), boxes[0])
+
+
+def test_translation_moves_boxes_by_the_drawn_shift():
+    layer = lamina.layers.RandomTranslation(0.0, 0.0, bounding_box_format="xyxy")
+    transformation = {"translations": torch.tensor([[3.0, -2.0]]),
+                      "input_shape": (1, HEIGHT, WIDTH, 3)}
+    out = layer.transform_bounding_boxes(
+        {"boxes": torch.tensor([[[4.0, 5.0, 10.0, 12.0]]]), "labels": torch.tensor([[0]])},
+        transformation)
+    assert out["boxes"].tolist() == [[[7.0, 3.0, 13.0, 10.0]]]

@@ -55,9 +55,7 @@ class CenterCrop(BaseImagePreprocessingLayer):
         return self.transform_images(masks, transformation, training=training)
 
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
-        shape = transformation["input_shape"]
-        # NOTE: axes counted from the end, so a Keras transformation of one image fits.
-        height, width = shape[self._height_axis - 4], shape[self._width_axis - 4]
+        height, width = self._input_size(transformation)
         boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
                                height=height, width=width)
         fits = height >= self.height and width >= self.width

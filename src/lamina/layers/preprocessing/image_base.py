@@ -99,6 +99,12 @@ class BaseImagePreprocessingLayer(Layer):
             "'bounding_boxes' for this layer yet; pass 'images', 'labels' and "
             "'segmentation_masks' only.")
 
+    def _input_size(self, transformation):
+        """`(height, width)` of the images `transformation["input_shape"]` describes."""
+        shape = transformation["input_shape"]
+        # NOTE: axes counted from the end, so a Keras transformation of one image fits.
+        return shape[self._height_axis - 4], shape[self._width_axis - 4]
+
     def _transform_box_dict(self, bounding_boxes, transformation, training, single):
         if not self.bounding_box_format:
             raise ValueError(

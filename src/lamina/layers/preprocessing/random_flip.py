@@ -72,9 +72,7 @@ class RandomFlip(BaseImagePreprocessingLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        shape = transformation["input_shape"]
-        # NOTE: axes counted from the end, so a Keras transformation of one image fits.
-        height, width = shape[self._height_axis - 4], shape[self._width_axis - 4]
+        height, width = self._input_size(transformation)
         boxes = convert_format(bounding_boxes, self.bounding_box_format, "rel_xyxy",
                                height=height, width=width)
         flips = transformation["flips"]

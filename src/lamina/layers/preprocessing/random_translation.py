@@ -3,6 +3,7 @@
 import torch
 
 from lamina.layers.preprocessing.image_base import BaseAffineLayer, factor_range
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 
 class RandomTranslation(BaseAffineLayer):
@@ -60,6 +61,21 @@ class RandomTranslation(BaseAffineLayer):
         ones, zeros = torch.ones_like(shifts[:, :1]), torch.zeros_like(shifts[:, :1])
         return torch.cat([ones, zeros, -shifts[:, :1], zeros, ones, -shifts[:, 1:],
                           zeros, zeros], 1)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._input_size(transformation)
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                               height=height, width=width)
+        shifts = torch.as_tensor(transformation["translations"], device=boxes["boxes"].device)
+        shifts = shifts.to(boxes["boxes"].dtype)
+        dx, dy = shifts[:, :1], shifts[:, 1:]
+        x1, y1, x2, y2 = boxes["boxes"].unbind(-1)
+        boxes["boxes"] = torch.stack([x1 + dx, y1 + dy, x2 + dx, y2 + dy], dim=-1)
+        boxes = clip_to_image_size(boxes, height, width, "xyxy")
+        return convert_format(boxes, "xyxy", self.bounding_box_format, height=height,
+                              width=width)
 
     def get_config(self):
         config = super().get_config()

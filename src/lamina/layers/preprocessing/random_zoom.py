@@ -3,6 +3,7 @@
 import torch
 
 from lamina.layers.preprocessing.image_base import BaseAffineLayer, factor_range
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 
 class RandomZoom(BaseAffineLayer):
@@ -67,6 +68,32 @@ class RandomZoom(BaseAffineLayer):
         offset_x = (float(width) - 1.0) / 2.0 * (1.0 - zoom_x)
         offset_y = (float(height) - 1.0) / 2.0 * (1.0 - zoom_y)
         return torch.cat([zoom_x, zeros, offset_x, zeros, zoom_y, offset_y, zeros, zeros], 1)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._input_size(transformation)
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                               height=height, width=width)
+        matrix = self._matrix(transformation, height, width).to(boxes["boxes"].device)
+        # The window of the input the output shows: where the corners (0, 0) and
+        # (width, height) of the output map to.
+        x_start, y_start = matrix[:, 2:3], matrix[:, 5:6]
+        x_end = matrix[:, 0:1] * width + x_start
+        y_end = matrix[:, 4:5] * height + y_start
+        window_height, window_width = (y_end - y_start)[..., None], (x_end - x_start)[..., None]
+        if boxes["boxes"].ndim == 3:
+            x_start, y_start, x_end, y_end = (v[..., None] for v in
+                                              (x_start, y_start, x_end, y_end))
+        x1, y1, x2, y2 = boxes["boxes"].split(1, dim=-1)
+        xs = [torch.clamp(x, x_start, x_end) - x_start for x in (x1, x2)]
+        ys = [torch.clamp(y, y_start, y_end) - y_start for y in (y1, y2)]
+        boxes["boxes"] = torch.cat([xs[0], ys[0], xs[1], ys[1]], dim=-1)
+        boxes = convert_format(boxes, "xyxy", "rel_xyxy", height=window_height,
+                               width=window_width)
+        boxes = clip_to_image_size(boxes, window_height, window_width, "rel_xyxy")
+        return convert_format(boxes, "rel_xyxy", self.bounding_box_format, height=height,
+                              width=width)
 
     def get_config(self):
         config = super().get_config()
