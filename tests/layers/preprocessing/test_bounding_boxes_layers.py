@@ -210,3 +210,48 @@ def test_translation_moves_boxes_by_the_drawn_shift():
         {"boxes": torch.tensor([[[4.0, 5.0, 10.0, 12.0]]]), "labels": torch.tensor([[0]])},
         transformation)
     assert out["boxes"].tolist() == [[[7.0, 3.0, 13.0, 10.0]]]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kwargs", [{"x_factor": 0.4, "y_factor": (0.1, 0.5)},
+                                    {"x_factor": (0.2, 0.6), "y_factor": 0.0}])
+def test_random_shear_boxes_match_keras(kwargs, fmt):
+    transformation = _drawn("RandomShear", kwargs)
+    # Both signs of both amounts appear across the cases.
+    transformation["shear_factor"] = transformation["shear_factor"] * torch.tensor(
+        [[1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    _both("RandomShear", kwargs, transformation, fmt)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_random_rotation_boxes_match_keras(data_format):
+    shape = (BATCH, HEIGHT, WIDTH, 3) if data_format == "channels_last" else (
+        BATCH, 3, HEIGHT, WIDTH)
+    kwargs = {"factor": 0.3, "data_format": data_format}
+    out = _both("RandomRotation", kwargs, _drawn("RandomRotation", kwargs, shape), "xyxy")
+    assert out["boxes"].shape == (BATCH, N, 4)
+
+
+@pytest.mark.parametrize("fmt", ["rel_xyxy", "center_yxhw"])
+def test_random_rotation_reads_boxes_in_the_layer_format(fmt):
+    # Keras 3.15 skips the conversion into xyxy; fed xyxy boxes it gives the reference.
+    transformation = _drawn("RandomRotation", {"factor": 0.2})
+    boxes, labels = _boxes(fmt, seed=6)
+    ours = lamina.layers.RandomRotation(0.2, bounding_box_format=fmt).transform_bounding_boxes(
+        _box_dict(boxes, labels), transformation)
+    xyxy = keras.utils.bounding_boxes.convert_format(
+        torch.tensor(boxes), fmt, "xyxy", height=HEIGHT, width=WIDTH)
+    theirs = keras.layers.RandomRotation(0.2, bounding_box_format=fmt).transform_bounding_boxes(
+        {"boxes": xyxy, "labels": torch.tensor(labels)}, transformation)
+    _assert_same(ours, theirs)
+
+
+def test_rotation_by_half_a_turn_mirrors_boxes_through_the_centre():
+    layer = lamina.layers.RandomRotation(0.5, bounding_box_format="xyxy")
+    transformation = {"angle": torch.tensor([180.0]), "image_height": 11, "image_width": 21,
+                      "batch_size": 1}
+    out = layer.transform_bounding_boxes(
+        {"boxes": torch.tensor([[[2.0, 1.0, 6.0, 4.0]]]), "labels": torch.tensor([[0]])},
+        transformation)
+    torch.testing.assert_close(out["boxes"], torch.tensor([[[14.0, 6.0, 18.0, 9.0]]]),
+                               atol=1e-4, rtol=0)

@@ -7,6 +7,8 @@ import torch
 from lamina.layers.preprocessing.image_base import BaseImagePreprocessingLayer
 from lamina.ops.image import affine_transform
 from lamina.random.seed_generator import SeedGenerator, torch_generator
+from lamina.utils.bounding_boxes import affine_transform as affine_transform_boxes
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -62,8 +64,9 @@ class RandomRotation(BaseImagePreprocessingLayer):
         generator = torch_generator(self.generator, images.device)
         draws = torch.rand((images.shape[0],), generator=generator, device=images.device)
         degrees = (upper - lower) * draws + lower
-        return {"angle": degrees, "rotation_matrix": self._rotation(
-            degrees, images.shape[self._height_axis], images.shape[self._width_axis])}
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
+        return {"angle": degrees, "rotation_matrix": self._rotation(degrees, height, width),
+                "image_height": height, "image_width": width, "batch_size": images.shape[0]}
 
     @staticmethod
     def _rotation(degrees, height, width):
@@ -90,6 +93,22 @@ class RandomRotation(BaseImagePreprocessingLayer):
         if not training or transformation is None:
             return masks
         return self._rotate(masks, transformation, "nearest")
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        # NOTE: Keras 3.15 reads the boxes as xyxy whatever `bounding_box_format` says;
+        # they are converted first here, which is the same for "xyxy".
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = transformation["image_height"], transformation["image_width"]
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                               height=height, width=width)
+        angle = torch.as_tensor(transformation["angle"], device=boxes["boxes"].device)
+        zeros, ones = torch.zeros_like(angle), torch.ones_like(angle)
+        boxes["boxes"] = affine_transform_boxes(boxes["boxes"], angle, zeros, zeros, ones,
+                                                zeros, zeros, height, width)
+        boxes = clip_to_image_size(boxes, height, width, "xyxy")
+        return convert_format(boxes, "xyxy", self.bounding_box_format, height=height,
+                              width=width)
 
     def _rotate(self, images, transformation, interpolation):
         return affine_transform(images, transformation["rotation_matrix"],

@@ -3,6 +3,7 @@
 import torch
 
 from lamina.layers.preprocessing.image_base import BaseAffineLayer, factor_range
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 
 class RandomShear(BaseAffineLayer):
@@ -51,6 +52,29 @@ class RandomShear(BaseAffineLayer):
         shear_x = self._uniform(shape, *self.x_factor, device, dtype)
         return {"shear_factor": torch.cat([shear_x, shear_y], 1) * sign,
                 "input_shape": tuple(images.shape)}
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._input_size(transformation)
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "rel_xyxy",
+                               height=height, width=width, dtype=self.compute_dtype)
+        amounts = torch.as_tensor(transformation["shear_factor"], device=boxes["boxes"].device)
+        amounts = amounts.to(boxes["boxes"].dtype)
+        shear_x, shear_y = amounts[:, :1], amounts[:, 1:]
+        x1, y1, x2, y2 = boxes["boxes"].unbind(-1)
+        # Each corner moves with the row (column) it sits on; of a box's two edges, the
+        # one that keeps the box widest wins. NOTE: y follows the sheared x, as in Keras.
+        left = shear_x < 0
+        x1 = torch.where(left, x1 - shear_x * y1, x1 - shear_x * y2)
+        x2 = torch.where(left, x2 - shear_x * y2, x2 - shear_x * y1)
+        down = shear_y > 0
+        y1 = torch.where(down, y1 - shear_y * x2, y1 - shear_y * x1)
+        y2 = torch.where(down, y2 - shear_y * x1, y2 - shear_y * x2)
+        boxes["boxes"] = torch.stack([x1, y1, x2, y2], dim=-1)
+        boxes = clip_to_image_size(boxes, height, width, "rel_xyxy")
+        return convert_format(boxes, "rel_xyxy", self.bounding_box_format, height=height,
+                              width=width, dtype=self.compute_dtype)
 
     def _matrix(self, transformation, height, width):
         shear = torch.as_tensor(transformation["shear_factor"])
