@@ -50,7 +50,7 @@ def test_make_corpus_is_seeded_balanced_and_noisy():
     assert 0.1 * len(text) < mixed < 0.6 * len(text)
 
 
-def test_text_classifier_learns_and_saves_a_keras_file(trained, capsys):
+def test_text_classifier_learns_and_saves_a_keras_file(trained):
     accuracy, path = trained
     assert accuracy > 0.85  # chance is 0.5
     assert path.is_file() and zipfile.is_zipfile(path)
