@@ -250,3 +250,12 @@ def test_lookups_hash_oov_tokens_into_their_oov_slots():
 def test_lookup_salt_must_be_one_or_two_integers():
     with pytest.raises(ValueError, match="`salt` argument for `IndexLookup`"):
         StringLookup(num_oov_indices=2, salt="seed")
+
+
+def test_hashing_leads_a_sequential_model_on_numpy_strings():
+    model = lamina.Sequential([Hashing(8, output_mode="multi_hot"), lamina.layers.Dense(1)])
+    x = np.array([["a", "b"], ["c", "d"], ["a", "a"]])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x, np.ones((3, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert model.predict(x, verbose=0).shape == (3, 1)
