@@ -255,3 +255,43 @@ def test_rotation_by_half_a_turn_mirrors_boxes_through_the_centre():
         transformation)
     torch.testing.assert_close(out["boxes"], torch.tensor([[[14.0, 6.0, 18.0, 9.0]]]),
                                atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name, kwargs", [("RandomErasing", {"factor": 1.0}),
+                                          ("RandomGaussianBlur", {"factor": 1.0})])
+@pytest.mark.parametrize("single", [False, True])
+def test_pixel_layers_pass_boxes_through_as_keras(name, kwargs, single):
+    boxes, labels = _boxes("xywh", seed=8)
+    images = np.random.default_rng(9).uniform(size=(BATCH, HEIGHT, WIDTH, 3)).astype("float32")
+    if single:
+        images, boxes, labels = images[0], boxes[0], labels[0]
+
+    def data():
+        return {"images": torch.tensor(images), "bounding_boxes": _box_dict(boxes, labels)}
+
+    ours = getattr(lamina.layers, name)(bounding_box_format="xywh", seed=1, **kwargs)(data())
+    theirs = getattr(keras.layers, name)(bounding_box_format="xywh", seed=1, **kwargs)(data())
+    _assert_same(ours["bounding_boxes"], theirs["bounding_boxes"])
+    np.testing.assert_array_equal(ours["bounding_boxes"]["boxes"].numpy(), boxes)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("RandomFlip", {}),
+    ("RandomTranslation", {"height_factor": 0.3, "width_factor": 0.3}),
+    ("RandomZoom", {"height_factor": 0.4}),
+    ("RandomRotation", {"factor": 0.2}),
+    ("RandomShear", {"x_factor": 0.3, "y_factor": 0.3}),
+])
+def test_seeded_random_layer_calls_match_keras(name, kwargs):
+    # Seeded as their Keras twins, the layers draw the same transformation on the CPU,
+    # so whole calls on {"images", "bounding_boxes"} agree.
+    boxes, labels = _boxes("xyxy", seed=10)
+    images = np.random.default_rng(11).uniform(size=(BATCH, HEIGHT, WIDTH, 3)).astype("float32")
+
+    def data():
+        return {"images": torch.tensor(images), "bounding_boxes": _box_dict(boxes, labels)}
+
+    ours = getattr(lamina.layers, name)(bounding_box_format="xyxy", seed=5, **kwargs)(data())
+    theirs = getattr(keras.layers, name)(bounding_box_format="xyxy", seed=5, **kwargs)(data())
+    np.testing.assert_allclose(ours["images"].numpy(), theirs["images"].numpy(), atol=1e-4)
+    _assert_same(ours["bounding_boxes"], theirs["bounding_boxes"])

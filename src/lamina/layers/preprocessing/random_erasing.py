@@ -96,6 +96,10 @@ class RandomErasing(BaseImagePreprocessingLayer):
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return masks
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        # Erased patches leave the boxes where they are, as in Keras.
+        return bounding_boxes
+
     def get_config(self):
         config = super().get_config()
         config.update(factor=self.factor, scale=self.scale, fill_value=self.fill_value,

@@ -81,6 +81,10 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return masks
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        # Blurring moves nothing: boxes pass through, as in Keras.
+        return bounding_boxes
+
     def get_config(self):
         config = super().get_config()
         config.update(factor=self.factor, kernel_size=self.kernel_size, sigma=self.sigma,
