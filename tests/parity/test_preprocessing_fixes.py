@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import ops
 
 keras = pytest.importorskip("keras")
@@ -56,3 +57,33 @@ def test_elastic_transform_half_images_use_float32_positions():
     full = ops.image.elastic_transform(x.float(), alpha=3.0, sigma=1.0)
     assert half.dtype == torch.float16
     np.testing.assert_allclose(half.float(), full, atol=2e-2)
+
+
+def _fresh(transformation):
+    # Keras' torch affine_transform swaps entries of the matrix it is given in place, so
+    # each library gets its own copy.
+    return {k: v.clone() if torch.is_tensor(v) else v for k, v in transformation.items()}
+
+
+@pytest.mark.parametrize("shape,data_format", [((2, 13, 9, 3), "channels_last"),
+                                               ((2, 3, 8, 14), "channels_first"),
+                                               ((12, 7, 2), "channels_last")])
+def test_rotation_transformations_cross_between_lamina_and_keras(shape, data_format):
+    x = torch.tensor(RNG.uniform(0, 1, shape), dtype=torch.float32)
+    kwargs = {"factor": 0.3, "seed": 4, "data_format": data_format}
+    ours = lamina.layers.RandomRotation(**kwargs)
+    theirs = keras.layers.RandomRotation(**kwargs)
+    for transformation in (theirs.get_random_transformation(x),
+                           ours.get_random_transformation(x)):
+        np.testing.assert_array_equal(
+            np.asarray(transformation["rotation_matrix"].shape),
+            (8,) if len(shape) == 3 else (shape[0], 8))
+        want = theirs.transform_images(x, _fresh(transformation))
+        got = ours.transform_images(x, _fresh(transformation))
+        np.testing.assert_allclose(got, want.cpu(), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(got, x, atol=1e-3)
+    mine, keras_own = ours.get_random_transformation(x), theirs.get_random_transformation(x)
+    for key in ("image_height", "image_width", "batch_size"):
+        assert mine[key] == keras_own[key]
+    np.testing.assert_allclose(mine["rotation_matrix"], keras_own["rotation_matrix"].cpu(),
+                               rtol=1e-5, atol=1e-5)

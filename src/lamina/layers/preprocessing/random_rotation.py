@@ -57,16 +57,23 @@ class RandomRotation(BaseImagePreprocessingLayer):
         self.seed = seed
         self.generator = SeedGenerator(seed)
 
-    def get_random_transformation(self, images, training=True):
+    def get_random_transformation(self, data, training=True, seed=None):
+        """`{"angle": (batch,) degrees, "rotation_matrix": (batch, 8) affine rows,
+        "image_height", "image_width", "batch_size"}` as Keras lays them out; one image
+        gets one unbatched matrix."""
         if not training:
             return None
+        images, single = self._batched(data["images"] if isinstance(data, dict) else data,
+                                       "images")
+        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
         lower, upper = self.factor[0] * 360.0, self.factor[1] * 360.0
-        generator = torch_generator(self.generator, images.device)
+        generator = torch_generator(seed or self.generator, images.device)
         draws = torch.rand((images.shape[0],), generator=generator, device=images.device)
         degrees = (upper - lower) * draws + lower
-        height, width = images.shape[self._height_axis], images.shape[self._width_axis]
-        return {"angle": degrees, "rotation_matrix": self._rotation(degrees, height, width),
-                "image_height": height, "image_width": width, "batch_size": images.shape[0]}
+        matrix = self._rotation(degrees, height, width)
+        return {"angle": degrees, "rotation_matrix": matrix[0] if single else matrix,
+                "image_height": height, "image_width": width,
+                "batch_size": images.shape[0]}
 
     @staticmethod
     def _rotation(degrees, height, width):
