@@ -39,6 +39,10 @@ _ALIASES = {
     "boolean": "bool",
 }
 
+# NOTE: Keras' dtype of text inputs (`Input(dtype="string")`). Torch has no strings:
+# string values stay numpy arrays on the host, and the name has no torch dtype.
+STRING = "string"
+
 FLOAT_TYPES = ("bfloat16", "float16", "float32", "float64")
 INT_TYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 
@@ -50,9 +54,10 @@ def standardize_dtype(dtype):
         return config.floatx()
     if isinstance(dtype, str):
         name = _ALIASES.get(dtype, dtype)
-        if name in NAME_TO_TORCH:
+        if name in NAME_TO_TORCH or name == STRING:
             return name
-        raise ValueError(f"Invalid dtype: {dtype!r}. Expected one of {sorted(NAME_TO_TORCH)}.")
+        raise ValueError(
+            f"Invalid dtype: {dtype!r}. Expected one of {sorted([*NAME_TO_TORCH, STRING])}.")
     if isinstance(dtype, torch.dtype):
         try:
             return TORCH_TO_NAME[dtype]
@@ -64,6 +69,8 @@ def standardize_dtype(dtype):
         return "int32"
     if dtype is float:
         return "float32"
+    if dtype is str:
+        return STRING
     if hasattr(dtype, "name") and isinstance(dtype.name, str):  # DTypePolicy, KerasTensor dtype
         return standardize_dtype(dtype.name)
     try:
@@ -76,7 +83,15 @@ def to_torch_dtype(dtype):
     """The `torch.dtype` for any dtype-like (`None` means `floatx()`)."""
     if isinstance(dtype, torch.dtype):
         return dtype
-    return NAME_TO_TORCH[standardize_dtype(dtype)]
+    name = standardize_dtype(dtype)
+    try:
+        return NAME_TO_TORCH[name]
+    except KeyError:
+        raise ValueError(
+            f"dtype={name!r} has no torch dtype: torch tensors hold no strings. String "
+            "values stay numpy arrays, read by text layers (TextVectorization, StringLookup, "
+            "Hashing)."
+        ) from None
 
 
 def floatx_dtype():
@@ -156,6 +171,8 @@ def _lattice_node(dtype):
     if dtype is complex:
         return _WEAK_COMPLEX, True
     name = standardize_dtype(dtype)
+    if name == STRING:
+        raise ValueError(f"dtype={name!r} is not a valid dtype for Keras type promotion.")
     if name.startswith("float8"):
         raise ValueError(
             "float8 dtypes do not promote implicitly to other dtypes: cast explicitly. "

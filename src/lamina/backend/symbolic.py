@@ -18,7 +18,7 @@ from torch._subclasses.fake_tensor import (
 )
 
 from lamina import tree
-from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.dtypes import STRING, standardize_dtype, to_torch_dtype
 
 _TENSOR_IDS = itertools.count()
 
@@ -132,7 +132,20 @@ def _nested_symbolic(container):
     return False
 
 
+def has_string_input(args, kwargs=None):
+    """True if any `KerasTensor` among the (nested) arguments has dtype "string"."""
+    return any(isinstance(x, KerasTensor) and x.dtype == STRING
+               for x in tree.flatten((args, kwargs)))
+
+
 def _to_fake(kt, fill, mode):
+    if kt.dtype == STRING:
+        # Only the text layers' own shape rules know what a string input turns into.
+        raise ValueError(
+            f"The KerasTensor '{kt.name}' has dtype 'string' (shape {kt.shape}): numeric "
+            "layers and ops cannot run on strings. Pass it to a text layer first "
+            "(TextVectorization, StringLookup, Hashing)."
+        )
     shape = tuple(fill if d is None else d for d in kt.shape)
     with mode:
         t = torch.empty(shape, dtype=to_torch_dtype(kt.dtype))

@@ -7,7 +7,12 @@ import numpy as np
 import torch
 
 from lamina import tree
-from lamina.backend.symbolic import DATA_DEPENDENT_ERRORS, KerasTensor, compute_output_spec
+from lamina.backend.symbolic import (
+    DATA_DEPENDENT_ERRORS,
+    KerasTensor,
+    compute_output_spec,
+    has_string_input,
+)
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.ops.node import Node
 
@@ -29,7 +34,11 @@ class LayerGraph:
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, first, self)
         try:
-            outputs = compute_output_spec(self._full_call_tuple, args, kwargs)
+            if self._takes_strings or has_string_input(args, kwargs):
+                # Strings have no fake-tensor stand-in: the layer's own spec rule answers.
+                outputs = self.compute_output_spec(*args, **kwargs)
+            else:
+                outputs = compute_output_spec(self._full_call_tuple, args, kwargs)
         except DATA_DEPENDENT_ERRORS:
             # A data-dependent output shape: only the layer's own shape rule can tell.
             if type(self).compute_output_shape is LayerGraph.compute_output_shape:

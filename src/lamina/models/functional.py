@@ -6,11 +6,12 @@ slots; a call fills the input slots and replays the steps. No graph search per c
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from lamina import tree
 from lamina.backend.convert import convert_to_tensor
-from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
@@ -186,11 +187,18 @@ class Functional(Model):
         return self._full_call((inputs, *args), kwargs)
 
     def _input_torch_dtype(self, index):
+        """The torch dtype of input `index`; None for a string input (no torch dtype)."""
         dtypes = self.__dict__.get("_input_dtypes")
         if dtypes is None:
-            dtypes = self.__dict__["_input_dtypes"] = [to_torch_dtype(t.dtype)
-                                                       for t in self._flat_inputs]
+            dtypes = self.__dict__["_input_dtypes"] = [
+                None if t.dtype == STRING else to_torch_dtype(t.dtype)
+                for t in self._flat_inputs]
         return dtypes[index]
+
+    @property
+    def _takes_strings(self):
+        """Text inputs (`Input(dtype="string")`) reach their layers as numpy arrays."""
+        return any(t.dtype == STRING for t in self._flat_inputs)
 
     def call(self, inputs, training=None, mask=None):
         flat = self._flatten_call_inputs(inputs)
@@ -254,6 +262,9 @@ class Functional(Model):
         result = []
         for i, (x, spec) in enumerate(zip(flat, self._flat_inputs)):
             if not isinstance(x, torch.Tensor) or x.dtype is not self._input_torch_dtype(i):
+                if self._input_torch_dtype(i) is None and not isinstance(x, KerasTensor):
+                    result.append(self._host_strings(x, i, spec))
+                    continue
                 if not isinstance(x, KerasTensor):
                     x = convert_to_tensor(x, dtype=spec.dtype)
             if isinstance(x, torch.Tensor):
@@ -267,6 +278,32 @@ class Functional(Model):
                     )
             result.append(x)
         return result
+
+    def _host_strings(self, x, index, spec):
+        """Input `index` (a string input) as a numpy string array of `spec`'s rank."""
+        if isinstance(x, torch.Tensor):
+            raise ValueError(
+                f"Input {index} of model '{self.name}' has dtype 'string': pass a numpy "
+                f"array (or a list) of strings, not a torch tensor of dtype {x.dtype}."
+            )
+        array = np.asarray(x)
+        if array.dtype.kind not in "USO":
+            raise ValueError(
+                f"Input {index} of model '{self.name}' has dtype 'string', but received "
+                f"an array of dtype {array.dtype}."
+            )
+        expected = len(spec.shape)
+        if array.ndim == expected + 1 and array.shape[-1] == 1:
+            array = array[..., 0]
+        elif array.ndim == expected - 1 and expected and spec.shape[-1] == 1:
+            array = array[..., None]
+        if array.ndim != expected or any(
+                e is not None and e != g for e, g in zip(spec.shape, array.shape)):
+            raise ValueError(
+                f"Input {index} of model '{self.name}' is incompatible: expected shape "
+                f"{spec.shape}, received shape {array.shape}."
+            )
+        return array
 
     def _symbolic_call(self, args, kwargs):
         # Calling a functional model on new symbolic inputs records it as one layer node.

@@ -3,7 +3,7 @@
 import torch
 
 from lamina import dtype_policies
-from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
@@ -125,7 +125,9 @@ class Sequential(Model):
         for layer in self._layers_tuple:
             x = layer(x)
         self._inputs, self._outputs = inputs, x
-        self._input_torch_dtype = to_torch_dtype(inputs.dtype)
+        # NOTE: a string input has no torch dtype; its numpy arrays go straight through.
+        self._input_torch_dtype = (None if inputs.dtype == STRING
+                                   else to_torch_dtype(inputs.dtype))
         self._input_rank = len(inputs.shape)
         self.built = True
         self._build_shapes = {"input_shape": inputs.shape}

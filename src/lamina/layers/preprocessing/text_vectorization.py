@@ -11,6 +11,8 @@ import re
 import numpy as np
 import torch
 
+from lamina.backend.config import floatx
+from lamina.backend.symbolic import KerasTensor
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.string_lookup import StringLookup
 from lamina.serialization.serialization import deserialize_keras_object
@@ -314,6 +316,11 @@ class TextVectorization(Layer):
         if self.output_sequence_length is not None:
             return shape[:-1] + (self.output_sequence_length,)
         return shape
+
+    def compute_output_spec(self, inputs):
+        # As Keras: int64 indices, or floatx vectors in the other modes.
+        dtype = "int64" if self.output_mode == "int" else floatx()
+        return KerasTensor(self.compute_output_shape(inputs.shape), dtype=dtype)
 
     # -- saving ---------------------------------------------------------------------------
     def get_config(self):
