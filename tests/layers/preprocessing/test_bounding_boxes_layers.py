@@ -295,3 +295,23 @@ def test_seeded_random_layer_calls_match_keras(name, kwargs):
     theirs = getattr(keras.layers, name)(bounding_box_format="xyxy", seed=5, **kwargs)(data())
     np.testing.assert_allclose(ours["images"].numpy(), theirs["images"].numpy(), atol=1e-4)
     _assert_same(ours["bounding_boxes"], theirs["bounding_boxes"])
+
+
+def test_mix_up_adds_the_partner_boxes_as_keras():
+    boxes, labels = _boxes("xyxy", seed=12)
+    transformation = {"mix_weight": torch.tensor([0.3, 0.6, 0.9]),
+                      "permutation_order": torch.tensor([2, 0, 1])}
+    ours = lamina.layers.MixUp(bounding_box_format="xyxy").transform_bounding_boxes(
+        _box_dict(boxes, labels), transformation)
+    theirs = keras.layers.MixUp(bounding_box_format="xyxy").transform_bounding_boxes(
+        _box_dict(boxes, labels), transformation)
+    np.testing.assert_array_equal(ours["boxes"].numpy(), theirs["boxes"].numpy())
+    # Labels stay in step with the boxes (Keras 3.15 joins them along the batch axis).
+    assert ours["labels"].shape == (BATCH, 2 * N)
+    np.testing.assert_array_equal(ours["labels"][0].numpy(),
+                                  np.concatenate([labels[0], labels[2]]))
+    single = lamina.layers.MixUp(bounding_box_format="xyxy", seed=1)(
+        {"images": torch.rand(HEIGHT, WIDTH, 3), "bounding_boxes": _box_dict(boxes[0],
+                                                                               labels[0])})
+    assert single["bounding_boxes"]["boxes"].shape == (2 * N, 4)
+    assert single["bounding_boxes"]["labels"].shape == (2 * N,)

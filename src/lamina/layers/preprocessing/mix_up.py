@@ -68,6 +68,19 @@ class MixUp(BaseImagePreprocessingLayer):
     def transform_segmentation_masks(self, masks, transformation, training=True):
         return self.transform_labels(masks, transformation, training=training)
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Each image keeps its boxes and gains those of its partner (`(batch, 2N, 4)`).
+
+        NOTE: Keras 3.15 joins the labels along the batch axis, out of step with the
+        boxes; here they are joined per image, as the boxes are.
+        """
+        if not training or transformation is None:
+            return bounding_boxes
+        boxes, labels = bounding_boxes["boxes"], bounding_boxes["labels"]
+        order = torch.as_tensor(transformation["permutation_order"], device=boxes.device)
+        return {"boxes": torch.cat([boxes, boxes.index_select(0, order)], 1),
+                "labels": torch.cat([labels, labels.index_select(0, order)], 1)}
+
     def get_config(self):
         config = super().get_config()
         config.update(alpha=self.alpha, seed=self.seed)
