@@ -122,3 +122,20 @@ def test_input_layer_config_matches_keras():
     expected = dict(theirs.get_config(), batch_shape=list(theirs.get_config()["batch_shape"]))
     assert ours.get_config() == expected
     assert lamina.layers.InputLayer.from_config(theirs.get_config()).dtype == "string"
+
+
+def test_hashing_layers_on_string_inputs():
+    text = lamina.Input(shape=(1,), dtype="string")
+    number = lamina.Input(shape=(1,), dtype="int64")
+    hashed = layers.Hashing(num_bins=5)(text)
+    assert (hashed.shape, hashed.dtype) == ((None, 1), "int64")
+    hot = layers.Hashing(num_bins=5, output_mode="multi_hot")(text)
+    assert (hot.shape, hot.dtype) == ((None, 5), "float32")
+    crossed = layers.HashedCrossing(num_bins=7, output_mode="one_hot")([text, number])
+    assert (crossed.shape, crossed.dtype) == ((None, 7), "float32")
+    model = lamina.Model([text, number], [hashed, crossed])
+    words, ids = np.array([["a"], ["b"]]), np.array([[1], [2]])
+    got_hashed, got_crossed = model([words, ids])
+    np.testing.assert_array_equal(got_hashed, layers.Hashing(num_bins=5)(words))
+    np.testing.assert_array_equal(
+        got_crossed, layers.HashedCrossing(num_bins=7, output_mode="one_hot")([words, ids]))

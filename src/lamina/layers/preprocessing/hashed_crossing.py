@@ -4,7 +4,7 @@ TensorFlow's `tf.sparse.cross_hashed`) bins them."""
 import numpy as np
 import torch
 
-from lamina.backend.symbolic import in_symbolic_run
+from lamina.backend.symbolic import KerasTensor, in_symbolic_run
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode_categories
 from lamina.layers.preprocessing.fingerprints import fingerprint64, fingerprint_cat64
@@ -142,6 +142,10 @@ class HashedCrossing(Layer):
         if first and first[-1] != 1:
             return first + (self.num_bins,)
         return first[:-1] + (self.num_bins,)
+
+    def compute_output_spec(self, inputs):
+        shape = self.compute_output_shape([tuple(x.shape) for x in inputs])
+        return KerasTensor(shape, dtype=self.compute_dtype)
 
     def get_config(self):
         return {"num_bins": self.num_bins, "output_mode": self.output_mode,

@@ -8,7 +8,7 @@ import torch
 
 from lamina.backend.config import floatx
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.backend.symbolic import in_symbolic_run
+from lamina.backend.symbolic import KerasTensor, in_symbolic_run
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode_categories
 from lamina.layers.preprocessing.fingerprints import hash_bins
@@ -134,6 +134,11 @@ class Hashing(Layer):
         if self.output_mode == "int":
             return input_shape
         return input_shape[:-1] + (self.num_bins,)
+
+    def compute_output_spec(self, inputs):
+        # As Keras: the layer's dtype (int64 in int mode, floatx otherwise).
+        return KerasTensor(self.compute_output_shape(inputs.shape),
+                           dtype=self.dtype_policy.variable_dtype)
 
     def get_config(self):
         config = super().get_config()
