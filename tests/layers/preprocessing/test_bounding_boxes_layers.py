@@ -281,6 +281,7 @@ def test_pixel_layers_pass_boxes_through_as_keras(name, kwargs, single):
     ("RandomZoom", {"height_factor": 0.4}),
     ("RandomRotation", {"factor": 0.2}),
     ("RandomShear", {"x_factor": 0.3, "y_factor": 0.3}),
+    ("RandomPerspective", {"factor": 1.0, "scale": 0.5}),
 ])
 def test_seeded_random_layer_calls_match_keras(name, kwargs):
     # Seeded as their Keras twins, the layers draw the same transformation on the CPU,
@@ -315,3 +316,28 @@ def test_mix_up_adds_the_partner_boxes_as_keras():
                                                                                labels[0])})
     assert single["bounding_boxes"]["boxes"].shape == (2 * N, 4)
     assert single["bounding_boxes"]["labels"].shape == (2 * N,)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_random_perspective_boxes_match_keras(data_format):
+    shape = (BATCH, HEIGHT, WIDTH, 3) if data_format == "channels_last" else (
+        BATCH, 3, HEIGHT, WIDTH)
+    kwargs = {"factor": 1.0, "scale": 0.6, "data_format": data_format}
+    transformation = _drawn("RandomPerspective", kwargs, shape)
+    transformation["apply_perspective"] = torch.tensor([True, False, True])
+    out = _both("RandomPerspective", kwargs, transformation, "xyxy")
+    boxes, _ = _boxes("xyxy")
+    np.testing.assert_allclose(out["boxes"][1].numpy(), np.clip(boxes[1], 0, None), atol=1e-5)
+
+
+def test_random_perspective_returns_boxes_in_the_layer_format():
+    # Keras 3.15 leaves them in xyxy; converted, they are the same boxes.
+    transformation = _drawn("RandomPerspective", {"factor": 1.0})
+    boxes, labels = _boxes("center_xywh", seed=13)
+    ours = lamina.layers.RandomPerspective(bounding_box_format="center_xywh")
+    theirs = keras.layers.RandomPerspective(bounding_box_format="center_xywh")
+    out = ours.transform_bounding_boxes(_box_dict(boxes, labels), transformation)
+    expected = theirs.transform_bounding_boxes(_box_dict(boxes, labels), transformation)
+    expected["boxes"] = keras.utils.bounding_boxes.convert_format(
+        expected["boxes"], "xyxy", "center_xywh")
+    _assert_same(out, expected)

@@ -4,6 +4,8 @@ import torch
 
 from lamina import ops
 from lamina.layers.preprocessing.image_base import INTERPOLATIONS, BaseWarpLayer, check_choice
+from lamina.ops.image import _homography
+from lamina.utils.bounding_boxes import clip_to_image_size, convert_format
 
 
 class RandomPerspective(BaseWarpLayer):
@@ -70,6 +72,38 @@ class RandomPerspective(BaseWarpLayer):
             data_format=self.data_format)
         apply = torch.as_tensor(transformation["apply_perspective"], device=images.device)
         return torch.where(apply[:, None, None, None], warped, images)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        """Each box becomes the hull of its four corners carried by the warp.
+
+        NOTE: Keras 3.15 returns these boxes in xyxy whatever `bounding_box_format` says;
+        here they come back in the layer's format (the same for "xyxy").
+        """
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = self._input_size(transformation)
+        boxes = convert_format(bounding_boxes, self.bounding_box_format, "xyxy",
+                               height=height, width=width)
+        xyxy = boxes["boxes"]
+        dtype = self.dtype_policy.compute_torch_dtype
+        start, end = (torch.as_tensor(transformation[key], device=xyxy.device)
+                      for key in ("start_points", "end_points"))
+        # The image warp's own homography (output pixels to input ones), so boxes and
+        # pixels move alike; its inverse carries the boxes.
+        coefficients = _homography(start, end).to(dtype)
+        matrix = torch.cat([coefficients, torch.ones_like(coefficients[:, :1])], -1)
+        inverse = torch.linalg.inv(matrix.reshape(-1, 3, 3))
+        x1, y1, x2, y2 = xyxy.unbind(-1)
+        corners = torch.stack([torch.stack([x, y, torch.ones_like(x)], -1) for x, y in
+                               ((x1, y1), (x2, y2), (x1, y2), (x2, y1))], -2)  # (B, N, 4, 3)
+        moved = torch.einsum("bij,bnkj->bnki", inverse, corners.to(dtype))
+        xs, ys = moved[..., 0] / moved[..., 2], moved[..., 1] / moved[..., 2]
+        warped = torch.stack([xs.amin(-1), ys.amin(-1), xs.amax(-1), ys.amax(-1)], -1)
+        apply = torch.as_tensor(transformation["apply_perspective"], device=xyxy.device)
+        boxes["boxes"] = torch.where(apply[:, None, None], warped, xyxy)
+        boxes = clip_to_image_size(boxes, height, width, "xyxy")
+        return convert_format(boxes, "xyxy", self.bounding_box_format, height=height,
+                              width=width)
 
     def get_config(self):
         config = super().get_config()
