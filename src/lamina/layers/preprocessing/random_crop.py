@@ -3,6 +3,7 @@
 import torch
 
 from lamina import ops
+from lamina.backend.symbolic import in_symbolic_run
 from lamina.layers.preprocessing.image_base import (
     BaseImagePreprocessingLayer,
     check_size,
@@ -55,6 +56,10 @@ class RandomCrop(BaseImagePreprocessingLayer):
         return int((height - crop_height) / 2), int((width - crop_width) / 2)
 
     def _offset(self, slack):
+        if in_symbolic_run():
+            # Shape inference: the offset moves the window, never its size, and a host
+            # read of a fake draw would fail.
+            return 0
         generator = torch_generator(self.generator, "cpu")
         return int(float(slack + 1) * torch.rand((1,), generator=generator)[0])
 
