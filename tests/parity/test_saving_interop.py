@@ -207,3 +207,18 @@ def test_h5_layout_matches_keras_group_for_group(K, tmp_path):
     keras_model.save_weights(str(tmp_path / "k.weights.h5"))
     lamina.saving.save_weights(lamina_model, tmp_path / "l.weights.h5")
     assert listing(tmp_path / "l.weights.h5") == listing(tmp_path / "k.weights.h5")
+
+
+def test_model_classes_are_written_under_keras_modules(K):
+    """Keras 3 writes `Sequential` under module "keras" and `Functional` under its private
+    module: lamina's serialized models name the same ones."""
+    lam_seq = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    k_seq = K.Sequential([K.Input((3,)), K.layers.Dense(2)])
+    li, ki = lamina.Input((3,)), K.Input((3,))
+    lam_fun = lamina.Model(li, lamina.layers.Dense(2)(li))
+    k_fun = K.Model(ki, K.layers.Dense(2)(ki))
+    for ours, theirs in ((lam_seq, k_seq), (lam_fun, k_fun)):
+        a = lamina.saving.serialize_keras_object(ours)
+        b = K.saving.serialize_keras_object(theirs)
+        assert (a["module"], a["class_name"], a.get("registered_name")) == (
+            b["module"], b["class_name"], b.get("registered_name"))

@@ -42,6 +42,13 @@ KERAS_PRIVATE_CLASSES = {
 }
 
 
+# Keras modules of lamina classes that Keras writes under another module than their
+# package's (Keras 3 saves `keras.Sequential` as module "keras", not "keras.models").
+KERAS_CLASS_MODULES = {
+    "lamina.models.sequential.Sequential": "keras",
+}
+
+
 # Scopes (safe mode, load budgets, and custom objects in `registry`) live in ContextVars,
 # like the training flag in `backend.context`: a scope entered in one thread is not seen by
 # another. Process-wide settings (`enable_unsafe_deserialization`, the load limits) are
@@ -199,6 +206,10 @@ def in_safe_mode():
 
 def _public_module(obj):
     """The Keras public module name for a lamina object, e.g. `'keras.layers'`."""
+    cls = obj if inspect.isclass(obj) else type(obj)
+    exact = KERAS_CLASS_MODULES.get(f"{cls.__module__}.{cls.__qualname__}")
+    if exact is not None:
+        return exact
     module = getattr(obj, "_keras_module", None) or type(obj).__module__
     if inspect.isclass(obj) or inspect.isfunction(obj):
         module = getattr(obj, "_keras_module", None) or obj.__module__
