@@ -341,3 +341,21 @@ def test_random_perspective_returns_boxes_in_the_layer_format():
     expected["boxes"] = keras.utils.bounding_boxes.convert_format(
         expected["boxes"], "xyxy", "center_xywh")
     _assert_same(out, expected)
+
+
+def test_pipeline_carries_boxes_through_its_layers_as_keras():
+    boxes, labels = _boxes("xyxy", seed=14)
+    images = np.random.default_rng(15).uniform(size=(BATCH, HEIGHT, WIDTH, 3)).astype("float32")
+
+    def pipeline(lib):
+        return lib.layers.Pipeline([
+            lib.layers.RandomFlip(bounding_box_format="xyxy", seed=2),
+            lib.layers.Resizing(16, 24, bounding_box_format="xyxy"),
+            lib.layers.RandomTranslation(0.2, 0.2, bounding_box_format="xyxy", seed=3)])
+
+    def data():
+        return {"images": torch.tensor(images), "bounding_boxes": _box_dict(boxes, labels)}
+
+    ours, theirs = pipeline(lamina)(data()), pipeline(keras)(data())
+    assert ours["images"].shape == (BATCH, 16, 24, 3)
+    _assert_same(ours["bounding_boxes"], theirs["bounding_boxes"])
