@@ -87,3 +87,28 @@ def test_rotation_transformations_cross_between_lamina_and_keras(shape, data_for
         assert mine[key] == keras_own[key]
     np.testing.assert_allclose(mine["rotation_matrix"], keras_own["rotation_matrix"].cpu(),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_rescaling_takes_dicts_with_keras_symbolic_spec():
+    def spec(ns):
+        inputs = {"images": ns.Input((4, 5, 3)), "ids": ns.Input((2,), dtype="int32")}
+        return ns.layers.Rescaling(0.5, offset=1.0)(inputs)
+
+    ours, theirs = spec(lamina), spec(keras)
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        assert tuple(ours[key].shape) == tuple(theirs[key].shape)
+        assert str(ours[key].dtype) == str(theirs[key].dtype)
+    # Each entry is rescaled as Keras rescales one tensor.
+    data = {"images": RNG.integers(0, 255, (2, 4, 5, 3)).astype("uint8"),
+            "ids": np.array([[3, 4], [5, 6]], dtype="int32")}
+    layer = lamina.layers.Rescaling(0.5, offset=1.0)
+    got = layer(data)
+    for key, value in data.items():
+        want = keras.layers.Rescaling(0.5, offset=1.0)(value)
+        assert got[key].dtype == torch.float32
+        np.testing.assert_allclose(got[key], want.cpu(), rtol=1e-6)
+    inputs = {"images": lamina.Input((4, 5, 3)), "ids": lamina.Input((2,), dtype="int32")}
+    model = lamina.Model(inputs, lamina.layers.Rescaling(2.0)(inputs))
+    out = model.predict(data, verbose=0)
+    np.testing.assert_allclose(out["ids"], data["ids"] * 2.0)

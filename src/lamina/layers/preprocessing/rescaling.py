@@ -58,6 +58,12 @@ class Rescaling(Layer):
         self.built = True
 
     def call(self, inputs):
+        if isinstance(inputs, dict):
+            # Keras' symbolic spec for a dict is every entry, same shape, in the compute
+            # dtype: each entry is rescaled.
+            dtype = self.dtype_policy.compute_torch_dtype
+            return {key: self.call(torch.as_tensor(value).to(dtype))
+                    for key, value in inputs.items()}
         device = inputs.device
         constants = self._constants.get(device)
         if constants is None:
@@ -71,6 +77,8 @@ class Rescaling(Layer):
         return inputs * scale + offset
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            return {key: tuple(shape) for key, shape in input_shape.items()}
         return tuple(input_shape)
 
     def get_config(self):
