@@ -139,3 +139,16 @@ def test_hashing_layers_on_string_inputs():
     np.testing.assert_array_equal(got_hashed, layers.Hashing(num_bins=5)(words))
     np.testing.assert_array_equal(
         got_crossed, layers.HashedCrossing(num_bins=7, output_mode="one_hot")([words, ids]))
+
+
+def test_string_model_nests_in_functional_and_sequential():
+    inner = text_classifier()
+    text = lamina.Input(shape=(1,), dtype="string")
+    scores = inner(text)
+    assert (scores.shape, scores.dtype) == ((None, 1), "float32")
+    assert len(inner.layers[1]._inbound_nodes) == 1  # the spec replay records no nodes
+    outer = lamina.Model(text, layers.Dense(2)(scores))
+    assert outer.predict(TEXTS[:3], verbose=0).shape == (3, 2)
+    stacked = lamina.Sequential([lamina.Input(shape=(1,), dtype="string"), inner])
+    np.testing.assert_allclose(stacked.predict(TEXTS[:3], verbose=0),
+                               inner.predict(TEXTS[:3], verbose=0), rtol=1e-6)

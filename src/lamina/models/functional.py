@@ -12,7 +12,7 @@ import torch
 from lamina import tree
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
-from lamina.backend.symbolic import KerasTensor
+from lamina.backend.symbolic import KerasTensor, compute_output_spec, has_string_input
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
@@ -56,6 +56,15 @@ def adjust_input_rank(x, expected_shape):
     if mask is not None:
         adjusted._keras_mask = mask
     return adjusted
+
+
+def _spec_function(op):
+    """`op` as a function from `KerasTensor`s to its output specs, recording no node."""
+    def spec(*args, **kwargs):
+        if getattr(op, "_takes_strings", False) or has_string_input(args, kwargs):
+            return op.compute_output_spec(*args, **kwargs)
+        return compute_output_spec(op, *args, **kwargs)
+    return spec
 
 
 class Functional(Model):
@@ -361,7 +370,11 @@ class Functional(Model):
         return [t._keras_history.operation.name for t in self._flat_outputs]
 
     def compute_output_spec(self, *args, **kwargs):
-        return Layer.compute_output_spec(self, *args, **kwargs)
+        if not self._takes_strings:
+            return Layer.compute_output_spec(self, *args, **kwargs)
+        # Strings have no fake-tensor stand-in: the plan is replayed on specs, step by step.
+        specs = {id(op): _spec_function(op) for op, *_ in self._plan}
+        return self._run(self._flatten_call_inputs(args[0]), specs)
 
     def get_config(self):
         return functional_get_config(self)
