@@ -7,6 +7,7 @@ holds the vocabulary, `adapt`, the output modes, the config and the `.keras` ass
 """
 
 import collections
+import operator
 import os
 
 import numpy as np
@@ -320,12 +321,30 @@ class IndexLookup(Layer):
             rows = data.shape[0] if data.ndim >= 2 else 1
             documents = data.reshape(rows, data.size // max(rows, 1))
         flat = np.concatenate(list(documents)) if len(documents) else np.zeros(0)
-        tokens, counts = np.unique(flat, return_counts=True)
-        self._token_counts.update(dict(zip(self._python_tokens(tokens), counts.tolist())))
-        if self.output_mode == "tf_idf":
+        if flat.dtype.kind in "UO":
+            # Hashing Python strings beats sorting numpy ones (np.unique).
+            counts = collections.Counter(flat.tolist())
+        else:
+            tokens, counts = np.unique(flat, return_counts=True)
+            counts = dict(zip(self._python_tokens(tokens), counts.tolist()))
+        self.update_counts(counts, (self._python_tokens(row) for row in documents)
+                           if self.output_mode == "tf_idf" else None)
+
+    def update_counts(self, counts, documents=None):
+        """Add `counts` (a token -> count mapping, or a list of tokens to count) to
+        `adapt`'s tally and, in tf_idf mode, `documents` (an iterable of token collections,
+        one per document): callers that tokenize themselves (`TextVectorization`) count
+        without building arrays."""
+        if self._has_input_vocabulary:
+            raise ValueError(
+                f"Cannot adapt layer '{self.name}' after setting a static vocabulary via "
+                "`vocabulary` argument or `set_vocabulary()` method.")
+        self._token_counts.update(counts)  # a Counter counts a list of tokens in C
+        if documents is not None:
+            seen = self._document_counts
             for row in documents:
-                self._document_counts.update(self._python_tokens(np.unique(row)))
-            self._num_documents += len(documents)
+                seen.update(set(row))
+                self._num_documents += 1
 
     def finalize_state(self):
         """Set the vocabulary from the counted tokens."""
@@ -335,7 +354,8 @@ class IndexLookup(Layer):
         for special in (self.mask_token, self.oov_token):
             counts.pop(special, None)
         # NOTE: Keras' order: by count, ties by token, both descending.
-        ranked = sorted(counts, key=lambda token: (counts[token], token), reverse=True)
+        ranked = [token for token, _ in sorted(counts.items(), key=operator.itemgetter(1, 0),
+                                               reverse=True)]
         if self.max_tokens:
             ranked = ranked[:self.max_tokens - self._token_start_index()]
         tokens = self._tokens_of(ranked, "adapt() data")
@@ -357,6 +377,12 @@ class IndexLookup(Layer):
 
     # -- calling --------------------------------------------------------------------------
     def call(self, inputs):
+        self._check_callable()
+        if self.invert:
+            return self._invert(inputs)
+        return self._encode(*self._lookup(inputs))
+
+    def _check_callable(self):
         if self.output_mode != "int" and not self.pad_to_max_tokens and (
                 self._frozen_vocab_size is None):
             raise RuntimeError(
@@ -364,9 +390,10 @@ class IndexLookup(Layer):
                 "`pad_to_max_tokens=False`, you must set the layer's vocabulary before "
                 "calling it. Either pass a `vocabulary` argument to the layer, or call "
                 "`adapt` with some sample data.")
-        if self.invert:
-            return self._invert(inputs)
-        indices = self._resolve(*self._lookup(inputs))
+
+    def _encode(self, found, inputs):
+        """The layer's output from `_lookup`'s marks (see `_resolve`)."""
+        indices = self._resolve(found, inputs)
         if self.output_mode == "int":
             return indices
         depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size

@@ -1,5 +1,7 @@
 """`StringLookup`: strings to vocabulary indices, on the host (numpy), and back."""
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -63,8 +65,8 @@ class StringLookup(IndexLookup):
         return self._tokens_of(inputs, "inputs")
 
     def _on_vocabulary_change(self):
-        table = {token: i for i, token in
-                 enumerate(self._tokens.tolist(), start=self._token_start_index())}
+        start = self._token_start_index()
+        table = dict(zip(self._tokens.tolist(), range(start, start + len(self._tokens))))
         if self.mask_token is not None:
             table[self.mask_token] = MASK
         self.__dict__["_table"] = table
@@ -72,12 +74,40 @@ class StringLookup(IndexLookup):
             self.get_vocabulary() + [self.oov_token])
 
     def _lookup(self, inputs):
-        # Each distinct string is looked up once.
-        uniques, inverse = np.unique(inputs.reshape(-1), return_inverse=True)
+        # One dict probe per string: cheaper than sorting them to find the distinct ones.
+        flat = inputs.reshape(-1).tolist()
         get = self.__dict__.get("_table", {}).get
-        ids = np.fromiter((get(token, OOV) for token in uniques.tolist()), np.int64,
-                          len(uniques))
-        return torch.from_numpy(ids[inverse.reshape(-1)].reshape(inputs.shape)), inputs
+        ids = np.fromiter(map(get, flat, itertools.repeat(OOV)), np.int64, len(flat))
+        return torch.from_numpy(ids.reshape(inputs.shape)), inputs
+
+    def lookup_sequences(self, sequences, length, shape=None):
+        """The output for token sequences of any lengths, each cut or padded with the
+        mask token to `length` (the longest when None): what calling the layer on the
+        padded `(len(sequences), length)` string array gives, without building it.
+        `shape` (default `(len(sequences),)`) is the batch shape the rows fill."""
+        self._check_callable()
+        lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+        if length is None:
+            length = int(lengths.max()) if len(sequences) else 0
+        get = self.__dict__.get("_table", {}).get
+        tokens = list(itertools.chain.from_iterable(sequences))
+        ids = np.fromiter(map(get, tokens, itertools.repeat(OOV)), np.int64, len(tokens))
+        rows = np.repeat(np.arange(len(sequences)), lengths)
+        columns = np.arange(len(tokens)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        kept = columns < length
+        found = np.full((len(sequences), length), self._table_mark(self.mask_token), np.int64)
+        found[rows[kept], columns[kept]] = ids[kept]
+        shape = (len(sequences),) if shape is None else tuple(shape)
+        found = torch.from_numpy(found.reshape(shape + (length,)))
+        if self.num_oov_indices > 1 or self.num_oov_indices == 0:
+            # OOV slots hash (or report) the strings themselves.
+            padded = np.array([list(s[:length]) + [self.mask_token] * (length - len(s))
+                               for s in sequences], dtype=str).reshape(shape + (length,))
+            return self._encode(found, padded)
+        return self._encode(found, None)
+
+    def _table_mark(self, token):
+        return self.__dict__.get("_table", {}).get(token, OOV)
 
     def _invert(self, indices):
         table = self.__dict__.get("_inverse_table")

@@ -6,6 +6,8 @@ and a `StringLookup` (mask `""`, one OOV slot) maps them to an int64 tensor. No 
 graph is involved, so the layer is cheap to run in `DataLoader` workers.
 """
 
+import collections
+import itertools
 import re
 
 import numpy as np
@@ -31,17 +33,48 @@ def _lower(text):
     return text.lower() if text.isascii() else text.translate(_ASCII_UPPER)
 
 
+_DELETE_PUNCTUATION = str.maketrans("", "", """!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'""")
+
+
 def _strip_punctuation(text):
-    return _PUNCTUATION.sub("", text)
+    # `translate` has a fast path for ASCII text only.
+    return text.translate(_DELETE_PUNCTUATION) if text.isascii() else _PUNCTUATION.sub("", text)
 
 
 def _lower_and_strip_punctuation(text):
-    return _PUNCTUATION.sub("", _lower(text))
+    return _strip_punctuation(_lower(text))
 
 
 _STANDARDIZERS = {"lower": _lower, "strip_punctuation": _strip_punctuation,
                   "lower_and_strip_punctuation": _lower_and_strip_punctuation}
-_SPLITTERS = {"whitespace": _TOKEN.findall, "character": list}
+# The characters `str.split()` splits on beyond Keras' (ASCII) whitespace.
+_OTHER_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                          "\u205f\u3000]")
+
+
+def _standardized(texts, function):
+    """`function` applied to each text: once over the batch joined by newlines (which
+    the standardizers keep, being per-character), when no text holds one."""
+    if len(texts) > 1:
+        joined = "\n".join(texts)
+        if joined.count("\n") == len(texts) - 1:
+            return function(joined).split("\n")
+    return [function(text) for text in texts]
+
+
+def _splits_as_keras(text):
+    """Whether `str.split()` splits `text` as Keras does (at ASCII whitespace only)."""
+    if text.isascii():
+        return not any(separator in text for separator in "\x1c\x1d\x1e\x1f")
+    return not _OTHER_SPACE.search(text)
+
+
+def _split_whitespace(texts):
+    # `str.split()` runs in C; it agrees with Keras' split unless a text holds a
+    # non-ASCII (or ASCII separator) space.
+    if _splits_as_keras("".join(texts)):
+        return [text.split() for text in texts]
+    return [_TOKEN.findall(text) for text in texts]
 
 
 def _with_ngrams(tokens, widths):
@@ -203,10 +236,31 @@ class TextVectorization(Layer):
 
     def update_state(self, data):
         """Count the tokens of one batch of strings (`adapt` calls it per batch)."""
-        tokens = self._tokens(data, "adapt() data", documents=True)
-        self._num_strings += np.size(data) if not isinstance(data, torch.Tensor) else 0
-        if tokens.size:
-            self._lookup_layer.update_state(tokens)
+        if self.split is None:
+            tokens = self._tokens(data, "adapt() data", documents=True)
+            self._num_strings += np.size(data) if not isinstance(data, torch.Tensor) else 0
+            if tokens.size:
+                self._lookup_layer.update_state(tokens)
+            return
+        if (self.split == "whitespace" and self._widths is None
+                and self.output_mode != "tf_idf" and not callable(self.standardize)):
+            # Counting needs no rows: the batch joined by newlines splits in one call.
+            array = self._strings(data, "adapt() data")
+            self._check_splittable(array)
+            text = "\n".join(array.reshape(-1).tolist())
+            if self.standardize is not None:
+                text = _STANDARDIZERS[self.standardize](text)
+            tokens = text.split() if _splits_as_keras(text) else _TOKEN.findall(text)
+            self._num_strings += array.size
+            if tokens:
+                self._lookup_layer.update_counts(tokens)
+            return
+        _, sequences = self._sequences(data, "adapt() data")
+        self._num_strings += np.size(data)
+        counts = collections.Counter(itertools.chain.from_iterable(sequences))
+        if counts:
+            self._lookup_layer.update_counts(
+                counts, sequences if self.output_mode == "tf_idf" else None)
 
     def finalize_state(self):
         """Set the vocabulary from the counted tokens."""
@@ -244,57 +298,59 @@ class TextVectorization(Layer):
         return np.asarray(array, dtype=str)
 
     def _tokens(self, data, what, documents=False):
-        """Standardize, split and n-gram `data`: a numpy array of tokens padded with `""`.
-
-        `documents=True` (adapt) reads a 1-D input as one document per string and cuts
-        nothing; outside tf_idf mode it returns the tokens flat."""
+        """Standardize and n-gram `data` for a layer that does not split: a numpy array
+        of tokens. `documents=True` (adapt) reads a 1-D input as one document per string."""
         array = self._strings(data, what)
-        if documents and array.ndim == 1 and self.split is None:
+        if documents and array.ndim == 1:
             array = array[:, None]
         standardize = self.standardize
         if callable(standardize):
             array = self._strings(standardize(array), "the output of `standardize`")
+        elif standardize is not None:
+            texts = _standardized(array.reshape(-1).tolist(), _STANDARDIZERS[standardize])
+            array = np.array(texts, dtype=str).reshape(array.shape)
+        if self._widths is None or array.ndim == 0:
+            return array
+        rows = array.reshape(-1, array.shape[-1]).tolist()
+        grams = [_with_ngrams(row, self._widths) for row in rows]
+        return np.array(grams, dtype=str).reshape(array.shape[:-1] + (-1,))
+
+    def _check_splittable(self, array):
+        if array.ndim > 1 and array.shape[-1] != 1:
+            raise ValueError(
+                f"{self._owner}: when splitting strings into tokens, the input must be "
+                "of rank 1 or have a last dimension of 1. Received: inputs.shape="
+                f"{array.shape} with rank={array.ndim}")
+
+    def _sequences(self, data, what):
+        """Standardize, split and n-gram `data` for a splitting layer: its batch shape
+        and one list of tokens per string."""
+        array = self._strings(data, what)
+        standardize = self.standardize
+        if callable(standardize):
+            array = self._strings(standardize(array), "the output of `standardize`")
             standardize = None
-        function = None if standardize is None else _STANDARDIZERS[standardize]
-        if self.split is None:
-            if function is not None:
-                array = np.array([function(text) for text in array.reshape(-1).tolist()],
-                                 dtype=str).reshape(array.shape)
-            if self._widths is None or array.ndim == 0:
-                return array
-            rows = array.reshape(-1, array.shape[-1]).tolist()
-            grams = [_with_ngrams(row, self._widths) for row in rows]
-            return np.array(grams, dtype=str).reshape(array.shape[:-1] + (-1,))
+        self._check_splittable(array)
         if array.ndim > 1:
-            if array.shape[-1] != 1:
-                raise ValueError(
-                    f"{self._owner}: when splitting strings into tokens, the input must be "
-                    "of rank 1 or have a last dimension of 1. Received: inputs.shape="
-                    f"{array.shape} with rank={array.ndim}")
             array = array[..., 0]
         texts = array.reshape(-1).tolist()
-        if function is not None:
-            texts = [function(text) for text in texts]
+        if standardize is not None:
+            texts = _standardized(texts, _STANDARDIZERS[standardize])
         if callable(self.split):
             sequences = [list(tokens) for tokens in self.split(np.asarray(texts, dtype=str))]
+        elif self.split == "whitespace":
+            sequences = _split_whitespace(texts)
         else:
-            splitter = _SPLITTERS[self.split]
-            sequences = [splitter(text) for text in texts]
+            sequences = [list(text) for text in texts]
         if self._widths is not None:
             sequences = [_with_ngrams(tokens, self._widths) for tokens in sequences]
-        if documents and self.output_mode != "tf_idf":
-            # Counting needs no rows: one flat array, no padding.
-            return np.array([token for tokens in sequences for token in tokens], dtype=str)
-        length = self.output_sequence_length if self.output_mode == "int" else None
-        if documents or length is None:
-            length = max((len(tokens) for tokens in sequences), default=0)
-        flat = []
-        for tokens in sequences:
-            flat.extend(tokens[:length])
-            flat.extend([""] * (length - len(tokens)))
-        return np.array(flat, dtype=str).reshape(array.shape + (length,))
+        return array.shape, sequences
 
     def call(self, inputs):
+        if self.split is not None:
+            shape, sequences = self._sequences(inputs, "inputs")
+            length = self.output_sequence_length if self.output_mode == "int" else None
+            return self._lookup_layer.lookup_sequences(sequences, length, shape)
         tokens = self._tokens(inputs, "inputs")
         outputs = self._lookup_layer.call(tokens)
         length = self.output_sequence_length
