@@ -248,3 +248,51 @@ def test_first_layer_of_a_model_trained_on_string_arrays():
     assert history.history["val_accuracy"][-1] > 0.9
     probabilities = model.predict(np.array(["love it", "hate it"]), verbose=0)
     assert probabilities[0, 0] > 0.5 > probabilities[1, 0]
+
+
+def _reference_tokens(text, standardize):
+    """Keras' rules written plainly: ASCII lowercasing, the 32 ASCII punctuation marks
+    dropped, tokens separated by ASCII whitespace only."""
+    if "lower" in standardize:
+        text = "".join(c.lower() if "A" <= c <= "Z" else c for c in text)
+    if "punctuation" in standardize:
+        text = "".join(c for c in text if c not in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    tokens, token = [], ""
+    for c in text + " ":
+        if c in " \t\n\v\f\r":
+            tokens, token = tokens + [token] * bool(token), ""
+        else:
+            token += c
+    return tokens
+
+
+@pytest.mark.parametrize("standardize", ["lower_and_strip_punctuation", "lower",
+                                         "strip_punctuation"])
+@pytest.mark.parametrize("output_mode", ["int", "tf_idf"])
+def test_batched_fast_paths_match_a_per_string_reference(standardize, output_mode):
+    # The layer standardizes and splits whole batches at once; a random corpus with
+    # newlines, non-ASCII letters and spaces `str.split` (not Keras) splits at must give
+    # what a string-by-string reading gives, ties in the ranking included.
+    rng = np.random.default_rng(7)
+    alphabet = list("abAB .,!'-\n\t\x1c\xa0\u3000éÀ")
+    corpus = ["".join(rng.choice(alphabet, size=rng.integers(0, 20))) for _ in range(200)]
+    corpus[:2] = ["a b", "A\x1cB"]  # one batch without exotic spaces, one with
+    layer = TextVectorization(standardize=standardize, output_mode=output_mode, max_tokens=30)
+    layer.adapt(corpus)
+    sequences = [_reference_tokens(text, standardize) for text in corpus]
+    counts = {}
+    for tokens in sequences:
+        for token in tokens:
+            counts[token] = counts.get(token, 0) + 1
+    ranked = sorted(counts, key=lambda t: (counts[t], t), reverse=True)
+    start = 2 if output_mode == "int" else 1
+    assert layer.get_vocabulary()[start:] == ranked[:30 - start]
+    if output_mode != "int":
+        return
+    index = {token: i for i, token in enumerate(layer.get_vocabulary()) if i}
+    width = max(map(len, sequences))
+    want = [[index.get(t, 1) for t in tokens] + [0] * (width - len(tokens))
+            for tokens in sequences]
+    assert layer(np.array(corpus)).tolist() == want
+    assert layer(corpus[:2]).tolist() == [row[:max(map(len, sequences[:2]))]
+                                          for row in want[:2]]
