@@ -33,6 +33,7 @@ PUBLIC_MODULES = {
     "keras.dtype_policies": "lamina.dtype_policies",
     "keras.random": "lamina.random",
     "keras.ops": "lamina.ops",
+    "keras.utils": "lamina.utils",
 }
 
 

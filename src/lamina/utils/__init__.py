@@ -29,6 +29,7 @@ _LAZY = {
     "get_file": "lamina.utils.download_utils",
     "split_dataset": "lamina.utils.dataset_utils",
     "timeseries_dataset_from_array": "lamina.utils.timeseries_dataset_utils",
+    "FeatureSpace": "lamina.utils.feature_space",
     "image_dataset_from_directory": "lamina.utils.image_dataset_utils",
     "text_dataset_from_directory": "lamina.utils.text_dataset_utils",
     "audio_dataset_from_directory": "lamina.utils.audio_dataset_utils",
