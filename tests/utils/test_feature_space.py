@@ -111,11 +111,12 @@ def test_int_output_mode_keeps_indices_in_dict_mode_and_refuses_concat():
 
 def test_single_sample_comes_back_unbatched():
     space = _space()
-    out = space({"age": 35.0, "pets": 2, "color": "red"})
+    out = space({"age": 40.0, "pets": 2, "color": "red"})
     assert tuple(out.shape) == (9,)
-    np.testing.assert_allclose(out.numpy(), space({k: [v[2]] for k, v in
-                                                   {"age": [0, 0, 35.0], "pets": [0, 0, 2],
-                                                    "color": ["", "", "red"]}.items()})[0])
+    torch.testing.assert_close(out, space(DATA)[2])  # DATA's third row holds these values
+    by_name = _space(output_mode="dict")({"age": 40.0, "pets": 2, "color": "red"})
+    assert {k: tuple(v.shape) for k, v in by_name.items()} == {
+        "age": (1,), "color": (4,), "pets": (4,)}
 
 
 def test_call_takes_numpy_torch_and_lists():
@@ -232,6 +233,10 @@ def test_errors_name_the_feature_or_argument():
         fresh.get_encoded_features()
     with pytest.raises(ValueError, match="takes a dict of arrays"):
         fresh.adapt(3)
+    with pytest.raises(ValueError, match=r"dataset lacks features \['age'\]"):
+        fresh.adapt([{"other": [1.0]}])
+    with pytest.raises(ValueError, match="received no data for feature 'age'"):
+        fresh.adapt({"age": []})
     space = _space()
     with pytest.raises(ValueError, match=r"lacks features \['color'\]"):
         space({"age": [1.0], "pets": [1]})
@@ -241,3 +246,5 @@ def test_errors_name_the_feature_or_argument():
         space([1.0])
     with pytest.raises(ValueError, match="Feature 'age' is a float32 feature"):
         space({**DATA, "age": np.array(["a", "b", "c", "d"])})
+    with pytest.raises(ValueError, match="Feature 'color' is a string feature"):
+        space({**DATA, "color": np.array([1, 2, 3, 4])})
