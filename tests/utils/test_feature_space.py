@@ -217,6 +217,16 @@ def test_keras_file_round_trip(tmp_path):
                                space(DATA))
 
 
+def test_reads_the_identity_layer_keras_writes_for_float_features():
+    config = FeatureSpace({"f": "float"}).get_config()
+    config["features"]["f"]["config"]["preprocessor"] = {
+        "module": "keras.src.layers.preprocessing.feature_space", "class_name": "TFDIdentity",
+        "config": {"name": "f_preprocessor", "trainable": True}, "registered_name": "TFDIdentity"}
+    space = FeatureSpace.from_config(config)
+    assert isinstance(space.preprocessors["f"], layers.Identity)
+    np.testing.assert_array_equal(space({"f": [1.5, 2.5]}).numpy(), [[1.5], [2.5]])
+
+
 def test_errors_name_the_feature_or_argument():
     with pytest.raises(ValueError, match="feature 'x'.*'floaty'"):
         FeatureSpace({"x": "floaty"})

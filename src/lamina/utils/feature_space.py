@@ -71,7 +71,10 @@ class Feature:
     def __init__(self, dtype, preprocessor, output_mode):
         _check_mode(output_mode, {"int", "one_hot", "float"})
         self.dtype = dtype
-        if isinstance(preprocessor, dict):
+        if isinstance(preprocessor, dict) and preprocessor.get("class_name") == "TFDIdentity":
+            # Keras' "float" features pass through its tf.data-only identity layer.
+            preprocessor = Identity(name=preprocessor["config"].get("name"))
+        elif isinstance(preprocessor, dict):
             preprocessor = deserialize_keras_object(preprocessor)
         self.preprocessor = preprocessor
         self.output_mode = output_mode
