@@ -7,7 +7,8 @@ Keras' (which runs TextVectorization on TensorFlow whatever its backend). lamina
 torch; to time Keras from a TensorFlow-only environment pass `--keras-only` (the sentences
 are the same: a seeded Zipf draw over a fixed word list). The hand-written reference is
 plain Python doing the same work (lowercase, strip punctuation, split, dict lookup, pad).
-Prints medians and ratios; never asserts.
+Then the same for StringLookup on the sentences' words (rows of 32 tokens): `adapt`, then
+lookups in batches. Prints medians and ratios; never asserts.
 """
 
 import argparse
@@ -83,6 +84,27 @@ def python_reference(texts, batch, length=64):
     return adapt, call
 
 
+def python_lookup_reference(tokens, batch):
+    table = {}
+
+    def adapt():
+        counts = {}
+        for token in tokens.reshape(-1).tolist():
+            counts[token] = counts.get(token, 0) + 1
+        ranked = sorted(counts, key=lambda t: (counts[t], t), reverse=True)[:19999]
+        table.clear()
+        table.update((t, i + 1) for i, t in enumerate(ranked))
+
+    def call():
+        for i in range(0, len(tokens), batch):
+            rows = tokens[i:i + batch]
+            ids = [table.get(t, 0) for t in rows.reshape(-1).tolist()]
+            np.asarray(ids, dtype="int64").reshape(rows.shape)
+
+    adapt()
+    return adapt, call
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sentences", type=int, default=10_000)
@@ -106,12 +128,29 @@ def main():
         candidates[f"keras {keras.__version__}"] = workload(
             lambda: keras.layers.TextVectorization(**config), texts, args.batch)
     except ImportError:
+        keras = None
         print("(Keras 3 with TensorFlow not importable here: Keras not timed)")
     print(f"TextVectorization, {args.sentences} sentences, batch {args.batch}, "
           f"median of {args.repeats}")
+    report(candidates, args.repeats)
+    # StringLookup on the same words, already split: (batch, 32) string arrays.
+    tokens = np.array(" ".join(texts.tolist()).split())
+    tokens = tokens[:len(tokens) // 32 * 32].reshape(-1, 32)
+    lookups = {"python reference": python_lookup_reference(tokens, args.batch)}
+    if not args.keras_only:
+        lookups["lamina"] = workload(
+            lambda: lamina.layers.StringLookup(max_tokens=20_000), tokens, args.batch)
+    if keras is not None:
+        lookups[f"keras {keras.__version__}"] = workload(
+            lambda: keras.layers.StringLookup(max_tokens=20_000), tokens, args.batch)
+    print(f"StringLookup, {tokens.size} tokens in rows of 32, batch {args.batch}")
+    report(lookups, args.repeats)
+
+
+def report(candidates, repeats):
     base = None
     for name, (adapt, call) in candidates.items():
-        adapt_s, call_s = timed(adapt, args.repeats), timed(call, args.repeats)
+        adapt_s, call_s = timed(adapt, repeats), timed(call, repeats)
         base = base or (adapt_s, call_s)
         print(f"  {name:<20} adapt {adapt_s * 1e3:8.1f} ms ({adapt_s / base[0]:4.2f}x)   "
               f"call {call_s * 1e3:8.1f} ms ({call_s / base[1]:4.2f}x)   vs python reference")

@@ -316,11 +316,12 @@ class IndexLookup(Layer):
                 "`vocabulary` argument or `set_vocabulary()` method.")
         if _is_ragged(data):
             documents = [self._tokens_of(row, "adapt() data").reshape(-1) for row in data]
+            flat = np.concatenate(documents)
         else:
             data = self._tokens_of(data, "adapt() data")
             rows = data.shape[0] if data.ndim >= 2 else 1
             documents = data.reshape(rows, data.size // max(rows, 1))
-        flat = np.concatenate(list(documents)) if len(documents) else np.zeros(0)
+            flat = data.reshape(-1)
         if flat.dtype.kind in "UO":
             # Hashing Python strings beats sorting numpy ones (np.unique).
             counts = collections.Counter(flat.tolist())
