@@ -7,7 +7,8 @@
 - `hash_bins`: values to bins as `to_hash_bucket_fast`/`_strong` give them (the `Hashing`
   layer and the lookups' OOV slots).
 
-Each takes a sequence of `bytes` and returns a numpy uint64 array. Strings of one length
+Each takes a sequence of `bytes` (or a numpy array of bytes, text or int64, which
+hash as UTF-8 and decimal strings) and returns a numpy uint64 array. Strings of one length
 read their words at the same offsets, so each length is hashed as one vectorised batch
 (uint64 arithmetic wraps modulo 2**64, as the C++ does).
 """
@@ -41,18 +42,69 @@ def _words(block, offset, width=8):
 
 
 def _by_length(strings, hash_block):
-    """Hash each of `strings` (bytes) with `hash_block(rows, length)`, a batch of equal
-    length strings as a (n, length) uint8 array at a time."""
+    """Hash each of `strings` with `hash_block(rows, length)`, a batch of equal length
+    strings as a (n, length) uint8 array at a time. `strings` is a sequence of bytes, or a
+    numpy array of bytes, of ASCII text or of int64 (their decimal strings): those are
+    cut into rows in numpy, without a Python object per string."""
     out = np.empty(len(strings), _U)
     if not len(strings):
         return out
-    lengths = np.fromiter((len(s) for s in strings), np.int64, len(strings))
-    for length in np.unique(lengths).tolist():
-        where = np.flatnonzero(lengths == length)
-        joined = b"".join(strings[i] for i in where.tolist())
-        rows = np.frombuffer(joined, np.uint8).reshape(len(where), length)
-        out[where] = hash_block(rows, length)
+    lengths, rows_of = _rows_source(strings)
+    present = np.flatnonzero(np.bincount(lengths))
+    if len(present) <= 64:  # a pass per length beats sorting the lengths
+        groups = ((np.flatnonzero(lengths == length), length) for length in present.tolist())
+    else:
+        order = np.argsort(lengths, kind="stable")
+        groups = zip(np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1),
+                     present.tolist())
+    for where, length in groups:
+        out[where] = hash_block(rows_of(where, length), length)
     return out
+
+
+def _rows_source(strings):
+    """The length of each string and `rows_of(where, length)`, the strings at `where`
+    (all `length` bytes long) as a uint8 array of rows."""
+    kind = strings.dtype.kind if isinstance(strings, np.ndarray) else None
+    if kind == "i":
+        return _decimal_rows(strings.astype(np.int64))
+    if kind in ("S", "U") and strings.dtype.itemsize:
+        width = strings.dtype.itemsize // (4 if kind == "U" else 1)
+        codes = np.ascontiguousarray(strings).view(
+            np.uint32 if kind == "U" else np.uint8).reshape(len(strings), width)
+        if kind == "S" or codes.max() < 128:  # ASCII: one UTF-8 byte per character
+            return (np.char.str_len(strings).astype(np.int64),
+                    lambda where, length: codes[where, :length].astype(np.uint8))
+        strings = [text.encode() for text in strings.tolist()]
+    elif kind is not None:
+        strings = strings.tolist()
+
+    def rows_of(where, length):
+        joined = b"".join(map(strings.__getitem__, where.tolist()))
+        return np.frombuffer(joined, np.uint8).reshape(len(where), length)
+
+    return np.fromiter(map(len, strings), np.int64, len(strings)), rows_of
+
+
+def _decimal_rows(values):
+    negative = values < 0
+    magnitude = np.abs(values).astype(_U)  # -2**63 wraps to 2**63, its magnitude
+    lengths = 1 + negative.astype(np.int64)
+    rest = magnitude // _U(10)
+    while rest.any():
+        lengths += rest > 0
+        rest //= _U(10)
+
+    def rows_of(where, length):
+        rows = np.empty((len(where), length), np.uint8)
+        rest = magnitude[where]
+        for at in range(length - 1, -1, -1):
+            rows[:, at] = rest % _U(10) + _U(48)
+            rest //= _U(10)
+        rows[negative[where], 0] = ord("-")
+        return rows
+
+    return lengths, rows_of
 
 
 # -- FarmHash Fingerprint64 (farmhashna::Hash64) -------------------------------------------
@@ -232,13 +284,7 @@ def hash_bins(values, num_bins, key=None):
     """The hash bin of each value (a numpy array of int64, str or bytes) in `[0, num_bins)`,
     as a numpy int64 array: FarmHash Fingerprint64 of its bytes (integers as decimal
     strings, text as UTF-8), or SipHash-2-4 under `key` (two integers) when given."""
-    uniques, inverse = np.unique(values.reshape(-1), return_inverse=True)
-    if uniques.dtype.kind == "i":
-        strings = [str(v).encode() for v in uniques.tolist()]
-    elif uniques.dtype.kind == "U":
-        strings = [v.encode() for v in uniques.tolist()]
-    else:
-        strings = uniques.tolist()
-    hashes = fingerprint64(strings) if key is None else siphash24(strings, key)
-    bins = (hashes % np.uint64(num_bins)).astype(np.int64)
-    return bins[inverse.reshape(-1)].reshape(values.shape)
+    # Every value is hashed, repeats too: numpy hashes faster than it finds distinct values.
+    flat = values.reshape(-1)
+    hashes = fingerprint64(flat) if key is None else siphash24(flat, key)
+    return (hashes % np.uint64(num_bins)).astype(np.int64).reshape(values.shape)
