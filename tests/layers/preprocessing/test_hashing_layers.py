@@ -23,6 +23,7 @@ from lamina.layers.preprocessing import HashedCrossing, Hashing, IntegerLookup, 
 from lamina.layers.preprocessing.fingerprints import (
     fingerprint64,
     fingerprint_cat64,
+    hash_bins,
     siphash24,
 )
 
@@ -259,3 +260,31 @@ def test_hashing_leads_a_sequential_model_on_numpy_strings():
     history = model.fit(x, np.ones((3, 1), "float32"), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     assert model.predict(x, verbose=0).shape == (3, 1)
+
+
+@pytest.mark.parametrize("key", [None, (3, 5)])
+def test_hash_bins_of_numpy_arrays_match_the_bytes_of_each_value(key):
+    # Text, bytes and int64 arrays are cut into rows in numpy (ASCII text and decimals
+    # without Python strings); each value must hash as its UTF-8 or decimal bytes do.
+    rng = np.random.default_rng(3)
+    pieces = np.array(list("ab z\x00") + ["é", "\u3000", "xyz" * 30])
+    texts = ["".join(rng.choice(pieces, size=rng.integers(0, 9))) for _ in range(300)]
+    ascii_texts = [text for text in texts if text.isascii()]
+    integers = np.concatenate([rng.integers(-10**12, 10**12, 200), np.arange(-12, 12),
+                               [-2**63, 2**63 - 1]]).astype(np.int64)
+    many_lengths = [f"{'q' * n}{n}" for n in range(100)]  # more lengths than one pass each
+
+    def reference(values):
+        hashes = [fingerprint64([v]) if key is None
+                  else siphash24([v], key) for v in values]
+        return np.concatenate(hashes) % np.uint64(97)
+
+    for values, as_bytes in [
+            (np.array(texts), [t.encode() for t in texts]),
+            (np.array(ascii_texts), [t.encode() for t in ascii_texts]),
+            (np.array([t.encode() for t in texts]), [t.encode() for t in texts]),
+            (integers, [str(i).encode() for i in integers.tolist()]),
+            (np.array(many_lengths), [t.encode() for t in many_lengths])]:
+        got = hash_bins(values.reshape(2, -1) if len(values) % 2 == 0 else values,
+                                     97, key)
+        np.testing.assert_array_equal(got.reshape(-1), reference(as_bytes).astype(np.int64))
