@@ -315,3 +315,30 @@ def test_string_lookup_first_in_a_sequential_trains_on_numpy_strings():
     assert len(history.history["loss"]) == 3
     predictions = model.predict(np.array([["cat"], ["dog"]]), verbose=0)
     assert predictions.shape == (2, 1)
+
+
+@pytest.mark.parametrize("colliding", [False, True])
+def test_string_lookup_matches_a_dict_on_a_random_corpus(colliding, monkeypatch):
+    # Lookups search hashed keys in numpy (falling back to a dict when two tokens share
+    # a key); adapt counts with a Counter. Both must agree with a plain-Python reading:
+    # rank by count then token, descending, and map unknown strings to the OOV index.
+    if colliding:
+        monkeypatch.setattr(lamina.layers.preprocessing.string_lookup, "_string_keys",
+                            lambda strings: np.zeros(strings.size, np.uint64))
+    rng = np.random.default_rng(5)
+    pieces = np.array(["a", "b", "ab", "é", "\u3000", "x" * 40, "\x00q", ""])
+    def draw(size):
+        return np.array(["".join(rng.choice(pieces, size=rng.integers(1, 4)))
+                         for _ in range(size)])
+    corpus = draw(400).reshape(100, 4)
+    layer = StringLookup(mask_token="")
+    layer.adapt(corpus)
+    counts = collections.Counter(corpus.reshape(-1).tolist())
+    del counts[""]
+    ranked = sorted(counts, key=lambda t: (counts[t], t), reverse=True)
+    assert layer.get_vocabulary() == ["", "[UNK]"] + ranked
+    queries = np.concatenate([draw(60), ["", "zz"]]).reshape(2, -1)
+    index = {token: i for i, token in enumerate(layer.get_vocabulary())}
+    want = [[index.get(token, 1) for token in row] for row in queries.tolist()]
+    assert layer(queries).tolist() == want
+    assert layer(queries[0, 0]).tolist() == want[0][0]

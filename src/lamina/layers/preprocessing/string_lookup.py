@@ -70,15 +70,34 @@ class StringLookup(IndexLookup):
         if self.mask_token is not None:
             table[self.mask_token] = MASK
         self.__dict__["_table"] = table
+        sorted_table = None, None, None
+        # numpy cuts trailing NULs, and two tokens may share a key: then the dict serves.
+        if not any(token.endswith("\x00") for token in table):
+            tokens = np.array(list(table), dtype=str)
+            keys = _string_keys(tokens)
+            order = np.argsort(keys)
+            if not np.any(np.diff(keys[order]) == 0):
+                sorted_table = (keys[order], tokens[order],
+                                np.fromiter(table.values(), np.int64, len(table))[order])
+        self.__dict__["_sorted_table"] = sorted_table
         self.__dict__["_inverse_table"] = np.asarray(
             self.get_vocabulary() + [self.oov_token])
 
     def _lookup(self, inputs):
-        # One dict probe per string: cheaper than sorting them to find the distinct ones.
-        flat = inputs.reshape(-1).tolist()
-        get = self.__dict__.get("_table", {}).get
-        ids = np.fromiter(map(get, flat, itertools.repeat(OOV)), np.int64, len(flat))
-        return torch.from_numpy(ids.reshape(inputs.shape)), inputs
+        # Each input's key (a hash of its code points, computed in numpy) is searched
+        # among the sorted keys of the table; no Python string per input.
+        keys, tokens, ids = self.__dict__.get("_sorted_table", (None, None, None))
+        if keys is None:
+            get = self.__dict__.get("_table", {}).get
+            flat = inputs.reshape(-1).tolist()
+            found = np.fromiter(map(get, flat, itertools.repeat(OOV)), np.int64, len(flat))
+            return torch.from_numpy(found.reshape(inputs.shape)), inputs
+        if not len(keys) or not inputs.size:
+            return torch.full(inputs.shape, OOV, dtype=torch.int64), inputs
+        wanted = _string_keys(inputs).reshape(inputs.shape)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        found = np.where((keys[at] == wanted) & (tokens[at] == inputs), ids[at], OOV)
+        return torch.from_numpy(np.asarray(found, np.int64)), inputs
 
     def lookup_sequences(self, sequences, length, shape=None):
         """The output for token sequences of any lengths, each cut or padded with the
@@ -123,6 +142,21 @@ class StringLookup(IndexLookup):
         del config["vocabulary_dtype"]  # always strings (as Keras)
         config["encoding"] = self.encoding
         return config
+
+
+def _string_keys(strings):
+    """A uint64 key per string of a numpy str array: its code points dotted with fixed
+    odd multipliers, wrapping modulo 2**64 (padding zeros add nothing, so the key of a
+    string does not depend on the array's width)."""
+    width = strings.dtype.itemsize // 4
+    if not width:
+        return np.zeros(strings.size, np.uint64)
+    codes = np.ascontiguousarray(strings).reshape(-1).view(np.uint32)
+    codes = codes.reshape(-1, width).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        mix = (np.arange(1, width + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        mix = (mix ^ (mix >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+        return codes @ ((mix ^ (mix >> np.uint64(29))) | np.uint64(1))
 
 
 def host_strings(data, encoding, what):
