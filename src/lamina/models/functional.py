@@ -13,11 +13,11 @@ from lamina import tree
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor, compute_output_spec, has_string_input
-from lamina.layers.input_layer import InputLayer
+from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.layer import Layer
 from lamina.layers.tracking import TrackedList
 from lamina.models.functional_config import functional_from_config, functional_get_config
-from lamina.models.graph import walk
+from lamina.models.graph import cut_at_inputs, walk
 from lamina.models.model import Model
 
 
@@ -67,6 +67,11 @@ def _spec_function(op):
     return spec
 
 
+def _clone_input(tensor):
+    """A fresh `Input` standing for the intermediate tensor `tensor` (Keras' naming)."""
+    return Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=f"{tensor.name}CLONE")
+
+
 class Functional(Model):
     """A model defined by `Model(inputs, outputs)` on symbolic tensors."""
 
@@ -83,17 +88,15 @@ class Functional(Model):
                     "All `inputs` of a functional Model must be KerasTensors from "
                     f"`lamina.Input`. Received: {t!r}"
                 )
-            op = t._keras_history.operation if t._keras_history else None
-            if not isinstance(op, InputLayer):
-                raise ValueError(
-                    "A functional Model's `inputs` must be created by `lamina.Input` "
-                    f"(received {t.name}, produced by {getattr(op, 'name', None)})."
-                )
         for t in flat_outputs:
             if not isinstance(t, KerasTensor):
                 raise ValueError(
                     f"All `outputs` of a functional Model must be KerasTensors. Received: {t!r}"
                 )
+        if not all(isinstance(getattr(t._keras_history, "operation", None), InputLayer)
+                   for t in flat_inputs):
+            inputs, outputs = cut_at_inputs(inputs, outputs, _clone_input)
+            flat_inputs, flat_outputs = tree.flatten(inputs), tree.flatten(outputs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._flat_inputs = flat_inputs

@@ -10,6 +10,7 @@ from the outputs). That order decides the layer list of a saved config and the
 from typing import NamedTuple
 
 from lamina import tree
+from lamina.backend.symbolic import KerasTensor
 
 
 class Graph(NamedTuple):
@@ -105,3 +106,39 @@ def walk(inputs, outputs):
 def keras_operation_order(inputs, outputs):
     """Operations of the graph from `inputs` to `outputs`, in Keras 3's order."""
     return walk(inputs, outputs).operations
+
+
+def cut_at_inputs(inputs, outputs, make_input):
+    """`(inputs, outputs)` re-rooted so every input is an `Input`, as Keras does for a model
+    whose inputs are intermediate tensors (e.g. `FeatureSpace.get_encoded_features()`).
+
+    Each such input becomes `make_input(tensor)`, a fresh `Input` of its spec, and the
+    operations between the inputs and the outputs are called again on the new tensors:
+    the same layers (so weights are shared) on new nodes. `Input` tensors stay as they are.
+    """
+    new_of = {}
+    for t in tree.flatten(inputs):
+        history = t._keras_history
+        producer = history.operation if history is not None else None
+        new_of[id(t)] = t if producer is not None and producer._inbound_nodes[
+            history.node_index].is_input else make_input(t)
+
+    def resolve(t):
+        found = new_of.get(id(t))
+        if found is not None:
+            return found
+        node = _producing_node(t)
+        if node.is_input:  # an Input the model was not given: `walk` names it
+            return t
+        args = tree.map_structure(lambda x: resolve(x) if isinstance(x, KerasTensor) else x,
+                                  list(node.call_args))
+        kwargs = tree.map_structure(
+            lambda x: resolve(x) if isinstance(x, KerasTensor) else x, node.call_kwargs)
+        produced = [x for x in tree.flatten(node.operation(*args, **kwargs))
+                    if isinstance(x, KerasTensor)]
+        for old, new in zip(node.outputs, produced):
+            new_of[id(old)] = new
+        return new_of[id(t)]
+
+    return (tree.map_structure(lambda t: new_of[id(t)], inputs),
+            tree.map_structure(resolve, outputs))
