@@ -258,3 +258,22 @@ def test_errors_name_the_feature_or_argument():
         space({**DATA, "age": np.array(["a", "b", "c", "d"])})
     with pytest.raises(ValueError, match="Feature 'color' is a string feature"):
         space({**DATA, "color": np.array([1, 2, 3, 4])})
+
+
+def test_keras_guide_pattern_model_on_encoded_features():
+    """Keras' structured-data guide: a training model whose inputs are the encoded
+    features, then an inference model from the raw inputs through it."""
+    space = lamina.utils.FeatureSpace(
+        features={"a": "float_normalized", "b": "string_categorical"}, output_mode="concat")
+    data = {"a": np.array([1.0, 2.0, 3.0, 4.0], "float32"), "b": np.array(["x", "y", "x", "z"])}
+    space.adapt(data)
+    encoded = space.get_encoded_features()
+    hidden = lamina.layers.Dense(8, activation="relu")(encoded)
+    out = lamina.layers.Dense(1, activation="sigmoid")(hidden)
+    training_model = lamina.Model(inputs=encoded, outputs=out)
+    training_model.compile(optimizer="adam", loss="binary_crossentropy")
+    labels = np.array([0.0, 1.0, 0.0, 1.0], "float32")
+    training_model.fit(space(data), labels, epochs=2, verbose=0)
+    inference_model = lamina.Model(inputs=space.get_inputs(), outputs=training_model(encoded))
+    np.testing.assert_allclose(inference_model.predict(data, verbose=0),
+                               training_model.predict(space(data), verbose=0), atol=1e-6)
