@@ -14,26 +14,7 @@ from lamina import ops
 from lamina.layers.attention import MultiHeadAttention
 from lamina.layers.core.dense import Dense
 from lamina.layers.core.embedding import Embedding
-
-try:
-    from lamina.layers.normalization import LayerNormalization
-except ImportError:  # pragma: no cover - only while the normalization package is missing
-    class LayerNormalization(keras.Layer):
-        """Minimal stand-in: normalize over the last axis with a learned scale and shift."""
-
-        def __init__(self, epsilon=1e-3, **kwargs):
-            super().__init__(**kwargs)
-            self.epsilon = epsilon
-
-        def build(self, input_shape):
-            self.gamma = self.add_weight(shape=(input_shape[-1],), initializer="ones",
-                                         name="gamma")
-            self.beta = self.add_weight(shape=(input_shape[-1],), initializer="zeros",
-                                        name="beta")
-
-        def call(self, x):
-            return torch.nn.functional.layer_norm(x, x.shape[-1:], self.gamma, self.beta,
-                                                  self.epsilon)
+from lamina.layers.normalization import LayerNormalization
 
 TARGET_TOKEN = 7
 

@@ -174,12 +174,14 @@ from lamina.layers.rnn import TimeDistributed as TimeDistributed
 from lamina.layers.torch_module_wrapper import TorchModuleWrapper as TorchModuleWrapper
 
 # --- Hand-written below this line: tools/gen_init.py keeps it as it is. ---
+from lamina.serialization.serialization import (  # noqa: E402
+    deserialize_keras_object,
+    serialize_keras_object,
+)
 
 
 def serialize(layer):
     """The Keras config of `layer` (`{module, class_name, config, ...}`)."""
-    from lamina.serialization.serialization import serialize_keras_object
-
     return serialize_keras_object(layer)
 
 
@@ -191,8 +193,6 @@ def deserialize(config, custom_objects=None):
     >>> type(layer).__name__, layer.units
     ('Dense', 3)
     """
-    from lamina.serialization.serialization import deserialize_keras_object
-
     if not isinstance(config, dict):
         raise ValueError(
             f"`lamina.layers.deserialize` expects a layer config dict. Received: {config!r}"

@@ -2,6 +2,7 @@
 
 import torch
 
+from lamina import losses
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.losses.loss import (
@@ -148,8 +149,6 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
-        from lamina import losses
-
         if any(fn is f for f in losses.ALL_OBJECTS.values()):
             self._direction = "down"
 
@@ -174,7 +173,7 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            from lamina import losses, metrics
+            from lamina import metrics  # metrics/__init__ imports this module: a cycle
 
             config["fn"] = resolve_function(
                 config["fn"], {**losses.ALL_OBJECTS, **metrics.ALL_FUNCTIONS}

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
+from lamina.ops.nn.conv import _same_pad
 from lamina.ops.operands import float_tensor, tensor
 from lamina.ops.operation import keras_op
 
@@ -516,8 +517,6 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     x, undo = _to_nchw(images, data_format, "extract_patches")
     n, c = x.shape[:2]
     if padding.lower() == "same":
-        from lamina.ops.nn.conv import _same_pad
-
         d = (dilation_rate,) * 2 if isinstance(dilation_rate, int) else tuple(dilation_rate)
         x = _same_pad(x, size, strides, d)
     elif padding.lower() != "valid":
@@ -550,8 +549,6 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     x = v.permute(0, 4, 1, 2, 3) if last else v
     d = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
     if padding.lower() == "same":
-        from lamina.ops.nn.conv import _same_pad
-
         x = _same_pad(x, size, strides, d)
     for axis, (k, s, dl) in enumerate(zip(size, strides, d)):
         x = x.unfold(2 + axis, (k - 1) * dl + 1, s)[..., ::dl]
