@@ -253,7 +253,7 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config):
         config = dict(config)
         if "fn" in config:
-            from lamina.losses import ALL_OBJECTS
+            from lamina.losses import ALL_OBJECTS  # losses/__init__ imports this module
 
             config["fn"] = resolve_function(config["fn"], ALL_OBJECTS)
         return cls(**config)

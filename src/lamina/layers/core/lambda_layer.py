@@ -11,6 +11,10 @@ import inspect
 import marshal
 import types
 
+import numpy as np
+import torch
+
+from lamina import activations, ops
 from lamina.layers.layer import Layer
 from lamina.serialization import registry, serialization
 
@@ -180,10 +184,7 @@ def _load_lambda(config, custom_objects):
 
 def _lambda_globals(custom_objects):
     """Names a loaded lambda can see: builtins, the usual modules, custom objects."""
-    import numpy as np
-    import torch
-
-    import lamina
+    import lamina  # the top package imports layers: a cycle at import time
 
     names = {"__builtins__": builtins, "keras": lamina, "lamina": lamina, "ops": lamina.ops,
              "np": np, "numpy": np, "torch": torch}
@@ -194,8 +195,6 @@ def _lambda_globals(custom_objects):
 
 
 def _lookup_function(name, custom_objects):
-    from lamina import activations, ops
-
     fn = registry.get_registered_object(name, custom_objects)
     if fn is None:
         fn = activations.ALL_OBJECTS_DICT.get(name) or getattr(ops, name, None)
