@@ -174,15 +174,12 @@ from lamina.layers.rnn import TimeDistributed as TimeDistributed
 from lamina.layers.torch_module_wrapper import TorchModuleWrapper as TorchModuleWrapper
 
 # --- Hand-written below this line: tools/gen_init.py keeps it as it is. ---
-from lamina.serialization.serialization import (  # noqa: E402
-    deserialize_keras_object,
-    serialize_keras_object,
-)
+from lamina.serialization import serialization as _serialization  # noqa: E402
 
 
 def serialize(layer):
     """The Keras config of `layer` (`{module, class_name, config, ...}`)."""
-    return serialize_keras_object(layer)
+    return _serialization.serialize_keras_object(layer)
 
 
 def deserialize(config, custom_objects=None):
@@ -199,7 +196,7 @@ def deserialize(config, custom_objects=None):
         )
     layers = {name: value for name, value in globals().items()
               if isinstance(value, type) and issubclass(value, Layer)}
-    layer = deserialize_keras_object(config, custom_objects=custom_objects,
+    layer = _serialization.deserialize_keras_object(config, custom_objects=custom_objects,
                                      module_objects=layers)
     if not isinstance(layer, Layer):
         raise ValueError(f"The config does not describe a layer: {config!r}")
