@@ -160,6 +160,9 @@ class Functional(Model):
         self._n_slots = n_slots
         self._single_output = isinstance(self._outputs_struct, KerasTensor)
         self._input_rank = len(self._flat_inputs[0].shape) if self._flat_inputs else None
+        # The torch dtype of each input; None for a string input (strings have none).
+        self.__dict__["_input_dtypes"] = [
+            None if t.dtype == STRING else to_torch_dtype(t.dtype) for t in self._flat_inputs]
 
     def _run(self, flat_inputs, operations=None):
         slots = [None] * self._n_slots
@@ -193,19 +196,10 @@ class Functional(Model):
     def forward(self, inputs, *args, **kwargs):
         if not kwargs and not args and len(self._flat_inputs) == 1:
             x = inputs
-            if (x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype(0)
+            if (x.__class__ is torch.Tensor and x.dtype is self._input_dtypes[0]
                     and x.ndim == self._input_rank):
                 return self._run([x])
         return self._full_call((inputs, *args), kwargs)
-
-    def _input_torch_dtype(self, index):
-        """The torch dtype of input `index`; None for a string input (no torch dtype)."""
-        dtypes = self.__dict__.get("_input_dtypes")
-        if dtypes is None:
-            dtypes = self.__dict__["_input_dtypes"] = [
-                None if t.dtype == STRING else to_torch_dtype(t.dtype)
-                for t in self._flat_inputs]
-        return dtypes[index]
 
     @property
     def _takes_strings(self):
@@ -273,8 +267,9 @@ class Functional(Model):
                     )
         result = []
         for i, (x, spec) in enumerate(zip(flat, self._flat_inputs)):
-            if not isinstance(x, torch.Tensor) or x.dtype is not self._input_torch_dtype(i):
-                if self._input_torch_dtype(i) is None and not isinstance(x, KerasTensor):
+            dtype = self._input_dtypes[i]
+            if not isinstance(x, torch.Tensor) or x.dtype is not dtype:
+                if dtype is None and not isinstance(x, KerasTensor):
                     result.append(self._host_strings(x, i, spec))
                     continue
                 if not isinstance(x, KerasTensor):
