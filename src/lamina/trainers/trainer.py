@@ -7,6 +7,7 @@ and per-batch `logs` compute them only when a callback or the progress bar asks.
 
 import torch
 
+from lamina import config as keras_config
 from lamina import metrics as metrics_module
 from lamina import optimizers, tree
 from lamina.callbacks import CallbackList
@@ -267,6 +268,7 @@ class Trainer:
             validation_batch_size=None, validation_freq=1):
         """Train the model for `epochs` epochs; returns a `History`."""
         self._assert_compiled("fit")
+        epochs = keras_config.capped_epochs(epochs)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = train_validation_split(
                 (x, y, sample_weight), validation_split=validation_split)

@@ -8,6 +8,7 @@ import string
 import torch
 import torch.nn.functional as F
 
+from lamina import config as keras_config
 from lamina import constraints, initializers, random, regularizers
 from lamina.backend.convert import convert_to_tensor
 from lamina.layers.attention.attention import causal_mask
@@ -136,7 +137,9 @@ class AttentionBase(Layer):
             raise ValueError(f"{type(self).__name__}: `sliding_window` must be a positive "
                              f"integer or None. Received: sliding_window={sliding_window!r}")
         self._sliding_window = sliding_window
-        self._flash_attention = flash_attention
+        # None follows the global switch (`keras.config.disable_flash_attention`).
+        self._flash_attention = (keras_config.is_flash_attention_enabled()
+                                 if flash_attention is None else flash_attention)
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
         self._kernel_regularizer = regularizers.get(kernel_regularizer)

@@ -5,6 +5,7 @@ after epoch, with Keras' `steps_per_epoch` semantics.
 import numpy as np
 import torch
 
+from lamina import config as keras_config
 from lamina import tree
 from lamina.backend import config
 from lamina.trainers.data import data_utils, generators, torch_loader
@@ -88,7 +89,8 @@ class EpochIterator:
                  steps_per_epoch=None, shuffle=False, class_weight=None,
                  steps_per_execution=1, device=None):
         self.device = torch.device(device) if device is not None else config.get_device()
-        self.steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
+        self.steps_per_epoch = _check_positive_int(
+            keras_config.capped_steps(steps_per_epoch), "steps_per_epoch")
         self.steps_per_execution = _check_positive_int(
             steps_per_execution, "steps_per_execution"
         )
