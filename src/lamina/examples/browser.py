@@ -315,4 +315,7 @@ def _check(server, chromium, model, inputs, out_dir):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except FileNotFoundError as error:  # no Chromium or onnxruntime-web: the message says how
+        raise SystemExit(f"error: {error}") from None
