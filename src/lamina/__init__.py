@@ -12,7 +12,7 @@ _SUBMODULES = (
     "activations", "backend", "callbacks", "config", "constraints", "datasets",
     "distribution", "dtype_policies", "export", "initializers", "layers", "losses",
     "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
-    "preprocessing", "saving", "tree", "utils", "visualization", "wrappers",
+    "preprocessing", "saving", "tree", "utils", "quantizers", "visualization", "wrappers",
 )
 # Top-level names, resolved on first access so `import lamina` stays cheap.
 _NAMES = {

@@ -172,6 +172,19 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
     def variable_dtype(self):
         return self.dtype_policy.variable_dtype
 
+    @property
+    def quantization_mode(self):
+        """The quantization mode of this layer (`"int8"`, ...), None if not quantized."""
+        policy = self.dtype_policy
+        if isinstance(policy, dtype_policies.DTypePolicyMap):
+            policy = policy[self.path]
+        return policy.quantization_mode
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantize this layer's weights (Dense, EinsumDense and Embedding implement it)."""
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `quantize` method implemented.")
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build", cls.build)

@@ -4,6 +4,9 @@
 for anything else.
 """
 
+import re
+import warnings
+
 import torch
 
 from lamina import tree
@@ -142,6 +145,30 @@ class Model(Trainer, Layer):
                                     print_fn=print_fn, expand_nested=expand_nested,
                                     show_trainable=show_trainable, layer_range=layer_range)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize every leaf layer that supports it (Dense, EinsumDense, Embedding) to
+        `mode` (`"int8"`, `"int4"`, `"float8"`) or per `config`; `filters` (a regex on layer
+        names, a list of them, or a predicate) selects layers. Others are warned about."""
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                             f"{kwargs}")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(
+                filters):
+            raise ValueError("The `filters` argument must be a regex string, a list of regex "
+                             f"strings, or a callable. Received: {type(filters)}")
+        for layer in self._flatten_layers():
+            if filters is not None and not (
+                    filters(layer) if callable(filters) else any(
+                        re.search(p, layer.name) for p in
+                        ([filters] if isinstance(filters, str) else filters))):
+                continue
+            if len(layer._flatten_layers()) == 1:
+                try:
+                    layer.quantize(mode, type_check=type_check, config=config)
+                except NotImplementedError as error:
+                    warnings.warn(str(error), stacklevel=2)
+
     # -- files ---------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save the model as a Keras 3 `.keras` archive (config, weights, optimizer)."""
@@ -165,6 +192,20 @@ class Model(Trainer, Layer):
     def to_json(self, **kwargs):
         """The model's config as a JSON string (`lamina.models.model_from_json` reads it)."""
         return _saving_api().model_to_json(self, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Write the model's inference call as an artifact that runs without lamina:
+        `format="onnx"` (onnxruntime), `"torch"` (a `torch.export` program, `.pt2`) or
+        `"executorch"` (`.pte`). The batch axis stays dynamic. `input_signature` (a list of
+        `InputSpec`s/`KerasTensor`s/tensors, one per positional input) defaults to the
+        model's inputs. `kwargs`: `opset_version` (ONNX), `backend` (ExecuTorch), and
+        `torch.export.export`'s options (`strict`, `dynamic_shapes`, ...)."""
+        # NOTE: imported here: lamina.export traces models, so it sits above models.
+        from lamina.export.formats import export_model
+
+        return export_model(self, filepath, format=format, verbose=verbose,
+                            input_signature=input_signature, **kwargs)
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}

@@ -31,6 +31,7 @@ PUBLIC_MODULES = {
     "keras.metrics": "lamina.metrics",
     "keras.callbacks": "lamina.callbacks",
     "keras.dtype_policies": "lamina.dtype_policies",
+    "keras.quantizers": "lamina.quantizers",
     "keras.random": "lamina.random",
     "keras.ops": "lamina.ops",
     "keras.utils": "lamina.utils",

@@ -80,8 +80,8 @@ def test_dense_rejects_unknown_last_axis():
         Dense(3).build((None, None))
 
 
-def test_dense_rejects_quantization_config():
-    with pytest.raises(NotImplementedError, match="quantization is not supported"):
+def test_dense_rejects_a_quantization_config_that_is_not_one():
+    with pytest.raises(ValueError, match="must be a `QuantizationConfig`"):
         Dense(3, quantization_config={"mode": "int8"})
 
 

@@ -5,9 +5,13 @@ import numbers
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.backend.context import TRAINING
 from lamina.layers.activations.activation import direct_activation
+from lamina.layers.core import quantized
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.quantizers import quantizers
+from lamina.quantizers.quantization_config import Int4QuantizationConfig, QuantizationConfig
 
 
 class Dense(Layer):
@@ -27,7 +31,8 @@ class Dense(Layer):
         lora_rank: if set, the kernel is frozen and a trainable low-rank update
             `lora_kernel_a @ lora_kernel_b` (scaled by `lora_alpha / lora_rank`) is added.
         lora_alpha: LoRA scale numerator (default: `lora_rank`).
-        quantization_config: only None is supported.
+        quantization_config: a `QuantizationConfig` used when the layer is built under a
+            quantized dtype policy (as when a quantized model loads).
 
     >>> import torch, lamina
     >>> layer = Dense(3, activation="relu")
@@ -50,7 +55,6 @@ class Dense(Layer):
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
             )
-        _check_unsupported(self, quantization_config)
         self.units = int(units)
         self.activation = activations.get(activation)
         self._activation_fn = direct_activation(self.activation)
@@ -64,7 +68,7 @@ class Dense(Layer):
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
         self.lora_enabled = False
-        self.quantization_config = None
+        self.quantization_config = quantized.config_argument(quantization_config)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         self.bias = None
@@ -76,13 +80,21 @@ class Dense(Layer):
                 f"Layer '{self.name}' (Dense) needs a known size for the last axis of its "
                 f"input to create its kernel. Received: input_shape={tuple(input_shape)}"
             )
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        mode = quantized.quantization_mode(self)
+        quantized.check_mode(self, mode, _MODES)
+        if mode in ("int8", "int4"):
+            self._build_int_kernel((input_dim, self.units), mode, self.quantization_config)
+        else:
+            self.kernel = self.add_weight(
+                name="kernel", shape=(input_dim, self.units),
+                initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight(
                 name="bias", shape=(self.units,), initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        if mode == "float8":
+            quantized.build_float8_weights(self)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
         if self.lora_rank:
@@ -92,7 +104,8 @@ class Dense(Layer):
     def _plan_weights(self):
         # NOTE: decided once, so the common case (float32 weights, no LoRA) runs the bare
         # kernel: no casts, no extra product, per call.
-        self._plain_weights = not self.lora_enabled and (
+        self._quantized_mode = quantized.quantization_mode(self)
+        self._plain_weights = not self.lora_enabled and not self._quantized_mode and (
             self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype) and (
             "kernel" in self._parameters) and (("bias" in self._parameters) == self.use_bias)
 
@@ -102,6 +115,10 @@ class Dense(Layer):
             # to skip the attribute-miss path; `functional_call` swaps them there too.
             params = self._parameters
             kernel, bias = params["kernel"], params.get("bias")
+        elif self._quantized_mode:
+            out = self._quantized_output(inputs)
+            fn = self._activation_fn
+            return out if fn is None else fn(out)
         else:
             kernel, bias = self._effective_weights(inputs.dtype)
         if bias is not None and inputs.ndim == 2:
@@ -123,10 +140,70 @@ class Dense(Layer):
             bias = bias.to(dtype) if bias is not None else None
         return kernel, bias
 
+    def _build_int_kernel(self, kernel_shape, mode, config):
+        self.inputs_quantizer = quantized.inputs_quantizer(
+            config, quantizers.AbsMaxQuantizer() if mode == "int8" else None)
+        quantized.build_int_weights(
+            self, "kernel", kernel_shape, mode, config, group_axis=0, packed_axis=1,
+            scale_shape=lambda groups: (self.units,) if groups is None else (groups, self.units))
+
+    def _quantized_output(self, inputs):
+        """`inputs @ kernel` (+ bias) from the quantized kernel, with Keras' arithmetic."""
+        mode, dtype = self._quantized_mode, inputs.dtype
+        if mode == "float8":
+            training = TRAINING.get()
+            return quantized.float8_product(
+                self, inputs, self.kernel, torch.matmul,
+                self.training if training is None else training)
+        kernel, scale = self.kernel, self.kernel_scale
+        if mode == "int4":
+            kernel = quantizers.unpack_int4(kernel, self.units, axis=-1)
+            if self.__dict__.get("_int4_block_size") is not None:
+                kernel = quantizers.dequantize_with_sz_map(
+                    kernel, scale, self.kernel_zero, self.g_idx, group_axis=0).to(dtype)
+                out = torch.matmul(inputs, kernel)
+                return out if self.bias is None else out + self.bias
+        quantizer = self.inputs_quantizer
+        if quantizer:
+            def product(x):
+                x, x_scale = quantizer(x, axis=-1)
+                return quantized.int_product(x, kernel).to(dtype) / (scale * x_scale)
+
+            out = quantized.with_dequantized_gradient(
+                inputs, product, lambda up: torch.matmul(up, (kernel.to(dtype) / scale).T))
+        else:
+            out = torch.matmul(inputs, kernel.to(dtype)) / scale
+        return out if self.bias is None else out + self.bias
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantize the kernel in place: `"int8"`, `"int4"` or `"float8"` (Keras' layouts)."""
+        if type_check and type(self) is not Dense:
+            raise quantized.not_implemented(self)
+        mode, config = quantized.begin_quantize(self, mode, config, _MODES)
+        self.quantization_config = config
+        with quantized.weight_scope(self, "kernel"):
+            if mode in ("int8", "int4"):
+                kernel = self.kernel.detach()
+                values, scale, zero = _quantize_kernel(kernel, mode, config)
+                quantized.drop_weight(self, "kernel")
+                self._build_int_kernel(tuple(kernel.shape), mode, config)
+                with torch.no_grad():
+                    self.kernel.copy_(values)
+                    self.kernel_scale.copy_(scale)
+                    if zero is not None:
+                        self.kernel_zero.copy_(zero)
+            else:
+                quantized.build_float8_weights(self)
+        quantized.finish_quantize(self, mode, config)
+        self._plan_weights()
+
     def save_own_variables(self, store):
         """Keras' layout: the kernel (with any LoRA update merged in) as `"0"`, then the
-        bias. Other variables (a subclass's own, the LoRA factors) are not written."""
-        if self.built:
+        bias. Other variables (a subclass's own, the LoRA factors) are not written; a
+        quantized layer writes its mode's variables in Keras' order."""
+        if self.built and quantized.quantization_mode(self):
+            quantized.save_layout(self, store, quantized.DENSE_LAYOUT)
+        elif self.built:
             with torch.no_grad():
                 kernel, _ = self._effective_weights(self.kernel.dtype)
             save_serialized_weights(store, [kernel, self.bias])
@@ -134,8 +211,8 @@ class Dense(Layer):
     def load_own_variables(self, store):
         """Read the kernel and bias written by `save_own_variables`; LoRA factors restart
         at zero, since the saved kernel holds their update (as in Keras)."""
-        load_serialized_weights(self, store, ("kernel", "bias"),
-                                lora=("lora_kernel_a", "lora_kernel_b"))
+        names = quantized.DENSE_LAYOUT[quantized.quantization_mode(self)]
+        load_serialized_weights(self, store, names, lora=("lora_kernel_a", "lora_kernel_b"))
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
                     b_initializer="zeros"):
@@ -159,19 +236,32 @@ class Dense(Layer):
             bias_regularizer=regularizers.serialize(self.bias_regularizer),
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
-            quantization_config=None,
+            quantization_config=quantized.serialize_config(self.quantization_config),
         )
         if self.lora_rank:
             config.update(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha)
         return config
 
 
-def _check_unsupported(layer, quantization_config):
-    if quantization_config is not None:
-        raise NotImplementedError(
-            f"{type(layer).__name__} '{layer.name}': quantization is not supported by lamina. "
-            f"Pass quantization_config=None. Received: {quantization_config!r}"
-        )
+_MODES = ("int8", "int4", "float8")
+
+
+def _quantize_kernel(kernel, mode, config):
+    """Keras' quantization of a `(input_dim, units)` kernel: `(values, scale, zero)`, the
+    values packed for int4; `zero` is None unless int4 uses groups."""
+    block_size = config.block_size if isinstance(config, Int4QuantizationConfig) else None
+    if mode == "int4" and block_size is not None and block_size != -1:
+        values, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(
+            kernel, block_size)
+    else:
+        default = quantizers.AbsMaxQuantizer(axis=0) if mode == "int8" else (
+            quantizers.AbsMaxQuantizer(axis=0, value_range=(-8, 7), output_dtype="int8"))
+        quantizer = QuantizationConfig.weight_quantizer_or_default(config, default)
+        values, scale = quantizer(kernel)
+        scale, zero = scale.squeeze(0), None
+    if mode == "int4":
+        values = quantizers.pack_int4(values, axis=-1)[0]
+    return values, scale, zero
 
 
 def save_serialized_weights(store, values):

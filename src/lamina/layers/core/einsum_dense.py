@@ -5,15 +5,18 @@ import re
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.backend.context import TRAINING
 from lamina.layers.activations.activation import direct_activation
+from lamina.layers.core import quantized
 from lamina.layers.core.dense import (
-    _check_unsupported,
     _enable_lora,
     load_serialized_weights,
     save_serialized_weights,
 )
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.quantizers import quantizers
+from lamina.quantizers.quantization_config import Int4QuantizationConfig, QuantizationConfig
 
 
 class EinsumDense(Layer):
@@ -46,7 +49,7 @@ class EinsumDense(Layer):
                  bias_constraint=None, lora_rank=None, lora_alpha=None,
                  gptq_unpacked_column_size=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        _check_unsupported(self, quantization_config)
+        self.quantization_config = quantized.config_argument(quantization_config)
         self.equation = equation
         self._spec = _parse_equation(equation)
         if isinstance(output_shape, int):
@@ -75,13 +78,21 @@ class EinsumDense(Layer):
 
     def build(self, input_shape):
         kernel_shape, bias_shape, _ = self._shapes(tuple(input_shape))
-        self.kernel = self.add_weight(
-            name="kernel", shape=kernel_shape, initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        mode = quantized.quantization_mode(self)
+        quantized.check_mode(self, mode, _MODES)
+        self.__dict__["_layout"] = _QuantizationLayout(self._spec, len(input_shape))
+        if mode in ("int8", "int4"):
+            self._build_int_kernel(kernel_shape, mode, self.quantization_config)
+        else:
+            self.kernel = self.add_weight(
+                name="kernel", shape=kernel_shape, initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if bias_shape is not None:
             self.bias = self.add_weight(
                 name="bias", shape=bias_shape, initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        if mode == "float8":
+            quantized.build_float8_weights(self)
         in_spec = self._spec[0]
         axes = {i - len(in_spec): input_shape[i - len(in_spec)]
                 for i, c in enumerate(in_spec) if c in self._spec[1]}
@@ -92,7 +103,11 @@ class EinsumDense(Layer):
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
-        self._plain_weights = not self.lora_enabled and (
+        self._plan_weights()
+
+    def _plan_weights(self):
+        self._quantized_mode = quantized.quantization_mode(self)
+        self._plain_weights = not self.lora_enabled and not self._quantized_mode and (
             self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype)
 
     def _shapes(self, input_shape):
@@ -151,6 +166,10 @@ class EinsumDense(Layer):
 
     def call(self, inputs):
         kernel, bias = self.kernel, self.bias
+        if self._quantized_mode:
+            out = self._quantized_output(inputs)
+            fn = self._activation_fn
+            return out if fn is None else fn(out)
         if not self._plain_weights:
             if self.lora_enabled:
                 scale = self.lora_alpha / self.lora_rank
@@ -165,10 +184,110 @@ class EinsumDense(Layer):
         fn = self._activation_fn
         return out if fn is None else fn(out)
 
+    def _build_int_kernel(self, kernel_shape, mode, config):
+        layout = self._layout
+        self.inputs_quantizer = quantized.inputs_quantizer(
+            config, quantizers.AbsMaxQuantizer() if mode == "int8" else None)
+        self.__dict__["_kernel_shape"] = tuple(kernel_shape)
+        if mode == "int8":
+            scale_shape = layout.kernel_scale_shape(kernel_shape)
+            quantized.build_int_weights(self, "kernel", kernel_shape, mode, config,
+                                        scale_shape=lambda groups: scale_shape,
+                                        group_axis=0, packed_axis=0)
+        else:
+            rows, columns = layout.flat_shape(kernel_shape)
+            quantized.build_int_weights(
+                self, "kernel", (rows, columns), mode, config, group_axis=0, packed_axis=1,
+                scale_shape=lambda groups: (columns,) if groups is None else (groups, columns))
+
+    def _float_kernel(self, dtype):
+        """The dequantized kernel, in the float kernel's shape."""
+        scale = self.kernel_scale
+        if self._quantized_mode == "int8":
+            return self.kernel.to(dtype) / self._layout.kernel.restore(scale)
+        columns = scale.shape[-1]
+        kernel = quantizers.unpack_int4(self.kernel, columns, axis=-1)
+        if self.__dict__.get("_int4_block_size") is None:
+            kernel = kernel.to(dtype) / scale
+        else:
+            kernel = quantizers.dequantize_with_sz_map(
+                kernel, scale, self.kernel_zero, self.g_idx, group_axis=0).to(dtype)
+        return kernel.reshape(self._kernel_shape)
+
+    def _quantized_output(self, inputs):
+        """The einsum (+ bias) from the quantized kernel, with Keras' arithmetic."""
+        mode, dtype, equation = self._quantized_mode, inputs.dtype, self.equation
+        if mode == "float8":
+            training = TRAINING.get()
+            return quantized.float8_product(
+                self, inputs, self.kernel, lambda x, k: torch.einsum(equation, x, k),
+                self.training if training is None else training)
+        quantizer, layout = self.inputs_quantizer, self._layout
+        if not quantizer:
+            out = torch.einsum(equation, inputs, self._float_kernel(dtype))
+        else:
+            def product(x):
+                x, x_scale = quantizer(x, axis=layout.inputs.reduced)
+                x_scale = layout.inputs.arrange(x_scale)
+                if mode == "int8":
+                    out = quantized.int_einsum(equation, x, self.kernel).to(dtype)
+                    return out / (x_scale * self.kernel_scale)
+                return torch.einsum(equation, x.to(dtype), self._float_kernel(dtype)) / x_scale
+
+            out = quantized.with_dequantized_gradient(
+                inputs, product, lambda up: torch.einsum(
+                    layout.gradient_equation, up, self._float_kernel(dtype)))
+        return out if self.bias is None else out + self.bias
+
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantize the kernel in place: `"int8"`, `"int4"` or `"float8"` (Keras' layouts)."""
+        if type_check and type(self) is not EinsumDense:
+            raise quantized.not_implemented(self)
+        mode, config = quantized.begin_quantize(self, mode, config, _MODES)
+        self.quantization_config = config
+        with quantized.weight_scope(self, "kernel"):
+            if mode == "float8":
+                quantized.build_float8_weights(self)
+            else:
+                kernel = self.kernel.detach()
+                values, scale, zero = self._quantize_kernel(kernel, mode, config)
+                quantized.drop_weight(self, "kernel")
+                self._build_int_kernel(tuple(kernel.shape), mode, config)
+                with torch.no_grad():
+                    self.kernel.copy_(values)
+                    self.kernel_scale.copy_(scale)
+                    if zero is not None:
+                        self.kernel_zero.copy_(zero)
+        quantized.finish_quantize(self, mode, config)
+        self._plan_weights()
+
+    def _quantize_kernel(self, kernel, mode, config):
+        """Keras' quantization of the kernel: `(values, scale, zero)`; int8 keeps the
+        kernel's shape, int4 flattens it to (reduced, other) axes and packs it."""
+        layout = self._layout
+        if mode == "int8":
+            quantizer = QuantizationConfig.weight_quantizer_or_default(
+                config, quantizers.AbsMaxQuantizer(axis=layout.kernel.reduced))
+            values, scale = quantizer(kernel)
+            return values, layout.kernel.arrange(scale), None
+        flat = kernel.reshape(layout.flat_shape(kernel.shape))
+        block_size = config.block_size if isinstance(config, Int4QuantizationConfig) else None
+        zero = None
+        if block_size is None or block_size == -1:
+            values, scale = quantizers.abs_max_quantize(flat, axis=0, value_range=(-8, 7))
+            scale = scale.squeeze(0)
+        else:
+            values, scale, zero = quantizers.abs_max_quantize_grouped_with_zero_point(
+                flat, block_size)
+        return quantizers.pack_int4(values, axis=-1)[0], scale, zero
+
     def save_own_variables(self, store):
         """Keras' layout: the kernel (with any LoRA update merged in) as `"0"`, then the
-        bias."""
+        bias; a quantized layer writes its mode's variables in Keras' order."""
         if not self.built:
+            return
+        if self._quantized_mode:
+            quantized.save_layout(self, store, quantized.DENSE_LAYOUT)
             return
         kernel = self.kernel
         if self.lora_enabled:
@@ -179,7 +298,8 @@ class EinsumDense(Layer):
 
     def load_own_variables(self, store):
         """Read what `save_own_variables` wrote; LoRA factors restart at zero."""
-        load_serialized_weights(self, store, ("kernel", "bias"),
+        load_serialized_weights(self, store,
+                                quantized.DENSE_LAYOUT[quantized.quantization_mode(self)],
                                 lora=("lora_kernel_a", "lora_kernel_b"))
 
     def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
@@ -208,11 +328,87 @@ class EinsumDense(Layer):
             activity_regularizer=regularizers.serialize(self.activity_regularizer),
             kernel_constraint=constraints.serialize(self.kernel_constraint),
             bias_constraint=constraints.serialize(self.bias_constraint),
-            quantization_config=None,
+            quantization_config=quantized.serialize_config(self.quantization_config),
         )
         if self.lora_rank:
             config.update(lora_rank=self.lora_rank, lora_alpha=self.lora_alpha)
         return config
+
+
+_MODES = ("int8", "int4", "float8")
+
+
+class _ScaleLayout:
+    """How Keras lays out a scale computed over the axes of `source` (an input or kernel
+    spec) that the output `out` lacks, so it broadcasts against the output: permute the
+    source axes to output order (each reduced axis takes the next output slot the source
+    lacks), add the slots still free, and drop reduced axes that found no slot."""
+
+    def __init__(self, source, out, fallback):
+        self.reduced = tuple(i for i, c in enumerate(source) if c not in out)
+        free = [i for i, c in enumerate(out) if c not in source]
+        self.order = [source.index(c) for c in out if c in source]
+        self.squeeze = []
+        # NOTE: Keras reuses the previous slot (initially `fallback`) for a reduced axis
+        # when the free slots run out; its scale shapes follow from that, so do ours.
+        slot = fallback
+        for axis in self.reduced:
+            if free:
+                slot = free.pop(0)
+            else:
+                self.squeeze.append(axis)
+            self.order.insert(slot, axis)
+        self.expand = free
+
+    def arrange(self, scale):
+        """A keep-dims scale over the source -> the broadcastable layout Keras stores."""
+        scale = scale.permute(self.order)
+        for axis in sorted(self.expand):
+            scale = scale.unsqueeze(axis)
+        return scale.squeeze(tuple(self.squeeze)) if self.squeeze else scale
+
+    def restore(self, scale):
+        """Inverse of `arrange`: back to a keep-dims scale over the source axes."""
+        for axis in sorted(self.squeeze):
+            scale = scale.unsqueeze(axis)
+        if self.expand:
+            scale = scale.squeeze(tuple(self.expand))
+        inverse = sorted(range(len(self.order)), key=self.order.__getitem__)
+        return scale.permute(inverse)
+
+    def shape(self, source_shape):
+        """The stored scale's shape for a source of `source_shape`."""
+        shape = [1 if i in self.reduced else d for i, d in enumerate(source_shape)]
+        return tuple(self.arrange(torch.empty(shape, device="meta")).shape)
+
+
+class _QuantizationLayout:
+    """Where EinsumDense's quantization scales go, from its equation and input rank."""
+
+    def __init__(self, spec, input_ndim):
+        in_spec, kernel_spec, out_spec, ellipsis = spec
+        if ellipsis:
+            # NOTE: the elided axes get letters of their own, in input and output alike.
+            spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in in_spec + kernel_spec]
+            lead = "".join(spare[:max(input_ndim - len(in_spec), 0)])
+            in_spec, out_spec = lead + in_spec, lead + out_spec
+        fallback = out_spec.find(kernel_spec[-1])
+        self.inputs = _ScaleLayout(in_spec, out_spec, fallback)
+        self.kernel = _ScaleLayout(kernel_spec, out_spec, fallback)
+        self.gradient_equation = f"{out_spec},{kernel_spec}->{in_spec}"
+
+    def kernel_scale_shape(self, kernel_shape):
+        return self.kernel.shape(kernel_shape)
+
+    def flat_shape(self, kernel_shape):
+        """int4's 2-D view of the kernel: (product of reduced axes, product of the rest)."""
+        rows = columns = 1
+        for i, d in enumerate(kernel_shape):
+            if i in self.kernel.reduced:
+                rows *= d
+            else:
+                columns *= d
+        return rows, columns
 
 
 def _parse_equation(equation):
