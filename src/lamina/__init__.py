@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "backend", "callbacks", "config", "constraints", "datasets",
-    "distribution", "dtype_policies", "export", "initializers", "layers", "losses",
+    "distribution", "dtype_policies", "export", "initializers", "layers", "legacy", "losses",
     "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "preprocessing", "saving", "tree", "utils", "quantizers", "visualization", "wrappers",
 )
@@ -33,6 +33,11 @@ _NAMES = {
     "DTypePolicy": "lamina.dtype_policies",
     "FloatDTypePolicy": "lamina.dtype_policies",
     "device": "lamina.backend.config",
+    "Function": "lamina.models.function",
+    "StatelessScope": "lamina.backend.scopes",
+    "SymbolicScope": "lamina.backend.scopes",
+    "RematScope": "lamina.backend.remat",
+    "remat": "lamina.backend.remat",
     "name_scope": "lamina.backend.naming",
 }
 

@@ -21,7 +21,7 @@ import torch
 from torch.compiler import is_compiling
 
 from lamina import dtype_policies, regularizers, tree
-from lamina.backend import naming
+from lamina.backend import naming, remat
 from lamina.backend.context import TRAINING
 from lamina.backend.convert import convert_to_tensor
 from lamina.backend.symbolic import any_symbolic, real_tensors
@@ -148,6 +148,9 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
         self.__dict__.update(_tracked_variables=[], _losses=[], _build_shapes=None,
                              _fast_path=False, _planned=False, _inbound_nodes=[])
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.__dict__["_remat_mode"] = remat.get_current_remat_mode()
+        if self._remat_mode is not None:  # created inside a RematScope
+            self.__dict__["call"] = remat.remat_call(self, self.call, self._remat_mode)
         if "supports_masking" not in self.__dict__:
             self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._initial_weights = kwargs.get("weights")

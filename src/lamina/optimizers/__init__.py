@@ -2,7 +2,7 @@
 
 import difflib
 
-from lamina.optimizers import schedules
+from lamina.optimizers import legacy, schedules
 from lamina.optimizers.adadelta import Adadelta
 from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.adagrad import Adagrad
@@ -13,6 +13,7 @@ from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from lamina.optimizers.muon import Muon
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.optimizer import Optimizer
@@ -23,10 +24,11 @@ from lamina.serialization import serialization
 
 ALL_OBJECTS = (
     Optimizer, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl, Lamb, Lion,
-    LossScaleOptimizer, Muon, Nadam, RMSprop, ScheduleFreeAdamW, SGD,
+    LossScaleOptimizer, MultiOptimizer, Muon, Nadam, RMSprop, ScheduleFreeAdamW, SGD,
 )
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in ALL_OBJECTS}
 ALL_OBJECTS_DICT.update({cls.__name__.lower(): cls for cls in ALL_OBJECTS})
+ALL_OBJECTS_DICT["OptimizerMap"] = OptimizerMap  # rebuilt inside a MultiOptimizer's config
 
 
 def serialize(optimizer):
@@ -57,16 +59,16 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, str):
         cls = ALL_OBJECTS_DICT.get(identifier) or ALL_OBJECTS_DICT.get(identifier.lower())
-        if cls is LossScaleOptimizer:
+        if cls in (LossScaleOptimizer, MultiOptimizer):
             raise ValueError(
                 f"Could not interpret optimizer identifier: {identifier!r}. A "
-                "LossScaleOptimizer wraps another optimizer: create it with "
-                "`LossScaleOptimizer(inner_optimizer)`."
+                f"{cls.__name__} wraps other optimizers: create it with "
+                f"`{cls.__name__}(...)`."
             )
         if cls is not None and cls is not Optimizer:
             return deserialize({"class_name": identifier, "config": {}})
         names = [n for n in ALL_OBJECTS_DICT if n.islower() and n not in (
-            "optimizer", "lossscaleoptimizer")]
+            "optimizer", "lossscaleoptimizer", "multioptimizer")]
         matches = difflib.get_close_matches(identifier.lower(), names, n=3, cutoff=0.6)
         hint = f" Did you mean: {', '.join(repr(m) for m in matches)}?" if matches else ""
         raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}.{hint}")
@@ -78,7 +80,8 @@ def get(identifier):
 
 __all__ = [
     "Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lamb", "Lion",
-    "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop", "ScheduleFreeAdamW", "SGD",
+    "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap",
+    "RMSprop", "ScheduleFreeAdamW", "SGD",
     "deserialize", "get",
-    "schedules", "serialize",
+    "legacy", "schedules", "serialize",
 ]

@@ -42,6 +42,8 @@ _LAZY = {
     "enable_interactive_logging": "lamina.utils.io_utils",
     "disable_interactive_logging": "lamina.utils.io_utils",
     "is_interactive_logging_enabled": "lamina.utils.io_utils",
+    "model_to_dot": "lamina.utils.model_visualization",
+    "plot_model": "lamina.utils.model_visualization",
 }
 
 
