@@ -9,7 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "backend", "callbacks", "config", "constraints", "datasets",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets",
     "distribution", "dtype_policies", "export", "initializers", "layers", "legacy", "losses",
     "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "preprocessing", "saving", "tree", "utils", "quantizers", "visualization", "wrappers",
