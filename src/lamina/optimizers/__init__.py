@@ -62,8 +62,10 @@ def get(identifier):
         if cls in (LossScaleOptimizer, MultiOptimizer):
             raise ValueError(
                 f"Could not interpret optimizer identifier: {identifier!r}. A "
-                f"{cls.__name__} wraps other optimizers: create it with "
-                f"`{cls.__name__}(...)`."
+                + ("LossScaleOptimizer wraps another optimizer: create it with "
+                   "`LossScaleOptimizer(inner_optimizer)`." if cls is LossScaleOptimizer else
+                   "MultiOptimizer wraps other optimizers: create it with "
+                   "`MultiOptimizer(OptimizerMap(...))`.")
             )
         if cls is not None and cls is not Optimizer:
             return deserialize({"class_name": identifier, "config": {}})
