@@ -1,11 +1,13 @@
 """RemoteMonitor posts each epoch's logs to a local HTTP server, in Keras' payload format."""
 
 import http.server
+import inspect
 import json
 import socket
 import threading
 import urllib.parse
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -82,3 +84,7 @@ def test_remote_monitor_warns_when_the_server_is_unreachable():
     root = f"http://127.0.0.1:{port}"
     with pytest.warns(UserWarning, match=f"Could not reach RemoteMonitor root server at {root}"):
         RemoteMonitor(root=root).on_epoch_end(0, {"loss": 1.0})
+
+
+def test_signature_equals_keras():
+    assert inspect.signature(RemoteMonitor) == inspect.signature(keras.callbacks.RemoteMonitor)

@@ -1,6 +1,7 @@
 """plot_model/model_to_dot: the DOT graph matches the model's structure and Keras' own
 DOT for the same model (node ids mapped to layer names), and images are written."""
 
+import inspect
 import re
 import sys
 
@@ -153,3 +154,9 @@ def test_missing_graphviz_says_how_to_install_it(models, monkeypatch, tmp_path):
         plot_model(models[0], to_file=tmp_path / "m.png")
     assert not (tmp_path / "m.png").exists()
     assert isinstance(model_to_dot(models[0]), pydot.Dot)  # DOT text needs no Graphviz
+
+
+@pytest.mark.parametrize("name", ["plot_model", "model_to_dot"])
+def test_signatures_equal_keras(name):
+    assert inspect.signature(getattr(lamina.utils, name)) == inspect.signature(
+        getattr(keras.utils, name))

@@ -1,5 +1,6 @@
 """draw_bounding_boxes/draw_segmentation_masks give Keras' arrays for the same inputs."""
 
+import inspect
 import sys
 
 import keras
@@ -127,3 +128,11 @@ def test_draw_segmentation_masks_rejects_float_masks_and_unbatched_images(images
         visualization.draw_segmentation_masks(images, masks.astype("float32"))
     with pytest.raises(ValueError, match="must be batched 4D"):
         visualization.draw_segmentation_masks(images[0], masks[0])
+
+
+@pytest.mark.parametrize("name", ["draw_bounding_boxes", "draw_segmentation_masks",
+                                  "plot_image_gallery", "plot_bounding_box_gallery",
+                                  "plot_segmentation_mask_gallery"])
+def test_signatures_equal_keras(name):
+    assert inspect.signature(getattr(visualization, name)) == inspect.signature(
+        getattr(keras.visualization, name))

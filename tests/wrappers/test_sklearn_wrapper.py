@@ -2,8 +2,10 @@
 behave as Keras' (model from a callable or a compiled Model, warm start, fit kwargs)."""
 
 import importlib
+import inspect
 import sys
 
+import keras
 import numpy as np
 import pytest
 import sklearn
@@ -154,3 +156,9 @@ def test_wrappers_need_scikit_learn_and_say_how_to_install_it(monkeypatch):
     wrappers = importlib.import_module("lamina.wrappers")
     with pytest.raises(ImportError, match=r"pip install lamina\[sklearn\]"):
         wrappers.SKLearnRegressor(model=None)
+
+
+@pytest.mark.parametrize("name", ["SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer"])
+def test_signatures_equal_keras(name):
+    assert inspect.signature(getattr(lamina.wrappers, name)) == inspect.signature(
+        getattr(keras.wrappers, name))
