@@ -3,6 +3,7 @@ values, the same outputs, and `.keras` files that load both ways."""
 
 import os
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -34,7 +35,9 @@ def _config(lib, mode, block_size):
 
 def _quantize(model, lib, mode, block_size):
     config = _config(lib, mode, block_size)
-    with warnings.catch_warnings():
+    # NOTE: Keras runs a full `gc.collect()` per replaced variable (seconds in a big test
+    # process); skipping it changes nothing but the time.
+    with warnings.catch_warnings(), mock.patch("gc.collect", lambda *args: 0):
         # Both libraries warn about the layers they skip (InputLayer; Embedding in float8).
         warnings.simplefilter("ignore", UserWarning)
         model.quantize(mode if config is None else None, config=config)
