@@ -11,6 +11,7 @@ import torch
 
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.model_checkpoint import _BatchCounter, _check_save_freq
+from lamina.distribution.distribution_lib import is_chief
 from lamina.utils.file_utils import atomic_path
 
 STATE_FILE = "training_state.lamina.pt"
@@ -185,7 +186,7 @@ class BackupAndRestore(Callback):
         """A save killed after writing its state file but before putting its weights in
         place left them as `pending.weights.h5`: complete it."""
         pending = self._pending_weights_path
-        if not os.path.exists(pending):
+        if not os.path.exists(pending) or not is_chief():
             return
         state = self._read_state()
         if state is not None and state.get("weights_sha256") == _sha256(pending):
@@ -223,6 +224,8 @@ class BackupAndRestore(Callback):
 
     def _save(self, step):
         """Back up now; `step` is the batch just trained, or None at an epoch end."""
+        if not is_chief():
+            return  # process 0 of a distributed job writes; every process restores
         os.makedirs(self.backup_dir, exist_ok=True)
         self._remove_stale_temporaries()
         if self.double_checkpoint and os.path.exists(self._weights_path):
@@ -262,7 +265,7 @@ class BackupAndRestore(Callback):
                     os.remove(os.path.join(self.backup_dir, entry))
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+        if self.delete_checkpoint and is_chief() and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
         if getattr(self.model, "_initial_epoch", None) is not None:
             self.model._initial_epoch = None  # a later `fit` starts from its own argument

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from lamina.callbacks.callback import Callback
+from lamina.distribution.distribution_lib import is_chief
 
 
 def _cell(value):
@@ -53,6 +54,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():
+            return  # process 0 of a distributed job writes
         mode = "w"
         if self.append:
             if os.path.exists(self.filename):
@@ -62,6 +65,8 @@ class CSVLogger(Callback):
         self.csv_file = open(self.filename, mode, newline="")  # closed in on_train_end
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from lamina.callbacks.monitor_callback import MonitorCallback
+from lamina.distribution.distribution_lib import is_chief
 from lamina.trainers.logs import python_logs
 from lamina.utils import io_utils
 
@@ -176,6 +177,8 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save_model(self, epoch, batch, logs):
+        if not is_chief():
+            return  # process 0 of a distributed job writes (the weights are the same)
         filepath = self._file_path(epoch, batch, logs)
         if not self._should_save(epoch, logs, filepath):
             return

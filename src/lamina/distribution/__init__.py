@@ -1,25 +1,22 @@
-"""`lamina.distribution`: not implemented yet (Keras 3's `DataParallel`, `ModelParallel`,
-`DeviceMesh`...).
+"""`lamina.distribution`: Keras 3's distribution API on torch.distributed.
 
-Meanwhile train a lamina model (a `torch.nn.Module`) on several devices with torch's
-`DistributedDataParallel` in your own loop. Any name asked of this module raises an
-AttributeError that says so.
+`set_distribution(DataParallel())` makes `fit`, `evaluate` and `predict` spread each
+global batch over the processes `torchrun` started (DDP averages the gradients); in a
+single process nothing changes. See `distribution_lib.py`.
 
 >>> import lamina
->>> lamina.distribution.DataParallel  # doctest: +ELLIPSIS
-Traceback (most recent call last):
-...
-AttributeError: `lamina.distribution.DataParallel` is not implemented yet...
+>>> lamina.distribution.list_devices("cpu")
+['cpu:0']
 """
 
-
-def __getattr__(name):
-    # An AttributeError (not NotImplementedError), so `hasattr` and `getattr(m, n, default)`
-    # still see a missing name.
-    if name.startswith("__"):
-        raise AttributeError(f"module 'lamina.distribution' has no attribute {name!r}")
-    raise AttributeError(
-        f"`lamina.distribution.{name}` is not implemented yet: `fit` runs on one device. A "
-        "lamina model is a torch.nn.Module: wrap it in "
-        "`torch.nn.parallel.DistributedDataParallel` and train it in your own loop."
-    )
+from lamina.distribution.distribution_lib import DataParallel as DataParallel
+from lamina.distribution.distribution_lib import DeviceMesh as DeviceMesh
+from lamina.distribution.distribution_lib import LayoutMap as LayoutMap
+from lamina.distribution.distribution_lib import ModelParallel as ModelParallel
+from lamina.distribution.distribution_lib import TensorLayout as TensorLayout
+from lamina.distribution.distribution_lib import distribute_tensor as distribute_tensor
+from lamina.distribution.distribution_lib import distribution as distribution
+from lamina.distribution.distribution_lib import get_device_count as get_device_count
+from lamina.distribution.distribution_lib import initialize as initialize
+from lamina.distribution.distribution_lib import list_devices as list_devices
+from lamina.distribution.distribution_lib import set_distribution as set_distribution

@@ -11,8 +11,9 @@ from lamina import config as keras_config
 from lamina import metrics as metrics_module
 from lamina import optimizers, tree
 from lamina.callbacks import CallbackList
+from lamina.distribution.distribution_lib import is_chief
 from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
-from lamina.trainers import fit_resume
+from lamina.trainers import distributed, fit_resume
 from lamina.trainers import step as step_functions
 from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
@@ -258,6 +259,8 @@ class Trainer:
     def _callback_list(self, callbacks, verbose, iterator, epochs=1, add_history=False):
         if isinstance(callbacks, CallbackList):
             return callbacks  # `evaluate` inside `fit` shares fit's
+        if not is_chief():
+            verbose = 0  # only process 0 of a distributed job prints
         return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0,
                             model=self, verbose=1 if verbose == "auto" else verbose,
                             epochs=epochs, steps=iterator.num_batches)
@@ -275,16 +278,19 @@ class Trainer:
         val_x = val_y = val_sw = None
         if validation_data is not None:
             val_x, val_y, val_sw = unpack_validation_data(validation_data)
-        iterator = EpochIterator(x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
-                                 steps_per_epoch=steps_per_epoch, shuffle=shuffle,
-                                 class_weight=class_weight,
-                                 steps_per_execution=self.steps_per_execution)
+        run = distributed.start(self, training=True)  # None in a single process
+        iterator = (EpochIterator if run is None else run.epoch_iterator)(
+            x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch, shuffle=shuffle, class_weight=class_weight,
+            steps_per_execution=self.steps_per_execution)
         callbacks = self._callback_list(callbacks, verbose, iterator, epochs, add_history=True)
         jit_pending = not step_functions.compile_forward(self)
         mode = self.training
         self.stop_training = False
         self._eval_iterator = None
         train_function = self.make_train_function()
+        if run is not None:
+            train_function = run.train_function(train_function, iterator)
         self.__dict__["_fit_iterator"] = iterator
         self.__dict__["_fit_callbacks"] = callbacks
         callbacks.on_train_begin()
@@ -325,7 +331,8 @@ class Trainer:
             if pending:
                 logs = train_function(pending)
                 callbacks.on_train_batch_end(step, logs)
-            epoch_logs = materialize_logs(self.get_metrics_result())
+            epoch_logs = (materialize_logs(self.get_metrics_result()) if run is None
+                          else run.metrics_result())
             if val_x is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(x=val_x, y=val_y, sample_weight=val_sw,
                                          batch_size=validation_batch_size or batch_size,
@@ -340,6 +347,8 @@ class Trainer:
             self.optimizer.finalize_variable_values(self.trainable_weights)
         self._eval_iterator = None
         step_functions.restore_mode(self, mode)
+        if run is not None:
+            run.close()
         callbacks.on_train_end(logs=training_logs)
         self.__dict__.pop("_fit_iterator", None)
         self.__dict__.pop("_fit_callbacks", None)
@@ -352,16 +361,20 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
+        run = distributed.start(self)  # None in a single process
         if in_fit and self.__dict__.get("_eval_iterator") is not None:
             iterator = self._eval_iterator
         else:
-            iterator = EpochIterator(x=x, y=y, sample_weight=sample_weight,
-                                     batch_size=batch_size, steps_per_epoch=steps,
-                                     shuffle=False, steps_per_execution=self.steps_per_execution)
+            iterator = (EpochIterator if run is None else run.epoch_iterator)(
+                x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
+                steps_per_epoch=steps, shuffle=False,
+                steps_per_execution=self.steps_per_execution)
             if in_fit:
                 self._eval_iterator = iterator
         callbacks = self._callback_list(callbacks, verbose, iterator)
         test_function = self.make_test_function()
+        if run is not None:
+            test_function = run.test_function(test_function, iterator)
         mode = self.training
         self.reset_metrics()
         callbacks.on_test_begin()
@@ -371,7 +384,8 @@ class Trainer:
             logs = test_function((batch,))
             callbacks.on_test_batch_end(step, logs)
         step_functions.restore_mode(self, mode)
-        logs = materialize_logs(self.get_metrics_result())
+        logs = (materialize_logs(self.get_metrics_result()) if run is None
+                else run.metrics_result())
         callbacks.on_test_end(logs)
         if return_dict:
             return dict(sorted(logs.items()))  # Keras returns the keys sorted
@@ -379,8 +393,9 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs `x`, as numpy arrays (structure preserved)."""
-        iterator = EpochIterator(x=x, batch_size=batch_size, steps_per_epoch=steps,
-                                 shuffle=False)
+        run = distributed.start(self)  # None in a single process
+        iterator = (EpochIterator if run is None else run.epoch_iterator)(
+            x=x, batch_size=batch_size, steps_per_epoch=steps, shuffle=False)
         callbacks = self._callback_list(callbacks, verbose, iterator)
         predict_function = self.make_predict_function()
         mode = self.training
@@ -397,6 +412,8 @@ class Trainer:
                 "The data passed to `predict()` produced no batches: it is empty."
             )
         result = tree.map_structure(lambda *parts: _to_numpy(torch.cat(parts)), *outputs)
+        if run is not None:
+            result = run.gather_predictions(result)
         callbacks.on_predict_end()
         return result
 

@@ -1,0 +1,120 @@
+"""What each process of the data-parallel tests runs (spawned by `test_data_parallel.py`).
+
+One job runs every check, as process start-up dominates the cost: `fit` on arrays,
+a generator, a PyDataset and a DataLoader; `evaluate`; `predict`; ModelCheckpoint,
+CSVLogger and BackupAndRestore. Each process writes what it saw to `rank<r>.pt`.
+"""
+
+import os
+
+import numpy as np
+import torch
+
+import lamina
+from lamina import distribution
+
+SAMPLES, FEATURES, BATCH = 49, 5, 16  # 16, 16, 16, 1: the last batch leaves rank 1 empty
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(SAMPLES, FEATURES)).astype("float32")
+    y = (x @ rng.normal(size=(FEATURES, 2))).astype("float32")
+    return x, y
+
+
+def make_model():
+    lamina.utils.set_random_seed(1)
+    model = lamina.Sequential([lamina.Input((FEATURES,)), lamina.layers.Dense(8, activation="relu"),
+                               lamina.layers.Dense(2)])
+    model.compile(optimizer=lamina.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    return model
+
+
+def weights_of(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+class Batches(lamina.utils.PyDataset):
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return -(-len(self.x) // BATCH)
+
+    def __getitem__(self, i):
+        return self.x[i * BATCH:(i + 1) * BATCH], self.y[i * BATCH:(i + 1) * BATCH]
+
+
+def generator(x, y, epochs):
+    for _ in range(epochs):
+        for i in range(0, len(x), BATCH):
+            yield x[i:i + BATCH], y[i:i + BATCH]
+
+
+def loader(x, y):
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    return torch.utils.data.DataLoader(dataset, batch_size=BATCH, shuffle=True)
+
+
+def train_all(directory):
+    """Every check's results: runs the same in one process (the reference) or many."""
+    x, y = data()
+    out = {}
+    model = make_model()
+    callbacks = [lamina.callbacks.ModelCheckpoint(os.path.join(directory, "best.keras")),
+                 lamina.callbacks.CSVLogger(os.path.join(directory, "log.csv"))]
+    history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=True, verbose=0,
+                        validation_data=(x[:20], y[:20]), callbacks=callbacks)
+    out["arrays"] = weights_of(model)
+    out["history"] = history.history
+    out["evaluate"] = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+    out["predict"] = model.predict(x, batch_size=BATCH, verbose=0)
+
+    model = make_model()
+    model.fit(generator(x, y, 2), steps_per_epoch=4, epochs=2, verbose=0)
+    out["generator"] = weights_of(model)
+
+    model = make_model()
+    model.fit(Batches(x, y), epochs=2, verbose=0)
+    out["pydataset"] = weights_of(model)
+
+    model = make_model()
+    torch.manual_seed(3)
+    history = model.fit(loader(x, y), epochs=2, verbose=0)
+    out["dataloader"] = weights_of(model)
+    out["dataloader_history"] = history.history
+
+    # BackupAndRestore: an interrupted run resumes on every process.
+    backup = os.path.join(directory, "backup")
+    model = make_model()
+    model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0,
+              callbacks=[lamina.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    model = make_model()
+    resumed = model.fit(x, y, batch_size=BATCH, epochs=3, verbose=0,
+                        callbacks=[lamina.callbacks.BackupAndRestore(backup)])
+    out["resumed_epochs"] = len(resumed.history["loss"])
+    out["resumed"] = weights_of(model)
+    return out
+
+
+def run(rank, world, directory, port, fail_rank=None):
+    """One process of the job: joins it, trains with DataParallel, saves what it saw."""
+    distribution.initialize(f"127.0.0.1:{port}", world, rank, initialization_timeout=60)
+    distribution.set_distribution(distribution.DataParallel())
+    if fail_rank is not None:
+        model = make_model()
+        x, y = data()
+
+        class Fail(lamina.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if rank == fail_rank and epoch == 1:
+                    raise RuntimeError(f"rank {rank} failed on purpose")
+
+        model.fit(x, y, batch_size=BATCH, epochs=50, verbose=0, callbacks=[Fail()])
+        return
+    out = train_all(directory)
+    out["devices"] = distribution.list_devices()
+    torch.save(out, os.path.join(directory, f"rank{rank}.pt"))
+    torch.distributed.destroy_process_group()

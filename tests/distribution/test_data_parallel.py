@@ -1,0 +1,102 @@
+"""DataParallel `fit`/`evaluate`/`predict` in 2 processes match 1 process.
+
+One 2-process job (gloo on CPU, NCCL when CUDA is there) runs every check of
+`dp_worker.train_all`; the same function in this process is the reference: same global
+batch, same data order, so the final weights agree to float rounding.
+"""
+
+import os
+import socket
+
+import dp_worker
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+import lamina
+import lamina.models  # noqa: F401  (imported before forking, so children need not)
+
+WORLD = 2
+
+
+def _start(*args):
+    """Run `dp_worker.run` in WORLD processes; fork (cheap: lamina is imported already)
+    unless CUDA is initialized here, which a forked child cannot use."""
+    method = "spawn" if torch.cuda.is_initialized() else "fork"
+    mp.start_processes(dp_worker.run, args=(WORLD, *args), nprocs=WORLD, start_method=method)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp("data_parallel"))
+    _start(directory, _free_port())
+    results = [torch.load(os.path.join(directory, f"rank{r}.pt"), weights_only=False)
+               for r in range(WORLD)]
+    return directory, results
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return dp_worker.train_all(str(tmp_path_factory.mktemp("one_process")))
+
+
+def _assert_weights_close(actual, expected):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("source", ["arrays", "generator", "pydataset", "dataloader",
+                                    "resumed"])
+def test_data_parallel_fit_matches_one_process(job, reference, source):
+    _, results = job
+    for rank_result in results:
+        _assert_weights_close(rank_result[source], reference[source])
+
+
+def test_data_parallel_metrics_are_global(job, reference):
+    _, results = job
+    for rank_result in results:
+        for key, values in reference["history"].items():
+            np.testing.assert_allclose(rank_result["history"][key], values, rtol=1e-5)
+        for key, value in reference["evaluate"].items():
+            np.testing.assert_allclose(rank_result["evaluate"][key], value, rtol=1e-5)
+        np.testing.assert_allclose(rank_result["dataloader_history"]["loss"],
+                                   reference["dataloader_history"]["loss"], rtol=1e-5)
+
+
+def test_data_parallel_predict_returns_every_row_in_order(job, reference):
+    _, results = job
+    for rank_result in results:
+        assert rank_result["predict"].shape == (dp_worker.SAMPLES, 2)
+        np.testing.assert_allclose(rank_result["predict"], reference["predict"], rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_data_parallel_writes_one_loadable_checkpoint(job, reference):
+    directory, results = job
+    # The resumed fit deleted the backup at its end (process 0 only).
+    assert sorted(os.listdir(directory)) == ["best.keras", "log.csv", "rank0.pt", "rank1.pt"]
+    model = lamina.saving.load_model(os.path.join(directory, "best.keras"))
+    _assert_weights_close(model.get_weights(), reference["arrays"])
+    with open(os.path.join(directory, "log.csv")) as f:
+        assert len(f.read().splitlines()) == 1 + 3  # header and one row per epoch
+
+
+def test_data_parallel_resumes_every_process_from_backup(job, reference):
+    _, results = job
+    assert [r["resumed_epochs"] for r in results] == [reference["resumed_epochs"]] * WORLD
+    assert results[0]["devices"] == [f"{results[0]['devices'][0][:3]}:{i}"
+                                     for i in range(WORLD)]
+
+
+def test_a_failing_process_fails_the_job_with_its_error(tmp_path):
+    with pytest.raises(mp.ProcessRaisedException, match="rank 1 failed on purpose"):
+        _start(str(tmp_path), _free_port(), 1)
