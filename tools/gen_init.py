@@ -27,6 +27,9 @@ LAYER_SOURCES = [
     ("lamina.layers.core", None),
     ("lamina.layers.core.embedding", None),
     ("lamina.layers.core.masking", None),
+    ("lamina.layers.core.backend_only", None),
+    ("lamina.layers.core.wrapper", None),
+    ("lamina.layers.core.reversible_embedding", None),
     ("lamina.layers.activations", None),
     ("lamina.layers.activations.activation_layers", None),
     ("lamina.layers.regularization", None),
@@ -42,6 +45,7 @@ LAYER_SOURCES = [
     ("lamina.layers.rnn", None),
     ("lamina.layers.attention", None),
     ("lamina.layers.preprocessing", None),
+    ("lamina.layers.preprocessing.clahe", None),
 ]
 # Functional forms among the layers' lowercase names (`layers.add(...)`).
 LAYER_FUNCTIONS = {"add", "subtract", "multiply", "average", "maximum", "minimum",

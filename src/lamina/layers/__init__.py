@@ -36,8 +36,13 @@ from lamina.layers.core import Dense as Dense
 from lamina.layers.core import EinsumDense as EinsumDense
 from lamina.layers.core import Identity as Identity
 from lamina.layers.core import Lambda as Lambda
+from lamina.layers.core.backend_only import FlaxLayer as FlaxLayer
+from lamina.layers.core.backend_only import JaxLayer as JaxLayer
+from lamina.layers.core.backend_only import TFSMLayer as TFSMLayer
 from lamina.layers.core.embedding import Embedding as Embedding
 from lamina.layers.core.masking import Masking as Masking
+from lamina.layers.core.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
+from lamina.layers.core.wrapper import Wrapper as Wrapper
 from lamina.layers.input_layer import Input as Input
 from lamina.layers.input_layer import InputLayer as InputLayer
 from lamina.layers.input_spec import InputSpec as InputSpec
@@ -137,6 +142,9 @@ from lamina.layers.preprocessing import Solarization as Solarization
 from lamina.layers.preprocessing import STFTSpectrogram as STFTSpectrogram
 from lamina.layers.preprocessing import StringLookup as StringLookup
 from lamina.layers.preprocessing import TextVectorization as TextVectorization
+from lamina.layers.preprocessing.clahe import (
+    ContrastLimitedAdaptiveHistogramEqualization as ContrastLimitedAdaptiveHistogramEqualization,
+)
 from lamina.layers.regularization import Dropout as Dropout
 from lamina.layers.regularization.noise import ActivityRegularization as ActivityRegularization
 from lamina.layers.regularization.noise import AlphaDropout as AlphaDropout
