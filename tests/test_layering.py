@@ -16,6 +16,9 @@ ALLOWED = {
     ("models.model", "saving.saving_api"):
         "Model.save/save_weights/load_weights/to_json are Keras' methods; they delegate to "
         "the file formats, which are built on models (so the import is inside the methods)",
+    ("models.model", "export.formats"):
+        "Model.export is Keras' method; it delegates to lamina.export, which traces models "
+        "(so the import is inside the method)",
     ("models", "saving.saving_api"):
         "keras.models.load_model/model_from_json are the same functions as keras.saving's",
     ("variables", "initializers"):

@@ -19,7 +19,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lamina import activations
-from lamina.backend.symbolic import is_fake
+from lamina.backend.symbolic import in_symbolic_run, is_fake
 
 
 def _eligible(layer):
@@ -115,6 +115,10 @@ def run(layer, sequences, states, mask, training):
     if not _eligible(layer):
         return None
     lengths = None
+    if mask is not None and is_fake(sequences) and not in_symbolic_run():
+        # NOTE: a tracer (torch.export, ONNX) cannot read the mask's values to choose the
+        # packed path; the per-step loop applies any mask with tensor ops.
+        return None
     if mask is not None and not is_fake(sequences):
         if layer.go_backwards:
             return None

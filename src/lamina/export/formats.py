@@ -1,0 +1,177 @@
+"""Writing an ExportedProgram in each format, and `Model.export`.
+
+| format | file | runs in |
+|---|---|---|
+| `"onnx"` | `.onnx` (torch.onnx, dynamo exporter) | onnxruntime (Python, C++, web, mobile) |
+| `"torch"` | `.pt2` (`torch.export.save`) | `torch.export.load(path).module()`, no lamina needed |
+| `"executorch"` | `.pte` (XNNPACK delegate by default) | the ExecuTorch runtime |
+"""
+
+import io
+import os
+import warnings
+
+import torch
+
+from lamina import tree
+from lamina.export import signature as signatures
+from lamina.export import tracing
+from lamina.utils import io_utils
+from lamina.utils.file_utils import atomic_path
+
+FORMATS = ("onnx", "torch", "executorch")
+
+# NOTE: Keras' formats that go through TensorFlow (or OpenVINO): the error says what to
+# use instead, since lamina has no TensorFlow engine to write them with.
+_ELSEWHERE = {
+    "tf_saved_model": (
+        "a TensorFlow SavedModel needs TensorFlow, and lamina runs on PyTorch only. Use "
+        "format='onnx' (onnxruntime serves it, and TensorFlow Serving-style servers such as "
+        "Triton take it) or format='torch' (.pt2); or save the model as `.keras` and export "
+        "it with Keras 3 on the TensorFlow backend."),
+    "litert": (
+        "LiteRT (TFLite) files are written by TensorFlow or `litert_torch`, which lamina "
+        "does not use. For phones and embedded devices use format='executorch' (.pte), or "
+        "format='onnx' with onnxruntime-mobile."),
+    "openvino": (
+        "lamina does not write OpenVINO IR. Export format='onnx': OpenVINO reads ONNX files "
+        "directly (`openvino.Core().read_model('model.onnx')`)."),
+}
+
+# NOTE: ExecuTorch plans its memory for the largest input; a phone serves small batches.
+_EXECUTORCH_MAX_BATCH = 32
+
+# Large models keep their weights beside the .onnx file (protobuf's 2 GB limit).
+_ONNX_SINGLE_FILE_LIMIT = 1 << 30
+
+
+def export_model(model, filepath, format="tf_saved_model", verbose=None,
+                 input_signature=None, **kwargs):
+    """`Model.export`: write `model`'s inference call as one file in `format`."""
+    check_format(format)
+    filepath = os.fspath(filepath)
+    if format == "torch" and not filepath.endswith(".pt2"):
+        raise ValueError(
+            f"format='torch' writes a torch.export program, whose file name must end with "
+            f"'.pt2'. Received: filepath={filepath!r}")
+    if format == "executorch" and not filepath.endswith(".pte"):
+        raise ValueError(
+            f"format='executorch' writes an ExecuTorch program, whose file name must end "
+            f"with '.pte'. Received: filepath={filepath!r}")
+    options = _format_options(format, kwargs)
+    signature = signatures.normalize_signature(model, input_signature)
+    program = tracing.trace(tracing.model_endpoint(model), signature, [model],
+                            options.pop("export_kwargs"), name=model.name,
+                            max_batch_size=options.pop("max_batch_size", None))
+    write(program, filepath, format, signature=signature,
+          output_names=_output_names(model), **options)
+    if verbose is None or verbose:
+        io_utils.print_msg(f"Saved artifact at '{filepath}'.")
+    return filepath
+
+
+def check_format(format):
+    if format in _ELSEWHERE:
+        raise ValueError(f"format={format!r} is not available in lamina: {_ELSEWHERE[format]}")
+    if format not in FORMATS:
+        raise ValueError(
+            f"Unrecognized format={format!r}. Supported formats are: {list(FORMATS)} "
+            f"(Keras' {sorted(_ELSEWHERE)} need TensorFlow or OpenVINO).")
+
+
+def _format_options(format, kwargs):
+    """Split `kwargs` into the writer's options and `torch.export` options."""
+    kwargs = dict(kwargs)
+    options = {}
+    if format == "onnx":
+        options["opset_version"] = kwargs.pop("opset_version", None)
+    if format == "executorch":
+        options["backend"] = kwargs.pop("backend", "xnnpack")
+        options["max_batch_size"] = kwargs.pop("max_batch_size", _EXECUTORCH_MAX_BATCH)
+    options["export_kwargs"] = tracing.export_kwargs_for(kwargs, format)
+    return options
+
+
+def write(program, filepath, format, signature, output_names=None, **options):
+    """Write `program` to `filepath` in `format`."""
+    if format == "onnx":
+        write_onnx(program, filepath, signatures.flat_names(signature), output_names,
+                   **options)
+    elif format == "torch":
+        write_torch(program, filepath)
+    else:
+        write_executorch(program, filepath, **options)
+
+
+def write_torch(program, filepath):
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    write_bytes(filepath, buffer.getvalue())
+
+
+def write_onnx(program, filepath, input_names, output_names=None, opset_version=None):
+    try:
+        import onnxscript  # noqa: F401 - torch.onnx's dynamo exporter needs it
+    except ImportError as error:
+        raise ImportError(
+            "format='onnx' needs the `onnx` and `onnxscript` packages: "
+            "`pip install 'lamina[export]'` (onnxruntime runs the file).") from error
+    outputs = [s for s in program.graph_signature.user_outputs]
+    if output_names is not None and len(output_names) != len(outputs):
+        output_names = None
+    onnx_program = torch.onnx.export(
+        program, (), dynamo=True, input_names=input_names,
+        output_names=output_names or [f"output_{i}" for i in range(len(outputs))],
+        opset_version=opset_version, verbose=False)
+    size = sum(t.numel() * t.element_size() for t in program.state_dict.values())
+    if size > _ONNX_SINGLE_FILE_LIMIT:
+        onnx_program.save(filepath, external_data=True)
+        return
+    write_bytes(filepath, onnx_program.model_proto.SerializeToString())
+
+
+def write_executorch(program, filepath, backend="xnnpack"):
+    try:
+        from executorch.exir import to_edge_transform_and_lower
+    except ImportError as error:
+        raise ImportError(
+            "format='executorch' needs the `executorch` package (ExecuTorch 1.5 runs with "
+            "torch 2.13): `pip install 'lamina[executorch]'`.") from error
+    partitioners = []
+    if backend == "xnnpack":
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
+            XnnpackPartitioner,
+        )
+
+        partitioners.append(XnnpackPartitioner())
+    elif backend is not None:
+        raise ValueError(
+            f"Unknown ExecuTorch backend={backend!r}: use 'xnnpack' (CPU, the default) or "
+            "None (portable kernels only).")
+    with warnings.catch_warnings():
+        # NOTE: ExecuTorch 1.5 warns about its own code (its batch-norm pass reads `.grad`
+        # of non-leaf tensors; its serializer uses deprecated importlib.resources calls).
+        warnings.filterwarnings("ignore", r"The \.grad attribute of a Tensor that is not a leaf",
+                                UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        lowered = to_edge_transform_and_lower(program, partitioner=partitioners)
+        buffer = lowered.to_executorch().buffer
+    write_bytes(filepath, buffer)
+
+
+def write_bytes(filepath, data):
+    with atomic_path(filepath) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def _output_names(model):
+    """ONNX output names: a functional model's output layer names when unique."""
+    outputs = model.__dict__.get("_outputs_struct")
+    if isinstance(outputs, dict):
+        return [str(k) for k in signatures.program_order({k: k for k in outputs})]
+    names = getattr(model, "output_names", None)
+    if not names or len(set(names)) != len(names):
+        return None
+    if outputs is not None and len(tree.flatten(outputs)) != len(names):
+        return None
+    return list(names)

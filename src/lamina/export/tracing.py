@@ -1,0 +1,143 @@
+"""Tracing a function of lamina layers into a `torch.export.ExportedProgram`.
+
+Every format starts here: the `.pt2` file is this program, the ONNX and ExecuTorch
+files are lowered from it. Tracing runs in inference mode (training flag False, modules
+in eval mode), on sample tensors whose free dimensions are traced symbolically.
+"""
+
+import contextlib
+import inspect
+import warnings
+
+import torch
+
+from lamina.backend.context import training_scope
+from lamina.export import signature as signatures
+from lamina.layers.layer import Layer
+
+
+class _Endpoint(torch.nn.Module):
+    """`fn(*args)` as a module that owns the tracked `resources`, so their weights are
+    the program's parameters and buffers (not constants folded into its graph)."""
+
+    def __init__(self, fn, resources):
+        super().__init__()
+        self.resources = torch.nn.ModuleList(resources)
+        self.__dict__["fn"] = fn
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+def model_endpoint(model):
+    """The function a model's artifact serves: its inference call."""
+    def serve(*args):
+        return model(*args, training=False)
+
+    return serve
+
+
+def export_kwargs_for(kwargs, format):
+    """The `torch.export.export` options among `kwargs`; anything else is an error."""
+    supported = set(inspect.signature(torch.export.export).parameters) - {"mod", "args",
+                                                                          "kwargs"}
+    unknown = sorted(set(kwargs) - supported)
+    if unknown:
+        raise ValueError(
+            f"Unsupported arguments for `format={format!r}`: {', '.join(unknown)}. "
+            f"Supported arguments are: {', '.join(sorted(supported))}.")
+    return dict(kwargs)
+
+
+def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_size=None):
+    """`fn` traced on `signature` as an ExportedProgram with a dynamic batch axis (at most
+    `max_batch_size` when given: ExecuTorch plans memory for the largest batch).
+
+    `resources`: the torch modules whose weights `fn` reads. A failure inside a layer
+    is re-raised as a RuntimeError that names that layer.
+    """
+    export_kwargs = dict(export_kwargs or {})
+    args = signatures.sample_arguments(signature)
+    if "dynamic_shapes" in export_kwargs:
+        given = export_kwargs["dynamic_shapes"]
+        if len(args) == 1 and not (isinstance(given, (list, tuple)) and len(given) == 1):
+            given = (given,)
+        export_kwargs["dynamic_shapes"] = (tuple(given),)
+    else:
+        export_kwargs["dynamic_shapes"] = signatures.dynamic_shapes(
+            signature, torch.export.Dim("batch", max=max_batch_size))
+    module = _Endpoint(fn, resources)
+    with _inference_mode(resources), warnings.catch_warnings():
+        # NOTE: torch 2.13's exporter trips its own pytree deprecation; not ours to fix.
+        warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)`",
+                                FutureWarning)
+        try:
+            program = torch.export.export(module, args, **export_kwargs)
+        except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
+            raise RuntimeError(_failure_message(error, name)) from error
+    _check_free_dims_stayed_free(program, signature, name)
+    return program
+
+
+@contextlib.contextmanager
+def _inference_mode(resources):
+    # NOTE: the ContextVar sets the flag for non-strict tracing; strict tracing (Dynamo)
+    # reads module mode instead, so both are set and module mode is restored after.
+    modes = [(m, m.training) for r in resources for m in r.modules()]
+    for module, _ in modes:
+        module.training = False
+    try:
+        with training_scope(False):
+            yield
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def _failing_layer(error):
+    """The innermost lamina layer whose code was running when `error` was raised."""
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, Layer):
+            found = candidate
+        tb = tb.tb_next
+    return found
+
+
+def _failure_message(error, name):
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    reason = f"{type(error).__name__}: {first_line}"
+    layer = _failing_layer(error)
+    where = (f"in layer '{layer.name}' ({type(layer).__name__})" if layer is not None
+             else f"in endpoint '{name}'")
+    return (
+        f"Could not export {where}: torch.export cannot trace it. {reason}\n"
+        "Exporting needs tensor code with no Python decisions on tensor values (no "
+        "`.item()`, `.numpy()`, `if tensor:`), no string tensors and no host-side "
+        "preprocessing. Move such steps out of the model (run them before calling the "
+        "exported artifact), or rewrite them with `lamina.ops` (e.g. `ops.where`).")
+
+
+def _check_free_dims_stayed_free(program, signature, name):
+    """A free (`None`) axis the model fixes while tracing would give an artifact that
+    accepts only the trace size; say so instead of writing it."""
+    placeholders = [n for n in program.graph.nodes if n.op == "placeholder"]
+    user_inputs = placeholders[len(placeholders) - len(program.graph_signature.user_inputs):]
+    specs = signatures.program_order(signature)
+    for spec, node in zip(specs, user_inputs):
+        shape = node.meta["val"].shape
+        for axis, size in enumerate(spec.shape):
+            if size is None and isinstance(shape[axis], int):
+                label = "batch axis" if axis == 0 else f"axis {axis}"
+                raise ValueError(
+                    f"Endpoint '{name}': the {label} of input '{spec.name or node.name}' "
+                    f"(shape {spec.shape}) is free in the input signature, but the model's "
+                    f"code fixes it (it traced as {shape[axis]}). Pass an "
+                    "`input_signature` with that axis set, e.g. "
+                    f"`InputSpec(shape={_fixed(spec.shape, axis)}, dtype='{spec.dtype}')`.")
+
+
+def _fixed(shape, axis):
+    return tuple(16 if (i == axis and d is None) else d for i, d in enumerate(shape))
