@@ -63,12 +63,16 @@ def train_all(directory):
     x, y = data()
     out = {}
     model = make_model()
+    batch_losses = []
     callbacks = [lamina.callbacks.ModelCheckpoint(os.path.join(directory, "best.keras")),
-                 lamina.callbacks.CSVLogger(os.path.join(directory, "log.csv"))]
+                 lamina.callbacks.CSVLogger(os.path.join(directory, "log.csv")),
+                 lamina.callbacks.LambdaCallback(
+                     on_train_batch_end=lambda batch, logs: batch_losses.append(logs["loss"]))]
     history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=True, verbose=0,
                         validation_data=(x[:20], y[:20]), callbacks=callbacks)
     out["arrays"] = weights_of(model)
     out["history"] = history.history
+    out["batch_losses"] = batch_losses
     out["evaluate"] = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
     out["predict"] = model.predict(x, batch_size=BATCH, verbose=0)
 

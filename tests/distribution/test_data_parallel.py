@@ -68,6 +68,8 @@ def test_data_parallel_metrics_are_global(job, reference):
             np.testing.assert_allclose(rank_result["history"][key], values, rtol=1e-5)
         for key, value in reference["evaluate"].items():
             np.testing.assert_allclose(rank_result["evaluate"][key], value, rtol=1e-5)
+        np.testing.assert_allclose(rank_result["batch_losses"], reference["batch_losses"],
+                                   rtol=1e-5)
         np.testing.assert_allclose(rank_result["dataloader_history"]["loss"],
                                    reference["dataloader_history"]["loss"], rtol=1e-5)
 

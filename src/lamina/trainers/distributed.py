@@ -12,9 +12,11 @@ processes run: the single-process loops never see this module. Otherwise the ret
   the Keras model. Its communication hook weighs each process's gradient by its share of
   the batch (rows / global rows) before summing, so an uneven last batch averages as one
   process would;
-- metric logs that are global: after each step one asynchronous all-reduce of the
-  metric variables starts (overlapping the next step), and reading the logs waits for
-  it; epoch and `evaluate` results are reduced on every process at the same point;
+- metric logs that are global: after a step one asynchronous all-reduce of the metric
+  variables starts (overlapping the next step), and reading the logs waits for it. It
+  runs after every step when a callback reads batch logs, else every `REDUCE_EVERY`
+  steps and on each epoch's first (the progress bar, on process 0 only, shows the last
+  one). Epoch and `evaluate` results are reduced on every process at the same point;
 - `predict` outputs gathered from all processes in the original order.
 
 All collectives are torch.distributed's; nothing here sends data by itself.
@@ -30,6 +32,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from lamina import tree
+from lamina.callbacks.callback_list import _overrides
+from lamina.callbacks.history import History
+from lamina.callbacks.progbar_logger import ProgbarLogger
 from lamina.distribution import distribution_lib
 from lamina.trainers.data.distributed import ShardedEpochIterator
 from lamina.trainers.logs import materialize_logs
@@ -37,6 +42,16 @@ from lamina.trainers.logs import materialize_logs
 _RUN_KEY = "_data_parallel_run"
 # How metric variables combine across processes, by their `aggregation`.
 _SUMMED = ("sum", None)
+# Steps between metric reductions when no callback reads batch logs (see above).
+REDUCE_EVERY = 16
+_BATCH_END_HOOKS = ("on_train_batch_end", "on_test_batch_end")
+
+
+def _reads_batch_logs(callbacks):
+    """Whether a callback other than the progress bar and History may read batch logs
+    (the same answer on every process: only process 0 has a progress bar)."""
+    return any(_overrides(c, hook) for c in callbacks.callbacks
+               if not isinstance(c, (ProgbarLogger, History)) for hook in _BATCH_END_HOOKS)
 
 
 def start(model, training=False):
@@ -79,6 +94,9 @@ class DataParallelRun:
         self._hooks = []
         self._metric_variables = None
         self._metric_scales = None
+        self._every = 1
+        self._steps = 0
+        self._last = None  # the latest reduction: (summed values, its work handle)
         if training:
             self._share_random_state()
 
@@ -136,8 +154,10 @@ class DataParallelRun:
             del self.model.__dict__[_RUN_KEY]
 
     # -- steps -----------------------------------------------------------------------------
-    def train_function(self, function, iterator):
+    def train_function(self, function, iterator, callbacks):
         """`function` (the model's train function) run data-parallel."""
+        self._every = 1 if _reads_batch_logs(callbacks) else REDUCE_EVERY
+
         def train_function(batches):
             if self._ddp is None:
                 if not self.model.built:
@@ -147,8 +167,9 @@ class DataParallelRun:
 
         return train_function
 
-    def test_function(self, function, iterator):
+    def test_function(self, function, iterator, callbacks):
         """`function` (the model's test function) with global logs."""
+        self._every = 1 if _reads_batch_logs(callbacks) else REDUCE_EVERY
         return lambda batches: self._run(function, batches, iterator)
 
     def _run(self, function, batches, iterator):
@@ -161,7 +182,11 @@ class DataParallelRun:
             iterator.dummy_batch = None
         else:
             function(batches)
-        return _GlobalLogs(self, *self._reduce(async_op=True))
+        self._steps += 1
+        if iterator.epoch_started or self._steps % self._every == 0:
+            iterator.epoch_started = False
+            self._last = self._reduce(async_op=True)
+        return _GlobalLogs(self, *self._last)
 
     @contextlib.contextmanager
     def _metrics_put_back(self):

@@ -290,7 +290,7 @@ class Trainer:
         self._eval_iterator = None
         train_function = self.make_train_function()
         if run is not None:
-            train_function = run.train_function(train_function, iterator)
+            train_function = run.train_function(train_function, iterator, callbacks)
         self.__dict__["_fit_iterator"] = iterator
         self.__dict__["_fit_callbacks"] = callbacks
         callbacks.on_train_begin()
@@ -374,7 +374,7 @@ class Trainer:
         callbacks = self._callback_list(callbacks, verbose, iterator)
         test_function = self.make_test_function()
         if run is not None:
-            test_function = run.test_function(test_function, iterator)
+            test_function = run.test_function(test_function, iterator, callbacks)
         mode = self.training
         self.reset_metrics()
         callbacks.on_test_begin()

@@ -125,6 +125,7 @@ class ShardedEpochIterator(EpochIterator):
         self.dummy_batch = None  # the last batch taken only to join the collectives
         self.shares = shares
         self._sampler = None
+        self.epoch_started = False  # until the step loop has seen the new epoch
         super().__init__(**kwargs)
 
     def _make_adapter(self, *args):
@@ -139,6 +140,7 @@ class ShardedEpochIterator(EpochIterator):
     def enumerate_epoch(self):
         if self.shares is not None:
             self.shares.clear()
+        self.epoch_started = True
         yield from super().enumerate_epoch()
 
     def _finish(self, batch):
