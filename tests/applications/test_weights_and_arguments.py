@@ -15,7 +15,8 @@ from lamina.applications import imagenet_utils, mobilenet_v3
 from lamina.backend import config as backend_config
 from lamina.saving.legacy_h5 import legacy_weights
 
-V3_NOTOP = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
+V3_NOTOP = "weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5"
+V3_KEY = "small_minimalistic_224_1.0_float"
 
 
 def legacy_h5_bytes(model):
@@ -36,9 +37,10 @@ def legacy_h5_bytes(model):
 
 @pytest.fixture(scope="module")
 def published_v3_small():
-    """A MobileNetV3Small without top, random weights, and its published-style file."""
+    """A minimalistic MobileNetV3Small without top, with random weights, and its file in
+    the published files' layout."""
     model = lamina.applications.MobileNetV3Small(weights=None, include_top=False,
-                                                 input_shape=(224, 224, 3))
+                                                 input_shape=(224, 224, 3), minimalistic=True)
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for weight in model.weights:
@@ -48,8 +50,8 @@ def published_v3_small():
 
 def _publish(origin, monkeypatch, body, served=None):
     origin.publish(V3_NOTOP, body if served is None else served)
-    top_hash = mobilenet_v3.WEIGHTS_HASHES["small_224_1.0_float"][0]
-    monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, "small_224_1.0_float",
+    top_hash = mobilenet_v3.WEIGHTS_HASHES[V3_KEY][0]
+    monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, V3_KEY,
                         (top_hash, hashlib.md5(body).hexdigest()))
 
 
@@ -57,13 +59,13 @@ def test_imagenet_weights_download_once_and_load(origin, monkeypatch, published_
     source, body = published_v3_small
     _publish(origin, monkeypatch, body)
     model = lamina.applications.MobileNetV3Small(weights="imagenet", include_top=False,
-                                                 input_shape=(224, 224, 3))
+                                                 input_shape=(224, 224, 3), minimalistic=True)
     assert origin.hits == [f"/w/{V3_NOTOP}"]
     assert (origin.home / "models" / V3_NOTOP).read_bytes() == body
     for ours, theirs in zip(model.weights, source.weights, strict=True):
         torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=0, atol=0)
     lamina.applications.MobileNetV3Small(weights="imagenet", include_top=False,
-                                         input_shape=(224, 224, 3))
+                                         input_shape=(224, 224, 3), minimalistic=True)
     assert len(origin.hits) == 1  # the second model reads the cached file
 
 
@@ -73,7 +75,7 @@ def test_imagenet_weights_with_the_wrong_hash_are_refused(origin, monkeypatch,
     _publish(origin, monkeypatch, body, served=body[:-1] + b"!")
     with pytest.raises(ValueError, match="file hash does not match"):
         lamina.applications.MobileNetV3Small(weights="imagenet", include_top=False,
-                                             input_shape=(224, 224, 3))
+                                             input_shape=(224, 224, 3), minimalistic=True)
     assert not (origin.home / "models" / V3_NOTOP).exists()
 
 

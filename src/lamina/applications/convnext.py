@@ -2,9 +2,8 @@
 with 7x7 depthwise convolutions, layer norm and GELU; the models normalize [0, 255]
 inputs themselves.
 
->>> model = ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 import numpy as np

@@ -1,9 +1,8 @@
 """DenseNet121, DenseNet169 and DenseNet201 (Huang et al., 2016): every layer of a dense
 block sees the concatenated features of all layers before it.
 
->>> model = DenseNet121(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `DenseNet121(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

@@ -1,9 +1,8 @@
 """EfficientNetB0 to B7 (Tan & Le, 2019): MBConv blocks scaled in width, depth and input
 size; the models normalize [0, 255] inputs themselves.
 
->>> model = EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `EfficientNetB0(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 import math

@@ -1,9 +1,8 @@
 """EfficientNetV2 B0 to B3, S, M and L (Tan & Le, 2021): fused and depthwise MBConv
 stages; the models rescale [0, 255] inputs themselves.
 
->>> model = EfficientNetV2B0(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `EfficientNetV2B0(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 import math

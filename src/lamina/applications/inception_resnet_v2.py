@@ -1,9 +1,8 @@
 """InceptionResNetV2 (Szegedy et al., 2016): Inception blocks with scaled residual
 connections.
 
->>> model = InceptionResNetV2(weights=None, input_shape=(75, 75, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `InceptionResNetV2(weights=None, input_shape=(75, 75, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

@@ -1,8 +1,7 @@
 """InceptionV3 (Szegedy et al., 2015): factorized Inception blocks on 299x299 inputs.
 
->>> model = InceptionV3(weights=None, input_shape=(75, 75, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `InceptionV3(weights=None, input_shape=(75, 75, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

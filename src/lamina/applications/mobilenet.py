@@ -1,6 +1,6 @@
 """MobileNet (Howard et al., 2017): depthwise separable convolutions, width `alpha`.
 
->>> model = MobileNet(weights=None, input_shape=(32, 32, 3), classes=10)
+>>> model = MobileNet(alpha=0.25, weights=None, input_shape=(32, 32, 3), classes=10)
 >>> model.output_shape
 (None, 10)
 """

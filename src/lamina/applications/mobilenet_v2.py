@@ -1,8 +1,7 @@
 """MobileNetV2 (Sandler et al., 2018): inverted residual blocks with linear bottlenecks.
 
->>> model = MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

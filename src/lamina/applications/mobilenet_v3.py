@@ -1,9 +1,8 @@
 """MobileNetV3Small and MobileNetV3Large (Howard et al., 2019): inverted residual blocks
 with squeeze-and-excitation and hard-swish; the models rescale [0, 255] inputs themselves.
 
->>> model = MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 import warnings

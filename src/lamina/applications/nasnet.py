@@ -3,9 +3,8 @@
 Keras 3 refuses to build NASNet on its torch backend; lamina builds it (same layers and
 weight shapes as Keras' other backends, so the published weights load).
 
->>> model = NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

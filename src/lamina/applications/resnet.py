@@ -1,9 +1,8 @@
 """ResNet50, ResNet101 and ResNet152 (He et al., 2015), the layouts of Keras' ImageNet
 weights; `resnet_v2` builds the pre-activation variants on the same stem.
 
->>> model = ResNet50(weights=None, input_shape=(32, 32, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `ResNet50(weights=None, input_shape=(32, 32, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers

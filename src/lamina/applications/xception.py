@@ -1,8 +1,7 @@
 """Xception (Chollet, 2016): depthwise separable convolutions with residual connections.
 
->>> model = Xception(weights=None, input_shape=(71, 71, 3), classes=10)
->>> model.output_shape
-(None, 10)
+Example: `Xception(weights=None, input_shape=(71, 71, 3), classes=10)`
+has output shape `(None, 10)`.
 """
 
 from lamina import layers
