@@ -21,6 +21,9 @@ ALLOWED = {
         "(so the import is inside the method)",
     ("models", "saving.saving_api"):
         "keras.models.load_model/model_from_json are the same functions as keras.saving's",
+    ("config", "dtype_policies"):
+        "keras.config.dtype_policy/set_dtype_policy re-export the global dtype policy, whose "
+        "classes sit above config (the import is inside the two functions)",
     ("variables", "initializers"):
         "Variable(initializer='zeros') takes a name as Keras does; initializers sit above "
         "variables because their seeds (random.SeedGenerator) hold a Variable",

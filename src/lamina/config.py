@@ -142,3 +142,19 @@ def set_backend(backend):
             "(`pip install keras`, `KERAS_BACKEND=...`); lamina reads and writes the same "
             ".keras files."
         )
+
+
+def dtype_policy():
+    """The global dtype policy (`floatx()` unless set with `set_dtype_policy`)."""
+    # NOTE: imported here: keras.config re-exports the policy functions, and the policies
+    # sit above config (they are built on serialization).
+    from lamina import dtype_policies
+
+    return dtype_policies.dtype_policy()
+
+
+def set_dtype_policy(policy):
+    """Set the global dtype policy (`"mixed_bfloat16"`, a `DTypePolicy`...; None: floatx)."""
+    from lamina import dtype_policies  # above config, as in `dtype_policy`
+
+    dtype_policies.set_dtype_policy(policy)

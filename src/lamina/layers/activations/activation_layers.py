@@ -164,7 +164,10 @@ class PReLU(Layer):
         self.built = True
 
     def call(self, inputs):
-        return torch.where(inputs > 0, inputs, inputs * self.alpha)
+        alpha = self.alpha
+        if alpha.dtype is not inputs.dtype:  # mixed precision: float32 weight, half inputs
+            alpha = alpha.to(inputs.dtype)
+        return torch.where(inputs > 0, inputs, inputs * alpha)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -116,6 +116,9 @@ class BatchNormalization(Layer):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        if inputs.dtype in (torch.float16, torch.bfloat16):
+            # NOTE: as Keras, mixed precision normalizes in float32 (the statistics are).
+            return self.call(inputs.float(), training, mask).to(inputs.dtype)
         # NOTE: torch's batch_norm kernels want channels at axis 1; movedim is a view.
         x = inputs if self._channel_axis == 1 else inputs.movedim(self._channel_axis, 1)
         if training and self.trainable:
