@@ -6,6 +6,7 @@ import pathlib
 import warnings
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ import lamina
 from lamina.examples import text_classifier
 
 # Written by tools/gen_text_classifier_reference.py with Keras 3 and TensorFlow (Keras'
-# TextVectorization needs TensorFlow, which the tests do not install).
+# TextVectorization needs TensorFlow).
 KERAS_LAYOUT = json.loads(
     (pathlib.Path(__file__).parent / "data/keras_text_classifier_layout.json").read_text())
 SENTENCES = np.array(["The striker scored a late goal!", "Simmer the garlic in butter.",
@@ -96,7 +97,7 @@ def test_the_archive_holds_the_files_keras_writes(trained):
 
 def test_layer_configs_have_the_structure_keras_writes(trained):
     _, config = _archive(trained[1])
-    ours = config["config"]["layers"]
+    ours = [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
     theirs = [layer for layer in KERAS_LAYOUT["config"]["config"]["layers"]
               if layer["class_name"] != "InputLayer"]
     assert [layer["class_name"] for layer in ours] == [
@@ -123,9 +124,6 @@ def test_compile_config_has_the_structure_keras_writes(trained):
     assert _structure(ours["optimizer"]) == _structure(theirs["optimizer"])
 
 
-@pytest.mark.xfail(reason="a Sequential built by fit on numpy strings records no string "
-                          "InputLayer or build shapes yet, and its module reads "
-                          "'keras.models' where Keras writes 'keras'; Keras loads it anyway")
 def test_model_entry_has_the_structure_keras_writes(trained):
     _, config = _archive(trained[1])
     reference = KERAS_LAYOUT["config"]
@@ -136,3 +134,17 @@ def test_model_entry_has_the_structure_keras_writes(trained):
     assert first["class_name"] == "InputLayer" and first["config"]["dtype"] == "string"
     assert _structure(config["config"]["layers"][1]["build_config"]) == _structure(
         reference["config"]["layers"][1]["build_config"])
+
+
+def test_keras_loads_the_saved_model_with_equal_predictions(trained):
+    text, _ = text_classifier.make_corpus(16, seed=11)
+    text = np.concatenate([text, SENTENCES])
+    model = keras.saving.load_model(trained[1])
+    assert model.inputs[0].dtype == "string"
+    # Keras' torch backend cannot pass numpy strings through a model call, but its
+    # TextVectorization (on TensorFlow) reads them; the rest of the stack runs on torch.
+    x = model.layers[0](text)
+    for layer in model.layers[1:]:
+        x = layer(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(x),
+                               load(trained[1]).predict(text, verbose=0), rtol=1e-5, atol=1e-6)

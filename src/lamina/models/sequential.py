@@ -1,5 +1,6 @@
 """`Sequential`: a plain stack of layers, each with one input and one output."""
 
+import numpy as np
 import torch
 
 from lamina import dtype_policies
@@ -175,6 +176,11 @@ class Sequential(Model):
         first = args[0] if args else kwargs.get("inputs")
         if isinstance(first, (torch.Tensor, KerasTensor)):
             self.build(tuple(first.shape), _dtype=None)
+        elif isinstance(first, np.ndarray) and first.dtype.kind in "USO" and (
+                self._takes_strings):
+            # Text reaches a text layer as numpy strings: the input records dtype "string",
+            # as Keras' InputLayer does, so the saved model reads strings again.
+            self.build(tuple(first.shape), _dtype=STRING)
         self.built = True
 
     @property

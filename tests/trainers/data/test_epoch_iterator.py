@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina.trainers.data import EpochIterator, unpack_x_y_sample_weight
+from lamina.trainers.data.data_utils import strings_as_arrays
 
 
 def batches(it):
@@ -325,3 +327,19 @@ def test_resume_refuses_a_saved_order_for_other_data():
     rebatched = EpochIterator(x, x, batch_size=5, shuffle=True, device="cpu")
     with pytest.raises(ValueError, match="batches of 2.*batches of 5"):
         rebatched.resume(iterator.get_state(), 1)
+
+
+def test_predict_reads_a_python_list_of_strings_as_one_text_input():
+    vectorize = lamina.layers.TextVectorization(vocabulary=["a", "b", "c"])
+    model = lamina.Sequential([lamina.Input(shape=(), dtype="string"), vectorize])
+    expected = model.predict(np.array(["a b", "c d"]), verbose=0)
+    np.testing.assert_array_equal(expected, [[2, 3], [4, 1]])
+    np.testing.assert_array_equal(model.predict(["a b", "c d"], verbose=0), expected)
+    objects = np.array(["a b", "c d"], dtype=object)  # as the text datasets give them
+    np.testing.assert_array_equal(model.predict(objects, verbose=0), expected)
+    np.testing.assert_array_equal(model.predict([b"a b", b"c d"], verbose=0), expected)
+
+
+def test_lists_of_numbers_are_not_taken_for_text():
+    assert strings_as_arrays([[1, 2], ["a", "b"]])[0] == [1, 2]
+    assert strings_as_arrays(([1.0], ("x",)))[1].dtype.kind == "U"

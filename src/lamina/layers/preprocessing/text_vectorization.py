@@ -186,7 +186,11 @@ class TextVectorization(Layer):
             pad_to_max_tokens=pad_to_max_tokens, mask_token="", output_mode=output_mode,
             sparse=sparse, encoding=encoding, vocabulary_size=vocabulary_size,
             name=f"{self.name}_lookup")
-        self.built = True
+
+    def build(self, input_shape=None):
+        # Nothing to create (the vocabulary lives in the lookup); building records the
+        # input shape for the build config, as Keras' first call does.
+        pass
 
     @property
     def _owner(self):
@@ -404,7 +408,8 @@ class TextVectorization(Layer):
         return cls(**config)
 
     def get_build_config(self):
-        return {}
+        # The input shape it was first called on, as Keras records it; {} if never called.
+        return super().get_build_config() or {}
 
     def build_from_config(self, config):
         self.built = True

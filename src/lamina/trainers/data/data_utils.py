@@ -113,11 +113,48 @@ def is_host_strings(value):
     return isinstance(value, np.ndarray) and value.dtype.kind in "US"
 
 
+def text_array(value):
+    """`value` as a numpy `str`/`bytes` array if it is text, else None. Object arrays of
+    strings (`tf.string` batches, the text datasets) become fixed-width string arrays,
+    the form text layers take.
+
+    >>> text_array(np.array([b"a b", b"c"], dtype=object))
+    array([b'a b', b'c'], dtype='|S3')
+    """
+    if not isinstance(value, np.ndarray):
+        return None
+    if value.dtype.kind in "US":
+        return value
+    # NOTE: one element decides: an object array holds text or is not data at all.
+    if value.dtype == object and value.size and isinstance(value.flat[0], (str, bytes)):
+        return value.astype(str if isinstance(value.flat[0], str) else bytes)
+    return None
+
+
+def strings_as_arrays(x):
+    """`x` with each list or tuple of Python strings made a numpy string array, as one
+    input of text samples (`model.predict(["a b", "c d"])`); other values are kept.
+
+    >>> strings_as_arrays({"text": ["a b", "c d"], "n": [1, 2]})
+    {'text': array(['a b', 'c d'], dtype='<U3'), 'n': [1, 2]}
+    """
+    if isinstance(x, (list, tuple)):
+        if x and all(isinstance(v, str) for v in x) or x and all(
+                isinstance(v, bytes) for v in x):
+            return np.asarray(x)
+        parts = [strings_as_arrays(v) for v in x]
+        return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
+    if isinstance(x, dict):
+        return {k: strings_as_arrays(v) for k, v in x.items()}
+    return x
+
+
 def as_tensor(value, name="x", float_dtype=None):
     """One leaf of user data as a tensor: numpy shares memory, floats become floatx;
     numpy string arrays come back as they are."""
-    if is_host_strings(value):
-        return value
+    text = text_array(value)
+    if text is not None:
+        return text
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
     elif isinstance(value, np.ndarray):
@@ -142,15 +179,15 @@ def batch_to_device(batch, device, float_dtype=None):
     """Turn one streamed `(x, y, sample_weight)` batch into tensors on `device`."""
     float_dtype = float_dtype or floatx_dtype()
 
-    def move(value, name):
-        if value is None:
+    def to_device(leaf, name):
+        if leaf is None:
             return None
-        return tree.map_structure(
-            lambda leaf: leaf
-            if leaf is None or is_host_strings(leaf)
-            else as_tensor(leaf, name, float_dtype).to(device, non_blocking=True),
-            value,
-        )
+        leaf = as_tensor(leaf, name, float_dtype)
+        # Text comes back from as_tensor as a numpy array: it stays on the host.
+        return leaf if isinstance(leaf, np.ndarray) else leaf.to(device, non_blocking=True)
+
+    def move(value, name):
+        return tree.map_structure(lambda leaf: to_device(leaf, name), value)
 
     x, y, sample_weight = batch
     return move(x, "x"), move(y, "y"), move(sample_weight, "sample_weight")

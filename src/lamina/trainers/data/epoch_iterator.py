@@ -12,13 +12,15 @@ from lamina.trainers.data import data_utils, generators, torch_loader
 from lamina.trainers.data.adapter import DataAdapter
 from lamina.trainers.data.arrays import ArrayAdapter
 from lamina.trainers.data.generators import GeneratorAdapter
+from lamina.trainers.data.grain_dataset import GrainDatasetAdapter, is_grain_dataset
 from lamina.trainers.data.py_dataset import PyDataset, PyDatasetAdapter
+from lamina.trainers.data.tf_dataset import TFDatasetAdapter, is_tf_dataset
 from lamina.trainers.data.torch_loader import DataLoaderAdapter
 
 _ACCEPTED = (
     "numpy arrays, torch tensors, lists/tuples/dicts of them, a Python generator or "
-    "iterator, a lamina.utils.PyDataset, a torch.utils.data.DataLoader or a "
-    "torch.utils.data.Dataset"
+    "iterator, a lamina.utils.PyDataset, a torch.utils.data.DataLoader, a "
+    "torch.utils.data.Dataset, a tf.data.Dataset or a Grain dataset"
 )
 DEFAULT_BATCH_SIZE = 32
 
@@ -44,6 +46,10 @@ def _stream_kind(x):
         return "PyDataset"
     if torch_loader.is_torch_dataloader(x):
         return "torch DataLoader"
+    if is_tf_dataset(x):
+        return "tf.data.Dataset"
+    if is_grain_dataset(x):
+        return "grain dataset"
     if generators.is_python_iterator(x):
         return "generator"
     return None
@@ -59,7 +65,8 @@ class EpochIterator:
     Args:
         x: numpy arrays / torch tensors (or lists, tuples, dicts of them), a Python
             generator or iterator yielding `x`, `(x, y)` or `(x, y, sample_weight)`, a
-            `PyDataset`, a `torch.utils.data.DataLoader`, or a `torch.utils.data.Dataset`.
+            `PyDataset`, a `torch.utils.data.DataLoader`, a `torch.utils.data.Dataset`,
+            a `tf.data.Dataset` or a Grain `MapDataset`/`IterDataset`/`DataLoader`.
         y, sample_weight: targets and per-sample weights, for array inputs only.
         batch_size: samples per batch for arrays and torch Datasets (default 32); streams
             that batch by themselves reject it.
@@ -128,7 +135,17 @@ class EpochIterator:
                 return PyDatasetAdapter(x, shuffle=self.shuffle)
             if kind == "torch DataLoader":
                 return DataLoaderAdapter(x)
-            return GeneratorAdapter(x)
+            if kind == "generator":
+                return GeneratorAdapter(x)
+            adapter = TFDatasetAdapter(x) if kind == "tf.data.Dataset" else (
+                GrainDatasetAdapter(x))
+            if adapter.infinite and self.steps_per_epoch is None:
+                raise ValueError(
+                    f"The {kind} repeats forever, so an epoch never ends: pass "
+                    "`steps_per_epoch` to fit (`steps` to evaluate and predict), or "
+                    "`validation_steps` for such validation data."
+                )
+            return adapter
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         if torch_loader.is_torch_dataset(x):
             if y is not None or sample_weight is not None:
@@ -138,6 +155,7 @@ class EpochIterator:
                 )
             loader = torch_loader.dataloader_for(x, batch_size, self.shuffle, self.device)
             return DataLoaderAdapter(loader)
+        x = data_utils.strings_as_arrays(x)
         if not _is_array_like(x):
             raise ValueError(
                 f"Unrecognized data type: x={x!r:.80} (of type {type(x).__name__}). "
