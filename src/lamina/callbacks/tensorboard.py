@@ -275,6 +275,9 @@ class TensorBoard(Callback):
         if writer is None:
             directory = self._train_dir if run == "train" else self._val_dir
             try:
+                # NOTE: made here so an unwritable log_dir raises OSError even when
+                # SummaryWriter writes through TensorFlow's file system (its errors are not).
+                os.makedirs(directory, exist_ok=True)
                 writer = self._summary_writer(directory)
             except OSError as error:
                 raise OSError(
