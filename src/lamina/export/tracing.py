@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 import torch
+from torch.fx.experimental.symbolic_shapes import is_concrete_int
 
 from lamina.backend.context import training_scope
 from lamina.export import signature as signatures
@@ -76,7 +77,18 @@ def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_
         except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
             raise RuntimeError(_failure_message(error, name)) from error
     _check_free_dims_stayed_free(program, signature, name)
+    _make_state_contiguous(program)
     return program
+
+
+def _make_state_contiguous(program):
+    """Contiguous copies of weights kept as transposed views (lamina keeps some in torch's
+    layout behind Keras' shape): the `.pt2` writer stores whole storages only."""
+    for key, value in list(program.state_dict.items()):
+        if not value.is_contiguous():
+            data = value.detach().contiguous()
+            program.state_dict[key] = (torch.nn.Parameter(data, value.requires_grad)
+                                       if isinstance(value, torch.nn.Parameter) else data)
 
 
 @contextlib.contextmanager
@@ -129,7 +141,7 @@ def _check_free_dims_stayed_free(program, signature, name):
     for spec, node in zip(specs, user_inputs):
         shape = node.meta["val"].shape
         for axis, size in enumerate(spec.shape):
-            if size is None and isinstance(shape[axis], int):
+            if size is None and is_concrete_int(shape[axis]):
                 label = "batch axis" if axis == 0 else f"axis {axis}"
                 raise ValueError(
                     f"Endpoint '{name}': the {label} of input '{spec.name or node.name}' "
