@@ -26,10 +26,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import warnings
 
 import numpy as np
-import torch
 
 import lamina as keras
 from lamina.examples import quickstart
@@ -214,17 +212,6 @@ def _wait_for_result(server, process, timeout):
     return None
 
 
-def export_onnx(model, path, example):
-    """Writes `model` as ONNX to `path`, with a dynamic batch dimension."""
-    model.eval()
-    with warnings.catch_warnings():
-        # torch's exporter warns about its own pytree internals; nothing a user can act on.
-        warnings.simplefilter("ignore", FutureWarning)
-        torch.onnx.export(model, (torch.as_tensor(example),), str(path), dynamo=True,
-                          external_data=False, verbose=False,
-                          dynamic_shapes=({0: torch.export.Dim("batch")},))
-
-
 def train_digits_model(epochs, verbose=0):
     """The quickstart's MLP, trained on the bundled digits for `epochs` epochs."""
     keras.utils.set_random_seed(0)
@@ -250,9 +237,8 @@ def write_demo(model, out_dir, count=DEMO_DIGITS):
     images, labels = x_test[:count], y_test[:count]
     (out_dir / "digits.json").write_text(json.dumps(
         {"images": images.reshape(count, 64).tolist(), "labels": labels.tolist()}))
-    inputs = images.astype("float32") / 16.0
-    export_onnx(model, out_dir / "model.onnx", inputs[:2])
-    return inputs
+    model.export(out_dir / "model.onnx", format="onnx", verbose=False)
+    return images.astype("float32") / 16.0
 
 
 def main(argv=None):
