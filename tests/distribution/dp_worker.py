@@ -90,6 +90,15 @@ def train_all(directory):
     out["dataloader"] = weights_of(model)
     out["dataloader_history"] = history.history
 
+    # BatchNormalization(synchronized=True): statistics of the global batch (even shares).
+    lamina.utils.set_random_seed(1)
+    model = lamina.Sequential([lamina.Input((FEATURES,)), lamina.layers.Dense(8),
+                               lamina.layers.BatchNormalization(synchronized=True),
+                               lamina.layers.Dense(2)])
+    model.compile(optimizer=lamina.optimizers.SGD(0.05), loss="mse")
+    model.fit(x[:48], y[:48], batch_size=BATCH, epochs=2, verbose=0)
+    out["sync_batchnorm"] = weights_of(model)
+
     # BackupAndRestore: an interrupted run resumes on every process.
     backup = os.path.join(directory, "backup")
     model = make_model()

@@ -54,7 +54,7 @@ def _assert_weights_close(actual, expected):
 
 
 @pytest.mark.parametrize("source", ["arrays", "generator", "pydataset", "dataloader",
-                                    "resumed"])
+                                    "resumed", "sync_batchnorm"])
 def test_data_parallel_fit_matches_one_process(job, reference, source):
     _, results = job
     for rank_result in results:

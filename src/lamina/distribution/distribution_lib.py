@@ -558,6 +558,39 @@ def set_distribution(value):
     _DISTRIBUTION = value
 
 
+class _SumOverProcesses(torch.autograd.Function):
+    """`dist.all_reduce` (sum) with its gradient, itself a sum over processes (torch's
+    differentiable one, `torch.distributed.nn`, is deprecated)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def synchronized_moments(x):
+    """Mean and (biased) variance per channel (axis 1) of `x` over the batches of all
+    processes, differentiable (`BatchNormalization(synchronized=True)`): two all-reduces,
+    a sum with the row count, then the squared deviations from the global mean."""
+    dims = [d for d in range(x.ndim) if d != 1]
+    count = torch.full((1,), x.numel() // x.shape[1], dtype=x.dtype, device=x.device)
+    sums = _SumOverProcesses.apply(torch.cat([x.sum(dims), count]))
+    total = sums[-1]
+    mean = sums[:-1] / total
+    shape = [1] * x.ndim
+    shape[1] = -1
+    centered = x - mean.view(shape)
+    variance = _SumOverProcesses.apply((centered * centered).sum(dims)) / total
+    return mean, variance
+
+
 def data_parallel_world():
     """`(rank, world size)` when `fit` must spread batches over processes, else None:
     the one check the trainer makes per `fit`/`evaluate`/`predict`."""

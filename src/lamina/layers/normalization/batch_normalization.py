@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
 from lamina.backend.convert import convert_to_tensor
+from lamina.distribution.distribution_lib import data_parallel_world, synchronized_moments
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -37,7 +38,9 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
         gamma_constraint: initializers, regularizers and constraints of the weights.
-        synchronized: accepted for compatibility; statistics are per process.
+        synchronized: under `DataParallel` in a multi-process job, compute the batch
+            statistics over every process's share of the batch (exact for even shares);
+            otherwise per process.
         renorm: batch renormalization is not supported (only False).
 
     >>> import torch
@@ -122,7 +125,10 @@ class BatchNormalization(Layer):
         # NOTE: torch's batch_norm kernels want channels at axis 1; movedim is a view.
         x = inputs if self._channel_axis == 1 else inputs.movedim(self._channel_axis, 1)
         if training and self.trainable:
-            if mask is None:
+            if mask is None and self.synchronized and data_parallel_world() is not None:
+                mean, variance = synchronized_moments(x)
+                y = self._affine(x, mean, variance)
+            elif mask is None:
                 y, mean, variance = self._normalize_with_batch_stats(x)
             else:
                 mean, variance = self._masked_moments(inputs, mask)
