@@ -6,6 +6,9 @@ One headless Chromium runs every model of the module on one page; the digits dem
 """
 
 import json
+import sys
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -128,3 +131,41 @@ def test_missing_chromium_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"Chromium not found.*apt-get install"):
         browser.find_chromium()
+
+
+def test_page_server_serves_wasm_as_wasm_and_only_inside_its_folders(tmp_path, ort_dir):
+    (tmp_path / "page.html").write_text("<p>hi</p>")
+    with browser.PageServer(tmp_path, ort_dir) as server:
+        with urllib.request.urlopen(server.url + "ort/ort-wasm-simd-threaded.wasm") as reply:
+            assert reply.headers["Content-Type"] == "application/wasm"
+        with urllib.request.urlopen(server.url + "ort/ort.wasm.min.mjs") as reply:
+            assert reply.headers["Content-Type"] == "text/javascript"
+        assert (server.ort_dir.parent / "package.json").is_file()
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(server.url + "ort/..%2fpackage.json")
+        request = urllib.request.Request(server.url + "result", data=b'{"x": [1, 2]}')
+        with urllib.request.urlopen(request) as reply:
+            assert reply.status == 204
+        assert server.results.get(timeout=5) == {"x": [1, 2]}
+
+
+# Stand-ins for Chromium: they get the page's URL as their last argument.
+PAGE_ERROR = """import json, sys, urllib.request
+url = sys.argv[-1].rsplit("/", 1)[0] + "/result"
+urllib.request.urlopen(url, data=json.dumps({"error": "TypeError: no model"}).encode())
+"""
+
+
+@pytest.mark.parametrize("script, timeout, message", [
+    (PAGE_ERROR, 30, r"page\.html in headless Chromium failed: the page reported: TypeError: "
+                     r"no model\nFiles it could not load: none"),
+    ("import sys; sys.exit(3)", 30, r"Chromium exited with code 3 before the page answered"),
+    ("import time; time.sleep(60)", 0.5, r"no answer from the page within 0\.5 s"),
+], ids=["page_error", "chromium_exits", "page_silent"])
+def test_run_page_failures_say_what_the_page_or_chromium_did(tmp_path, script, timeout, message):
+    fake = tmp_path / "fake-chromium"
+    fake.write_text(f"#!{sys.executable}\n{script}")
+    fake.chmod(0o755)
+    with browser.PageServer(tmp_path, tmp_path) as server:
+        with pytest.raises(RuntimeError, match=message):
+            browser.run_page(server, "page.html", chromium=str(fake), timeout=timeout)

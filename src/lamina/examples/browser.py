@@ -185,6 +185,7 @@ def run_page(server, page, chromium=None, timeout=120):
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             try:
                 result = _wait_for_result(server, process, timeout)
+                exit_code = process.poll()
             finally:
                 process.terminate()
                 try:
@@ -194,8 +195,12 @@ def run_page(server, page, chromium=None, timeout=120):
                     process.wait()
         if result is None or "error" in result:
             log_tail = log_path.read_text(errors="replace")[-3000:]
-            what = (f"the page reported: {result['error']}" if result
-                    else f"no result within {timeout} s (Chromium exit code {process.returncode})")
+            if result:
+                what = f"the page reported: {result['error']}"
+            elif exit_code is not None:
+                what = f"Chromium exited with code {exit_code} before the page answered"
+            else:
+                what = f"no answer from the page within {timeout} s"
             raise RuntimeError(f"{page} in headless Chromium failed: {what}\nFiles it could not "
                                f"load: {server.missing or 'none'}\nChromium log:\n{log_tail}")
     return result
