@@ -153,3 +153,13 @@ def test_each_family_module_has_keras_helpers():
     assert lamina.applications.resnet50.ResNet50 is lamina.applications.ResNet50
     with pytest.raises(AttributeError):
         lamina.applications.ResNet9  # noqa: B018 (the lookup is the test)
+
+
+def test_preprocess_input_does_not_change_a_tensor_in_place():
+    images = torch.full((1, 2, 2, 3), 255, dtype=torch.uint8)
+    out = lamina.applications.mobilenet.preprocess_input(images)
+    assert out.dtype == torch.float32 and out.eq(1.0).all()
+    assert images.eq(255).all()
+    floats = torch.full((1, 2, 2, 3), 255.0)
+    lamina.applications.densenet.preprocess_input(floats)
+    assert floats.eq(255.0).all()

@@ -11,7 +11,7 @@ names and hashes stay Keras'.
 
 import os
 
-from lamina import layers
+from lamina import activations, layers
 from lamina.backend import config
 from lamina.backend.symbolic import is_keras_tensor
 from lamina.models.functional import Functional
@@ -63,6 +63,29 @@ def pool(x, pooling, avg_name=None, max_name=None):
     if pooling == "max":
         return layers.GlobalMaxPooling2D(name=max_name)(x)
     return x
+
+
+ACTIVATION_ERROR = ("Only `None` and `softmax` activations are allowed for the "
+                    "`classifier_activation` argument when using pretrained weights, with "
+                    "`include_top=True`; Received: classifier_activation={}")
+
+
+def check_activation(classifier_activation, weights):
+    """Pretrained classifiers end in softmax or nothing: refuse any other activation."""
+    if weights is not None and activations.get(classifier_activation) not in {
+            activations.get("softmax"), activations.get(None)}:
+        raise ValueError(ACTIVATION_ERROR.format(classifier_activation))
+
+
+def classifier(x, include_top, pooling, classes, classifier_activation, weights,
+               pool_names=(None, None)):
+    """The usual head: average pool and a dense `predictions` layer, or with
+    `include_top=False` the `pooling` of features (`pool_names`: its layer names)."""
+    if not include_top:
+        return pool(x, pooling, *pool_names)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    check_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
 
 def build(input_tensor, image, outputs, name, weights, imagenet_file=None):

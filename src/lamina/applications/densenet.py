@@ -78,12 +78,8 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None,
     x = layers.BatchNormalization(axis=_builder.channel_axis(), epsilon=_EPSILON,
                                   name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _builder.pool(x, pooling, "avg_pool", "max_pool")
+    x = _builder.classifier(x, include_top, pooling, classes, classifier_activation, weights,
+                            ("avg_pool", "max_pool"))
     imagenet_file = None
     if weights == "imagenet":
         if tuple(blocks) not in WEIGHTS:

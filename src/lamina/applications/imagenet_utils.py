@@ -11,7 +11,7 @@ import json
 import numpy as np
 import torch
 
-from lamina import activations, ops
+from lamina import ops
 from lamina.applications import _builder
 from lamina.backend import config
 
@@ -61,16 +61,22 @@ def preprocess_input(x, data_format=None, mode="caffe"):
         raise ValueError("Expected data_format to be one of `channels_first` or "
                          f"`channels_last`. Received: data_format={data_format}")
     is_numpy = isinstance(x, np.ndarray)
-    if is_numpy and not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(config.floatx())
-    elif not is_numpy and not isinstance(x, torch.Tensor) and not ops.is_tensor(x):
+    if is_numpy:
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(config.floatx())
+    else:
+        # NOTE: a tensor is never changed in place (it may be a model's input or need grad).
         x = ops.convert_to_tensor(x)
+        if not torch.is_floating_point(x):
+            x = x.to(getattr(torch, config.floatx()))
     if mode == "tf":
-        x /= 127.5
-        x -= 1.0
-        return x
+        if is_numpy:
+            x /= 127.5
+            x -= 1.0
+            return x
+        return x / 127.5 - 1.0
     if mode == "torch":
-        x /= 255.0
+        x = x / 255.0
         mean, std = _TORCH_MEAN, _TORCH_STD
     else:
         channel_axis = -1 if data_format == "channels_last" else (0 if x.ndim == 3 else 1)
@@ -172,13 +178,4 @@ def correct_pad(inputs, kernel_size):
     return tuple((k // 2 - a, k // 2) for k, a in zip(kernel_size, adjust))
 
 
-def validate_activation(classifier_activation, weights):
-    """Pretrained classifiers end in softmax or nothing: refuse any other activation."""
-    if weights is None:
-        return
-    if activations.get(classifier_activation) not in {activations.get("softmax"),
-                                                       activations.get(None)}:
-        raise ValueError("Only `None` and `softmax` activations are allowed for the "
-                         "`classifier_activation` argument when using pretrained weights, "
-                         "with `include_top=True`; Received: classifier_activation="
-                         f"{classifier_activation}")
+validate_activation = _builder.check_activation

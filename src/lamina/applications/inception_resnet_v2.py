@@ -117,12 +117,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None,
     x = inception_resnet_block(x, scale=1.0, activation=None, block_type="block8",
                                block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _builder.pool(x, pooling)
+    x = _builder.classifier(x, include_top, pooling, classes, classifier_activation, weights)
     suffix = "" if include_top else "_notop"
     imagenet_file = (f"{BASE_WEIGHT_URL}{suffix}.h5", WEIGHTS_HASHES[0 if include_top else 1])
     return _builder.build(input_tensor, image, x, name, weights, imagenet_file)

@@ -99,12 +99,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
                  _max_pool(x)], "mixed8")
     for index in range(2):
         x = _block_e(x, index)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _builder.pool(x, pooling)
+    x = _builder.classifier(x, include_top, pooling, classes, classifier_activation, weights)
     suffix = "" if include_top else "_notop"
     imagenet_file = (f"{WEIGHTS_PATH}{suffix}.h5", WEIGHTS_HASHES[0 if include_top else 1])
     return _builder.build(input_tensor, image, x, name, weights, imagenet_file)

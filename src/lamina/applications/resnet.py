@@ -46,12 +46,8 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet",
     if preact:
         x = _bn("post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _builder.pool(x, pooling, "avg_pool", "max_pool")
+    x = _builder.classifier(x, include_top, pooling, classes, classifier_activation, weights,
+                            ("avg_pool", "max_pool"))
     imagenet_file = None
     if weights_name in WEIGHTS_HASHES:
         suffix = "" if include_top else "_notop"
@@ -128,24 +124,27 @@ def stages(stack, depths, first_stride, last_stride):
     return stack_fn
 
 
-def _resnet_v1(depths, default_name):
+def variant(public_name, key, depths, preact):
+    """The public constructor of one ResNet: V1 (`preact=False`, the first stage keeps the
+    resolution) or V2 (pre-activation, the last stage keeps it)."""
+    stack = stack_residual_blocks_v2 if preact else stack_residual_blocks_v1
+    strides = (2, 1) if preact else (1, 2)
+
     def build(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax",
-              name=default_name):
-        return ResNet(stages(stack_residual_blocks_v1, depths, 1, 2), False, True,
-                      include_top=include_top, weights=weights, input_tensor=input_tensor,
-                      input_shape=input_shape, pooling=pooling, classes=classes,
+              pooling=None, classes=1000, classifier_activation="softmax", name=key):
+        return ResNet(stages(stack, depths, *strides), preact, True, include_top=include_top,
+                      weights=weights, input_tensor=input_tensor, input_shape=input_shape,
+                      pooling=pooling, classes=classes,
                       classifier_activation=classifier_activation, name=name,
-                      weights_name=default_name)
-    return build
+                      weights_name=key)
+    kind = "pre-activation ResNet" if preact else "ResNet"
+    return _builder.named(build, public_name, f"{public_name}: a {kind} of "
+                          f"{', '.join(map(str, depths))} bottleneck blocks per stage.")
 
 
-ResNet50 = _builder.named(_resnet_v1((3, 4, 6, 3), "resnet50"), "ResNet50",
-                          "The 50-layer ResNet (3, 4, 6, 3 bottleneck blocks).")
-ResNet101 = _builder.named(_resnet_v1((3, 4, 23, 3), "resnet101"), "ResNet101",
-                           "The 101-layer ResNet (3, 4, 23, 3 bottleneck blocks).")
-ResNet152 = _builder.named(_resnet_v1((3, 8, 36, 3), "resnet152"), "ResNet152",
-                           "The 152-layer ResNet (3, 8, 36, 3 bottleneck blocks).")
+ResNet50 = variant("ResNet50", "resnet50", (3, 4, 6, 3), preact=False)
+ResNet101 = variant("ResNet101", "resnet101", (3, 4, 23, 3), preact=False)
+ResNet152 = variant("ResNet152", "resnet152", (3, 8, 36, 3), preact=False)
 
 
 def preprocess_input(x, data_format=None):

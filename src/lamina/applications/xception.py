@@ -65,12 +65,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = _downsampling_block(x, (728, 1024), 13)
     x = _relu(_sepconv_bn(x, 1536, "block14_sepconv1"), "block14_sepconv1_act")
     x = _relu(_sepconv_bn(x, 2048, "block14_sepconv2"), "block14_sepconv2_act")
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = _builder.pool(x, pooling)
+    x = _builder.classifier(x, include_top, pooling, classes, classifier_activation, weights)
     suffix = "" if include_top else "_notop"
     imagenet_file = (f"{WEIGHTS_PATH}{suffix}.h5", WEIGHTS_HASHES[0 if include_top else 1])
     return _builder.build(input_tensor, image, x, name, weights, imagenet_file)
