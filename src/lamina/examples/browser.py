@@ -268,6 +268,8 @@ def main(argv=None):
     if args.model:
         model = keras.saving.load_model(args.model)
     else:
+        print(f"training the quickstart digits classifier for {args.epochs} epochs...",
+              flush=True)
         model = train_digits_model(args.epochs)
         model.save(out_dir / "digits.keras")
     inputs = write_demo(model, out_dir)
