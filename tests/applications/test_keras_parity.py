@@ -105,3 +105,17 @@ def test_integer_images_are_preprocessed_as_float32():
     expected = keras.applications.vgg16.preprocess_input(images.copy())
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_every_public_keras_applications_name_exists():
+    missing = []
+    for name in dir(keras.applications):
+        if name.startswith("_"):
+            continue
+        ours = getattr(lamina.applications, name, None)
+        if ours is None:
+            missing.append(name)
+        elif isinstance(getattr(keras.applications, name), type(keras)):
+            missing += [f"{name}.{member}" for member in dir(getattr(keras.applications, name))
+                        if not member.startswith("_") and not hasattr(ours, member)]
+    assert missing == []
