@@ -98,6 +98,16 @@ def normalize_signature(model, input_signature):
     return signature
 
 
+def with_batch_size(signature, size):
+    """`signature` with every free batch axis set to `size`."""
+    def fix(spec):
+        if not spec.shape or spec.shape[0] is not None:
+            return spec
+        return InputSpec(shape=(size, *spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+
+    return [tree.map_structure(fix, arg) for arg in signature]
+
+
 def sample_arguments(signature):
     """Tensors of the signature's shapes (free dimensions at `_TRACE_SIZE`) to trace with."""
     def sample(spec):

@@ -58,6 +58,9 @@ def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_
     is re-raised as a RuntimeError that names that layer.
     """
     export_kwargs = dict(export_kwargs or {})
+    if max_batch_size is not None and max_batch_size < 2:
+        # NOTE: torch.export cannot keep a dynamic dim below 2: a batch of one is static.
+        signature = signatures.with_batch_size(signature, max_batch_size)
     args = signatures.sample_arguments(signature)
     if "dynamic_shapes" in export_kwargs:
         given = export_kwargs["dynamic_shapes"]
@@ -124,12 +127,14 @@ def _failure_message(error, name):
     layer = _failing_layer(error)
     where = (f"in layer '{layer.name}' ({type(layer).__name__})" if layer is not None
              else f"in endpoint '{name}'")
-    return (
-        f"Could not export {where}: torch.export cannot trace it. {reason}\n"
-        "Exporting needs tensor code with no Python decisions on tensor values (no "
-        "`.item()`, `.numpy()`, `if tensor:`), no string tensors and no host-side "
-        "preprocessing. Move such steps out of the model (run them before calling the "
-        "exported artifact), or rewrite them with `lamina.ops` (e.g. `ops.where`).")
+    message = f"Could not export {where}: torch.export cannot trace it. {reason}"
+    if "datadependent" in (type(error).__name__ + str(error)).lower().replace("-", ""):
+        message += (
+            "\nExporting needs tensor code with no Python decisions on tensor values (no "
+            "`.item()`, `.numpy()`, `if tensor:`), no string tensors and no host-side "
+            "preprocessing. Move such steps out of the model (run them before calling the "
+            "exported artifact), or rewrite them with `lamina.ops` (e.g. `ops.where`).")
+    return message
 
 
 def _check_free_dims_stayed_free(program, signature, name):
