@@ -34,7 +34,8 @@ def fetch(url, file_hash=None, fname=None):
 
 def check_weights(weights, include_top, classes):
     """Keras' checks of `weights` and `classes`, before anything is built."""
-    if not (weights in {"imagenet", None} or os.path.exists(weights)):
+    is_file = isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)
+    if not (weights in {"imagenet", None} or is_file):
         raise ValueError("The `weights` argument should be either `None` (random "
                          "initialization), 'imagenet' (pre-training on ImageNet), or the "
                          f"path to the weights file to be loaded.  Received: weights={weights}")
