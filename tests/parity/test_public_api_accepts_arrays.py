@@ -214,7 +214,7 @@ def _weight_cases(module, name, kwargs):
 # initializers: shapes as lists or numpy ints; Constant's value as an array or a number.
 INITIALIZERS = {
     "Constant": {"value": np.asarray(np.float32(0.5))}, "Identity": {}, "Zeros": {},
-    "Ones": {}, "Orthogonal": {"seed": 3}, "GlorotNormal": {"seed": 3},
+    "Ones": {}, "STFT": {}, "Orthogonal": {"seed": 3}, "GlorotNormal": {"seed": 3},
     "GlorotUniform": {"seed": 3}, "HeNormal": {"seed": 3}, "HeUniform": {"seed": 3},
     "LecunNormal": {"seed": 3}, "LecunUniform": {"seed": 3}, "RandomNormal": {"seed": 3},
     "RandomUniform": {"seed": 3}, "TruncatedNormal": {"seed": 3},
@@ -222,18 +222,20 @@ INITIALIZERS = {
 }
 INITIALIZER_ALIASES = {
     "IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal",
+    "STFTInitializer": "STFT", "stft": "STFT",
     **{n: c for c in INITIALIZERS for n in [
         "".join("_" + ch.lower() if ch.isupper() else ch for ch in c).lstrip("_")]},
 }
-DETERMINISTIC_INITIALIZERS = {"Constant", "Identity", "Zeros", "Ones"}
+DETERMINISTIC_INITIALIZERS = {"Constant", "Identity", "Zeros", "Ones", "STFT"}
 
 
 def _initializer_cases(name):
     cls_name = INITIALIZER_ALIASES.get(name, name)
     kwargs = INITIALIZERS[cls_name]
     compare = "values" if cls_name in DETERMINISTIC_INITIALIZERS else "shape"
+    shape = Shape((4, 1, 3)) if cls_name == "STFT" else Shape((3, 4))  # (frames, 1, bins)
     case(f"initializers.{name}:shape", compare)(
-        lambda ns, wrap: getattr(ns.initializers, name)(**wrap(kwargs))(wrap(Shape((3, 4)))))
+        lambda ns, wrap: getattr(ns.initializers, name)(**wrap(kwargs))(wrap(shape)))
     if cls_name == "Constant":
         for label, value in [("array_value", np.full((4,), 0.25, "float32")),
                              ("int_value", np.asarray(np.int32(2)))]:
@@ -375,7 +377,9 @@ def _metric_cases(name):
 
 # optimizers: `apply_gradients` with array gradients, `apply` with them as a list.
 OPTIMIZERS = {"LossScaleOptimizer": lambda ns: ns.optimizers.LossScaleOptimizer(
-    ns.optimizers.SGD(0.1), initial_scale=4.0)}
+    ns.optimizers.SGD(0.1), initial_scale=4.0),
+    "MultiOptimizer": lambda ns: ns.optimizers.MultiOptimizer(ns.optimizers.OptimizerMap(
+        ns.optimizers.SGD(0.1), {".*": ns.optimizers.Adam(0.1)}))}
 
 
 def _optimizer_cases(name):
@@ -434,6 +438,8 @@ LAYERS = {
     "EinsumDense": ({"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"},
                     (2, 3), "one"),
     "Embedding": ({"input_dim": 10, "output_dim": 4, "mask_zero": True}, "tokens", "one"),
+    "ReversibleEmbedding": ({"input_dim": 10, "output_dim": 4, "mask_zero": True}, "tokens",
+                            "one"),
     "GRU": ({"units": 3, "return_sequences": True}, None, "one"),
     "LSTM": ({"units": 3, "return_sequences": True}, None, "one"),
     "SimpleRNN": ({"units": 3, "return_sequences": True}, None, "one"),
@@ -478,6 +484,8 @@ LAYERS = {
     "Solarization": ({}, (2, 6, 6, 3), "one"),
     "AutoContrast": ({}, (2, 6, 6, 3), "one"),
     "Equalization": ({}, (2, 6, 6, 3), "one"),
+    "ContrastLimitedAdaptiveHistogramEqualization": ({"tile_grid_size": (2, 2)},
+                                                     (2, 6, 6, 3), "one"),
     "RandomColorJitter": ({"brightness_factor": 0.2, "hue_factor": 0.1}, (2, 6, 6, 3), "one"),
     "RandomErasing": ({}, (2, 6, 6, 3), "one"),
     "RandomGaussianBlur": ({}, (2, 6, 6, 3), "one"),
@@ -542,6 +550,9 @@ NOT_CALLED_ON_DATA = {
                       "inputs (tests/layers/preprocessing/test_hashing_layers.py)",
     "TextVectorization": "takes strings, which live on the host, not in tensors "
                          "(tests/layers/preprocessing/test_text_vectorization.py)",
+    "Wrapper": "abstract base of the layers that wrap a layer",
+    **{n: "JAX/TensorFlow only: raises on construction (tests/layers/core/"
+          "test_wrapper_and_backend_only.py)" for n in ("JaxLayer", "FlaxLayer", "TFSMLayer")},
 }
 
 
@@ -652,7 +663,7 @@ case("layers.Layer:compute_mask")(
 # Public names that take no arrays (lookup and (de)serialization, catalogues), and
 # abstract bases with nothing to call.
 NOT_ARRAY_CALLABLES = {"get", "serialize", "deserialize", "ALL_OBJECTS", "ALL_OBJECTS_DICT",
-                       "ALL_FUNCTIONS"}
+                       "ALL_FUNCTIONS", "OptimizerMap"}
 ABSTRACT = {"losses.Loss", "metrics.Metric", "optimizers.Optimizer",
             "initializers.Initializer"}
 NAMESPACES = ("activations", "regularizers", "constraints", "initializers", "losses",
@@ -712,7 +723,8 @@ def test_every_public_name_has_a_case():
 # the tensor answer. The test fails when Keras starts accepting one (update the table).
 _BOTH, _PYTHON, _NUMPY = ("numpy", "python"), ("python",), ("numpy",)
 _FOREACH_OPTIMIZERS = ("Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam",
-                       "RMSprop", "SGD")  # Keras hands the gradients to torch._foreach_*
+                       "RMSprop", "SGD",
+                       "MultiOptimizer")  # Keras hands the gradients to torch._foreach_*
 _KERAS_REJECTS = {
     # Keras reads `.shape`/`.dtype` off the input before converting it.
     "activations.softmax:x": _PYTHON,

@@ -23,6 +23,7 @@ from lamina.initializers.random_initializers import RandomNormal as RandomNormal
 from lamina.initializers.random_initializers import RandomUniform as RandomUniform
 from lamina.initializers.random_initializers import TruncatedNormal as TruncatedNormal
 from lamina.initializers.random_initializers import VarianceScaling as VarianceScaling
+from lamina.initializers.stft import STFT as STFT
 from lamina.serialization import getters as _getters
 
 # Lowercase aliases are the classes themselves, as in Keras.
@@ -34,6 +35,8 @@ he_uniform = HeUniform
 identity = Identity
 lecun_normal = LecunNormal
 lecun_uniform = LecunUniform
+stft = STFT
+STFTInitializer = STFT
 ones = Ones
 orthogonal = Orthogonal
 random_normal = RandomNormal
@@ -45,14 +48,14 @@ zeros = Zeros
 _CLASSES = (
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, LecunNormal,
     LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform, TruncatedNormal,
-    VarianceScaling, Zeros,
+    STFT, VarianceScaling, Zeros,
 )
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _CLASSES}
 ALL_OBJECTS_DICT.update(
     {name: cls for name, cls in globals().items() if name.islower() and cls in _CLASSES}
 )
 ALL_OBJECTS_DICT.update(
-    IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal,
+    IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal, STFTInitializer=STFT,
     uniform=RandomUniform, normal=RandomNormal, one=Ones, zero=Zeros,
 )
 

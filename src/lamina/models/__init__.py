@@ -24,6 +24,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **li
                                  safe_mode=safe_mode, **limits)
 
 
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Save `model` to a `.keras` archive (or legacy `.h5`), as `lamina.saving.save_model`."""
+    # NOTE: imported here: lamina.saving is built on models (models <-> saving).
+    from lamina.saving import saving_api
+
+    return saving_api.save_model(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
 def model_from_json(json_string, custom_objects=None):
     """Rebuild a model (uncompiled, freshly initialised) from `model.to_json()`."""
     # NOTE: imported here: lamina.saving is built on models (models <-> saving).

@@ -49,7 +49,10 @@ class ReversibleEmbedding(Embedding):
 
     def call(self, inputs, reverse=False):
         if not reverse:
-            return super().call(inputs)
+            vectors = super().call(inputs)
+            if self.mask_zero:  # set here: `compute_mask` cannot tell the two directions
+                vectors._keras_mask = super().compute_mask(inputs)
+            return vectors
         kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
         if self.reverse_dtype is not None:
             dtype = to_torch_dtype(self.reverse_dtype)
@@ -62,11 +65,7 @@ class ReversibleEmbedding(Embedding):
         return logits
 
     def compute_mask(self, inputs, previous_mask=None):
-        # Vectors going back to logits carry no padding mask (Keras' rule).
-        if torch.is_floating_point(inputs) if isinstance(inputs, torch.Tensor) else (
-                "float" in str(getattr(inputs, "dtype", ""))):
-            return None
-        return super().compute_mask(inputs, previous_mask)
+        return None  # the forward direction's mask is attached in `call`, as in Keras
 
     def compute_output_shape(self, input_shape, reverse=False):
         if reverse:

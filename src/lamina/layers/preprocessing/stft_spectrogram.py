@@ -4,12 +4,12 @@ cosine/sine kernels are weights (trainable by default, as in Keras)."""
 import math
 import warnings
 
-import numpy as np
 import torch
 
 from lamina import ops
 from lamina.backend import config as backend_config
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.initializers.stft import stft_kernel, window_values
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 
@@ -172,61 +172,3 @@ def _argument_problem(mode, frame_length, frame_step, fft_length, scaling, paddi
     if padding not in ("valid", "same"):
         return f"`padding` must be 'valid' or 'same'. Received: padding={padding!r}"
     return None
-
-
-# NOTE: without SciPy, the named windows whose formulas are short; each equals
-# `scipy.signal.get_window(name, length, fftbins=periodic)`.
-_COSINE_SUMS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46), "blackman": (0.42, 0.5, 0.08)}
-
-
-def window_values(window, length, periodic, layer):
-    """`window` (a name or values) as a float64 numpy array of `length` values."""
-    if not isinstance(window, str):
-        values = np.asarray(window.detach().cpu() if isinstance(window, torch.Tensor)
-                            else window, dtype="float64")
-        if values.shape != (length,):
-            raise ValueError(f"{type(layer).__name__} layer '{layer.name}': `window` must "
-                             f"hold {length} values (one per sample of a frame). Received "
-                             f"shape {values.shape}.")
-        return values
-    try:
-        from scipy import signal  # optional: SciPy knows every window name Keras accepts
-    except ImportError:
-        signal = None
-    if signal is not None:
-        try:
-            return signal.get_window(window, length, fftbins=periodic).astype("float64")
-        except ValueError as error:
-            raise ValueError(f"{type(layer).__name__} layer '{layer.name}': unknown "
-                             f"`window` {window!r} ({error}).") from error
-    if window == "boxcar":
-        return np.ones(length)
-    if window not in _COSINE_SUMS:
-        raise ValueError(f"{type(layer).__name__} layer '{layer.name}': `window` must be one "
-                         f"of {', '.join(['boxcar', *_COSINE_SUMS])}, an array or None "
-                         f"(install SciPy for every `scipy.signal.get_window` name). "
-                         f"Received: window={window!r}")
-    if length == 1:
-        return np.ones(1)
-    period = length if periodic else length - 1
-    phase = 2 * np.pi * np.arange(length) / period
-    return sum((-1) ** i * a * np.cos(i * phase) for i, a in enumerate(_COSINE_SUMS[window]))
-
-
-def stft_kernel(side, window, frame_length, bins, scaling, periodic, layer):
-    """The `(frame_length, 1, bins)` cosine ("real") or negative sine ("imag") kernel of
-    an STFT with `2 * (bins - 1)` frequencies, windowed and scaled."""
-    size = 2 * (bins - 1)
-    # NOTE: the phase index `t * k mod size` is exact in integers, so long frames keep
-    # float64 accuracy (t * k * 2pi / size loses digits as it grows).
-    index = np.outer(np.arange(frame_length), np.arange(bins)) % size
-    angle = -2 * np.pi * index / size
-    kernel = np.cos(angle) if side == "real" else np.sin(angle)
-    if window is not None:
-        values = window_values(window, frame_length, periodic, layer)
-        kernel = kernel * values[:, None]
-        if scaling == "density":
-            kernel = kernel / np.sqrt(np.sum(values**2))
-        elif scaling == "spectrum":
-            kernel = kernel / np.sum(np.abs(values))
-    return kernel[:, None, :]
