@@ -3,6 +3,7 @@ behave as Keras' (model from a callable or a compiled Model, warm start, fit kwa
 
 import importlib
 import inspect
+import pickle
 import sys
 
 import keras
@@ -162,3 +163,20 @@ def test_wrappers_need_scikit_learn_and_say_how_to_install_it(monkeypatch):
 def test_signatures_equal_keras(name):
     assert inspect.signature(getattr(lamina.wrappers, name)) == inspect.signature(
         getattr(keras.wrappers, name))
+
+
+def test_set_fit_request_needs_metadata_routing_and_records_the_request():
+    estimator = SKLearnRegressor(dense_model)
+    with pytest.raises(RuntimeError, match="enable_metadata_routing=True"):
+        estimator.set_fit_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True):
+        assert estimator.set_fit_request(sample_weight=True) is estimator
+        assert estimator.get_metadata_routing().fit.requests == {"sample_weight": True}
+
+
+def test_a_fitted_estimator_pickles_with_its_model(blobs):
+    X, y = blobs
+    clf = SKLearnClassifier(_compiled_model(4, 3, "softmax"), fit_kwargs=QUIET).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), clf.decision_function(X))
+    assert restored.history_ == clf.history_

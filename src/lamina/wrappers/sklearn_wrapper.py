@@ -6,6 +6,7 @@ trains it with `Model.fit` and answers `predict`/`transform` with `Model.predict
 
 import os
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -43,9 +44,10 @@ class _PickledModel:
     (a trained model holds compiled step functions, which pickle cannot store)."""
 
     def __init__(self, model):
+        self.trained = bool(getattr(model.optimizer, "built", False))
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "model.keras")
-            save_model(model, path)
+            save_model(model, path, include_optimizer=self.trained)
             with open(path, "rb") as f:
                 self.archive = f.read()
 
@@ -54,7 +56,12 @@ class _PickledModel:
             path = os.path.join(folder, "model.keras")
             with open(path, "wb") as f:
                 f.write(self.archive)
-            return load_model(path)
+            with warnings.catch_warnings():
+                if not self.trained:
+                    # NOTE: a never-trained model has no optimizer state; loading builds a
+                    # fresh optimizer and would warn that the (empty) saved state is skipped.
+                    warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+                return load_model(path)
 
 
 def _require_sklearn(owner):
