@@ -6,6 +6,7 @@ CSVLogger and BackupAndRestore. Each process writes what it saw to `rank<r>.pt`.
 """
 
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -98,6 +99,20 @@ def train_all(directory):
     model.compile(optimizer=lamina.optimizers.SGD(0.05), loss="mse")
     model.fit(x[:48], y[:48], batch_size=BATCH, epochs=2, verbose=0)
     out["sync_batchnorm"] = weights_of(model)
+
+    # ModelParallel over a (1, n) mesh: one replica, every process reads the whole batch.
+    mesh = distribution.DeviceMesh((1, distribution.get_device_count()), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map[".*kernel"] = (None, "model")
+    model = make_model()
+    with distribution.ModelParallel(layout_map=layout_map).scope(), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
+        out["model_parallel_predict"] = model.predict(x, batch_size=BATCH, verbose=0)
+    out["model_parallel"] = weights_of(model)
+    out["model_parallel_history"] = history.history
+    out["model_parallel_warnings"] = [str(w.message) for w in caught]
 
     # BackupAndRestore: an interrupted run resumes on every process.
     backup = os.path.join(directory, "backup")

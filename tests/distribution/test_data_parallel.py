@@ -54,7 +54,7 @@ def _assert_weights_close(actual, expected):
 
 
 @pytest.mark.parametrize("source", ["arrays", "generator", "pydataset", "dataloader",
-                                    "resumed", "sync_batchnorm"])
+                                    "resumed", "sync_batchnorm", "model_parallel"])
 def test_data_parallel_fit_matches_one_process(job, reference, source):
     _, results = job
     for rank_result in results:
@@ -72,6 +72,19 @@ def test_data_parallel_metrics_are_global(job, reference):
                                    rtol=1e-5)
         np.testing.assert_allclose(rank_result["dataloader_history"]["loss"],
                                    reference["dataloader_history"]["loss"], rtol=1e-5)
+
+
+def test_model_parallel_fit_matches_one_process_and_says_variables_stay_whole(job,
+                                                                            reference):
+    _, results = job
+    assert reference["model_parallel_warnings"] == []
+    for rank_result in results:
+        assert any("keeps every variable whole" in w
+                   for w in rank_result["model_parallel_warnings"])
+        np.testing.assert_allclose(rank_result["model_parallel_history"]["loss"],
+                                   reference["model_parallel_history"]["loss"], rtol=1e-5)
+        np.testing.assert_allclose(rank_result["model_parallel_predict"],
+                                   reference["model_parallel_predict"], rtol=1e-5, atol=1e-6)
 
 
 def test_data_parallel_predict_returns_every_row_in_order(job, reference):

@@ -1,8 +1,8 @@
 """Data-parallel `fit`, `evaluate` and `predict` over the processes of a torch.distributed job.
 
-`start(model)` returns None unless `lamina.distribution.DataParallel` is set and several
-processes run: the single-process loops never see this module. Otherwise the returned
-`DataParallelRun` gives the loop:
+`start(model)` returns None unless a distribution is set and several processes run: the
+single-process loops never see this module. Otherwise the returned `DataParallelRun`
+gives the loop:
 
 - a `ShardedEpochIterator` (this process's share of each global batch, same order
   everywhere: rank 0's random state is given to every process first);
@@ -19,10 +19,16 @@ processes run: the single-process loops never see this module. Otherwise the ret
   one). Epoch and `evaluate` results are reduced on every process at the same point;
 - `predict` outputs gathered from all processes in the original order.
 
+`ModelParallel` runs the same way for now: the batch is split over its mesh's batch
+axis (processes of one model replica read the same share, as in Keras) and variables are
+replicated, not sharded (a warning says so), so results match Keras' but memory does not
+shrink.
+
 All collectives are torch.distributed's; nothing here sends data by itself.
 """
 
 import contextlib
+import warnings
 from collections import deque
 from collections.abc import Mapping
 
@@ -86,7 +92,18 @@ class DataParallelRun:
         self.rank, self.world = rank, world
         self.chief = rank == 0
         self.training = training
-        self.shard = distribution_lib.distribution().auto_shard_dataset
+        current = distribution_lib.distribution()
+        self.shard = current.auto_shard_dataset
+        # Data shards: one per model replica; the processes of a replica read the same.
+        self.shards = max(1, min(current.num_model_replicas, world))
+        self.shard_id = rank // (world // self.shards) if self.shards < world else rank
+        self.copies = world // self.shards  # processes holding each shard
+        if training and isinstance(current, distribution_lib.ModelParallel):
+            warnings.warn(
+                "ModelParallel: `fit` splits the batch over the mesh's batch axis, but keeps "
+                "every variable whole on every process (sharding them by the LayoutMap is "
+                "not implemented yet). Results are those of ModelParallel; memory is that "
+                "of DataParallel.", stacklevel=3)
         self.weights = deque() if training else None
         self.weight = 1.0 / world
         self.shares = None
@@ -105,7 +122,7 @@ class DataParallelRun:
         """This process's `ShardedEpochIterator` over the loop's data."""
         if self.shares is None and not self.training:
             self.shares = []
-        return ShardedEpochIterator(rank=self.rank, world=self.world, shard=self.shard,
+        return ShardedEpochIterator(rank=self.shard_id, world=self.shards, shard=self.shard,
                                     weights=self.weights, shares=self.shares, **kwargs)
 
     def _share_random_state(self):
@@ -128,7 +145,8 @@ class DataParallelRun:
 
         def before(module, args, kwargs):
             if torch.is_grad_enabled():
-                self.weight = self.weights.popleft() if self.weights else 1.0 / self.world
+                self.weight = (self.weights.popleft() / self.copies if self.weights
+                               else 1.0 / self.world)
             return ddp._pre_forward(*args, **kwargs)
 
         def after(module, args, output):
@@ -201,11 +219,12 @@ class DataParallelRun:
         variables = self.model.metrics_variables
         if self._metric_variables is None or len(variables) != len(self._metric_variables):
             self._metric_variables = variables
-            # Summed states add up; a mean's average; any other is rank 0's.
+            # Summed states add up (once per shard); a mean's average; any other is
+            # rank 0's.
             scales = []
             for v in variables:
                 aggregation = getattr(v, "aggregation", None)
-                scale = (1.0 if aggregation in _SUMMED else
+                scale = (1.0 / self.copies if aggregation in _SUMMED else
                          1.0 / self.world if aggregation == "mean" else float(self.chief))
                 scales.append(scale)
             self._metric_scales = scales
@@ -253,6 +272,7 @@ class DataParallelRun:
         """The full `predict` result, in the original order, from every process's part."""
         parts = [None] * self.world
         dist.all_gather_object(parts, (self.shares, result))
+        parts = parts[::self.copies]  # one process per data shard, in shard order
         leaves_per_rank = [tree.flatten(part) for _, part in parts]
         shares = [np.asarray(s, dtype=np.int64) for s, _ in parts]
         # Row offsets of each batch in each process's output (a dummy row takes one).
@@ -261,7 +281,7 @@ class DataParallelRun:
         for leaf in range(len(leaves_per_rank[0])):
             pieces = []
             for b in range(len(shares[0])):
-                for r in range(self.world):
+                for r in range(self.shards):
                     if shares[r][b] > 0:
                         start = offsets[r][b]
                         pieces.append(leaves_per_rank[r][leaf][start:start + shares[r][b]])
