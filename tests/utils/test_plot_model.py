@@ -160,3 +160,25 @@ def test_missing_graphviz_says_how_to_install_it(models, monkeypatch, tmp_path):
 def test_signatures_equal_keras(name):
     assert inspect.signature(getattr(lamina.utils, name)) == inspect.signature(
         getattr(keras.utils, name))
+
+
+def shared_and_multi_io_model(K):
+    """Dict inputs and outputs, a shared layer, a nested model with two inputs and outputs."""
+    a, b = K.Input((3,), name="a"), K.Input((3,), name="b")
+    inner = K.Model([a, b], [K.layers.Add(name="iadd")([a, b]), K.layers.Dense(2, name="id")(b)],
+                    name="inner")
+    p, q = K.Input((3,), name="p"), K.Input((3,), name="q")
+    s, t = inner([p, q])
+    shared = K.layers.Dense(3, name="shared")
+    seq = K.Sequential([K.Input((2,)), K.layers.Dense(3, name="s1")], name="seq")
+    out = K.layers.Concatenate(name="cat")([shared(s), shared(p), seq(t)])
+    return K.Model({"p": p, "q": q}, {"o": out, "t": t}, name="top")
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"expand_nested": True, **SHOW_ALL}])
+def test_shared_layers_and_multi_io_nested_models_match_keras(kwargs):
+    ours = named_dot(shared_and_multi_io_model(lamina), **kwargs)
+    assert ours == named_dot(shared_and_multi_io_model(keras), **kwargs)
+    if kwargs:
+        assert ("q", "id") not in edges(ours) and ("q", "b") in edges(ours)
+        assert ("iadd", "shared") in edges(ours) and ("p", "shared") in edges(ours)
