@@ -164,3 +164,25 @@ def test_free_time_axis_that_the_model_fixes_asks_for_a_static_signature(tmp_pat
     x = torch.randn(4, 6, 3)
     program = torch.export.load(str(tmp_path / "m.pt2")).module()
     torch.testing.assert_close(program(x), model(x))
+
+
+class _Cholesky(layers.Layer):
+    def call(self, inputs):
+        gram = inputs[:, :, None] * inputs[:, None, :] + torch.eye(inputs.shape[-1])
+        return torch.linalg.cholesky(gram).sum(-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@pytest.mark.filterwarnings(
+    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
+def test_op_without_onnx_translation_names_the_layer_and_the_op(tmp_path):
+    pytest.importorskip("onnxscript")
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(3), _Cholesky(name="chol")])
+    with pytest.raises(RuntimeError, match=r"Could not convert the traced model to ONNX in "
+                                           r"layer 'chol' \(_Cholesky\): no ONNX translation "
+                                           r"for the op aten\.linalg_cholesky"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    model.export(str(tmp_path / "m.pt2"), format="torch", verbose=False)  # torch keeps it

@@ -119,10 +119,13 @@ def write_onnx(program, filepath, input_names, output_names=None, opset_version=
     outputs = [s for s in program.graph_signature.user_outputs]
     if output_names is not None and len(output_names) != len(outputs):
         output_names = None
-    onnx_program = torch.onnx.export(
-        program, (), dynamo=True, input_names=input_names,
-        output_names=output_names or [f"output_{i}" for i in range(len(outputs))],
-        opset_version=opset_version, verbose=False)
+    try:
+        onnx_program = torch.onnx.export(
+            program, (), dynamo=True, input_names=input_names,
+            output_names=output_names or [f"output_{i}" for i in range(len(outputs))],
+            opset_version=opset_version, verbose=False)
+    except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
+        raise RuntimeError(tracing.conversion_failure(error, program, "ONNX")) from error
     size = sum(t.numel() * t.element_size() for t in program.state_dict.values())
     if size > _ONNX_SINGLE_FILE_LIMIT:
         onnx_program.save(filepath, external_data=True)

@@ -7,6 +7,7 @@ in eval mode), on sample tensors whose free dimensions are traced symbolically.
 
 import contextlib
 import inspect
+import re
 import warnings
 
 import torch
@@ -81,6 +82,11 @@ def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_
             raise RuntimeError(_failure_message(error, name)) from error
     _check_free_dims_stayed_free(program, signature, name)
     _make_state_contiguous(program)
+    # NOTE: the graph records module paths; a later conversion error names layers by them.
+    program.__dict__["_lamina_layer_names"] = {
+        f"resources.{i}.{path}".rstrip("."): module.name
+        for i, resource in enumerate(resources)
+        for path, module in resource.named_modules() if isinstance(module, Layer)}
     return program
 
 
@@ -135,6 +141,45 @@ def _failure_message(error, name):
             "preprocessing. Move such steps out of the model (run them before calling the "
             "exported artifact), or rewrite them with `lamina.ops` (e.g. `ops.where`).")
     return message
+
+
+def conversion_failure(error, program, target):
+    """The message for a failure converting `program` to `target` (e.g. an op that
+    format has no translation for), naming the lamina layer that used the op."""
+    chain, cause = [], error
+    while cause is not None and len(chain) < 8:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    text = "\n".join(str(e) for e in chain)
+    ops = re.findall(r"aten\.(\w+?)\.\w+['>]|ops\.aten\.(\w+)\.", text)
+    failing = next((a or b for a, b in ops), None)
+    summary = next((line.strip() for e in chain[1:] + chain[:1]
+                    for line in str(e).splitlines() if line.strip()), type(error).__name__)
+    where = ""
+    if failing is not None:
+        layer = _layer_using(program, failing)
+        where = f" in layer {layer}" if layer else ""
+        summary = f"no {target} translation for the op aten.{failing}"
+    return (f"Could not convert the traced model to {target}{where}: {summary}. The "
+            "`format='torch'` export keeps every op; for this format, replace the op "
+            "in that layer's `call`.")
+
+
+def _layer_using(program, op_name):
+    """`'name' (Class)` of the innermost lamina layer whose call emitted `op_name` (ops may be
+    decomposed on the way: `linalg_cholesky` becomes `linalg_cholesky_ex`)."""
+    for node in program.graph.nodes:
+        base = getattr(node.target, "__name__", "").split(".")[0]
+        if node.op != "call_function" or not base:
+            continue
+        if op_name == base or op_name.startswith(base + "_") or base.startswith(op_name):
+            names = program.__dict__.get("_lamina_layer_names", {})
+            stack = node.meta.get("nn_module_stack") or {}
+            for path, type_name in reversed(list(stack.values())):
+                if path in names:
+                    kind = type_name if isinstance(type_name, str) else type_name.__qualname__
+                    return f"'{names[path]}' ({kind.rsplit('.', 1)[-1]})"
+    return None
 
 
 def _check_free_dims_stayed_free(program, signature, name):
