@@ -86,9 +86,8 @@ def draw_bounding_boxes(images, bounding_boxes, bounding_box_format, class_mappi
     if images.dtype.kind == "f" and images.size > 0:
         images = np.clip(images, 0, 1) * 255 if images.max() <= 1.0 else np.clip(images, 0, 255)
     images = np.ascontiguousarray(images.astype("uint8"))
-    for image, image_boxes, image_labels, index in zip(images, boxes, labels,
-                                                       range(len(images))):
-        for box_index, (box, label) in enumerate(zip(image_boxes, image_labels)):
+    for index, image in enumerate(images):  # drawn in place: each image is a view
+        for box_index, (box, label) in enumerate(zip(boxes[index], labels[index])):
             label = int(label.astype("int32"))
             if label == -1:
                 continue
