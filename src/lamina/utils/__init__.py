@@ -7,6 +7,7 @@ low-level helper (`lamina.utils.progbar`) does not import the trainers or models
 import importlib
 
 _LAZY = {
+    "Config": "lamina.utils.config",
     "CustomObjectScope": "lamina.serialization.registry",
     "custom_object_scope": "lamina.serialization.registry",
     "get_custom_objects": "lamina.serialization.registry",
@@ -48,7 +49,7 @@ _LAZY = {
 
 
 # Submodules Keras exposes as namespaces (`keras.utils.bounding_boxes`).
-_SUBMODULES = ("bounding_boxes",)
+_SUBMODULES = ("bounding_boxes", "legacy")
 
 
 def __getattr__(name):
