@@ -132,3 +132,20 @@ def test_initialize_needs_a_launcher_or_arguments(monkeypatch):
         distribution.initialize()
     with pytest.raises(ValueError, match=r"`process_id` must be in \[0, num_processes\)"):
         distribution.initialize(num_processes=2, process_id=2)
+
+
+def test_processes_other_than_0_write_no_files(tmp_path, monkeypatch):
+    from lamina.callbacks import backup_and_restore, csv_logger, model_checkpoint, tensorboard
+
+    for module in (backup_and_restore, csv_logger, model_checkpoint, tensorboard):
+        monkeypatch.setattr(module, "is_chief", lambda: False)
+    x = np.ones((8, 3), "float32")
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    callbacks = [lamina.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
+                 lamina.callbacks.CSVLogger(str(tmp_path / "log.csv")),
+                 lamina.callbacks.BackupAndRestore(str(tmp_path / "backup"),
+                                                   delete_checkpoint=False),
+                 lamina.callbacks.TensorBoard(str(tmp_path / "tb"), update_freq=1)]
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=callbacks)
+    assert list(tmp_path.iterdir()) == []

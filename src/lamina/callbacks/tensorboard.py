@@ -14,6 +14,7 @@ from lamina import tree
 from lamina.backend import config as backend_config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.callbacks.callback import Callback, _as_float
+from lamina.distribution.distribution_lib import is_chief
 from lamina.layers.core.embedding import Embedding
 from lamina.optimizers.optimizer import Optimizer
 from lamina.trainers.logs import materialize_logs
@@ -32,6 +33,16 @@ def _summary_writer_class():
             f"Import error: {error}"
         ) from error
     return SummaryWriter
+
+
+class _NullWriter:
+    """What processes other than 0 of a distributed job write through: nothing."""
+
+    def __getattr__(self, name):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs):
+        return self
 
 
 def _check_frequency(name, value):
@@ -272,6 +283,8 @@ class TensorBoard(Callback):
     def _writer(self, run):
         """The `SummaryWriter` of `run` ("train" or "validation"), created on first use."""
         writer = self._writers.get(run)
+        if writer is None and not is_chief():
+            writer = self._writers[run] = _NullWriter()  # process 0 writes
         if writer is None:
             directory = self._train_dir if run == "train" else self._val_dir
             try:
@@ -525,6 +538,8 @@ class TensorBoard(Callback):
                                  global_step=epoch, tag=layer.name)
 
     def _start_profiler(self):
+        if not is_chief():
+            return  # process 0 profiles
         activities = [torch.profiler.ProfilerActivity.CPU]
         if torch.cuda.is_available():
             activities.append(torch.profiler.ProfilerActivity.CUDA)
