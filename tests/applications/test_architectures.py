@@ -7,7 +7,7 @@ shapes) list; `tools/gen_applications_reference.py` writes it (and compares with
 
 Building a model costs about 10-20 ms per layer (its symbolic shape inference), and all
 40 hold 16,303 layers, so CI builds one model of each family here (every block type and
-code path; test_keras_parity.py compares the ResNet, MobileNetV3, EfficientNet and
+code path; test_architectures_match_keras.py compares the ResNet, MobileNetV3, EfficientNet and
 ConvNeXt families with Keras' own models). `LAMINA_APPLICATIONS_ALL=1` builds all 40.
 """
 
