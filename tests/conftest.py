@@ -44,3 +44,12 @@ def no_host_reads():
     (`item()`, `bool()`, `float()`, `int()`, `tolist()`, `numpy()`, `cpu()`) raises, so a
     test can show that a step never waits for the device."""
     return _refusing_host_reads
+
+
+def pytest_ignore_collect(collection_path):
+    """conftest.py files hold fixtures, not doctests. NOTE: `--doctest-modules` would import
+    each one again as a module named "conftest" (pytest's prepend mode), which clashes with
+    the conftest.py of another folder loaded before it."""
+    if collection_path.name == "conftest.py":
+        return True
+    return None
