@@ -752,11 +752,7 @@ KERAS_REJECTS = {f"{c}[{form}]" for c, forms in _KERAS_REJECTS.items() for form 
 # (Keras' wrapper and Pipeline have none; lamina's Pipeline asks its layers.)
 KERAS_CANNOT = {"layers.TorchModuleWrapper:compute_output_shape",
                 "layers.Pipeline:compute_output_shape"}
-# Keras 3 builds the lookups on TensorFlow: without it they raise ImportError.
-KERAS_CANNOT |= {f"layers.IntegerLookup:{m}"
-                 for m in ("__call__", "compute_output_shape", "compute_mask")}
-KERAS_CANNOT |= {f"layers.Hashing:{m}"
-                 for m in ("__call__", "compute_output_shape", "compute_mask")}
+# (Keras 3 builds the lookups and Hashing on TensorFlow, which the dev extra installs.)
 # Public names Keras does not have (lamina extras and aliases).
 LAMINA_ONLY = {"losses.LossFunctionWrapper", "losses.reduce_weighted_values",
                "layers.GroupedQueryAttention"}

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import lamina
-from lamina.utils import split_dataset, timeseries_dataset_from_array
+from lamina.utils import dataset_utils, split_dataset, timeseries_dataset_from_array
 
 
 def reference_windows(data, targets, sequence_length, sequence_stride=1, sampling_rate=1,
@@ -199,18 +199,24 @@ def test_split_dataset_rejects_unknown_inputs():
     lambda **kw: lamina.utils.text_dataset_from_directory(".", **kw),
     lambda **kw: lamina.utils.image_dataset_from_directory(".", **kw),
 ])
-def test_keras_formats_are_refused_clearly(make):
-    with pytest.raises(NotImplementedError, match='format="tf".*leave `format` unset'):
-        make(format="tf")
+def test_keras_formats_need_their_library_and_others_are_refused(make, monkeypatch):
     with pytest.raises(ValueError, match='`format` should be None, "tf" or "grain"'):
         make(format="numpy")
+
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(dataset_utils.importlib, "import_module", missing)
+    with pytest.raises(ImportError, match='format="grain" returns a grain.IterDataset.*'
+                                          "pip install grain.*leave `format` unset"):
+        make(format="grain")
 
 
 def test_split_dataset_preferred_backend():
     left, _ = split_dataset(np.arange(4), left_size=2, preferred_backend="torch")
     assert len(left) == 2
-    with pytest.raises(ValueError, match="preferred_backend='tensorflow'"):
-        split_dataset(np.arange(4), left_size=2, preferred_backend="tensorflow")
+    with pytest.raises(ValueError, match="preferred_backend='jax'"):
+        split_dataset(np.arange(4), left_size=2, preferred_backend="jax")
 
 
 def test_fit_keeps_the_batch_order_of_a_dataset_utility_result():

@@ -6,15 +6,19 @@ Keras returns `tf.data.Dataset`s here. lamina returns a `BatchDataset`: a `PyDat
 `torch.utils.data.DataLoader(ds, batch_size=None)`.
 """
 
+import importlib
 import math
 import os
+import random
 from multiprocessing.pool import ThreadPool
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset, random_split
 
+from lamina import tree
 from lamina.trainers.data.py_dataset import PyDataset
+from lamina.trainers.data.tf_dataset import is_tf_dataset
 from lamina.utils import io_utils
 
 
@@ -115,28 +119,34 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
     As Keras 3 on torch: the result is two `torch.utils.data.Subset`s of a
     `TensorDataset` (one item per sample); `fit` and `DataLoader` take them. A seeded
     shuffle gives Keras' split (`random_split`); without `shuffle` the left part is the
-    first samples.
+    first samples. A `tf.data.Dataset`, or `preferred_backend="tensorflow"`, gives two
+    `tf.data.Dataset`s split as Keras splits them (TensorFlow installed).
 
     Args:
         dataset: a numpy array, a list/tuple of equally long arrays, a torch `Dataset`,
-            or a `BatchDataset` (unbatched to samples first).
+            a `BatchDataset` (unbatched to samples first) or a `tf.data.Dataset`.
         left_size, right_size: an int (samples) or a float in (0, 1) (a fraction of
             the samples); a missing one is the complement of the other.
         shuffle: whether to shuffle the samples before splitting.
         seed: seed of that shuffle.
-        preferred_backend: None or `"torch"` (the only one lamina produces).
+        preferred_backend: None (torch datasets, or tf.data for a tf.data input),
+            `"torch"` or `"tensorflow"`.
 
     >>> import numpy as np
     >>> left, right = split_dataset(np.arange(10.0), left_size=0.8)
     >>> len(left), len(right)
     (8, 2)
     """
-    if preferred_backend not in (None, "torch"):
-        raise ValueError("split_dataset: lamina splits into torch datasets; "
+    if preferred_backend not in (None, "torch", "tensorflow"):
+        raise ValueError("split_dataset: lamina splits into torch datasets, or tf.data "
+                         'datasets with preferred_backend="tensorflow"; '
                          f"preferred_backend={preferred_backend!r} is not available.")
     if left_size is None and right_size is None:
         raise ValueError("At least one of the `left_size` or `right_size` must be "
                          "specified. Received: left_size=None and right_size=None")
+    if preferred_backend == "tensorflow" or preferred_backend is None and is_tf_dataset(
+            dataset):
+        return _split_tf_dataset(dataset, left_size, right_size, shuffle, seed)
     dataset = _as_torch_dataset(dataset)
     total = len(dataset)
     left, right = _split_sizes(left_size, right_size, total)
@@ -153,6 +163,39 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
         return tuple(random_split(dataset, [left, right], generator=generator))
     order = torch.randperm(total, generator=generator).tolist()
     return Subset(dataset, order[:left]), Subset(dataset, order[left:left + right])
+
+
+def _split_tf_dataset(dataset, left_size, right_size, shuffle, seed):
+    """Keras' split into two `tf.data.Dataset`s: samples in memory, shuffled as
+    `random.seed(seed); random.shuffle(samples)` orders them, the left part first and the
+    right part last, each batched again as a batched `dataset` was."""
+    tf = check_format_arg("tf")
+    batch_size = None
+    if is_tf_dataset(dataset):
+        batch_size = getattr(dataset, "_batch_size", None)
+        samples = list((dataset.unbatch() if batch_size is not None else dataset)
+                       .as_numpy_iterator())
+    elif isinstance(dataset, np.ndarray):
+        samples = list(dataset)
+    elif isinstance(dataset, (list, tuple)):
+        samples = list(zip(*dataset))
+    else:
+        raise TypeError("The `dataset` argument must be either a `tf.data.Dataset` object, "
+                        "or a list/tuple of arrays. "
+                        f"Received: dataset={dataset!r:.80} of type {type(dataset)}")
+    total = len(samples)
+    left, right = _split_sizes(left_size, right_size, total)
+    if shuffle:
+        random.Random(random.randint(0, int(1e6)) if seed is None else seed).shuffle(samples)
+
+    def part(rows):
+        columns = tree.map_structure(lambda *leaves: np.stack(leaves), *rows)
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if batch_size is not None:
+            ds = ds.batch(batch_size)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    return part(samples[:left]), part(samples[total - right:])
 
 
 def _as_torch_dataset(dataset):
@@ -227,16 +270,65 @@ def _split_sizes(left_size, right_size, total):
 # --- directories of files ----------------------------------------------------------
 
 
+_FORMATS = {"tf": ("tensorflow", "a tf.data.Dataset", "tensorflow"),
+            "grain": ("grain", "a grain.IterDataset", "grain")}
+
+
 def check_format_arg(format):
-    """`format=None` is lamina's `BatchDataset`; Keras' `"tf"`/`"grain"` are not built."""
+    """The library behind Keras' `format="tf"`/`"grain"` (TensorFlow or Grain, imported
+    here on first use: both are optional), or None for lamina's `BatchDataset`."""
     if format is None:
-        return
-    if format not in ("tf", "grain"):
+        return None
+    if format not in _FORMATS:
         raise ValueError(f'`format` should be None, "tf" or "grain". Received: format={format}')
-    library = "tensorflow" if format == "tf" else "grain"
-    raise NotImplementedError(
-        f'format="{format}" (a {library} dataset) is not built by lamina: leave `format` '
-        "unset for a dataset that `fit` and `torch.utils.data.DataLoader` both read.")
+    module, returns, package = _FORMATS[format]
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f'format="{format}" returns {returns}, as Keras does, which needs {module}: '
+            f"`pip install {package}`, or leave `format` unset for a dataset that `fit` "
+            "and `torch.utils.data.DataLoader` both read.") from e
+
+
+def tf_labels(tf, labels, label_mode, num_classes):
+    """A tf.data.Dataset of `labels` as Keras encodes them (int32, one-hot float32, or
+    float32 `(1,)` for binary)."""
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype="int32"))
+    if label_mode == "binary":
+        return ds.map(lambda y: tf.cast(y, "float32")[None])
+    if label_mode == "categorical":
+        return ds.map(lambda y: tf.one_hot(y, num_classes))
+    return ds
+
+
+def tf_finish(tf, ds, batch_size):
+    """Batch (unless `batch_size` is None) and prefetch, as Keras ends its pipelines."""
+    if batch_size is not None:
+        ds = ds.batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def grain_stack(values):
+    """Grain's `batch_fn`: samples stacked into torch tensors; text stays a tuple of
+    Python strings (what Keras' torch backend gives)."""
+    def stack(*leaves):
+        if isinstance(leaves[0], (str, bytes)):
+            return leaves
+        return torch.stack([torch.as_tensor(leaf) for leaf in leaves])
+
+    return tree.map_structure(stack, *values)
+
+
+def grain_finish(grain_samples, shuffle, seed, batch_size):
+    """Keras' Grain pipeline over a `grain.MapDataset` of samples: a seeded shuffle, then
+    an `IterDataset`, batched unless `batch_size` is None."""
+    if shuffle:
+        grain_samples = grain_samples.shuffle(seed=seed)
+    ds = grain_samples.to_iter_dataset()
+    if batch_size is not None:
+        ds = ds.batch(batch_size, batch_fn=grain_stack)
+    return ds
 
 
 def check_validation_split_arg(validation_split, subset, shuffle, seed):

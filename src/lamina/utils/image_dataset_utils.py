@@ -55,6 +55,59 @@ class ImageDataset(BatchDataset):
         return image
 
 
+def _float_images(sample):
+    if isinstance(sample, tuple):
+        return (sample[0].to(torch.float32), *sample[1:])
+    return sample.to(torch.float32)
+
+
+def _tf_images(tf, images, labels, label_mode, shuffle, seed, shuffle_buffer_size):
+    """Keras' `format="tf"` pipeline for the files of `images` (an `ImageDataset`, whose
+    settings it reads): decoded and resized by tf.image, labels encoded by tf."""
+    height, width = images._image_size
+    channels = len(images._mode)
+    method = images._interpolation
+
+    def load(path):
+        image = tf.image.decode_image(tf.io.read_file(path), channels=channels,
+                                      expand_animations=False)
+        if images._crop:
+            image = _crop_to_aspect_ratio(tf, image, height, width)
+        if images._pad:
+            image = tf.image.resize_with_pad(image, height, width, method=method)
+        else:
+            image = tf.image.resize(image, (height, width), method=method)
+        if images._data_format == "channels_first":
+            image = tf.transpose(image, (2, 0, 1))
+            image.set_shape((channels, height, width))
+        else:
+            image.set_shape((height, width, channels))
+        return image
+
+    ds = tf.data.Dataset.from_tensor_slices(images.file_paths)
+    if labels is not None:
+        num_classes = len(images.class_names) if images.class_names else 0
+        ds = tf.data.Dataset.zip((ds, dataset_utils.tf_labels(tf, labels, label_mode,
+                                                              num_classes)))
+    if shuffle:
+        ds = ds.shuffle(buffer_size=shuffle_buffer_size, seed=seed)
+    if labels is None:
+        return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda path, label: (load(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _crop_to_aspect_ratio(tf, image, height, width):
+    """The largest centred box of `image` with the aspect ratio `height:width` (as
+    `keras.utils.smart_resize` crops)."""
+    shape = tf.shape(image)
+    rows, cols = shape[0], shape[1]
+    crop_rows = tf.minimum(rows, tf.cast(tf.cast(cols * height, "float32") / width, "int32"))
+    crop_cols = tf.minimum(cols, tf.cast(tf.cast(rows * width, "float32") / height, "int32"))
+    top = tf.cast(tf.cast(rows - crop_rows, "float32") / 2, "int32")
+    left = tf.cast(tf.cast(cols - crop_cols, "float32") / 2, "int32")
+    return image[top:top + crop_rows, left:left + crop_cols]
+
+
 def decode_image(path, mode):
     """The first frame of an image file as a uint8 `(height, width, channels)` array."""
     pil = image_utils._pil("image_dataset_from_directory")
@@ -79,14 +132,15 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     With `labels="inferred"`, each subdirectory is a class (sorted by name unless
     `class_names` gives the order); images are `.bmp`, `.gif`, `.jpeg`, `.jpg`,
     `.png`. `subset="both"` returns `[training, validation]`.
-    `format` stays None: Keras' `"tf"`/`"grain"` datasets are not built here.
 
     Returns:
-        An `ImageDataset` (a `PyDataset` and a torch `Dataset` of batches: pass it to
-        `fit`, or to `DataLoader(ds, batch_size=None)`), with `class_names` and
-        `file_paths`. Reading needs Pillow.
+        With `format=None`, an `ImageDataset` (a `PyDataset` and a torch `Dataset` of
+        batches: pass it to `fit`, or to `DataLoader(ds, batch_size=None)`); reading
+        needs Pillow. With `format="tf"` (TensorFlow installed) a `tf.data.Dataset`, with
+        `format="grain"` (Grain installed) a `grain.IterDataset`, as Keras returns them
+        (`fit` reads both). Each has `class_names` and `file_paths`.
     """
-    dataset_utils.check_format_arg(format)
+    library = dataset_utils.check_format_arg(format)
     dataset_utils.check_labels_arg(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels = label_mode = None
@@ -102,16 +156,32 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"Argument `interpolation` should be one of {_INTERPOLATIONS}. "
                          f"Received: interpolation={interpolation}")
-    if interpolation in ("gaussian", "mitchellcubic"):
-        raise NotImplementedError(f"interpolation={interpolation!r} is not available in "
-                                  "lamina (tf.image-only resampling filter).")
-    image_utils._pil("image_dataset_from_directory")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can be "
+                         "set to `True`.")
+    if format != "tf":
+        if interpolation in ("gaussian", "mitchellcubic"):
+            raise NotImplementedError(f"interpolation={interpolation!r} is a tf.image-only "
+                                      'resampling filter: it needs format="tf".')
+        image_utils._pil("image_dataset_from_directory")
     data_format = config.standardize_data_format(data_format)
 
     def build(paths, part_labels, names, shuffled, seed):
-        return ImageDataset(paths, part_labels, names, label_mode, color_mode, image_size,
-                            interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
-                            data_format, batch_size, shuffled, seed)
+        images = ImageDataset(paths, part_labels, names, label_mode, color_mode, image_size,
+                              interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                              data_format, None if format else batch_size, shuffled, seed)
+        if format is None:
+            return images
+        if format == "tf":
+            ds = dataset_utils.tf_finish(library, _tf_images(
+                library, images, part_labels, label_mode, shuffled, seed,
+                batch_size * 8 if batch_size is not None else 1024), batch_size)
+        else:
+            # NOTE: Keras' Grain images are float32 whatever the interpolation.
+            samples = library.MapDataset.source(images).map(_float_images)
+            ds = dataset_utils.grain_finish(samples, shuffled, seed, batch_size)
+        ds.class_names, ds.file_paths = names, images.file_paths
+        return ds
 
     return dataset_utils.directory_datasets(
         build, directory, labels, label_mode, class_names, ALLOWLIST_FORMATS, "images",

@@ -40,6 +40,40 @@ class TextDataset(BatchDataset):
         return data.decode("utf-8", errors="ignore" if self._max_length else "strict")
 
 
+def _tf_texts(tf, paths, labels, label_mode, num_classes, max_length, shuffle, seed,
+              shuffle_buffer_size):
+    """Keras' `format="tf"` pipeline: each file's bytes (the first `max_length`)."""
+    def read(path):
+        text = tf.io.read_file(path)
+        return text if max_length is None else tf.strings.substr(text, 0, max_length)
+
+    ds = tf.data.Dataset.from_tensor_slices(paths)
+    if labels is not None:
+        ds = tf.data.Dataset.zip((ds, dataset_utils.tf_labels(tf, labels, label_mode,
+                                                              num_classes)))
+    if shuffle:
+        ds = ds.shuffle(buffer_size=shuffle_buffer_size, seed=seed)
+    if labels is None:
+        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda path, label: (read(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _read_text(path, max_length):
+    # NOTE: Keras' Grain pipeline reads text mode (newlines translated) and cuts characters.
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text if max_length is None else text[:max_length]
+
+
+def _grain_texts(grain, paths, labels, label_mode, num_classes, max_length):
+    """Keras' `format="grain"` samples: `str` texts, labels as torch tensors."""
+    if labels is None:
+        return grain.MapDataset.source(paths).map(lambda path: _read_text(path, max_length))
+    pairs = list(zip(paths, dataset_utils.labels_tensor(labels, label_mode, num_classes)))
+    return grain.MapDataset.source(pairs).map(
+        lambda pair: (_read_text(pair[0], max_length), pair[1]))
+
+
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                 class_names=None, batch_size=32, max_length=None,
                                 shuffle=True, seed=None, validation_split=None, subset=None,
@@ -48,7 +82,9 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
 
     Arguments and file order as `image_dataset_from_directory`; `max_length` keeps
     the first `max_length` bytes of each file. `subset="both"` returns
-    `[training, validation]`.
+    `[training, validation]`. `format="tf"` (TensorFlow installed) returns a
+    `tf.data.Dataset` of `tf.string` texts, `format="grain"` (Grain installed) a
+    `grain.IterDataset` of tuples of `str`, as Keras does; `fit` reads all three.
 
     >>> import os, tempfile
     >>> root = tempfile.mkdtemp()
@@ -61,14 +97,26 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
     >>> ds.class_names, list(texts), labels.tolist()
     (['neg', 'pos'], ['very neg', 'very pos'], [0, 1])
     """
-    dataset_utils.check_format_arg(format)
+    library = dataset_utils.check_format_arg(format)
     dataset_utils.check_labels_arg(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels = label_mode = None
 
     def build(paths, part_labels, names, shuffled, seed):
-        return TextDataset(paths, part_labels, names, label_mode, max_length, batch_size,
-                           shuffled, seed)
+        if format is None:
+            return TextDataset(paths, part_labels, names, label_mode, max_length, batch_size,
+                               shuffled, seed)
+        num_classes = len(names) if names else 0
+        if format == "tf":
+            ds = dataset_utils.tf_finish(library, _tf_texts(
+                library, paths, part_labels, label_mode, num_classes, max_length, shuffled,
+                seed, batch_size * 8 if batch_size is not None else 1024), batch_size)
+        else:
+            ds = dataset_utils.grain_finish(_grain_texts(
+                library, paths, part_labels, label_mode, num_classes, max_length),
+                shuffled, seed, batch_size)
+        ds.class_names = names  # NOTE: Keras gives text datasets no `file_paths`.
+        return ds
 
     return dataset_utils.directory_datasets(
         build, directory, labels, label_mode, class_names, (".txt",), "text files", shuffle,

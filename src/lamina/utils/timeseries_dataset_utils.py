@@ -48,11 +48,13 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         shuffle: shuffle the windows (seeded by `seed`, as Keras' start positions).
         start_index, end_index: the part of `data` windows are taken from
             (`end_index` excluded).
-        format: None (lamina's dataset); Keras' `"tf"`/`"grain"` are refused.
+        format: None (lamina's dataset), or Keras' `"tf"` (a `tf.data.Dataset`, needs
+            TensorFlow) or `"grain"` (a `grain.IterDataset`, needs Grain).
 
     Returns:
-        A `BatchDataset` for `fit` and `DataLoader(ds, batch_size=None)` yielding
-        `windows` or `(windows, targets)` torch tensors.
+        With `format=None`, a `BatchDataset` for `fit` and
+        `DataLoader(ds, batch_size=None)` yielding `windows` or `(windows, targets)`
+        torch tensors; otherwise Keras' dataset of the same batches.
 
     >>> ds = timeseries_dataset_from_array(np.arange(10), np.arange(10) * 10,
     ...                                    sequence_length=3, sampling_rate=2)
@@ -60,7 +62,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     >>> x[:2].tolist(), y[:2].tolist()
     ([[0, 2, 4], [1, 3, 5]], [0, 10])
     """
-    dataset_utils.check_format_arg(format)
+    library = dataset_utils.check_format_arg(format)
     n = len(data)
     if start_index:
         if start_index < 0:
@@ -95,5 +97,44 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         if seed is None:
             seed = np.random.randint(1e6)
         np.random.RandomState(seed).shuffle(starts)
+    if format == "tf":
+        return _tf_windows(library, data, targets, starts, sequence_length, sampling_rate,
+                           start_index, end_index, batch_size, shuffle, seed)
+    if format == "grain":
+        return dataset_utils.grain_finish(
+            _grain_windows(library, data, targets, starts, sequence_length, sampling_rate,
+                           start_index, end_index), shuffle, seed, batch_size)
     return TimeseriesDataset(data, targets, starts, sequence_length, sampling_rate,
                              start_index, batch_size, shuffle, seed)
+
+
+def _grain_windows(grain, data, targets, starts, sequence_length, sampling_rate,
+                   start_index, end_index):
+    """Keras' `format="grain"` samples: numpy windows (and numpy targets)."""
+    steps = np.asarray(data)[start_index:end_index]
+    offsets = np.arange(sequence_length) * sampling_rate
+    if targets is None:
+        return grain.MapDataset.source(starts).map(lambda start: steps[start + offsets])
+    # NOTE: Keras cuts targets at `start_index` only, not at `end_index`.
+    values = np.asarray(targets)[start_index:]
+    return grain.MapDataset.source(starts).map(
+        lambda start: (steps[start + offsets], values[start]))
+
+
+def _tf_windows(tf, data, targets, starts, sequence_length, sampling_rate, start_index,
+                end_index, batch_size, shuffle, seed):
+    """Keras' `format="tf"` pipeline: windows gathered by tf, shuffled again locally."""
+    steps = np.asarray(data)[start_index:end_index]
+    offsets = np.arange(sequence_length) * sampling_rate
+    ds = tf.data.Dataset.from_tensor_slices(starts)
+    if targets is None:
+        ds = ds.map(lambda start: tf.gather(steps, start + offsets))
+    else:
+        values = np.asarray(targets)[start_index:end_index]
+        ds = ds.map(lambda start: (tf.gather(steps, start + offsets), tf.gather(values, start)))
+    # NOTE: Keras prefetches the windows, then shuffles them locally and batches last.
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        ds = ds.shuffle(buffer_size=batch_size * 8 if batch_size is not None else 1024,
+                        seed=seed)
+    return ds if batch_size is None else ds.batch(batch_size)

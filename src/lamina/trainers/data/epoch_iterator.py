@@ -209,6 +209,8 @@ class EpochIterator:
         list becomes a list, as in Keras; bare `x` stays bare), on the device."""
         if isinstance(self.adapter, ArrayAdapter):
             return data_utils.pack_x_y_sample_weight(*batch)
+        # Text batched as Python strings (Grain's text datasets) becomes one string array.
+        batch = data_utils.strings_as_arrays(batch)
         # NOTE: Keras' PyDataset adapter wraps a bare array batch as `(x,)`; mirrored.
         packed = isinstance(batch, (tuple, list)) or (
             isinstance(self.adapter, PyDatasetAdapter) and not isinstance(batch, dict))
