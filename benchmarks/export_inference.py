@@ -74,7 +74,13 @@ def candidates(model, reference, x, folder, name, calls, use_executorch):
         pte = os.path.join(folder, f"{name}.pte")
         model.export(pte, format="executorch", verbose=False, max_batch_size=x.shape[0])
         method = Runtime.get().load_program(pte).load_method("forward")
-        fns["executorch .pte (xnnpack)"] = lambda: method.execute([x])
+        try:
+            method.execute([x])
+            fns["executorch .pte (xnnpack)"] = lambda: method.execute([x])
+        except RuntimeError as error:
+            # NOTE: ExecuTorch 1.5.1 plans conv models for at most 15 samples per call,
+            # whatever the exported bound (seen here, not documented).
+            print(f"  executorch at batch {x.shape[0]}: skipped ({error})")
     with torch.inference_mode():
         expected = model(x, training=False).numpy()
         for label, fn in fns.items():
