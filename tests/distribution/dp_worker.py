@@ -24,11 +24,12 @@ def data():
     return x, y
 
 
-def make_model():
+def make_model(steps_per_execution=1):
     lamina.utils.set_random_seed(1)
     model = lamina.Sequential([lamina.Input((FEATURES,)), lamina.layers.Dense(8, activation="relu"),
                                lamina.layers.Dense(2)])
-    model.compile(optimizer=lamina.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
+    model.compile(optimizer=lamina.optimizers.SGD(0.05), loss="mse", metrics=["mae"],
+                  steps_per_execution=steps_per_execution)
     return model
 
 
@@ -76,6 +77,13 @@ def train_all(directory):
     out["batch_losses"] = batch_losses
     out["evaluate"] = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
     out["predict"] = model.predict(x, batch_size=BATCH, verbose=0)
+
+    # Steps grouped by 2 (the last group holds rank 1's empty share) and sample weights.
+    model = make_model(steps_per_execution=2)
+    weights = np.linspace(0.5, 2.0, SAMPLES).astype("float32")
+    history = model.fit(x, y, sample_weight=weights, batch_size=BATCH, epochs=2, verbose=0)
+    out["grouped_weighted"] = weights_of(model)
+    out["grouped_weighted_history"] = history.history
 
     model = make_model()
     model.fit(generator(x, y, 2), steps_per_epoch=4, epochs=2, verbose=0)

@@ -54,7 +54,8 @@ def _assert_weights_close(actual, expected):
 
 
 @pytest.mark.parametrize("source", ["arrays", "generator", "pydataset", "dataloader",
-                                    "resumed", "sync_batchnorm", "model_parallel"])
+                                    "resumed", "sync_batchnorm", "model_parallel",
+                                    "grouped_weighted"])
 def test_data_parallel_fit_matches_one_process(job, reference, source):
     _, results = job
     for rank_result in results:
@@ -70,6 +71,9 @@ def test_data_parallel_metrics_are_global(job, reference):
             np.testing.assert_allclose(rank_result["evaluate"][key], value, rtol=1e-5)
         np.testing.assert_allclose(rank_result["batch_losses"], reference["batch_losses"],
                                    rtol=1e-5)
+        for key, values in reference["grouped_weighted_history"].items():
+            np.testing.assert_allclose(rank_result["grouped_weighted_history"][key], values,
+                                       rtol=1e-5)
         np.testing.assert_allclose(rank_result["dataloader_history"]["loss"],
                                    reference["dataloader_history"]["loss"], rtol=1e-5)
 
