@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from summary_support import block_rich
 
 import lamina
 
@@ -67,10 +68,16 @@ def _text(model, **kwargs):
 
 
 def _assert_same_text(build, **kwargs):
-    """Both libraries' summaries of `build(api)`, compared line by line."""
+    """Both libraries' summaries of `build(api)`, compared line by line: lamina's drawn
+    by rich, then by its own fallback with rich made unimportable."""
     theirs = _text(build(_keras()), **kwargs).splitlines()
-    ours = _text(build(lamina), **kwargs).splitlines()
-    assert ours == theirs, "\n".join(["lamina:", *ours, "keras:", *theirs])
+    model = build(lamina)
+    ours = _text(model, **kwargs).splitlines()
+    assert ours == theirs, "\n".join(["lamina (rich):", *ours, "keras:", *theirs])
+    with pytest.MonkeyPatch.context() as patch:
+        block_rich(patch)
+        plain = _text(model, **kwargs).splitlines()
+    assert plain == theirs, "\n".join(["lamina (no rich):", *plain, "keras:", *theirs])
     return "\n".join(ours)
 
 

@@ -1,15 +1,18 @@
 """`model.summary()`: Keras' table of layers, output shapes and parameter counts.
 
-Keras draws the table with `rich`; lamina draws the same characters itself: columns
-sized from `positions` x `line_length` and shrunk evenly to fit, cells wrapped at
-spaces, a word longer than its column cut short with "…", lines cropped to the
-terminal's width.
+Like Keras, the table is drawn with `rich` when it is installed (`pip install
+lamina[summary]`): colours on a terminal, HTML in a notebook, plain text when `print_fn`
+is given. Without rich, lamina draws the same characters itself: columns sized from
+`positions` x `line_length` and shrunk evenly to fit, cells wrapped at spaces, a word
+longer than its column cut short with "…", lines cropped to the terminal's width.
 """
 
+import functools
 import os
 import re
 import shutil
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,6 +20,37 @@ from lamina.layers.layer import Layer
 from lamina.models.functional import Functional
 from lamina.models.model import Model
 from lamina.utils import io_utils
+
+# A cell is a list of `(text, style)` pieces; a style is a rich style string ("" for
+# none). These are Keras' colours: numbers, `None` dimensions, class names, Y/N flags.
+_NUMBER, _NONE, _SYMBOL = "color(34)", "color(45)", "color(33)"
+_BOLD, _YES, _NO = "bold", "bold color(34)", "bold color(9)"
+
+
+def _number(value):
+    return (str(value), _NONE if value is None else _NUMBER)
+
+
+def _plain(pieces):
+    return "".join(text for text, _ in pieces)
+
+
+def _join(parts, separator=", "):
+    pieces = []
+    for i, part in enumerate(parts):
+        if i:
+            pieces.append((separator, ""))
+        pieces.extend(part)
+    return pieces
+
+
+def _import_rich():
+    """rich's `console`, `table` and `text` modules, or None when rich is not installed."""
+    try:
+        from rich import console, table, text
+    except ImportError:
+        return None
+    return console, table, text
 
 
 def readable_memory_size(num_bytes):
@@ -48,9 +82,9 @@ def _console_width():
 
 
 # -- cells ---------------------------------------------------------------------------------
-def _format_shape(shape):
+def _shape_pieces(shape):
     # NOTE: Keras joins the dimensions itself: a rank-1 shape reads "(None)", not "(None,)".
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return [("(", ""), *_join([[_number(d)] for d in shape]), (")", "")]
 
 
 def _is_shape(value):
@@ -58,15 +92,16 @@ def _is_shape(value):
         d is None or isinstance(d, int) for d in value)
 
 
-def _format_shapes(structure):
+def _structure_pieces(structure):
     if _is_shape(structure):
-        return _format_shape(structure)
+        return _shape_pieces(structure)
     if isinstance(structure, dict):
-        return "{" + ", ".join(f"{k}: {_format_shapes(v)}" for k, v in structure.items()) + "}"
-    items = [_format_shapes(v) for v in structure]
+        return [("{", ""), *_join([[(f"{k}: ", ""), *_structure_pieces(v)]
+                                   for k, v in structure.items()]), ("}", "")]
+    items = [_structure_pieces(v) for v in structure]
     if isinstance(structure, tuple):
-        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-    return "[" + ", ".join(items) + "]"
+        return [("(", ""), *_join(items), (("," if len(items) == 1 else "") + ")", "")]
+    return [("[", ""), *_join(items), ("]", "")]
 
 
 def _declares_output_shape(layer):
@@ -78,51 +113,51 @@ def _declares_output_shape(layer):
     return owner not in (Layer, Model) or cls.__module__.startswith("lamina.")
 
 
-def _shape_text(layer):
+def _shape_cell(layer):
     nodes = getattr(layer, "_inbound_nodes", None) or []
     if nodes:
         # NOTE: Keras shows the layer's last call, even one made outside this model.
-        shapes = [_format_shape(t.shape) for t in nodes[-1].outputs]
-        return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+        shapes = [_shape_pieces(t.shape) for t in nodes[-1].outputs]
+        return shapes[0] if len(shapes) == 1 else [("[", ""), *_join(shapes), ("]", "")]
     build_shapes = getattr(layer, "_build_shapes", None)
     if not build_shapes:
-        return "?"
+        return [("?", "")]
     try:
         output_shape = layer.output_shape
     except (AttributeError, ValueError):
         output_shape = None
     if output_shape is not None:
-        return _format_shape(output_shape)
+        return _shape_pieces(output_shape)
     if not _declares_output_shape(layer):
-        return "?"
+        return [("?", "")]
     try:
-        return _format_shapes(layer.compute_output_shape(**build_shapes))
+        return _structure_pieces(layer.compute_output_shape(**build_shapes))
     except NotImplementedError:
-        return "?"
+        return [("?", "")]
 
 
-def _params_text(layer):
+def _params_cell(layer):
     if not hasattr(layer, "built"):  # an op (`ops.add`): no weights
-        return "0"
+        return [_number(0)]
     if not layer.built:
-        return "0 (unbuilt)"
-    return f"{layer.count_params():,}"
+        return [_number(0), (" (unbuilt)", "")]
+    return [_number(f"{layer.count_params():,}")]
 
 
 def _class_name(operation):
     return getattr(operation, "class_name", None) or type(operation).__name__
 
 
-def _connections(layer, model_nodes):
+def _connections_cell(layer, model_nodes):
     parts = []
     for node in getattr(layer, "_inbound_nodes", None) or []:
         if model_nodes and id(node) not in model_nodes:
             continue
         for t in node.input_tensors:
             history = t._keras_history
-            parts.append(f"{history.operation.name}[{history.node_index}]"
-                         f"[{history.tensor_index}]")
-    return ", ".join(parts) or "-"
+            parts.append([(f"{history.operation.name}[", ""), _number(history.node_index),
+                          ("][", ""), _number(history.tensor_index), ("]", "")])
+    return _join(parts) or [("-", "")]
 
 
 # -- what the table lists ------------------------------------------------------------------
@@ -165,9 +200,7 @@ def _layer_range_bounds(operations, layer_range):
 
 # -- layout --------------------------------------------------------------------------------
 def _column_widths(positions, line_length):
-    """Text widths of the columns: Keras' share of `line_length` for each, then (as
-    `rich` does) cut evenly, one cell at a time from the left, until the table with its
-    one-space padding and borders is `line_length` wide."""
+    """Keras' text width for each column: its share of `line_length` by `positions`."""
     widths, current = [], 0
     for position in positions:
         width = int(position * line_length) - current
@@ -175,6 +208,12 @@ def _column_widths(positions, line_length):
             raise ValueError("Insufficient console width to print summary.")
         widths.append(width)
         current += width
+    return widths
+
+
+def _fitted_widths(widths, line_length):
+    """The widths `rich` draws `widths` at in a table `line_length` wide: with one space
+    of padding each side and the borders, cut evenly, one cell at a time from the left."""
     padded = [w + 2 for w in widths]
     excess = sum(padded) - (line_length - len(padded) - 1)
     if excess > 0:
@@ -248,12 +287,57 @@ def _table(header, rows, widths, aligns):
     return lines
 
 
+class _Layout(NamedTuple):
+    """The table to draw: column titles, justifications and Keras' widths, the table's
+    width, and the rows (each a list of cells)."""
+
+    header: list
+    aligns: list
+    widths: list
+    line_length: int
+    rows: list
+
+
+def _plain_text(title, layout, footer):
+    """The summary as text without `rich`: the characters rich draws for it."""
+    widths = _fitted_widths(layout.widths, layout.line_length)
+    rows = [[_plain(cell) for cell in row] for row in layout.rows]
+    console_width = _console_width()
+    table = _table(layout.header, rows, widths, layout.aligns)
+    return "\n".join([_plain(title), *(line[:console_width] for line in table),
+                      *(_plain(line) for line in footer)]) + "\n"
+
+
+def _print_with_rich(rich, title, layout, footer, capture):
+    """Print the summary on a rich console: to stdout (colours on a terminal, HTML in a
+    notebook), or, with `capture`, as plain text returned for `print_fn`."""
+    console_module, table_module, text_module = rich
+    if capture:
+        console = console_module.Console(highlight=False, force_terminal=False,
+                                         color_system=None)
+        console.begin_capture()
+    else:
+        console = console_module.Console(highlight=False)
+    columns = [table_module.Column(name, justify=align, width=width)
+               for name, align, width in zip(layout.header, layout.aligns, layout.widths)]
+    table = table_module.Table(*columns, width=layout.line_length, show_lines=True)
+    for row in layout.rows:
+        table.add_row(*(text_module.Text.assemble(*cell) for cell in row))
+    # NOTE: one print per line, as Keras does: a notebook gets one output per print.
+    console.print(text_module.Text.assemble(*title))
+    console.print(table)
+    for line in footer:
+        console.print(text_module.Text.assemble(*line))
+    return console.end_capture() if capture else None
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   show_trainable=False, layer_range=None):
     """Print `model`'s summary as Keras 3 does.
 
-    `print_fn`, when given, receives the whole summary as one string (as in Keras);
-    otherwise it goes to stdout (or the `"lamina"` logger when interactive logging is off).
+    `print_fn`, when given, receives the whole summary as one plain string (as in Keras);
+    otherwise it goes to stdout (or the `"lamina"` logger when interactive logging is
+    off), coloured by `rich` on a terminal and as HTML in a notebook.
     """
     operations, model_nodes = _rows_and_nodes(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
@@ -271,17 +355,20 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         header.append("Trainable")
         aligns.append("center")
     default_line_length = min(default_line_length, shutil.get_terminal_size().columns - 4)
-    widths = _column_widths(positions, line_length or default_line_length)
+    line_length = line_length or default_line_length
+    widths = _column_widths(positions, line_length)
 
     def rows_of(layer, level=0):
         prefix = "   " * level + "└ " if level else ""
-        row = [f"{prefix}{layer.name} ({_class_name(layer)})", _shape_text(layer),
-               _params_text(layer)]
+        row = [[(f"{prefix}{layer.name} (", ""), (_class_name(layer), _SYMBOL), (")", "")],
+               _shape_cell(layer), _params_cell(layer)]
         if model_nodes is not None:
-            row.append(_connections(layer, model_nodes))
+            row.append(_connections_cell(layer, model_nodes))
         if show_trainable:
-            has_weights = len(getattr(layer, "weights", None) or []) > 0
-            row.append(("Y" if layer.trainable else "N") if has_weights else "-")
+            if not getattr(layer, "weights", None):
+                row.append([("-", _BOLD)])
+            else:
+                row.append([("Y", _YES)] if layer.trainable else [("N", _NO)])
         rows = [row]
         if expand_nested and getattr(layer, "layers", None):
             for inner in layer.layers:
@@ -290,6 +377,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
 
     start, stop = _layer_range_bounds(operations, layer_range)
     rows = [row for layer in operations[start:stop] for row in rows_of(layer)]
+    layout = _Layout(header, aligns, widths, line_length, rows)
 
     trainable_count, trainable_size = _weights_size(model.trainable_weights)
     frozen_count, frozen_size = _weights_size(model.non_trainable_weights)
@@ -299,22 +387,24 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     optimizer_count, optimizer_size = (_weights_size(optimizer.variables) if optimizer_built
                                        else (0, 0))
     # NOTE: Keras counts the optimizer's variables in the total.
-    total_count = trainable_count + frozen_count + optimizer_count
-    total_size = trainable_size + frozen_size + optimizer_size
-
-    console_width = _console_width()
-    lines = [f'Model: "{model.name}"', *(line[:console_width] for line in
-                                         _table(header, rows, widths, aligns)),
-             f" Total params: {total_count:,} ({readable_memory_size(total_size)})",
-             f" Trainable params: {trainable_count:,} ({readable_memory_size(trainable_size)})",
-             f" Non-trainable params: {frozen_count:,} ({readable_memory_size(frozen_size)})"]
+    totals = [("Total", trainable_count + frozen_count + optimizer_count,
+               trainable_size + frozen_size + optimizer_size),
+              ("Trainable", trainable_count, trainable_size),
+              ("Non-trainable", frozen_count, frozen_size)]
     if optimizer_built:
-        lines.append(f" Optimizer params: {optimizer_count:,} "
-                     f"({readable_memory_size(optimizer_size)})")
-    text = "\n".join(lines) + "\n"
+        totals.append(("Optimizer", optimizer_count, optimizer_size))
+    footer = [[(f" {label} params: ", _BOLD), _number(f"{count:,}"),
+               (f" ({readable_memory_size(size)})", "")] for label, count, size in totals]
+    title = [(f'Model: "{model.name}"', _BOLD)]
+
+    if print_fn is None and not io_utils.is_interactive_logging_enabled():
+        print_fn = functools.partial(io_utils.print_msg, line_break=False)
+    rich = _import_rich()
+    if rich is not None:
+        text = _print_with_rich(rich, title, layout, footer, capture=print_fn is not None)
+    else:
+        text = _plain_text(title, layout, footer)
     if print_fn is not None:
         print_fn(text)
-    elif io_utils.is_interactive_logging_enabled():
+    elif rich is None:
         sys.stdout.write(text)
-    else:
-        io_utils.print_msg(text, line_break=False)
