@@ -78,7 +78,12 @@ class Predictor:
         return rebuild(self._structure)
 
     def _load_onnx(self):
-        import onnxruntime
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ImportError(
+                f"Serving {self.path!r} needs onnxruntime: `pip install 'lamina[export]'` "
+                "(or `pip install onnxruntime`).") from error
 
         session = onnxruntime.InferenceSession(self.path, providers=["CPUExecutionProvider"])
         kinds = {"tensor(float)": "float32", "tensor(double)": "float64",

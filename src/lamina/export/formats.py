@@ -111,7 +111,8 @@ def write_torch(program, filepath):
 
 def write_onnx(program, filepath, input_names, output_names=None, opset_version=None):
     try:
-        import onnxscript  # noqa: F401 - torch.onnx's dynamo exporter needs it
+        import onnx  # noqa: F401 - torch.onnx's dynamo exporter needs both
+        import onnxscript  # noqa: F401
     except ImportError as error:
         raise ImportError(
             "format='onnx' needs the `onnx` and `onnxscript` packages: "

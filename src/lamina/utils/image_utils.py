@@ -23,7 +23,7 @@ except ImportError:  # NOTE: optional dependency; `_pil()` explains how to insta
 def _pil(caller):
     if _pil_image is None:
         raise ImportError(f"`{caller}` needs Pillow, which is not installed. Install it "
-                          'with `pip install pillow` (or `pip install "lamina[image]"`).')
+                          'with `pip install "lamina[image]"` (or `pip install pillow`).')
     return _pil_image
 
 
