@@ -28,6 +28,7 @@ _NAMES = {
     "Loss": "lamina.losses",
     "Metric": "lamina.metrics",
     "Optimizer": "lamina.optimizers",
+    "Quantizer": "lamina.quantizers",
     "Initializer": "lamina.initializers",
     "Regularizer": "lamina.regularizers",
     "DTypePolicy": "lamina.dtype_policies",

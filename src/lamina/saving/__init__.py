@@ -17,6 +17,7 @@ from lamina.serialization.serialization import deserialize_keras_object as deser
 from lamina.serialization.serialization import serialize_keras_object as serialize_keras_object
 
 _LAZY = {
+    "KerasFileEditor": "lamina.saving.file_editor",
     "save_model": "lamina.saving.saving_api",
     "load_model": "lamina.saving.saving_api",
     "save_weights": "lamina.saving.saving_api",
