@@ -108,19 +108,39 @@ def train_all(directory):
     model.fit(x[:48], y[:48], batch_size=BATCH, epochs=2, verbose=0)
     out["sync_batchnorm"] = weights_of(model)
 
-    # ModelParallel over a (1, n) mesh: one replica, every process reads the whole batch.
+    # ModelParallel over a (1, n) mesh: one replica, every process reads the whole batch;
+    # the kernels are split over "model" (FSDP2), the biases replicated.
     mesh = distribution.DeviceMesh((1, distribution.get_device_count()), ["batch", "model"])
     layout_map = distribution.LayoutMap(mesh)
     layout_map[".*kernel"] = (None, "model")
+    model_parallel = distribution.ModelParallel(layout_map=layout_map)
     model = make_model()
-    with distribution.ModelParallel(layout_map=layout_map).scope(), \
-            warnings.catch_warnings(record=True) as caught:
+    with model_parallel.scope(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0)
         out["model_parallel_predict"] = model.predict(x, batch_size=BATCH, verbose=0)
     out["model_parallel"] = weights_of(model)
     out["model_parallel_history"] = history.history
     out["model_parallel_warnings"] = [str(w.message) for w in caught]
+
+    # Sharded with Adam (its slots are sharded too), ModelCheckpoint saving the gathered
+    # weights each epoch, and the weights' shapes as a callback sees them mid-epoch.
+    model = make_model()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    shapes = []
+
+    class Shapes(lamina.callbacks.Callback):  # reads no batch logs: no per-step gather
+        def on_train_batch_begin(self, batch, logs=None):
+            shapes.append([tuple(w.shape) for w in model.trainable_weights])
+
+    callbacks = [lamina.callbacks.ModelCheckpoint(os.path.join(directory, "sharded.keras")),
+                 Shapes()]
+    with model_parallel.scope():
+        history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=callbacks)
+    out["sharded_adam"] = weights_of(model)
+    out["sharded_adam_history"] = history.history
+    out["sharded_shapes"] = shapes
+    out["sharded_optimizer"] = [v.numpy() for v in model.optimizer.variables]
 
     # BackupAndRestore: an interrupted run resumes on every process.
     backup = os.path.join(directory, "backup")

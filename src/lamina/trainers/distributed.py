@@ -19,16 +19,15 @@ gives the loop:
   one). Epoch and `evaluate` results are reduced on every process at the same point;
 - `predict` outputs gathered from all processes in the original order.
 
-`ModelParallel` runs the same way for now: the batch is split over its mesh's batch
-axis (processes of one model replica read the same share, as in Keras) and variables are
-replicated, not sharded (a warning says so), so results match Keras' but memory does not
-shrink.
+`ModelParallel` splits the batch over its mesh's batch axis (the processes of one model
+replica read the same share, as in Keras) and shards the variables its `LayoutMap` splits
+with FSDP2 (`trainers/sharding.py`) instead of DDP; with a layout map that splits nothing
+it runs as DataParallel.
 
 All collectives are torch.distributed's; nothing here sends data by itself.
 """
 
 import contextlib
-import warnings
 from collections import deque
 from collections.abc import Mapping
 
@@ -38,12 +37,15 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from lamina import tree
+from lamina.callbacks.backup_and_restore import BackupAndRestore
 from lamina.callbacks.callback_list import _overrides
 from lamina.callbacks.history import History
+from lamina.callbacks.model_checkpoint import ModelCheckpoint
 from lamina.callbacks.progbar_logger import ProgbarLogger
 from lamina.distribution import distribution_lib
 from lamina.trainers.data.distributed import ShardedEpochIterator
 from lamina.trainers.logs import materialize_logs
+from lamina.trainers.sharding import ModelSharding
 
 _RUN_KEY = "_data_parallel_run"
 # How metric variables combine across processes, by their `aggregation`.
@@ -54,10 +56,17 @@ _BATCH_END_HOOKS = ("on_train_batch_end", "on_test_batch_end")
 
 
 def _reads_batch_logs(callbacks):
-    """Whether a callback other than the progress bar and History may read batch logs
-    (the same answer on every process: only process 0 has a progress bar)."""
+    """Whether a callback other than the progress bar, History and an every-epoch
+    ModelCheckpoint/BackupAndRestore may read batch logs (or weights) at a batch's end (the
+    same answer on every process: only process 0 has a progress bar)."""
     return any(_overrides(c, hook) for c in callbacks.callbacks
-               if not isinstance(c, (ProgbarLogger, History)) for hook in _BATCH_END_HOOKS)
+               if not isinstance(c, (ProgbarLogger, History)) and not _saves_per_epoch(c)
+               for hook in _BATCH_END_HOOKS)
+
+
+def _saves_per_epoch(callback):
+    return (isinstance(callback, (ModelCheckpoint, BackupAndRestore))
+            and getattr(callback, "save_freq", None) == "epoch")
 
 
 def start(model, training=False):
@@ -98,12 +107,9 @@ class DataParallelRun:
         self.shards = max(1, min(current.num_model_replicas, world))
         self.shard_id = rank // (world // self.shards) if self.shards < world else rank
         self.copies = world // self.shards  # processes holding each shard
+        self._sharding = None
         if training and isinstance(current, distribution_lib.ModelParallel):
-            warnings.warn(
-                "ModelParallel: `fit` splits the batch over the mesh's batch axis, but keeps "
-                "every variable whole on every process (sharding them by the LayoutMap is "
-                "not implemented yet). Results are those of ModelParallel; memory is that "
-                "of DataParallel.", stacklevel=3)
+            self._sharding = ModelSharding(model, current)
         self.weights = deque() if training else None
         self.weight = 1.0 / world
         self.shares = None
@@ -136,25 +142,37 @@ class DataParallelRun:
 
     # -- gradients -------------------------------------------------------------------------
     def _attach(self):
-        """DDP over the (built) model, run by forward hooks on the model."""
+        """DDP (or FSDP2 for a sharding ModelParallel) over the (built) model, run by
+        forward hooks on the model."""
         model = self.model
-        device = next((p.device for p in model.parameters()), torch.device("cpu"))
-        ddp = DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None)
-        ddp.register_comm_hook(self, _share_weight_hook)
+        if self._sharding is not None and self._sharding.make_plan():
+            pre, post = self._sharding.attach()
+            self._ddp = self._sharding
+        else:
+            self._sharding = None
+            device = next((p.device for p in model.parameters()), torch.device("cpu"))
+            ddp = DistributedDataParallel(
+                model, device_ids=[device] if device.type == "cuda" else None)
+            ddp.register_comm_hook(self, _share_weight_hook)
+            self._ddp = ddp
+
+            def pre(args, kwargs):
+                return ddp._pre_forward(*args, **kwargs)
+
+            def post(args, output):
+                return ddp._post_forward(output)
 
         def before(module, args, kwargs):
             if torch.is_grad_enabled():
                 self.weight = (self.weights.popleft() / self.copies if self.weights
                                else 1.0 / self.world)
-            return ddp._pre_forward(*args, **kwargs)
+            return pre(args, kwargs)
 
         def after(module, args, output):
-            return ddp._post_forward(output)
+            return post(args, output)
 
         self._hooks = [model.register_forward_pre_hook(before, with_kwargs=True),
                        model.register_forward_hook(after)]
-        self._ddp = ddp
 
     def _build(self, batch):
         """Build a model that builds on its first batch, so DDP can see its weights."""
@@ -163,7 +181,10 @@ class DataParallelRun:
             self.model(x)
 
     def close(self):
-        """Remove the hooks and the DDP reducer (the model is left as it was)."""
+        """Remove the hooks and the DDP reducer (the model is left as it was; sharded
+        variables are gathered whole again)."""
+        if self._sharding is not None:
+            self._sharding.detach()
         for handle in self._hooks:
             handle.remove()
         self._hooks = []
@@ -191,6 +212,9 @@ class DataParallelRun:
         return lambda batches: self._run(function, batches, iterator)
 
     def _run(self, function, batches, iterator):
+        sharding = self._sharding if self._ddp is not None else None
+        if sharding is not None:
+            sharding.scatter()
         dummy = iterator.dummy_batch
         if dummy is not None and batches[-1] is dummy:
             if len(batches) > 1:
@@ -201,6 +225,10 @@ class DataParallelRun:
         else:
             function(batches)
         self._steps += 1
+        if sharding is not None:
+            sharding.after_step()
+            if self._every == 1:
+                sharding.gather()  # a callback may read the weights after this step
         if iterator.epoch_started or self._steps % self._every == 0:
             iterator.epoch_started = False
             self._last = self._reduce(async_op=True)
@@ -265,6 +293,8 @@ class DataParallelRun:
         """The global metric values, as Python numbers (a collective: every process
         calls it at the same point)."""
         flat, _ = self._reduce(async_op=False)
+        if self._sharding is not None and self._ddp is not None:
+            self._sharding.gather()  # epoch end: callbacks may save the weights
         return materialize_logs(self._global_results(flat, None))
 
     # -- predict ---------------------------------------------------------------------------
