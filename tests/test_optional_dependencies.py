@@ -22,12 +22,12 @@ SOURCE = ROOT / "src" / "lamina"
 OPTIONAL = {"tensorboard": "tensorboard", "PIL": "image", "pydot": "plot",
             "matplotlib": "plot", "cv2": "plot", "sklearn": "sklearn", "onnx": "export",
             "onnxscript": "export", "onnxruntime": "export", "executorch": "executorch",
-            "tensorflow": None, "grain": None, "scipy": None, "IPython": None, "rich": None}
+            "rich": "summary", "tensorflow": None, "grain": None, "scipy": None, "IPython": None}
 # pip name of each package that an extra installs (to check the extras hold them).
 PIP_NAMES = {"tensorboard": "tensorboard", "PIL": "pillow", "pydot": "pydot",
              "matplotlib": "matplotlib", "cv2": "opencv-python-headless",
              "sklearn": "scikit-learn", "onnx": "onnx", "onnxscript": "onnxscript",
-             "onnxruntime": "onnxruntime", "executorch": "executorch"}
+             "onnxruntime": "onnxruntime", "executorch": "executorch", "rich": "rich"}
 
 
 def _block(monkeypatch, *names):
@@ -120,6 +120,16 @@ def test_a_missing_package_raises_naming_what_to_install(case, tmp_path, monkeyp
     assert install in str(raised.value), str(raised.value)
 
 
+def test_summary_without_rich_prints_plain_text(monkeypatch):
+    model = _model()
+    with_rich = []
+    model.summary(print_fn=with_rich.append)
+    _block(monkeypatch, "rich")
+    without = []
+    model.summary(print_fn=without.append)
+    assert without == with_rich and any("dense" in line for line in without)
+
+
 def test_graphviz_missing_says_how_to_install_it(tmp_path, monkeypatch):
     pytest.importorskip("pydot")  # NOTE: the `plot` extra; CI installs it
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` program on the PATH
@@ -135,7 +145,7 @@ def test_the_named_extras_install_those_packages():
         if extra is not None:
             names = {r.split(">")[0].split("=")[0].split("<")[0].strip() for r in extras[extra]}
             assert PIP_NAMES[package] in names, (package, extra, extras[extra])
-    assert set(extras["all"]) == {"lamina[tensorboard,image,plot,sklearn,export]"}
+    assert set(extras["all"]) == {"lamina[tensorboard,image,plot,sklearn,summary,export]"}
 
 
 def _guarded(node, parents):

@@ -26,6 +26,8 @@ import zipfile
 
 import pytest
 
+import lamina
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "lamina"
 PACKAGE_DATA = ("datasets/data", "examples/browser_page")  # [tool.setuptools.package-data]
@@ -90,10 +92,24 @@ def test_wheel_holds_the_package_its_data_and_metadata(wheel):
     runtime = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
     assert sorted(re.split(r"[<>=;\[ ]", r)[0] for r in runtime) == ["h5py", "numpy", "torch"]
     extras = set(metadata.get_all("Provides-Extra"))
-    assert {"tensorboard", "image", "plot", "sklearn", "export", "executorch", "all"} <= extras
+    assert {"tensorboard", "image", "plot", "sklearn", "summary", "export", "executorch",
+            "all"} <= extras
     (all_extra,) = [r for r in metadata.get_all("Requires-Dist") if r.endswith('extra == "all"')]
     assert set(re.search(r"lamina\[([^\]]+)\]", all_extra)[1].split(",")) == {
-        "tensorboard", "image", "plot", "sklearn", "export"}
+        "tensorboard", "image", "plot", "sklearn", "summary", "export"}
+
+
+def test_the_changelog_latest_entry_is_this_version():
+    """CHANGELOG.md (Keep a Changelog): `## [Unreleased]` first, then `## [X.Y.Z] - date`
+    entries, newest first; the newest is the version in src/lamina/__init__.py."""
+    headings = re.findall(r"^## \[([^\]]+)\](.*)$", (ROOT / "CHANGELOG.md").read_text(),
+                          re.MULTILINE)
+    releases = [(name, rest) for name, rest in headings if name != "Unreleased"]
+    assert releases, headings
+    assert releases[0][0] == _source_version() == lamina.__version__ == lamina.version()
+    for name, rest in releases:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", name) and re.fullmatch(
+            r" - \d{4}-\d{2}-\d{2}", rest), (name, rest)
 
 
 def _runtime_closure(requirements):
@@ -135,6 +151,7 @@ where = pathlib.Path(lamina.__file__).resolve()
 assert where.is_relative_to(pathlib.Path(sys.prefix).resolve()), f"lamina from {where}"
 assert lamina.__version__ == lamina.version() == importlib.metadata.version("lamina")
 
+lamina.utils.set_random_seed(0)
 (x_train, y_train), (x_test, y_test) = lamina.datasets.digits.load_data()
 x_train, x_test = x_train.reshape(-1, 64) / 16.0, x_test.reshape(-1, 64) / 16.0
 model = lamina.Sequential([lamina.Input((64,)), lamina.layers.Dense(32, activation="relu"),
@@ -143,6 +160,10 @@ model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=
 history = model.fit(x_train, y_train, epochs=5, batch_size=32, verbose=0)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 assert history.history["loss"][-1] < history.history["loss"][0] and accuracy > 0.8, accuracy
+
+lines = []
+model.summary(print_fn=lines.append)  # rich is an extra: plain text without it
+assert any("dense" in line for line in lines), lines
 
 path = pathlib.Path(tempfile.mkdtemp()) / "model.keras"
 model.save(path)
@@ -191,4 +212,6 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LAMINA_"))}
     smoke = _run([python, "-I", "-c", SMOKE], cwd=tmp_path, env=env)
     assert "smoke ok" in smoke.stdout, smoke.stdout
+    if not FULL_INSTALL:  # no optional package was linked in: the extras' errors ran
+        assert "extra errors not checked" not in smoke.stdout
     assert time.perf_counter() - started < (900 if FULL_INSTALL else 120)
