@@ -174,3 +174,39 @@ def run(rank, world, directory, port, fail_rank=None):
     out["devices"] = distribution.list_devices()
     torch.save(out, os.path.join(directory, f"rank{rank}.pt"))
     torch.distributed.destroy_process_group()
+
+
+RESUME_EPOCHS = 4
+
+
+def failure_job(rank, world, directory, port, mode):
+    """A DataParallel fit with BackupAndRestore where, by `mode`, process 1 is killed
+    (SIGKILL at epoch 2's second batch: the epoch-1 backup is complete by then, since
+    process 0 wrote it before joining the first step's all-reduce), hangs there (the other
+    process's collective times out after 2 s), or nothing happens (a restart resumes)."""
+    import signal
+    import time
+
+    distribution.initialize(f"127.0.0.1:{port}", world, rank,
+                            initialization_timeout=2 if mode == "hang" else 60)
+    distribution.set_distribution(distribution.DataParallel())
+    x, y = data()
+    model = make_model()
+
+    class Stop(lamina.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if rank == 1 and self.epoch == 2 and batch == 1:
+                if mode == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if mode == "hang":
+                    time.sleep(60)
+
+    callbacks = [lamina.callbacks.BackupAndRestore(os.path.join(directory, "backup")), Stop()]
+    history = model.fit(x, y, batch_size=BATCH, epochs=RESUME_EPOCHS, verbose=0,
+                        callbacks=callbacks)
+    torch.save({"weights": weights_of(model), "history": history.history},
+               os.path.join(directory, f"resumed{rank}.pt"))
+    torch.distributed.destroy_process_group()

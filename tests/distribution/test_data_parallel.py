@@ -20,11 +20,11 @@ import lamina.models  # noqa: F401  (imported before forking, so children need n
 WORLD = 2
 
 
-def _start(*args):
-    """Run `dp_worker.run` in WORLD processes; fork (cheap: lamina is imported already)
-    unless CUDA is initialized here, which a forked child cannot use."""
+def _start(*args, function=dp_worker.run):
+    """Run `function` (`dp_worker.run`) in WORLD processes; fork (cheap: lamina is imported
+    already) unless CUDA is initialized here, which a forked child cannot use."""
     method = "spawn" if torch.cuda.is_initialized() else "fork"
-    mp.start_processes(dp_worker.run, args=(WORLD, *args), nprocs=WORLD, start_method=method)
+    mp.start_processes(function, args=(WORLD, *args), nprocs=WORLD, start_method=method)
 
 
 def _free_port():
@@ -148,3 +148,28 @@ def test_data_parallel_resumes_every_process_from_backup(job, reference):
 def test_a_failing_process_fails_the_job_with_its_error(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="rank 1 failed on purpose"):
         _start(str(tmp_path), _free_port(), 1)
+
+
+def test_a_killed_process_ends_the_job_and_a_restart_resumes_from_backup(tmp_path):
+    directory = str(tmp_path)
+    with pytest.raises(mp.ProcessExitedException, match="process 1 terminated with signal"):
+        _start(directory, _free_port(), "kill", function=dp_worker.failure_job)
+    assert os.listdir(directory) == ["backup"]
+    _start(directory, _free_port(), "resume", function=dp_worker.failure_job)
+    # The uninterrupted run, in this process.
+    x, y = dp_worker.data()
+    model = dp_worker.make_model()
+    history = model.fit(x, y, batch_size=dp_worker.BATCH, epochs=dp_worker.RESUME_EPOCHS,
+                        verbose=0)
+    for rank in range(WORLD):
+        result = torch.load(os.path.join(directory, f"resumed{rank}.pt"), weights_only=False)
+        _assert_weights_close(result["weights"], model.get_weights())
+        # Epochs 0 and 1 came from the backup; the restart ran epochs 2 and 3.
+        np.testing.assert_allclose(result["history"]["loss"], history.history["loss"][2:],
+                                   rtol=1e-5)
+    assert not os.path.exists(os.path.join(directory, "backup"))  # deleted at the end
+
+
+def test_a_hung_process_fails_the_others_collective_within_the_timeout(tmp_path):
+    with pytest.raises(mp.ProcessRaisedException, match="(?i)timed? ?out"):
+        _start(str(tmp_path), _free_port(), "hang", function=dp_worker.failure_job)
