@@ -149,3 +149,44 @@ def test_processes_other_than_0_write_no_files(tmp_path, monkeypatch):
                  lamina.callbacks.TensorBoard(str(tmp_path / "tb"), update_freq=1)]
     model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=callbacks)
     assert list(tmp_path.iterdir()) == []
+
+
+def _sharding_plan(build, layouts):
+    """`ModelSharding.make_plan()` of a model over a (1, 2) ["batch", "model"] mesh (no
+    process group needed to plan)."""
+    from lamina.trainers.sharding import ModelSharding
+
+    mesh = distribution.DeviceMesh((1, 2), ["batch", "model"], devices=["cpu:0", "cpu:1"])
+    layout_map = distribution.LayoutMap(mesh)
+    for key, axes in layouts.items():
+        layout_map[key] = axes
+    model = lamina.Sequential([lamina.Input((4,)), *build()])
+    sharding = ModelSharding(model, distribution.ModelParallel(layout_map=layout_map))
+    sharding.make_plan()
+    return [(variable.path, dim) for _, _, variable, dim in sharding.plan]
+
+
+def test_sharding_plan_takes_the_variables_the_layout_map_splits():
+    plan = _sharding_plan(lambda: [lamina.layers.Dense(6, name="a"),
+                                   lamina.layers.Dense(2, name="b")],
+                          {".*/a/kernel": (None, "model"), ".*/b/kernel": ("model", None),
+                           ".*bias": (None,)})
+    assert [(path.split("/", 1)[1], dim) for path, dim in plan] == [("a/kernel", 1),
+                                                                   ("b/kernel", 0)]
+    # Axes over the batch axis, or of size 1, shard nothing.
+    assert _sharding_plan(lambda: [lamina.layers.Dense(6)],
+                          {".*kernel": ("batch", None)}) == []
+
+
+def test_sharding_plan_rejects_what_fsdp_cannot_shard():
+    with pytest.raises(ValueError, match=r"/dense\w*/kernel' of shape \(4, 5\) cannot be "
+                                         r"split evenly over mesh axis 'model' \(2 devices\)"):
+        _sharding_plan(lambda: [lamina.layers.Dense(5)], {".*kernel": (None, "model")})
+    with pytest.raises(ValueError, match="names 1 axes, but the variable has 2 dimensions"):
+        _sharding_plan(lambda: [lamina.layers.Dense(4)], {".*kernel": ("model",)})
+    with pytest.raises(ValueError, match="has a regularizer or constraint"):
+        _sharding_plan(lambda: [lamina.layers.Dense(4, kernel_regularizer="l2")],
+                       {".*kernel": (None, "model")})
+    with pytest.raises(NotImplementedError, match="sharding more than one dimension"):
+        mesh_axes = {".*kernel": ("model", "model")}
+        _sharding_plan(lambda: [lamina.layers.Dense(4)], mesh_axes)
