@@ -75,7 +75,7 @@ class KerasFileEditor:
     >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
     >>> path = os.path.join(tempfile.mkdtemp(), "model.weights.h5")
     >>> model.save_weights(path)
-    >>> editor = KerasFileEditor(path)
+    >>> editor = KerasFileEditor(path)  # doctest: +ELLIPSIS
     Keras model file '...model.weights.h5'
     >>> editor.summary()
     Weights structure
