@@ -148,6 +148,20 @@ def test_the_named_extras_install_those_packages():
     assert set(extras["all"]) == {"lamina[tensorboard,image,plot,sklearn,summary,export]"}
 
 
+def test_every_extra_named_in_docs_and_messages_exists():
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"])
+    texts = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md")),
+             *sorted(SOURCE.rglob("*.py"))]
+    named = {}
+    for path in texts:
+        for group in re.findall(r"lamina\[([\w,-]+)\]", path.read_text()):
+            for extra in group.split(","):
+                named.setdefault(extra, str(path.relative_to(ROOT)))
+    assert {"tensorboard", "image", "plot", "sklearn", "export", "all"} <= set(named)
+    assert {e: p for e, p in named.items() if e not in extras} == {}
+
+
 def _guarded(node, parents):
     """Whether an import sits in a function, or in the body of a `try` that catches
     ImportError. `parents` maps each node to the node that holds it."""

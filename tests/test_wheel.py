@@ -50,6 +50,17 @@ def _run(command, timeout=300, **kwargs):
     return result
 
 
+def _can_build_here():
+    """Whether this environment's setuptools builds wheels by itself (70.1 and later have
+    bdist_wheel built in; older ones need the `wheel` package); else pip fetches one."""
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    major, minor = (int(part) for part in re.findall(r"\d+", version)[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     """The wheel of a copy of the tree (a build in place would write build/ and an
@@ -61,7 +72,7 @@ def wheel(tmp_path_factory):
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
     out = tmp_path_factory.mktemp("dist")
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(tree)]
-    if importlib.util.find_spec("setuptools") is not None:
+    if _can_build_here():
         command.insert(4, "--no-build-isolation")  # offline: the setuptools already here
     _run(command)
     (path,) = out.glob("lamina-*.whl")
