@@ -13,6 +13,7 @@ _SUBMODULES = (
     "distribution", "dtype_policies", "export", "initializers", "layers", "legacy", "losses",
     "metrics", "mixed_precision", "models", "ops", "optimizers", "random", "regularizers",
     "preprocessing", "saving", "tree", "utils", "quantizers", "visualization", "wrappers",
+    "distillation",
 )
 # Top-level names, resolved on first access so `import lamina` stays cheap.
 _NAMES = {

@@ -35,6 +35,7 @@ PUBLIC_MODULES = {
     "keras.random": "lamina.random",
     "keras.ops": "lamina.ops",
     "keras.utils": "lamina.utils",
+    "keras.distillation": "lamina.distillation",
 }
 
 
