@@ -112,8 +112,8 @@ class KerasFileEditor:
                 raise FileNotFoundError(f"No file found at '{path}'.")
             source, where = path, f"'{path}'"
         else:
-            raise ValueError(f"Invalid filename: expected a `{_KERAS_SUFFIX}` or "
-                             f"`{_WEIGHTS_SUFFIX}` extension. Received: filepath={path}")
+            raise ValueError(f"`filepath` must name a `{_KERAS_SUFFIX}` archive or a "
+                             f"`{_WEIGHTS_SUFFIX}` file. Received: filepath={path}")
         self.weights_dict = _read_weights(source, where, self.object_metadata)
         io_utils.print_msg(f"Keras model file '{path}'")
         if isinstance(self.metadata, dict) and "keras_version" in self.metadata:
@@ -226,8 +226,8 @@ class KerasFileEditor:
         """
         obj, path = self._find_object(object_name)
         if not isinstance(weight_name, str) or weight_name not in obj:
-            raise ValueError(f"Weight {weight_name!r} not found in object '{path}'. Weights "
-                             f"found: {[k for k, v in obj.items() if not isinstance(v, dict)]}")
+            raise ValueError(f"Object '{path}' has no weight {weight_name!r}. Its weights: "
+                             f"{[k for k, v in obj.items() if not isinstance(v, dict)]}")
         del obj[weight_name]
 
     def add_weights(self, object_name, weights):
@@ -251,8 +251,8 @@ class KerasFileEditor:
         """
         path = _fspath(filepath, "filepath")
         if not path.endswith(_WEIGHTS_SUFFIX):
-            raise ValueError(f"Invalid `filepath` argument: expected a `{_WEIGHTS_SUFFIX}` "
-                             f"extension. Received: filepath={path}")
+            raise ValueError(f"`filepath` must end in `{_WEIGHTS_SUFFIX}`: the editor saves "
+                             f"weights only. Received: filepath={path}")
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
             _write(f, self.weights_dict)
 
@@ -276,16 +276,16 @@ class KerasFileEditor:
                 if not isinstance(parent, dict):
                     break
             if not isinstance(parent, dict) or parts[-1] not in parent:
-                raise ValueError(f"Path '{'/'.join(parts)}' not found in the file. "
+                raise ValueError(f"Nothing at path '{'/'.join(parts)}' in the file. "
                                  f"{_LIST_HINT}")
             return parent, parts[-1], "/".join(parts)
         name = name.strip("/")
         found = list(_find_key(self.weights_dict, name, ""))
         if not found:
-            raise ValueError(f"Name {name!r} does not appear in the file. {_LIST_HINT}")
+            raise ValueError(f"No object or weight named {name!r} in the file. {_LIST_HINT}")
         if len(found) > 1:
-            raise ValueError(f"Name {name!r} occurs more than once in the file (at "
-                             f"{[path for _, path in found]}): pass a complete path.")
+            raise ValueError(f"Name {name!r} is ambiguous: the file has it at "
+                             f"{[path for _, path in found]}. Pass a full path instead.")
         parent, path = found[0]
         return parent, name, path
 
@@ -405,7 +405,7 @@ def _check_key(key, argument, leaf_only, is_object=False):
                         f"usually '0', '1', ...). Received: {key!r} of type "
                         f"{type(key).__name__}")
     if leaf_only and "/" in key:
-        raise ValueError(f"Argument `{argument}` should be a leaf name, not a full path. "
+        raise ValueError(f"`{argument}` must be a single name, not a path (no '/'). "
                          f"Received: {argument}={key!r}")
     if key in ("", ".", "..") or "/" in key:
         raise ValueError(f"`{argument}`: {key!r} is not a valid name in the file (empty, "
@@ -418,9 +418,8 @@ def _check_key(key, argument, leaf_only, is_object=False):
 
 def _check_weights(weights, allow_objects, path=""):
     if not isinstance(weights, dict):
-        raise ValueError("Argument `weights` should be a dict where keys are weight names "
-                         "(usually '0', '1', etc.) and values are NumPy arrays. Received: "
-                         f"type(weights)={type(weights)}")
+        raise ValueError("`weights` must be a dict mapping weight names ('0', '1', ...) to "
+                         f"arrays. Received: weights of type {type(weights).__name__}")
     checked = {}
     for key, value in weights.items():
         _check_key(key, "weights", leaf_only=False, is_object=isinstance(value, dict))
