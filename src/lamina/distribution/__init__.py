@@ -2,7 +2,9 @@
 
 `set_distribution(DataParallel())` makes `fit`, `evaluate` and `predict` spread each
 global batch over the processes `torchrun` started (DDP averages the gradients); in a
-single process nothing changes. See `distribution_lib.py`.
+single process nothing changes. `ModelParallel(layout_map=...)` also shards the variables
+its `LayoutMap` splits, with FSDP2, inside `fit`. See `distribution_lib.py` and
+`trainers/sharding.py`.
 
 >>> import lamina
 >>> lamina.distribution.list_devices("cpu")

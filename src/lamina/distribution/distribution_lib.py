@@ -479,6 +479,10 @@ class DataParallel(Distribution):
 class ModelParallel(Distribution):
     """Variables sharded by their paths (a `LayoutMap`), data split along the batch axis.
 
+    In a multi-process `fit` the variables whose layout splits a dimension over a mesh
+    axis are sharded with torch's FSDP2 (see `trainers/sharding.py`); the model is whole
+    again after `fit`.
+
     Args:
         layout_map: `LayoutMap` from variable paths to layouts; its mesh is used.
         batch_dim_name: the mesh axis the batch is split along (default: the first).
