@@ -123,6 +123,18 @@ def test_reads_the_same_weights_and_metadata_as_keras(files, kind):
     assert type(ours.weights_dict["optimizer"]["0"]) is type(theirs.weights_dict["optimizer"]["0"])
 
 
+def test_lamina_saved_archive_reads_the_same_in_both_editors(tmp_path, capsys):
+    model = lamina_sequential(4, 2)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, Y, verbose=0)
+    path = str(tmp_path / "lamina.keras")
+    model.save(path)
+    ours, theirs = both(path, capsys)
+    assert_same_weights(ours.weights_dict, theirs.weights_dict)
+    assert ours.config == theirs.config and ours.metadata == theirs.metadata
+    assert ours.object_metadata == theirs.object_metadata
+
+
 @pytest.mark.parametrize("kind", ["keras", "h5"])
 def test_opening_and_summary_print_what_keras_prints(files, kind, capsys):
     KerasFileEditor(files[kind]).summary()
