@@ -17,10 +17,6 @@ import lamina as keras
 from lamina import layers
 from lamina.examples import browser, quickstart
 
-# torch 2.13's ONNX exporter trips its own pytree deprecation (not lamina's to fix).
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
-
 RUNNER = """<!doctype html>
 <script>
 "use strict";

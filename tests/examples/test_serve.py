@@ -16,9 +16,6 @@ import lamina
 from lamina import layers
 from lamina.examples import serve
 
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
-
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):

@@ -16,10 +16,6 @@ import torch
 
 onnxruntime = pytest.importorskip("onnxruntime")
 
-# NOTE: torch 2.13's exporters trip their own pytree deprecation; not lamina's.
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
-
 ATOL = 1e-5
 KINDS = ["attention", "image", "sequence"]
 

@@ -11,9 +11,6 @@ from lamina.export import ExportArchive
 
 onnxruntime = pytest.importorskip("onnxruntime")
 
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
-
 
 @pytest.fixture
 def model():

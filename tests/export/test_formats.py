@@ -4,6 +4,8 @@ Runtime numerics of every layer family are in test_export.py; these use the fast
 `format="torch"` path and tiny models.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -175,8 +177,6 @@ class _Cholesky(layers.Layer):
         return input_shape
 
 
-@pytest.mark.filterwarnings(
-    r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning")
 def test_op_without_onnx_translation_names_the_layer_and_the_op(tmp_path):
     pytest.importorskip("onnxscript")
     model = lamina.Sequential([lamina.Input((3,)), layers.Dense(3), _Cholesky(name="chol")])
@@ -186,3 +186,13 @@ def test_op_without_onnx_translation_names_the_layer_and_the_op(tmp_path):
         model.export(str(tmp_path / "m.onnx"), format="onnx")
     assert not (tmp_path / "m.onnx").exists()
     model.export(str(tmp_path / "m.pt2"), format="torch", verbose=False)  # torch keeps it
+
+
+def test_onnx_export_shows_users_no_notices_about_torch_internals(tmp_path, capfd):
+    pytest.importorskip("onnxscript")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _mlp().export(str(tmp_path / "m.onnx"), format="onnx", verbose=False)
+    assert [str(w.message) for w in caught] == []
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")

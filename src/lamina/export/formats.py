@@ -121,10 +121,11 @@ def write_onnx(program, filepath, input_names, output_names=None, opset_version=
     if output_names is not None and len(output_names) != len(outputs):
         output_names = None
     try:
-        onnx_program = torch.onnx.export(
-            program, (), dynamo=True, input_names=input_names,
-            output_names=output_names or [f"output_{i}" for i in range(len(outputs))],
-            opset_version=opset_version, verbose=False)
+        with tracing.quiet_torch_exporter():
+            onnx_program = torch.onnx.export(
+                program, (), dynamo=True, input_names=input_names,
+                output_names=output_names or [f"output_{i}" for i in range(len(outputs))],
+                opset_version=opset_version, verbose=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
         raise RuntimeError(tracing.conversion_failure(error, program, "ONNX")) from error
     size = sum(t.numel() * t.element_size() for t in program.state_dict.values())
@@ -135,29 +136,30 @@ def write_onnx(program, filepath, input_names, output_names=None, opset_version=
 
 
 def write_executorch(program, filepath, backend="xnnpack"):
-    try:
-        from executorch.exir import to_edge_transform_and_lower
-    except ImportError as error:
-        raise ImportError(
-            "format='executorch' needs the `executorch` package (ExecuTorch 1.5 runs with "
-            "torch 2.13): `pip install 'lamina[executorch]'`.") from error
-    partitioners = []
-    if backend == "xnnpack":
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
-            XnnpackPartitioner,
-        )
-
-        partitioners.append(XnnpackPartitioner())
-    elif backend is not None:
+    if backend not in ("xnnpack", None):
         raise ValueError(
             f"Unknown ExecuTorch backend={backend!r}: use 'xnnpack' (CPU, the default) or "
             "None (portable kernels only).")
-    with warnings.catch_warnings():
+    with tracing.quiet_torch_exporter(), warnings.catch_warnings():
         # NOTE: ExecuTorch 1.5 warns about its own code (its batch-norm pass reads `.grad`
-        # of non-leaf tensors; its serializer uses deprecated importlib.resources calls).
+        # of non-leaf tensors; its serializer uses deprecated importlib.resources calls;
+        # its imports use `torch.jit.script_method`).
         warnings.filterwarnings("ignore", r"The \.grad attribute of a Tensor that is not a leaf",
                                 UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from executorch.exir import to_edge_transform_and_lower
+        except ImportError as error:
+            raise ImportError(
+                "format='executorch' needs the `executorch` package (ExecuTorch 1.5 runs "
+                "with torch 2.13): `pip install 'lamina[executorch]'`.") from error
+        partitioners = []
+        if backend == "xnnpack":
+            from executorch.backends.xnnpack.partition.xnnpack_partitioner import (
+                XnnpackPartitioner,
+            )
+
+            partitioners.append(XnnpackPartitioner())
         lowered = to_edge_transform_and_lower(program, partitioner=partitioners)
         buffer = lowered.to_executorch().buffer
     write_bytes(filepath, buffer)

@@ -7,6 +7,7 @@ in eval mode), on sample tensors whose free dimensions are traced symbolically.
 
 import contextlib
 import inspect
+import logging
 import re
 import warnings
 
@@ -72,10 +73,7 @@ def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_
         export_kwargs["dynamic_shapes"] = signatures.dynamic_shapes(
             signature, torch.export.Dim("batch", max=max_batch_size))
     module = _Endpoint(fn, resources)
-    with _inference_mode(resources), warnings.catch_warnings():
-        # NOTE: torch 2.13's exporter trips its own pytree deprecation; not ours to fix.
-        warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)`",
-                                FutureWarning)
+    with _inference_mode(resources), quiet_torch_exporter():
         try:
             program = torch.export.export(module, args, **export_kwargs)
         except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
@@ -98,6 +96,53 @@ def _make_state_contiguous(program):
             data = value.detach().contiguous()
             program.state_dict[key] = (torch.nn.Parameter(data, value.requires_grad)
                                        if isinstance(value, torch.nn.Parameter) else data)
+
+
+class _DropNotices(logging.Filter):
+    def __init__(self, prefixes):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record):
+        return not record.getMessage().startswith(self.prefixes)
+
+
+# Log records from torch's export stack about its own installation, not the user's model.
+_NOTICES = {
+    # torch.onnx's op registry, once per torchvision op, when torchvision is not installed
+    # (lamina emits no torchvision ops).
+    "torch.onnx._internal.exporter._registration": ("torchvision is not installed",),
+    # ExecuTorch imports torchao, whose optional CUDA/mxfp8 kernels do not load on CPU
+    # builds, and which registers an Enum as a pytree constant (deprecated in torch 2.13).
+    "torchao": ("Failed to load",),
+    "torch.utils._pytree": ("<enum 'KernelPreference'>",),
+}
+
+
+@contextlib.contextmanager
+def quiet_torch_exporter():
+    """Silence notices about torch's own internals around every export step (tracing, ONNX
+    conversion, ExecuTorch lowering), so users see only those about their model.
+
+    torch 2.13 keeps pytree leaves as instances of its deprecated `LeafSpec` class, and
+    `ExportedProgram.run_decompositions` (which `torch.onnx.export` and ExecuTorch's
+    lowering call) deep-copies the module call graph: each copied leaf is re-created
+    through `LeafSpec.__new__`, which warns (a FutureWarning attributed to `copyreg`). No
+    argument avoids that copy, so the warning is filtered here, by its message, only while
+    lamina runs the exporters. The log records in `_NOTICES` are dropped the same way.
+    """
+    filters = [(logging.getLogger(name), _DropNotices(prefixes))
+               for name, prefixes in _NOTICES.items()]
+    for logger, notice in filters:
+        logger.addFilter(notice)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+            yield
+    finally:
+        for logger, notice in filters:
+            logger.removeFilter(notice)
 
 
 @contextlib.contextmanager
