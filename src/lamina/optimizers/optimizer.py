@@ -88,6 +88,10 @@ class Optimizer:
     # False when a wrapper (LossScaleOptimizer) may revert steps on the device: the host copy
     # of the step count is then not used for the update math.
     _host_step_trusted = True
+    # False while a compiled train step runs (trainers/compiled_step.py): a host int would
+    # be a constant of its graph (a recompile per step); the stale `_host_step_version`
+    # then makes the next eager read re-read the device.
+    _host_step_counted = True
 
     def __init__(
         self,
@@ -429,8 +433,9 @@ class Optimizer:
                 for variable in plan.constrained:
                     variable.copy_(variable.constraint(variable))
             self._iterations.add_(1)
-        self._host_step += 1
-        self._host_step_version = self._iterations._version
+        if self._host_step_counted:
+            self._host_step += 1
+            self._host_step_version = self._iterations._version
 
     @staticmethod
     def _gradients_as_tensors(grads, variables):

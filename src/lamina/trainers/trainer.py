@@ -13,7 +13,7 @@ from lamina import optimizers, tree
 from lamina.callbacks import CallbackList
 from lamina.distribution.distribution_lib import is_chief
 from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
-from lamina.trainers import distributed, fit_resume
+from lamina.trainers import compiled_step, distributed, fit_resume
 from lamina.trainers import step as step_functions
 from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
@@ -233,7 +233,7 @@ class Trainer:
     def make_train_function(self, force=False):
         """The function `fit` runs on each group of `steps_per_execution` batches: the
         train steps, inside a training scope (every layer sees training=True)."""
-        return self._step_function("_train_function", step_functions.train_function, force)
+        return self._step_function("_train_function", compiled_step.train_function, force)
 
     def make_test_function(self, force=False):
         """As `make_train_function`, for `test_step`, in inference mode without gradients."""

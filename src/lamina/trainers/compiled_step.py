@@ -1,0 +1,232 @@
+"""The whole train step under `compile(jit_compile=True)`, compiled as one graph.
+
+Forward, loss (`compute_loss`, so `model.losses` too), the loss tracker, the compiled
+metrics, the gradients and the optimizer's update (lamina's own Keras math, traced through
+its `_foreach_*` kernels) are traced by Dynamo into a single graph per batch shape: no
+Python runs per step beyond Dynamo's guard check. Gradients come from
+`torch.autograd.grad`, which Dynamo traces when `trace_autograd_ops` is on (set only
+around this step's calls, so user code compiled elsewhere is not affected).
+
+The first batch runs eagerly, and so does the first after the lists of weights changed
+(weights frozen, unfrozen or created): it builds what builds lazily (loss and metric
+containers, optimizer slots, the optimizer's per-list plans) outside the tracer, and
+fully eagerly (the forward that `fit` compiles for `jit_compile=True` would otherwise
+compile a training-mode graph of its own, unused: the whole step inlines the forward).
+The loss terms `compute_loss` adds (layer losses, regularizers) are gathered before
+tracing too, so no graph reads the global weight counter. The last, smaller batch of an epoch
+compiles once more: Dynamo's automatic dynamic shapes then mark the batch dimension
+dynamic, and that graph serves every later batch size (no padding, no masking).
+
+The step falls back to the eager step, with a warning, when tracing or compiling fails,
+and is not used at all (`train_function` returns the eager one) where one traced graph
+would change what a step means: a custom `train_step` or `compute_metrics` (Keras users
+override these with Python side effects), a `LossScaleOptimizer` (it skips steps on the
+host), gradient accumulation or EMA (host-side schedules), a model without trainable
+weights, and a data-parallel distribution (DDP reduces gradients in `backward` hooks,
+which `autograd.grad` does not run). There, `jit_compile=True` compiles `forward` only.
+"""
+
+import types
+import warnings
+
+import torch
+
+from lamina.backend.context import TRAINING
+from lamina.distribution.distribution_lib import data_parallel_world
+from lamina.optimizers import LossScaleOptimizer, update_utils
+from lamina.trainers import step as step_functions
+from lamina.trainers.data.data_utils import unpack_x_y_sample_weight
+from lamina.trainers.logs import MetricLogs
+
+
+def compiles_whole_step(model):
+    """Whether `jit_compile=True` compiles this model's whole train step (see the module
+    docstring for what keeps it eager)."""
+    optimizer = model.optimizer
+    return (model._jit_compile
+            and _is_builtin(model, "train_step") and _is_builtin(model, "compute_metrics")
+            and not isinstance(optimizer, LossScaleOptimizer)
+            and not getattr(optimizer, "gradient_accumulation_steps", None)
+            and not getattr(optimizer, "use_ema", False)
+            and data_parallel_world() is None)
+
+
+def _is_builtin(model, method):
+    """Whether `method` is `Trainer`'s own (trainer.py imports this module: no import)."""
+    owner = next(c for c in type(model).__mro__ if method in c.__dict__)
+    return owner.__module__ == "lamina.trainers.trainer"
+
+
+def train_function(model):
+    """`make_train_function`'s function: the compiled whole step where
+    `compiles_whole_step(model)`, else the eager one of `step.train_function`."""
+    if not compiles_whole_step(model):
+        return step_functions.train_function(model)
+    return _CompiledTrainFunction(model)
+
+
+def _train_step_body(model, trainable, loss_sources, x, y, sample_weight):
+    """Keras' `train_step` without the Python around it: what Dynamo traces."""
+    y_pred = model(x)
+    if loss_sources is None:  # an overridden `compute_loss`
+        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                  training=True)
+    else:
+        loss = _total_loss(model, loss_sources, y, y_pred, sample_weight)
+    step_functions.track_loss(model, loss, x)
+    if model._compile_metrics is not None:
+        # NOTE: before the gradients: `autograd.grad` frees the graph `y_pred` hangs on.
+        model._compile_metrics.update_state(y, y_pred.detach(), sample_weight)
+    # allow_unused: a weight the loss does not reach gets no update, as in the eager step
+    grads = torch.autograd.grad(loss, trainable, allow_unused=True)
+    model.optimizer.apply(grads, trainable)
+
+
+def _total_loss(model, loss_sources, y, y_pred, sample_weight):
+    """`Trainer.compute_loss`, same terms in the same order, from the layers and
+    regularized weights gathered before tracing. NOTE: `compute_loss` itself refreshes
+    them on a global weight-creation counter, which a graph would guard on (a recompile
+    whenever any weight anywhere is created) and re-gather inside the trace (a graph
+    break)."""
+    layers, regularized = loss_sources
+    total = None
+    if model._compile_loss is not None:
+        total = model._compile_loss(y, y_pred, sample_weight)
+    for layer in layers:
+        for extra in layer._losses:
+            total = extra if total is None else total + extra
+    for variable, regularizer in regularized:
+        extra = regularizer(variable)
+        total = extra if total is None else total + extra
+    return total
+
+
+def _loss_sources(model):
+    """What `_total_loss` sums besides the compiled loss, current (None where the model
+    overrides `compute_loss`: that one is traced as it is)."""
+    if not _is_builtin(model, "compute_loss"):
+        return None
+    model._additional_losses()  # refreshes the cache it keeps on the model
+    _, layers, regularized = model.__dict__["_loss_sources"]
+    return layers, regularized
+
+
+def _same_items(a, b):
+    return a is not None and b is not None and len(a) == len(b) and all(
+        x is y for x, y in zip(a, b))
+
+
+def _same_sources(a, b):
+    if a is None or b is None:
+        return a is b
+    return _same_items(a[0], b[0]) and _same_items(
+        [item for pair in a[1] for item in pair], [item for pair in b[1] for item in pair])
+
+
+def _own_copy(function):
+    """`function` with a code object of its own. NOTE: Dynamo keeps compiled graphs per
+    code object and gives up after `recompile_limit` (8) of them; every model's step
+    closes over other objects, so sharing one code object would stop compiling at the
+    ninth model of a process."""
+    return types.FunctionType(function.__code__.replace(), function.__globals__,
+                              function.__name__, function.__defaults__, function.__closure__)
+
+
+_POLYFILLS = []
+
+
+def _register_polyfills():
+    """Traceable stand-ins for helpers the eager step runs at C speed (registered on the
+    first compile: importing Dynamo at `import lamina` would cost a second)."""
+    if _POLYFILLS:
+        return
+
+    def all_tensors(values):  # Dynamo cannot iterate a module-level `itertools.repeat`
+        return all(isinstance(value, torch.Tensor) for value in values)
+
+    _POLYFILLS.append(torch.compiler.substitute_in_graph(update_utils.all_tensors)(
+        all_tensors))
+
+
+class _CompiledTrainFunction:
+    """`train_function(batches)` running each batch through the compiled step; returns
+    the logs of the last one (as the eager function)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.eager = step_functions.train_function(model)
+        self.failed = False
+        self.trainable = None
+        self.loss_sources = None
+        self.compiled = None
+
+    def _refresh(self, trainable):
+        """Called when the weight lists may have changed: a new step to compile if they
+        did (returns whether)."""
+        sources = _loss_sources(self.model)
+        unchanged = (self.compiled is not None and _same_items(trainable, self.trainable)
+                     and _same_sources(sources, self.loss_sources))
+        self.trainable = trainable  # the cached list `_trainable_for_step` hands out now
+        if unchanged:
+            return False
+        self.loss_sources = sources
+        model = self.model
+
+        def step(x, y, sample_weight):
+            _train_step_body(model, trainable, sources, x, y, sample_weight)
+
+        _register_polyfills()
+        self.compiled = torch.compile(_own_copy(step), backend=step_functions.JIT_BACKEND)
+        return True
+
+    def __call__(self, batches):
+        model = self.model
+        trainable = model._trainable_for_step()
+        if self.failed or not trainable:
+            return self._eager(batches)
+        if not model.built or not model.optimizer.built:
+            # The first step builds what builds lazily, eagerly through and through:
+            # the forward `fit` compiled would otherwise compile a training-mode graph
+            # that the whole step, which inlines the forward, never runs.
+            return self._eager(batches)
+        if trainable is not self.trainable and self._refresh(trainable):
+            # First call, or weights (un)frozen or created. NOTE: one step eagerly first,
+            # to warm what the optimizer caches per list of weights (its plan, its slot
+            # lists): filled inside the trace, they would fail the graph's guards.
+            logs = self._eager(batches[:1])
+            batches = batches[1:]
+            if not batches:
+                return logs
+        optimizer = model.optimizer
+        token = TRAINING.set(True)
+        if not model.training:
+            model.train()  # compiled code reads module mode, not the context (context.py)
+        optimizer._host_step_counted = False
+        try:
+            with torch._dynamo.config.patch(trace_autograd_ops=True):
+                for index, batch in enumerate(batches):
+                    try:
+                        self.compiled(*unpack_x_y_sample_weight(batch))
+                    except Exception as error:  # noqa: BLE001 - any compiler failure
+                        self._fall_back(error)
+                        optimizer._host_step_counted = True
+                        return self._eager(batches[index:])
+                    torch.clear_autocast_cache()  # as the eager function (step.py)
+        finally:
+            optimizer._host_step_counted = True
+            TRAINING.reset(token)
+        return MetricLogs(model)
+
+    def _eager(self, batches):
+        with torch.compiler.set_stance("force_eager"):
+            return self.eager(batches)
+
+    def _fall_back(self, error):
+        self.failed = True
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        warnings.warn(
+            f"`jit_compile=True`: compiling the train step of model '{self.model.name}' "
+            f"failed ({reason[:300]}); training continues eagerly. Pass "
+            "`jit_compile=False` to `compile()` to silence this.",
+            stacklevel=3,
+        )

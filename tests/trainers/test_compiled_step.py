@@ -1,0 +1,160 @@
+"""`jit_compile=True` compiles the whole train step (trainers/compiled_step.py).
+
+The compiler backend is a counting pass-through (Dynamo tracing, no C compiler): the tests
+check what is traced, how often, and that training matches the eager step.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.trainers import compiled_step
+from lamina.trainers import step as step_functions
+
+GRAPHS = []
+
+
+def counting_backend(graph_module, example_inputs):
+    GRAPHS.append(graph_module)
+    return graph_module.forward
+
+
+def failing_backend(graph_module, example_inputs):
+    raise RuntimeError("no compiler here")
+
+
+@pytest.fixture(autouse=True)
+def counting(monkeypatch):
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", counting_backend)
+    GRAPHS.clear()
+    # NOTE: Dynamo remembers per code location which inputs changed shape (each test
+    # would otherwise start from the dynamic graph an earlier test ended with)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    yield
+    # a graph break would split the step into several graphs with Python between them
+    assert not torch._dynamo.utils.counters["graph_break"]
+
+
+def data(n=72):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    y = rng.normal(size=(n, 2)).astype("float32")
+    return x, y, rng.random(n).astype("float32")
+
+
+def train(jit_compile, optimizer="adam", epochs=2, steps_per_execution=1, freeze=False,
+          sample_weight=False, **fit_kwargs):
+    lamina.utils.set_random_seed(1)
+    model = lamina.Sequential([
+        lamina.Input((6,)),
+        lamina.layers.Dense(8, activation="relu", kernel_regularizer="l2"),
+        lamina.layers.BatchNormalization(),
+        lamina.layers.Dense(2),
+    ])
+    model.compile(optimizer=lamina.optimizers.get(optimizer), loss="mse",
+                  metrics=["mae"], jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
+    x, y, sw = data()
+    kwargs = dict(batch_size=16, shuffle=False, verbose=0,
+                  sample_weight=sw if sample_weight else None, **fit_kwargs)
+    history = model.fit(x, y, epochs=epochs, **kwargs).history
+    if freeze:
+        model.layers[0].trainable = False
+        history = model.fit(x, y, epochs=1, **kwargs).history
+    return model, history
+
+
+def assert_same_training(a, b):
+    (model_a, history_a), (model_b, history_b) = a, b
+    for wa, wb in zip(model_a.weights, model_b.weights):
+        np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=wa.path)
+    assert history_a.keys() == history_b.keys()
+    for key in history_a:
+        np.testing.assert_allclose(history_a[key], history_b[key], rtol=1e-5, err_msg=key)
+    np.testing.assert_array_equal(model_a.optimizer.iterations.numpy(),
+                                  model_b.optimizer.iterations.numpy())
+
+
+@pytest.fixture(scope="module")
+def eager_adam():
+    return train(False)
+
+
+def test_whole_step_is_one_graph_per_batch_shape_and_matches_eager(eager_adam):
+    compiled = train(True)
+    function = compiled[0].make_train_function()
+    assert isinstance(function, compiled_step._CompiledTrainFunction)
+    assert not function.failed
+    # 72 = 4 x 16 + 8: one graph for batch 16, one (dynamic batch) for the last batch of
+    # 8; the second epoch compiles nothing. Each graph holds the backward and the update.
+    assert len(GRAPHS) == 2
+    ops = {str(node.target) for node in GRAPHS[0].graph.nodes}
+    assert any("_foreach" in op for op in ops), "optimizer update not in the graph"
+    assert_same_training(eager_adam, compiled)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_compiled_step_follows_each_optimizers_math(optimizer):
+    assert_same_training(train(False, optimizer, epochs=1, sample_weight=True),
+                         train(True, optimizer, epochs=1, sample_weight=True))
+
+
+def test_steps_per_execution_and_frozen_weights_under_the_compiled_step():
+    eager = train(False, epochs=1, steps_per_execution=2, freeze=True)
+    compiled = train(True, epochs=1, steps_per_execution=2, freeze=True)
+    assert_same_training(eager, compiled)
+    assert not compiled[0].make_train_function().failed
+
+
+def test_weights_created_elsewhere_do_not_recompile_the_step():
+    model, _ = train(True, epochs=1)
+    compiled = len(GRAPHS)
+    # a weight created anywhere bumps the counter that cached weight lists follow
+    lamina.layers.Dense(3).build((None, 2))
+    x, y, _ = data()
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert len(GRAPHS) == compiled
+    assert not model.make_train_function().failed
+
+
+def test_a_failing_compiler_falls_back_to_eager_with_a_warning(monkeypatch, eager_adam):
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", failing_backend)
+    with pytest.warns(UserWarning, match="compiling the train step .* training continues"):
+        compiled = train(True)
+    assert compiled[0].make_train_function().failed
+    assert_same_training(eager_adam, compiled)
+
+
+def test_custom_train_step_and_loss_scaling_keep_the_eager_step():
+    class Custom(lamina.Sequential):
+        def train_step(self, data):
+            return super().train_step(data)
+
+    custom = Custom([lamina.Input((3,)), lamina.layers.Dense(1)])
+    custom.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    scaled = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    scaled.compile(optimizer=lamina.optimizers.LossScaleOptimizer(lamina.optimizers.SGD()),
+                   loss="mse", jit_compile=True)
+    plain = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    plain.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    assert not compiled_step.compiles_whole_step(custom)
+    assert not compiled_step.compiles_whole_step(scaled)
+    assert compiled_step.compiles_whole_step(plain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        custom.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0)
+    assert not isinstance(custom.make_train_function(), compiled_step._CompiledTrainFunction)
+
+
+def test_jit_compile_auto_and_false_stay_eager():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    for jit_compile in ("auto", False):
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+        assert not compiled_step.compiles_whole_step(model)
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0)
+    assert GRAPHS == [] and torch.compiler.is_compiling() is False
