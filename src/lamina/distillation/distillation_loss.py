@@ -70,7 +70,7 @@ class LogitsDistillation(DistillationLoss):
     """
 
     def __init__(self, temperature=3.0, loss="kl_divergence"):
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        if not isinstance(temperature, (int, float)):
             raise ValueError(
                 "LogitsDistillation: `temperature` must be a positive number. Received: "
                 f"temperature={temperature!r} ({type(temperature).__name__})."
@@ -121,13 +121,6 @@ class FeatureDistillation(DistillationLoss):
     """
 
     def __init__(self, loss="mse", teacher_layer_name=None, student_layer_name=None):
-        for argument, value in (("teacher_layer_name", teacher_layer_name),
-                                ("student_layer_name", student_layer_name)):
-            if value is not None and not isinstance(value, str):
-                raise TypeError(
-                    f"FeatureDistillation: `{argument}` must be a layer name (str) or None. "
-                    f"Received: {argument}={value!r} ({type(value).__name__})."
-                )
         self.teacher_layer_name = teacher_layer_name
         self.student_layer_name = student_layer_name
         self.loss = _resolve_loss(loss, "FeatureDistillation")
@@ -167,6 +160,11 @@ def layer_output(model, layer_name, role):
             "symbolic inputs and outputs. Use a functional or Sequential model, or leave "
             f"`{role}_layer_name=None` to distill the final outputs (or use "
             "LogitsDistillation)."
+        )
+    if not isinstance(layer_name, str):
+        raise ValueError(
+            f"FeatureDistillation: `{role}_layer_name` must be a layer name (str) or None. "
+            f"Received: {layer_name!r} ({type(layer_name).__name__})."
         )
     try:
         layer = model.get_layer(layer_name)

@@ -78,14 +78,18 @@ class Distiller(Model):
         losses = _as_loss_list(distillation_losses)
         if distillation_loss_weights is None:
             distillation_loss_weights = [1.0] * len(losses)
+        elif not isinstance(distillation_loss_weights, (list, tuple)):
+            raise TypeError(
+                "Distiller: `distillation_loss_weights` must be a list of numbers, one per "
+                f"distillation loss. Received: {distillation_loss_weights!r}."
+            )
         elif len(distillation_loss_weights) != len(losses):
             raise ValueError(
                 f"Distiller: `distillation_loss_weights` has {len(distillation_loss_weights)} "
                 f"entries but there are {len(losses)} distillation losses: give one weight "
                 f"per loss. Received: distillation_loss_weights={distillation_loss_weights!r}."
             )
-        if isinstance(student_loss_weight, bool) or not isinstance(student_loss_weight,
-                                                                   (int, float)):
+        if not isinstance(student_loss_weight, (int, float)):
             raise ValueError(
                 "Distiller: `student_loss_weight` must be a number between 0 and 1. "
                 f"Received: {student_loss_weight!r} ({type(student_loss_weight).__name__})."
