@@ -295,6 +295,33 @@ def test_object_with_weights_and_sub_objects_keeps_both(tmp_path, capsys):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_keras_bfloat16_weights_read_exactly_and_resave_loadable(tmp_path, capsys):
+    """Keras stores bfloat16 as opaque 2-byte values (its own editor cannot save them);
+    lamina's reads them as exact float32 values and saves float32, which a bfloat16 model
+    of either library loads back unchanged."""
+    source = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="bfloat16")])
+    source.layers[0].bias.assign([0.5, -3.0])
+    path = str(tmp_path / "bf16.weights.h5")
+    source.save_weights(path)
+    expected = [np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(w, "float32")))
+                for w in source.weights]
+    editor = KerasFileEditor(path)
+    dense = editor.weights_dict["layers"]["dense"]
+    for key, value in zip(("0", "1"), expected, strict=True):
+        assert dense[key].dtype == np.float32
+        np.testing.assert_array_equal(dense[key], value)
+    editor.save(tmp_path / "out.weights.h5")
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="bfloat16")])
+    theirs.load_weights(str(tmp_path / "out.weights.h5"))
+    ours = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2, dtype="bfloat16")])
+    ours.load_weights(tmp_path / "out.weights.h5")
+    for model in (theirs, ours):
+        for weight, value in zip(model.weights, expected, strict=True):
+            got = keras.ops.convert_to_numpy(keras.ops.cast(weight.value, "float32")) \
+                if model is theirs else weight.float().detach().numpy()
+            np.testing.assert_array_equal(got, value)
+
+
 # -- compare ----------------------------------------------------------------------------
 
 

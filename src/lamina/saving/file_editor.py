@@ -22,6 +22,9 @@ Where lamina differs from Keras 3.15 (each a Keras defect, not a format differen
   keys and values are checked when added (Keras fails later, in `save`, or not at all).
 - `compare` counts each mismatching or matching weight (or missing object) once, as the
   counts are documented; Keras counts them again at every enclosing level.
+- Keras' bfloat16 weights (opaque 2-byte values) read as exact float32 arrays and save as
+  float32, which a bfloat16 variable loads unchanged; Keras' editor holds raw bytes and
+  cannot save them.
 - Paths may start with `/` (as `object_metadata`'s keys do) and file paths may be
   `pathlib.Path`s.
 """
@@ -348,7 +351,7 @@ def _read_group(group, path, where, budget, object_metadata):
     own = h5_safety.group(group, _VARS, where)
     if own is not None:
         for key in own:
-            result[key] = _read_dataset(h5_safety.dataset(own, key, where), budget, where)
+            result[key] = _read_dataset(_checked_dataset(own, key, where), budget, where)
         if result:
             object_metadata["/" + path] = {
                 name: value for name in own.attrs
@@ -364,6 +367,27 @@ def _read_group(group, path, where, budget, object_metadata):
     return result
 
 
+def _is_keras_bfloat16(group, key):
+    """Keras 3 stores a bfloat16 variable as 2-byte opaque values tagged `dtype="bfloat16"`
+    (ml_dtypes' type, which numpy and h5py do not know)."""
+    if not isinstance(group.get(key, getlink=True), h5py.HardLink):
+        return False
+    node = group[key]
+    return (isinstance(node, h5py.Dataset) and node.dtype == np.dtype("V2")
+            and h5_safety.string_attribute(node, "dtype") == "bfloat16")
+
+
+def _checked_dataset(group, key, where):
+    if _is_keras_bfloat16(group, key):
+        node = group[key]
+        # NOTE: every check of `h5_safety.dataset` but the dtype one, which refuses opaque
+        # types; the values are decoded as bfloat16 in `_read_dataset`.
+        h5_safety._check_storage(node, node.name, where)
+        h5_safety._check_bomb(node, node.name, where)
+        return node
+    return h5_safety.dataset(group, key, where)
+
+
 def _read_dataset(dataset, budget, where):
     size = h5_safety.declared_bytes(dataset)
     budget["left"] -= size
@@ -372,7 +396,13 @@ def _read_dataset(dataset, budget, where):
             f"Refusing to read {where}: its weights hold more than the limit of "
             f"{serialization.readable_bytes(budget['limit'])} (at '{dataset.name}'). Raise it "
             "with `lamina.config.set_max_load_bytes(N)` if the file is trusted.")
-    value = h5_safety.read(dataset)
+    if dataset.dtype == np.dtype("V2"):
+        # NOTE: bfloat16 is the top half of a float32, so widening is exact; the editor
+        # keeps (and saves) float32, which a bfloat16 variable casts back when loading.
+        bits = np.asarray(dataset[()]).view("<u2").astype("<u4") << 16
+        value = bits.view("<f4")
+    else:
+        value = h5_safety.read(dataset)
     return value[()] if value.ndim == 0 else value
 
 
