@@ -5,6 +5,7 @@ a generator, a PyDataset and a DataLoader; `evaluate`; `predict`; ModelCheckpoin
 CSVLogger and BackupAndRestore. Each process writes what it saw to `rank<r>.pt`.
 """
 
+import contextlib
 import os
 import warnings
 
@@ -209,4 +210,36 @@ def failure_job(rank, world, directory, port, mode):
                         callbacks=callbacks)
     torch.save({"weights": weights_of(model), "history": history.history},
                os.path.join(directory, f"resumed{rank}.pt"))
+    torch.distributed.destroy_process_group()
+
+
+def fit_adam(model_parallel=None, rows=35):
+    """Adam `fit` on `rows` samples (35: batches of 16, 16, 3, the last split 2 + 1 over
+    2 replicas), optionally under `model_parallel`: weights, history, and the weights'
+    shapes a callback sees at each batch's start."""
+    x, y = data()
+    x, y = x[:rows], y[:rows]
+    model = make_model()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    shapes = []
+
+    class Shapes(lamina.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            shapes.append([tuple(w.shape) for w in model.trainable_weights])
+
+    scope = model_parallel.scope() if model_parallel is not None else contextlib.nullcontext()
+    with scope:
+        history = model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[Shapes()])
+    return {"weights": weights_of(model), "history": history.history, "shapes": shapes}
+
+
+def hsdp_job(rank, world, directory, port):
+    """4 processes, a (2, 2) ["batch", "model"] mesh: 2 replicas, each sharding the kernels
+    over 2 processes (FSDP's hybrid mode); the last batch is split unevenly."""
+    distribution.initialize(f"127.0.0.1:{port}", world, rank, initialization_timeout=60)
+    mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map[".*kernel"] = (None, "model")
+    out = fit_adam(distribution.ModelParallel(layout_map=layout_map))
+    torch.save(out, os.path.join(directory, f"hsdp{rank}.pt"))
     torch.distributed.destroy_process_group()

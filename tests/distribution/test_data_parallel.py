@@ -20,11 +20,11 @@ import lamina.models  # noqa: F401  (imported before forking, so children need n
 WORLD = 2
 
 
-def _start(*args, function=dp_worker.run):
-    """Run `function` (`dp_worker.run`) in WORLD processes; fork (cheap: lamina is imported
-    already) unless CUDA is initialized here, which a forked child cannot use."""
+def _start(*args, function=dp_worker.run, world=WORLD):
+    """Run `function` (`dp_worker.run`) in `world` processes; fork (cheap: lamina is
+    imported already) unless CUDA is initialized here, which a forked child cannot use."""
     method = "spawn" if torch.cuda.is_initialized() else "fork"
-    mp.start_processes(function, args=(WORLD, *args), nprocs=WORLD, start_method=method)
+    mp.start_processes(function, args=(world, *args), nprocs=world, start_method=method)
 
 
 def _free_port():
@@ -173,3 +173,15 @@ def test_a_killed_process_ends_the_job_and_a_restart_resumes_from_backup(tmp_pat
 def test_a_hung_process_fails_the_others_collective_within_the_timeout(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="(?i)timed? ?out"):
         _start(str(tmp_path), _free_port(), "hang", function=dp_worker.failure_job)
+
+
+def test_model_parallel_on_a_2x2_mesh_shards_within_replicas_and_matches_one_process(
+        tmp_path):
+    _start(str(tmp_path), _free_port(), function=dp_worker.hsdp_job, world=4)
+    reference = dp_worker.fit_adam()
+    for rank in range(4):
+        result = torch.load(tmp_path / f"hsdp{rank}.pt", weights_only=False)
+        assert result["shapes"][1] == [(dp_worker.FEATURES, 4), (8,), (8, 1), (2,)]
+        _assert_weights_close(result["weights"], reference["weights"])
+        for key, values in reference["history"].items():
+            np.testing.assert_allclose(result["history"][key], values, rtol=1e-5)

@@ -146,7 +146,7 @@ class DataParallelRun:
         forward hooks on the model."""
         model = self.model
         if self._sharding is not None and self._sharding.make_plan():
-            pre, post = self._sharding.attach()
+            pre, post = self._sharding.attach(scale=lambda: self.weight * self.world)
             self._ddp = self._sharding
         else:
             self._sharding = None

@@ -6,7 +6,10 @@ hands them to `torch.distributed.fsdp.fully_shard` on that axis of the torch
 `DeviceMesh` (`Shard(dim)` placements; a mesh whose batch axis is larger than 1 gives
 HSDP: replicated over the batch axis, sharded over the other). Every other parameter is
 left to FSDP's `ignored_params` and its gradient averaged over the processes with one
-all-reduce.
+all-reduce. Gradients reaching the model's outputs are first weighed by the process's
+share of the global batch (see `attach`), so an uneven last batch averages as in one
+process (a loss a layer adds with `add_loss` inside `call` does not pass through the
+outputs: in an uneven last batch under HSDP its gradient is averaged over replicas).
 
 FSDP2 is applied to a throwaway shell module holding the model, so the model keeps its
 class (saving inside `fit` writes the model's own class name) and the shell's hooks are
@@ -119,9 +122,14 @@ class ModelSharding:
         return bool(plan)
 
     # -- attach / detach --------------------------------------------------------------------
-    def attach(self):
+    def attach(self, scale=None):
         """Shard the planned variables with `fully_shard`; returns the forward pre- and
-        post-hooks `(pre(args, kwargs), post(args, output))` to run around the model."""
+        post-hooks `(pre(args, kwargs), post(args, output))` to run around the model.
+
+        `scale()`, read after each training forward, multiplies the gradient reaching the
+        outputs (so every gradient of the data loss) before FSDP averages it over the
+        processes: the process's share of the global batch times the process count, which
+        weighs an uneven (or empty) share of a last batch as one process would."""
         from torch.distributed.fsdp import fully_shard
         from torch.distributed.tensor import Shard
 
@@ -165,9 +173,12 @@ class ModelSharding:
             output = state._post_forward(shell, args, output)
             if torch.is_grad_enabled():
                 self._queued = False
+                factor = 1.0 if scale is None else float(scale())
+                hook = (self._queue_after_backward if factor == 1.0 else
+                        lambda grad: self._queue_after_backward(grad) * factor)
                 for t in tree.flatten(output):
                     if isinstance(t, torch.Tensor) and t.requires_grad:
-                        t.register_hook(self._queue_after_backward)
+                        t.register_hook(hook)
             return output
 
         return pre, post
