@@ -108,12 +108,12 @@ class KerasFileEditor:
             if keras_archive.WEIGHTS not in members:
                 raise ValueError(f"'{path}' holds no {keras_archive.WEIGHTS!r}: there are no "
                                  "weights to edit.")
-            source, where = io.BytesIO(members[keras_archive.WEIGHTS]), (
-                f"'{path}' ({keras_archive.WEIGHTS})")
+            source, where = (io.BytesIO(members[keras_archive.WEIGHTS]),
+                             f"{path} ({keras_archive.WEIGHTS})")
         elif path.endswith(_WEIGHTS_SUFFIX):
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"No file found at '{path}'.")
-            source, where = path, f"'{path}'"
+            source, where = path, path
         else:
             raise ValueError(f"`filepath` must name a `{_KERAS_SUFFIX}` archive or a "
                              f"`{_WEIGHTS_SUFFIX}` file. Received: filepath={path}")
@@ -339,8 +339,8 @@ def _read_weights(source, where, object_metadata):
     try:
         h5file = h5py.File(source, "r")
     except OSError as error:
-        raise OSError(f"{where} is not a readable HDF5 weights file: {error}") from error
-    with h5_safety.damage_as_oserror(f"{where} is damaged"), h5file:
+        raise OSError(f"'{where}' is not a readable HDF5 weights file: {error}") from error
+    with h5_safety.damage_as_oserror(f"'{where}' is damaged"), h5file:
         return _read_group(h5file, "", where, budget, object_metadata)
 
 
@@ -393,7 +393,7 @@ def _read_dataset(dataset, budget, where):
     budget["left"] -= size
     if budget["left"] < 0:
         raise ValueError(
-            f"Refusing to read {where}: its weights hold more than the limit of "
+            f"Refusing to read '{where}': its weights hold more than the limit of "
             f"{serialization.readable_bytes(budget['limit'])} (at '{dataset.name}'). Raise it "
             "with `lamina.config.set_max_load_bytes(N)` if the file is trusted.")
     if dataset.dtype == np.dtype("V2"):
