@@ -143,6 +143,24 @@ def train_all(directory):
     out["sharded_shapes"] = shapes
     out["sharded_optimizer"] = [v.numpy() for v in model.optimizer.variables]
 
+    # Sharded and resumed from a backup (Adam's slots load whole, then are sharded), with
+    # a callback reading batch logs (the full weights are gathered after every step).
+    backup = os.path.join(directory, "sharded_backup")
+    seen = set()
+    for epochs in (2, 3):
+        model = make_model()
+        model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse")
+        callbacks = [lamina.callbacks.BackupAndRestore(backup, delete_checkpoint=epochs == 3),
+                     lamina.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs,
+                                                     model=model: (
+                         seen.add(tuple(model.trainable_weights[0].shape))))]
+        with model_parallel.scope():
+            history = model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0,
+                                callbacks=callbacks)
+    out["sharded_resumed"] = weights_of(model)
+    out["sharded_resumed_history"] = history.history
+    out["sharded_batch_end_shapes"] = seen
+
     # BackupAndRestore: an interrupted run resumes on every process.
     backup = os.path.join(directory, "backup")
     model = make_model()

@@ -102,6 +102,12 @@ def test_model_parallel_fit_shards_the_mapped_variables_and_matches_one_process(
         # Adam's slots come back whole (gathered) after fit.
         _assert_weights_close(rank_result["sharded_optimizer"],
                               reference["sharded_optimizer"])
+        # Resumed from a backup written from the gathered weights and slots.
+        assert len(rank_result["sharded_resumed_history"]["loss"]) == 1
+        np.testing.assert_allclose(rank_result["sharded_resumed_history"]["loss"],
+                                   reference["sharded_resumed_history"]["loss"], rtol=1e-5)
+        _assert_weights_close(rank_result["sharded_resumed"], reference["sharded_resumed"])
+        assert rank_result["sharded_batch_end_shapes"] == {(dp_worker.FEATURES, 8)}
 
 
 def test_model_parallel_checkpoint_is_an_ordinary_keras_file(job, reference):
