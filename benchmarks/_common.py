@@ -22,6 +22,44 @@ def interleaved(candidates, repeats=5, warmup=1):
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def first_calls(candidates):
+    """Time the first call of each callable in `candidates` (compilation included, for
+    `jit_compile=True` and `torch.compile`), in order. Returns name -> seconds."""
+    seconds = {}
+    for name, fn in candidates.items():
+        start = time.perf_counter()
+        fn()
+        seconds[name] = time.perf_counter() - start
+    return seconds
+
+
+def report_first(title, seconds):
+    print(f"\n{title}: first call (compilation included)")
+    for name, value in seconds.items():
+        print(f"  {name:<28} {value:10.2f} s")
+
+
+def compiled_torch_step(model, opt, loss_fn):
+    """The usual way to compile a hand-written PyTorch step: `torch.compile` the model
+    (forward and backward) and the optimizer's `step` (one fused update)."""
+    import torch
+
+    compiled_model = torch.compile(model)
+
+    @torch.compile(fullgraph=False)
+    def opt_step():
+        opt.step()
+
+    def step(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(compiled_model(xb), yb)
+        loss.backward()
+        opt_step()
+        return loss.detach()
+
+    return step
+
+
 def report(title, medians, baseline):
     base = medians[baseline]
     print(f"\n{title}")

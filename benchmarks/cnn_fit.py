@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import interleaved, report
+from _common import first_calls, interleaved, report, report_first
 
 import lamina
 from lamina.layers.convolutional import Conv2D
@@ -46,7 +46,7 @@ except ImportError:  # the pooling family may not be merged yet
             return (shape[0], shape[1] // p, shape[2] // p, shape[3])
 
 
-def lamina_cnn(data_format):
+def lamina_cnn(data_format, jit_compile=False):
     shape = (28, 28, 1) if data_format == "channels_last" else (1, 28, 28)
     model = lamina.Sequential([
         lamina.Input(shape),
@@ -59,7 +59,7 @@ def lamina_cnn(data_format):
         lamina.layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer=lamina.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy")
+                  loss="sparse_categorical_crossentropy", jit_compile=jit_compile)
     return model
 
 
@@ -92,6 +92,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--jit", action="store_true",
+                        help="add lamina channels_last with compile(jit_compile=True)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, pooling: {POOLING}")
 
@@ -105,15 +107,21 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
     last, first = lamina_cnn("channels_last"), lamina_cnn("channels_first")
     b = args.batch_size
-    medians = interleaved({
+    candidates = {
         "torch loop (NCHW)": lambda: torch_epoch(net, opt, tx, ty, b),
         "lamina fit channels_last": lambda: last.fit(x_last, y, batch_size=b, epochs=1,
                                                      verbose=0),
         "lamina fit channels_first": lambda: first.fit(x_first, y, batch_size=b, epochs=1,
                                                        verbose=0),
-    }, repeats=args.repeats)
-    report(f"CNN: one epoch, {args.samples} samples, batch {b}, adam", medians,
-           "torch loop (NCHW)")
+    }
+    title = f"CNN: one epoch, {args.samples} samples, batch {b}, adam"
+    if args.jit:
+        jit = lamina_cnn("channels_last", jit_compile=True)
+        candidates["lamina jit channels_last"] = lambda: jit.fit(
+            x_last, y, batch_size=b, epochs=1, verbose=0)
+        report_first(title, first_calls(candidates))
+    medians = interleaved(candidates, repeats=args.repeats)
+    report(title, medians, "torch loop (NCHW)")
 
 
 if __name__ == "__main__":

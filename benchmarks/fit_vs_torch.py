@@ -1,6 +1,6 @@
 """lamina `fit`/`predict` vs a hand-written PyTorch loop (and Keras 3 on torch, if installed).
 
-Run: python benchmarks/fit_vs_torch.py [--repeats 3] [--quick]
+Run: python benchmarks/fit_vs_torch.py [--repeats 3] [--quick] [--jit] [--torch-compile]
 Prints median times and ratios; never asserts (CI does not depend on timings).
 """
 
@@ -8,7 +8,14 @@ import argparse
 
 import numpy as np
 import torch
-from _common import interleaved, keras_or_none, report
+from _common import (
+    compiled_torch_step,
+    first_calls,
+    interleaved,
+    keras_or_none,
+    report,
+    report_first,
+)
 
 import lamina
 
@@ -54,7 +61,18 @@ def torch_epoch(model, opt, loss_fn, x, y, batch_size):
     return total
 
 
-def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras):
+def torch_compiled_epoch(step, x, y, batch_size):
+    perm = torch.randperm(x.shape[0])
+    total = torch.zeros(())
+    for start in range(0, x.shape[0], batch_size):
+        idx = perm[start:start + batch_size]
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        total += step(xb, yb) * xb.shape[0]
+    return total
+
+
+def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras, jit=False,
+              torch_compile=False):
     rng = np.random.default_rng(0)
     x = rng.random((n, sizes[0]), dtype=np.float32)
     if loss == "sparse_categorical_crossentropy":
@@ -69,12 +87,14 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras):
         lamina_loss = "mse"
     tx = torch.from_numpy(x)
 
-    model = lamina_mlp(sizes)
-    if optimizer == "adam":
-        opt = lamina.optimizers.Adam(1e-3)
-    else:
-        opt = lamina.optimizers.SGD(0.01)
-    model.compile(optimizer=opt, loss=lamina_loss)
+    def lamina_model(jit_compile=False):
+        model = lamina_mlp(sizes)
+        opt = (lamina.optimizers.Adam(1e-3) if optimizer == "adam"
+               else lamina.optimizers.SGD(0.01))
+        model.compile(optimizer=opt, loss=lamina_loss, jit_compile=jit_compile)
+        return model
+
+    model = lamina_model()
     tmodel = torch_mlp(sizes)
     copy_weights(model, tmodel)
     topt = (torch.optim.Adam(tmodel.parameters(), lr=1e-3, eps=1e-7, foreach=True)
@@ -84,6 +104,22 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras):
         "torch loop": lambda: torch_epoch(tmodel, topt, torch_loss, tx, ty, batch_size),
         "lamina fit": lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0),
     }
+    first = {}
+    if jit:
+        jit_model = lamina_model(jit_compile=True)
+        candidates["lamina fit jit_compile"] = lambda: jit_model.fit(
+            x, y, batch_size=batch_size, epochs=1, verbose=0)
+    if torch_compile:
+        cnet = torch_mlp(sizes)
+        copy_weights(model, cnet)
+        copt = (torch.optim.Adam(cnet.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+                if optimizer == "adam" else torch.optim.SGD(cnet.parameters(), lr=0.01,
+                                                            foreach=True))
+        cstep = compiled_torch_step(cnet, copt, torch_loss)
+        candidates["torch.compile loop"] = lambda: torch_compiled_epoch(cstep, tx, ty,
+                                                                        batch_size)
+    if jit or torch_compile:
+        first = first_calls(candidates)
     keras = keras_or_none() if with_keras else None
     if keras is not None:
         kmodel = lamina_mlp(sizes, api=keras)
@@ -94,8 +130,10 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras):
         candidates["keras 3 (torch) fit"] = lambda: kmodel.fit(
             x, y, batch_size=batch_size, epochs=1, verbose=0)
     medians = interleaved(candidates, repeats=repeats)
-    report(f"{name}: one epoch, {n} samples, batch {batch_size}, {optimizer}", medians,
-           "torch loop")
+    title = f"{name}: one epoch, {n} samples, batch {batch_size}, {optimizer}"
+    if first:
+        report_first(title, first)
+    report(title, medians, "torch loop")
     return medians
 
 
@@ -131,16 +169,21 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller datasets")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--only", choices=["mlp", "tiny", "predict"], default=None)
+    parser.add_argument("--jit", action="store_true",
+                        help="add lamina with compile(jit_compile=True)")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="add the hand-written loop with torch.compile")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     with_keras = not args.no_keras
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     if args.only in (None, "mlp"):
         bench_fit("MLP 784-512-256-10", [784, 512, 256, 10], 60000 // scale, 128, "adam",
-                  "sparse_categorical_crossentropy", args.repeats, with_keras)
+                  "sparse_categorical_crossentropy", args.repeats, with_keras, args.jit,
+                  args.torch_compile)
     if args.only in (None, "tiny"):
         bench_fit("tiny MLP 32-32-1", [32, 32, 1], 20000 // scale, 32, "sgd", "mse",
-                  args.repeats, with_keras)
+                  args.repeats, with_keras, args.jit, args.torch_compile)
     if args.only in (None, "predict"):
         bench_predict([784, 512, 256, 10], 60000 // scale, 1024, args.repeats, with_keras)
 

@@ -11,7 +11,7 @@ import argparse
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import interleaved, report
+from _common import first_calls, interleaved, report, report_first
 
 import lamina
 from lamina.layers.rnn import GRU, LSTM
@@ -98,7 +98,7 @@ def torch_epoch(net, opt, x, y, batch_size):
     return total
 
 
-def bench(kind, n, batch_size, repeats):
+def bench(kind, n, batch_size, repeats, jit=False):
     rng = np.random.default_rng(0)
     x = rng.integers(0, VOCAB, (n, STEPS)).astype("int64")
     y = rng.integers(0, 2, (n, 1)).astype("float32")
@@ -112,13 +112,24 @@ def bench(kind, n, batch_size, repeats):
     copy_weights(model, net, kind)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    medians = interleaved({
+    candidates = {
         "torch loop": lambda: torch_epoch(net, opt, tx, ty, batch_size),
         "lamina fit": lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0),
-    }, repeats=repeats)
-    report(f"Embedding({VOCAB}, {DIM}) -> {kind.upper()}({UNITS}) -> Dense(1): one epoch, "
-           f"{n} sequences of {STEPS}, batch {batch_size} [{embedding_name}]", medians,
-           "torch loop")
+    }
+    title = (f"Embedding({VOCAB}, {DIM}) -> {kind.upper()}({UNITS}) -> Dense(1): one "
+             f"epoch, {n} sequences of {STEPS}, batch {batch_size} [{embedding_name}]")
+    if jit:
+        jit_model = lamina.Sequential([
+            lamina.Input((STEPS,), dtype="int64"), embedding_layer()[0],
+            LSTM(UNITS) if kind == "lstm" else GRU(UNITS), lamina.layers.Dense(1)])
+        jit_model.compile(optimizer=lamina.optimizers.Adam(1e-3),
+                          loss=lamina.losses.BinaryCrossentropy(from_logits=True),
+                          jit_compile=True)
+        candidates["lamina fit jit_compile"] = lambda: jit_model.fit(
+            x, y, batch_size=batch_size, epochs=1, verbose=0)
+        report_first(title, first_calls(candidates))
+    medians = interleaved(candidates, repeats=repeats)
+    report(title, medians, "torch loop")
     return medians
 
 
@@ -127,12 +138,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 sequences")
     parser.add_argument("--only", choices=["lstm", "gru"], default=None)
+    parser.add_argument("--jit", action="store_true",
+                        help="add lamina with compile(jit_compile=True)")
     args = parser.parse_args()
     n = 2000 if args.quick else 10000
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     for kind in ("lstm", "gru"):
         if args.only in (None, kind):
-            medians = bench(kind, n, 64, args.repeats)
+            medians = bench(kind, n, 64, args.repeats, args.jit)
             print(f"  ratio lamina/torch: {medians['lamina fit'] / medians['torch loop']:.3f}")
 
 
