@@ -156,8 +156,9 @@ def layer_output(model, layer_name, role):
     if getattr(model, "outputs", None) is None or getattr(model, "inputs", None) is None:
         raise ValueError(
             f"FeatureDistillation reads the output of layer '{layer_name}' of the {role} "
-            f"model '{model.name}' ({type(model).__name__}), which is subclassed: it has no "
-            "symbolic inputs and outputs. Use a functional or Sequential model, or leave "
+            f"model '{model.name}' ({type(model).__name__}), which has no symbolic inputs and "
+            "outputs (a subclassed model, or a Sequential model built without an `Input`). "
+            "Use a functional model or a Sequential model starting with `Input`, or leave "
             f"`{role}_layer_name=None` to distill the final outputs (or use "
             "LogitsDistillation)."
         )

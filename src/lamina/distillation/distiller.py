@@ -120,7 +120,6 @@ class Distiller(Model):
         self._student_feature_extractor = _feature_extractor(student, student_names, "student")
         self._teacher_feature_names = teacher_names
         self._student_feature_names = student_names
-        self._stashed_student = None  # (final outputs, features) of the last `call`
 
         self.student_loss_tracker = metrics_module.Mean(name="student_loss")
         self.distillation_loss_tracker = metrics_module.Mean(name="distillation_loss")
@@ -133,13 +132,15 @@ class Distiller(Model):
         if extractor is None:
             return self.student(inputs, training=training, **kwargs)
         final, features = _split(extractor(inputs, training=training))
-        self._stashed_student = (final, features)
+        # NOTE: kept for `compute_loss` (which gets `final` as `y_pred`), so a training step
+        # runs the student once; set through `__dict__`: plain state, not a torch attribute.
+        self.__dict__["_stashed_student"] = (final, features)
         return final
 
     def _student_outputs(self, x, y_pred, training):
         if self._student_feature_extractor is None:
             return y_pred, {}
-        stashed, self._stashed_student = self._stashed_student, None
+        stashed = self.__dict__.pop("_stashed_student", None)
         if stashed is not None and stashed[0] is y_pred:
             return stashed[0], dict(zip(self._student_feature_names, stashed[1]))
         # `y_pred` did not come from this model's last `call` (a direct `compute_loss`).
