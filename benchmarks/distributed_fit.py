@@ -1,13 +1,14 @@
 """Data-parallel lamina `fit` vs a hand-written DDP loop, and 1 -> N process scaling.
 
-Run: python benchmarks/distributed_fit.py [--processes 2] [--repeats 3] [--quick]
+Run: python benchmarks/distributed_fit.py [--processes 2] [--repeats 3] [--quick] [--sharded]
 
 Starts the processes itself (gloo on CPU, NCCL on GPUs), each with `--threads` CPU
 threads. In the same job each process times, interleaved: lamina `fit` under
 `DataParallel`, and a plain PyTorch loop over the same MLP wrapped in
 `DistributedDataParallel` that reads the same share of each global batch. Then, in this
-process, the same two without distribution give the 1-process times. Prints medians and
-ratios; never asserts.
+process, the same two without distribution give the 1-process times. `--sharded` adds
+lamina `fit` under `ModelParallel` (kernels sharded with FSDP2) against a hand-written
+FSDP2 loop. Prints medians and ratios; never asserts.
 """
 
 import argparse
@@ -69,11 +70,39 @@ def candidates(args, rank=0, world=1):
     }
 
 
+def sharded_candidates(args, world):
+    """ModelParallel: every kernel split over a (1, world) mesh's "model" axis (FSDP2),
+    every process reading the whole batch; against a hand-written FSDP2 loop (fully_shard
+    over the same torch MLP: every parameter split along its output units)."""
+    from torch.distributed.fsdp import fully_shard
+
+    x, y, model, tmodel = make_case(args)
+    mesh = distribution.DeviceMesh((1, world), ["batch", "model"])
+    layout_map = distribution.LayoutMap(mesh)
+    layout_map[".*kernel"] = (None, "model")
+    model_parallel = distribution.ModelParallel(layout_map=layout_map)
+    fully_shard(tmodel, mesh=mesh.backend_mesh["model"])  # the usual: every parameter
+    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def lamina_fit():
+        with model_parallel.scope():
+            model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0)
+
+    return {
+        "lamina fit, sharded": lamina_fit,
+        "hand-written FSDP2 loop": lambda: torch_epochs(tmodel, topt, tx, ty,
+                                                        args.batch_size, args.epochs, 0, 1),
+    }
+
+
 def _worker(rank, world, port, args, path):
     torch.set_num_threads(args.threads)
     distribution.initialize(f"127.0.0.1:{port}", world, rank)
     distribution.set_distribution(distribution.DataParallel())
     medians = interleaved(candidates(args, rank, world), repeats=args.repeats)
+    if args.sharded:
+        medians.update(interleaved(sharded_candidates(args, world), repeats=args.repeats))
     if rank == 0:
         with open(path, "w") as f:
             json.dump(medians, f)
@@ -92,6 +121,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sharded", action="store_true",
+                        help="also time ModelParallel (FSDP2) fit vs a hand-written FSDP2 "
+                             "loop, every process reading the whole batch")
     args = parser.parse_args(argv)
     args.sizes = [64, 512, 512, 10]
     args.samples, args.batch_size, args.epochs = (8192, 256, 1) if args.quick else (32768, 256, 2)
@@ -107,8 +139,13 @@ def main(argv=None):
     n = args.processes
     report(f"{n} processes, DataParallel (MLP {args.sizes}, {args.samples} samples, global "
            f"batch {args.batch_size}, {args.epochs} epoch(s), {args.threads} thread(s) each)",
-           many, "hand-written loop")
+           {k: many[k] for k in one}, "hand-written loop")
     report("1 process", one, "hand-written loop")
+    if args.sharded:
+        report(f"{n} processes, ModelParallel, kernels sharded {n} ways (FSDP2), whole batch "
+               "in each process", {k: many[k] for k in ("lamina fit, sharded",
+                                                        "hand-written FSDP2 loop")},
+               "hand-written FSDP2 loop")
     for name in one:
         speedup = one[name] / many[name]
         print(f"  scaling 1 -> {n} processes, {name:<18} {speedup:5.2f}x speed-up "
