@@ -351,7 +351,7 @@ def _read_group(group, path, where, budget, object_metadata):
     own = h5_safety.group(group, _VARS, where)
     if own is not None:
         for key in own:
-            result[key] = _read_dataset(_checked_dataset(own, key, where), budget, where)
+            result[key] = _read_dataset(h5_safety.dataset(own, key, where), budget, where)
         if result:
             object_metadata["/" + path] = {
                 name: value for name in own.attrs
@@ -367,27 +367,6 @@ def _read_group(group, path, where, budget, object_metadata):
     return result
 
 
-def _is_keras_bfloat16(group, key):
-    """Keras 3 stores a bfloat16 variable as 2-byte opaque values tagged `dtype="bfloat16"`
-    (ml_dtypes' type, which numpy and h5py do not know)."""
-    if not isinstance(group.get(key, getlink=True), h5py.HardLink):
-        return False
-    node = group[key]
-    return (isinstance(node, h5py.Dataset) and node.dtype == np.dtype("V2")
-            and h5_safety.string_attribute(node, "dtype") == "bfloat16")
-
-
-def _checked_dataset(group, key, where):
-    if _is_keras_bfloat16(group, key):
-        node = group[key]
-        # NOTE: every check of `h5_safety.dataset` but the dtype one, which refuses opaque
-        # types; the values are decoded as bfloat16 in `_read_dataset`.
-        h5_safety._check_storage(node, node.name, where)
-        h5_safety._check_bomb(node, node.name, where)
-        return node
-    return h5_safety.dataset(group, key, where)
-
-
 def _read_dataset(dataset, budget, where):
     size = h5_safety.declared_bytes(dataset)
     budget["left"] -= size
@@ -396,13 +375,9 @@ def _read_dataset(dataset, budget, where):
             f"Refusing to read '{where}': its weights hold more than the limit of "
             f"{serialization.readable_bytes(budget['limit'])} (at '{dataset.name}'). Raise it "
             "with `lamina.config.set_max_load_bytes(N)` if the file is trusted.")
-    if dataset.dtype == np.dtype("V2"):
-        # NOTE: bfloat16 is the top half of a float32, so widening is exact; the editor
-        # keeps (and saves) float32, which a bfloat16 variable casts back when loading.
-        bits = np.asarray(dataset[()]).view("<u2").astype("<u4") << 16
-        value = bits.view("<f4")
-    else:
-        value = h5_safety.read(dataset)
+    # NOTE: Keras' bfloat16 values read as exact float32; the editor keeps (and saves)
+    # float32, which a bfloat16 variable of either library casts back when loading.
+    value = h5_safety.read(dataset)
     return value[()] if value.ndim == 0 else value
 
 

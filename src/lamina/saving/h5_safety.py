@@ -11,6 +11,11 @@ opens datasets with `dataset(...)` / `read(...)`, which refuse all of these with
 
 Keras 3 refuses external links, soft links, external storage and virtual datasets too; it
 does not check dtypes or filters.
+
+Numbers are bool, int, uint and float (up to 8 bytes) values, plus Keras 3's bfloat16:
+2-byte HDF5 opaque values (raw little-endian bfloat16 bits, the upper half of a float32)
+in a dataset with the string attribute `dtype="bfloat16"` (`is_bfloat16`). Any other
+opaque dataset (another size, no tag or another tag) is refused.
 """
 
 import contextlib
@@ -30,6 +35,7 @@ _LAYOUTS = {h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED}
 # A dataset declaring more than this many bytes must store at least 1/_MAX_EXPANSION of
 # them (Keras' shape-bomb guard); readers that know the target variable check its shape.
 BOMB_FLOOR_BYTES = 2**32
+BFLOAT16 = "bfloat16"
 MAX_EXPANSION = 1000
 
 
@@ -151,6 +157,9 @@ def _check_dtype(node, path, source):
     except (ValueError, TypeError) as error:  # e.g. a float type with a damaged layout
         raise UnsafeH5Error(f"Refusing to read {_where(source, path)}: its HDF5 datatype has "
                             f"no numpy equivalent ({error}); the file is damaged.") from error
+    if dtype.kind == "V" and not dtype.names and dtype.subdtype is None and _is_opaque(node):
+        _check_opaque(node, dtype, path, source)
+        return
     # NOTE: torch has no float128 (numpy's longdouble), so a float must be 2, 4 or 8 bytes.
     if dtype.kind not in "biuf" or dtype.kind == "f" and dtype.itemsize > 8 or dtype.names or \
             dtype.subdtype or (
@@ -160,6 +169,34 @@ def _check_dtype(node, path, source):
             f"Refusing to read {_where(source, path)}: expected a numeric array, found "
             f"dtype {_dtype_name(dtype)}."
         )
+
+
+def _check_opaque(node, dtype, path, source):
+    """Opaque values are data only as Keras' bfloat16 (see `is_bfloat16`)."""
+    tag = string_attribute(node, "dtype")
+    if tag == BFLOAT16 and dtype.itemsize == 2:
+        return
+    if tag == BFLOAT16:
+        problem = (f"it is tagged dtype='{BFLOAT16}' but holds {dtype.itemsize}-byte opaque "
+                   "values")
+    else:
+        tagged = "no 'dtype' tag" if tag is None and "dtype" not in node.attrs else (
+            f"the tag dtype={tag!r}" if tag is not None else "a non-string 'dtype' attribute")
+        problem = f"it holds {dtype.itemsize}-byte opaque values with {tagged}"
+    raise UnsafeH5Error(
+        f"Refusing to read {_where(source, path)}: {problem}. The only opaque values read "
+        f"are Keras' bfloat16 weights: 2-byte values tagged dtype='{BFLOAT16}'.")
+
+
+def is_bfloat16(node):
+    """Whether the dataset `node` holds Keras 3's bfloat16 storage: 2-byte HDF5 opaque values
+    with the string attribute `dtype="bfloat16"` (numpy and h5py have no bfloat16)."""
+    return (_is_opaque(node) and node.dtype.itemsize == 2
+            and string_attribute(node, "dtype") == BFLOAT16)
+
+
+def _is_opaque(node):
+    return node.id.get_type().get_class() == h5py.h5t.OPAQUE
 
 
 def _dtype_name(dtype):
@@ -195,11 +232,39 @@ def string_attribute(node, name):
 
 
 def read(node):
-    """The checked dataset's values as a numpy array (a 0-d array for scalars)."""
+    """The checked dataset's values as a numpy array (a 0-d array for scalars); Keras'
+    bfloat16 values widened to float32, which holds each of them exactly."""
+    if is_bfloat16(node):
+        return (read_bfloat16_bits(node).astype("<u4") << 16).view("<f4")
     return np.asarray(node[()])
 
 
-__all__ = ["UnsafeH5Error", "dataset", "declared_bytes", "group", "read", "string_attribute"]
+def read_bfloat16_bits(node):
+    """The raw bits of a checked `is_bfloat16` dataset, as a writable uint16 array of its
+    shape (torch: `torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16)`)."""
+    if not is_bfloat16(node):
+        raise ValueError(f"'{node.name}' does not hold Keras' bfloat16 values (2-byte opaque "
+                         f"values tagged dtype='{BFLOAT16}'); found dtype {node.dtype}.")
+    raw = np.ascontiguousarray(node[()])
+    return np.frombuffer(bytearray(raw.tobytes()), dtype="<u2").reshape(node.shape)
+
+
+def bfloat16_dataset(group, key, bits):
+    """Write `bits` (uint16 or int16 bfloat16 bit patterns) as the dataset `group[key]` in
+    Keras 3's layout: 2-byte opaque values tagged `dtype="bfloat16"`. Returns the dataset.
+
+    `group` may be anything with h5py's `create_dataset(key, data=...)`."""
+    bits = np.asarray(bits)
+    if bits.dtype.itemsize != 2 or bits.dtype.kind not in "iu":
+        raise TypeError(f"bfloat16 bits must be a 2-byte integer array; received {bits.dtype}.")
+    data = np.array(bits, dtype="<u2", order="C").view("V2")
+    dataset = group.create_dataset(key, data=data)
+    dataset.attrs["dtype"] = BFLOAT16
+    return dataset
+
+
+__all__ = ["BFLOAT16", "UnsafeH5Error", "bfloat16_dataset", "dataset", "declared_bytes",
+           "group", "is_bfloat16", "read", "read_bfloat16_bits", "string_attribute"]
 
 
 @contextlib.contextmanager

@@ -124,6 +124,20 @@ def own_variables(obj):
     return list(getattr(obj, "variables", []))
 
 
+class Bfloat16Values(torch.Tensor):
+    """A bfloat16 tensor read from a weights file (Keras' 2-byte opaque storage, bit for
+    bit). numpy has no bfloat16, so `np.array(value)` gives its float32 values, which hold
+    each bfloat16 exactly: loaders written for Keras' stores (`np.array(store["0"])`) work.
+
+    Operations on it give plain tensors."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    def __array__(self, dtype=None, copy=None):
+        value = self.as_subclass(torch.Tensor).float().numpy()
+        return value if dtype is None else value.astype(dtype, copy=False)
+
+
 class H5Store:
     """The `vars` group of one object: a dict of arrays keyed `"0"`, `"1"`, ...
 
@@ -140,11 +154,18 @@ class H5Store:
         if isinstance(value, torch.Tensor):
             value = value.detach()
             if value.dtype == torch.bfloat16:
-                dataset = self.group.create_dataset(key, data=value.float().cpu().numpy())
-                dataset.attrs["dtype"] = "bfloat16"
+                # NOTE: Keras 3's layout (2-byte opaque values tagged dtype="bfloat16");
+                # Keras cannot read float32 values under that tag.
+                bits = value.cpu().contiguous().view(torch.int16).numpy()
+                h5_safety.bfloat16_dataset(self.group, key, bits)
                 return
             value = value.cpu().numpy()
-        self.group.create_dataset(key, data=np.asarray(value))
+        value = np.asarray(value)
+        if value.dtype.name == h5_safety.BFLOAT16 and value.dtype.itemsize == 2:
+            # ml_dtypes' bfloat16 (a Keras-style override may store one)
+            h5_safety.bfloat16_dataset(self.group, key, value.view(np.uint16))
+            return
+        self.group.create_dataset(key, data=value)
 
     def _dataset(self, key):
         """The checked dataset `key`, not yet read; KeyError when absent."""
@@ -165,11 +186,14 @@ class H5Store:
                 f"{self.shapes}). The file was saved from a different architecture; pass "
                 "`skip_mismatch=True` to skip such layers."
             )
+        if h5_safety.is_bfloat16(dataset):
+            bits = h5_safety.read_bfloat16_bits(dataset)
+            return torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16).as_subclass(
+                Bfloat16Values)
         value = h5_safety.read(dataset)
-        if h5_safety.string_attribute(dataset, "dtype") == "bfloat16":
-            # NOTE: stored as float32, which holds every bfloat16 value exactly; numpy has
-            # no bfloat16, so the variable's own assign casts (a torch bfloat16 tensor
-            # would break `np.array(store[key])` in loaders).
+        if h5_safety.string_attribute(dataset, "dtype") == h5_safety.BFLOAT16:
+            # NOTE: earlier lamina wrote bfloat16 as float32 values under this tag (each
+            # value exact; Keras cannot read them); the variable's own assign casts back.
             return np.asarray(value, dtype=np.float32)
         return value
 
