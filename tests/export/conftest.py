@@ -14,15 +14,21 @@ from lamina import layers
 
 
 def image_model():
-    """Preprocessing, conv, normalization, pooling, regularization, Dense."""
+    """Preprocessing (Normalization, Rescaling, Resizing, CenterCrop), convolutions
+    (plain, depthwise, transposed, separable), batch/group normalization, padding,
+    pooling, Dropout, Dense."""
     inputs = lamina.Input((10, 10, 3), name="image")
     x = layers.Normalization(mean=[0.5, 0.4, 0.3], variance=[0.1, 0.2, 0.3])(inputs)
     x = layers.Rescaling(2.0, offset=-0.5)(x)
+    x = layers.Resizing(12, 12)(x)
     x = layers.CenterCrop(8, 8)(x)
     x = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
     x = layers.BatchNormalization()(x)
     x = layers.DepthwiseConv2D(3)(x)
     x = layers.MaxPooling2D()(x)
+    x = layers.Conv2DTranspose(4, 2, strides=2)(x)
+    x = layers.GroupNormalization(groups=2)(x)
+    x = layers.ZeroPadding2D(1)(x)
     x = layers.SeparableConv2D(4, 2, padding="same")(x)
     x = layers.AveragePooling2D(2)(x)
     x = layers.Dropout(0.5)(x)
@@ -34,11 +40,13 @@ def image_model():
 
 
 def sequence_model():
-    """Embedding with `mask_zero`, masked LSTM and GRU, masked pooling."""
+    """Embedding with `mask_zero`; masked LSTM, bidirectional GRU, dot-product attention
+    and pooling."""
     inputs = lamina.Input((5,), dtype="int32", name="tokens")
     x = layers.Embedding(12, 6, mask_zero=True)(inputs)
     x = layers.LSTM(5, return_sequences=True)(x)
-    x = layers.GRU(4, return_sequences=True)(x)
+    x = layers.Bidirectional(layers.GRU(2, return_sequences=True))(x)
+    x = layers.Attention()([x, x])
     x = layers.GlobalAveragePooling1D()(x)
     outputs = layers.Dense(2, name="logits")(x)
     return lamina.Model(inputs, outputs)
@@ -63,6 +71,8 @@ def _inputs_for(kind, batch=5, seed=0):
     rng = np.random.default_rng(seed)
     if kind == "image":
         return rng.random((batch, 10, 10, 3), dtype=np.float32)
+    if kind == "tabular":
+        return rng.standard_normal((batch, 3), dtype=np.float32) * 1.5
     if kind == "sequence":
         tokens = rng.integers(1, 12, size=(batch, 5)).astype("int32")
         tokens[1, 3:] = 0
@@ -82,7 +92,18 @@ def _randomize_statistics(model):
             layer.moving_variance.assign(rng.uniform(0.5, 2.0, size).astype("float32"))
 
 
-ZOO = {"image": image_model, "sequence": sequence_model, "attention": attention_model}
+def tabular_model():
+    """Numeric preprocessing: Discretization into bins, then Dense. (ExecuTorch has no
+    kernel for the bucketize op: that export names the layer instead.)"""
+    inputs = lamina.Input((3,), name="features")
+    bins = layers.Discretization(bin_boundaries=[-1.0, 0.0, 1.0], output_mode="int")(inputs)
+    x = layers.Concatenate()([inputs, layers.Rescaling(1 / 3)(bins)])
+    outputs = layers.Dense(2, name="scores")(x)
+    return lamina.Model(inputs, outputs)
+
+
+ZOO = {"image": image_model, "sequence": sequence_model, "attention": attention_model,
+       "tabular": tabular_model}
 
 
 EXTENSIONS = {"onnx": "onnx", "torch": "pt2", "executorch": "pte"}

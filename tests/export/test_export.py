@@ -2,7 +2,7 @@
 
 Each zoo model (tests/export/conftest.py) is exported once per format; onnxruntime,
 `torch.export.load` (also in a process where lamina cannot be imported) and the
-ExecuTorch runtime then run it at a batch size other than the traced one.
+ExecuTorch runtime then run it at a batch size other than the traced one, at atol 1e-5.
 """
 
 import json
@@ -17,7 +17,7 @@ import torch
 onnxruntime = pytest.importorskip("onnxruntime")
 
 ATOL = 1e-5
-KINDS = ["attention", "image", "sequence"]
+KINDS = ["attention", "image", "sequence", "tabular"]
 
 
 def _expected(model, inputs):
@@ -79,10 +79,26 @@ def test_torch_artifact_loads_and_runs_where_lamina_cannot_be_imported(
     np.testing.assert_allclose(result, expected, atol=ATOL, rtol=0)
 
 
+# NOTE: not "sequence": ExecuTorch 1.5.1 runs a masked RNN's program only at the trace batch
+# size (set_inputs fails: "resize a bounded tensor with a maximum capacity of 10 elements");
+# unmasked RNNs run at any batch. Not "tabular": see the next test.
+@pytest.mark.parametrize("kind", ["attention", "image"])
 def test_executorch_artifact_matches_lamina_in_the_executorch_runtime(zoo_models, zoo_artifact,
-                                                                      zoo_inputs):
+                                                                      zoo_inputs, kind):
     runtime = pytest.importorskip("executorch.runtime")
-    _, tensors, expected = _expected(zoo_models["image"], zoo_inputs("image"))
-    program = runtime.Runtime.get().load_program(zoo_artifact("image", "executorch"))
-    (result,) = program.load_method("forward").execute([tensors])
+    _, tensors, expected = _expected(zoo_models[kind], zoo_inputs(kind))
+    program = runtime.Runtime.get().load_program(zoo_artifact(kind, "executorch"))
+    # The runtime takes the inputs flat, in the order torch's pytree flattens them.
+    flat = torch.utils._pytree.tree_leaves(tensors)
+    (result,) = program.load_method("forward").execute(flat)
     np.testing.assert_allclose(result.numpy(), expected, atol=ATOL, rtol=0)
+
+
+def test_executorch_names_the_layer_whose_op_it_has_no_kernel_for(zoo_models, tmp_path):
+    pytest.importorskip("executorch.runtime")
+    with pytest.raises(RuntimeError, match=r"Could not convert the traced model to ExecuTorch "
+                                           r"in layer 'discretization' \(Discretization\): "
+                                           r"no ExecuTorch translation for the op "
+                                           r"aten\.bucketize"):
+        zoo_models["tabular"].export(str(tmp_path / "m.pte"), format="executorch")
+    assert not (tmp_path / "m.pte").exists()

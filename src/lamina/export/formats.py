@@ -160,8 +160,12 @@ def write_executorch(program, filepath, backend="xnnpack"):
             )
 
             partitioners.append(XnnpackPartitioner())
-        lowered = to_edge_transform_and_lower(program, partitioner=partitioners)
-        buffer = lowered.to_executorch().buffer
+        try:
+            lowered = to_edge_transform_and_lower(program, partitioner=partitioners)
+            buffer = lowered.to_executorch().buffer
+        except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
+            raise RuntimeError(
+                tracing.conversion_failure(error, program, "ExecuTorch")) from error
     write_bytes(filepath, buffer)
 
 
