@@ -158,3 +158,29 @@ def test_jit_compile_auto_and_false_stay_eager():
         assert not compiled_step.compiles_whole_step(model)
     model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=1, verbose=0)
     assert GRAPHS == [] and torch.compiler.is_compiling() is False
+
+
+def test_dropout_and_activity_losses_train_as_eagerly():
+    def run(jit_compile):
+        lamina.utils.set_random_seed(3)
+        model = lamina.Sequential([
+            lamina.Input((6,)),
+            lamina.layers.Dense(8, activation="relu", activity_regularizer="l2"),
+            lamina.layers.Dropout(0.5),
+            lamina.layers.Dense(2),
+        ])
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+        x, y, _ = data(64)
+        return model, model.fit(x, y, epochs=2, batch_size=16, shuffle=False,
+                                verbose=0).history
+
+    assert_same_training(run(False), run(True))
+    assert len(GRAPHS) == 1  # every batch has 16 rows
+
+
+def test_host_side_optimizer_schedules_keep_the_eager_step():
+    for optimizer in (lamina.optimizers.SGD(gradient_accumulation_steps=2),
+                      lamina.optimizers.Adam(use_ema=True)):
+        model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=True)
+        assert not compiled_step.compiles_whole_step(model)

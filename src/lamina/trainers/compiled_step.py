@@ -65,7 +65,7 @@ def train_function(model):
     return _CompiledTrainFunction(model)
 
 
-def _train_step_body(model, trainable, loss_sources, x, y, sample_weight):
+def _train_step_body(model, trainable, layers, loss_sources, x, y, sample_weight):
     """Keras' `train_step` without the Python around it: what Dynamo traces."""
     y_pred = model(x)
     if loss_sources is None:  # an overridden `compute_loss`
@@ -74,6 +74,8 @@ def _train_step_body(model, trainable, loss_sources, x, y, sample_weight):
     else:
         loss = _total_loss(model, loss_sources, y, y_pred, sample_weight)
     step_functions.track_loss(model, loss, x)
+    # NOTE: a graph cannot hand out a tensor whose graph `autograd.grad` consumes
+    _detach_layer_losses(layers)
     if model._compile_metrics is not None:
         # NOTE: before the gradients: `autograd.grad` frees the graph `y_pred` hangs on.
         model._compile_metrics.update_state(y, y_pred.detach(), sample_weight)
@@ -123,6 +125,17 @@ def _same_sources(a, b):
         [item for pair in a[1] for item in pair], [item for pair in b[1] for item in pair])
 
 
+def _detach_layer_losses(layers):
+    """Detach the losses layers added in this step (`add_loss`, activity regularizers),
+    which they keep until their next call: out of a graph, as a graph's outputs, and
+    after an eager step, as inputs of the next trace (where a tensor that is not a leaf
+    makes Dynamo warn about its `.grad`)."""
+    for layer in layers:
+        losses = layer._losses
+        if losses:
+            losses[:] = [loss.detach() for loss in losses]
+
+
 def _own_copy(function):
     """`function` with a code object of its own. NOTE: Dynamo keeps compiled graphs per
     code object and gives up after `recompile_limit` (8) of them; every model's step
@@ -158,6 +171,7 @@ class _CompiledTrainFunction:
         self.failed = False
         self.trainable = None
         self.loss_sources = None
+        self.layers = ()
         self.compiled = None
 
     def _refresh(self, trainable):
@@ -171,9 +185,12 @@ class _CompiledTrainFunction:
             return False
         self.loss_sources = sources
         model = self.model
+        self.layers = list(model._flatten_layers(include_self=True))
+
+        layers = self.layers
 
         def step(x, y, sample_weight):
-            _train_step_body(model, trainable, sources, x, y, sample_weight)
+            _train_step_body(model, trainable, layers, sources, x, y, sample_weight)
 
         _register_polyfills()
         self.compiled = torch.compile(_own_copy(step), backend=step_functions.JIT_BACKEND)
@@ -194,6 +211,7 @@ class _CompiledTrainFunction:
             # to warm what the optimizer caches per list of weights (its plan, its slot
             # lists): filled inside the trace, they would fail the graph's guards.
             logs = self._eager(batches[:1])
+            _detach_layer_losses(self.layers)
             batches = batches[1:]
             if not batches:
                 return logs
