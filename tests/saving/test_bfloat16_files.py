@@ -127,6 +127,7 @@ def test_lamina_bfloat16_file_loads_in_keras_bit_identical(tmp_path, suffix):
         theirs = trained(keras, "bfloat16")
         theirs.load_weights(str(path))
     assert_same_variables(ours.weights, theirs.weights)
+    assert_same_variables(ours.optimizer.variables, theirs.optimizer.variables)
     assert_same_predictions(ours, theirs)
 
 
