@@ -145,13 +145,15 @@ class _ValueDependent(layers.Layer):
         return input_shape
 
 
-def test_untraceable_layer_is_named_in_the_error(tmp_path):
+def test_untraceable_layer_is_named_in_the_error(tmp_path, capfd):
     model = lamina.Sequential([lamina.Input((4,)), layers.Dense(4),
                                _ValueDependent(name="gate"), layers.Dense(2)])
     with pytest.raises(RuntimeError, match=r"(?s)Could not export in layer 'gate' "
                                            r"\(_ValueDependent\).*no Python decisions") as info:
         model.export(str(tmp_path / "m.pt2"), format="torch")
     assert info.value.__cause__ is not None  # torch's own error stays attached
+    assert "def forward" in info.value.__cause__.partial_fx_graph  # with its partial graph,
+    assert "def forward" not in capfd.readouterr().err  # which torch no longer prints
     assert not (tmp_path / "m.pt2").exists()
 
 

@@ -7,8 +7,10 @@ in eval mode), on sample tensors whose free dimensions are traced symbolically.
 
 import contextlib
 import inspect
+import io
 import logging
 import re
+import sys
 import warnings
 
 import torch
@@ -73,7 +75,7 @@ def trace(fn, signature, resources, export_kwargs=None, name="serve", max_batch_
         export_kwargs["dynamic_shapes"] = signatures.dynamic_shapes(
             signature, torch.export.Dim("batch", max=max_batch_size))
     module = _Endpoint(fn, resources)
-    with _inference_mode(resources), quiet_torch_exporter():
+    with _inference_mode(resources), quiet_torch_exporter(), _without_graph_dumps():
         try:
             program = torch.export.export(module, args, **export_kwargs)
         except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
@@ -143,6 +145,30 @@ def quiet_torch_exporter():
     finally:
         for logger, notice in filters:
             logger.removeFilter(notice)
+
+
+@contextlib.contextmanager
+def _without_graph_dumps():
+    """torch.export prints the partial graph of a data-dependent failure to stderr (once
+    per nested wrapper) before raising; lamina's error names the layer instead, and the
+    graph stays on torch's error (`error.__cause__.partial_fx_graph`). Anything else
+    written to stderr meanwhile is passed on."""
+    captured = io.StringIO()
+    error = None
+    try:
+        with contextlib.redirect_stderr(captured):
+            yield
+    except BaseException as raised:
+        error = raised
+        raise
+    finally:
+        text = captured.getvalue()
+        cause = getattr(error, "__cause__", None)
+        graph = getattr(cause, "partial_fx_graph", None)
+        if graph:
+            text = text.replace(str(graph) + "\n", "")
+        if text:
+            sys.stderr.write(text)
 
 
 @contextlib.contextmanager
