@@ -35,8 +35,10 @@ _LAYOUTS = {h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED}
 # A dataset declaring more than this many bytes must store at least 1/_MAX_EXPANSION of
 # them (Keras' shape-bomb guard); readers that know the target variable check its shape.
 BOMB_FLOOR_BYTES = 2**32
-BFLOAT16 = "bfloat16"
 MAX_EXPANSION = 1000
+
+# The `dtype` attribute Keras 3 puts on a dataset of 2-byte opaque bfloat16 values.
+BFLOAT16 = "bfloat16"
 
 
 class UnsafeH5Error(ValueError):
@@ -245,8 +247,10 @@ def read_bfloat16_bits(node):
     if not is_bfloat16(node):
         raise ValueError(f"'{node.name}' does not hold Keras' bfloat16 values (2-byte opaque "
                          f"values tagged dtype='{BFLOAT16}'); found dtype {node.dtype}.")
-    raw = np.ascontiguousarray(node[()])
-    return np.frombuffer(bytearray(raw.tobytes()), dtype="<u2").reshape(node.shape)
+    raw = np.asarray(node[()])  # a fresh, writable array (np.void for a scalar)
+    if not raw.flags.c_contiguous or not raw.flags.writeable:
+        raw = raw.copy(order="C")
+    return raw.view("<u2").reshape(node.shape)
 
 
 def bfloat16_dataset(group, key, bits):
