@@ -9,16 +9,27 @@ inference) and applies it to the images, masks and boxes alike, so they stay ali
 Random members hold a `SeedGenerator` as `self.generator`; seeded draws follow Keras'
 scheme, so on the same device a layer seeded like its Keras twin draws the same
 transformation.
+
+In a `torch.utils.data.DataLoader` worker a layer reseeds its generators (and its
+sublayers') once per worker from the worker's seed (`get_worker_info().seed`, which the
+DataLoader draws afresh for each epoch's workers from the main process' torch RNG), as
+torch reseeds its own RNG there: forked workers would otherwise hold copies of one state
+and repeat each other's (and each epoch's) augmentations. A seeded layer stays
+reproducible under `torch.manual_seed`, like the DataLoader itself.
 """
 
 import numbers
+import os
 
+import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 from lamina import ops
 from lamina.backend.config import standardize_data_format
 from lamina.backend.convert import convert_to_tensor
 from lamina.layers.layer import Layer
+from lamina.layers.layer_state import held_seed_generators
 from lamina.random.seed_generator import SeedGenerator, torch_generator
 
 
@@ -125,6 +136,11 @@ class BaseImagePreprocessingLayer(Layer):
         return boxes
 
     # -- call ------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        if get_worker_info() is not None:
+            reseed_for_worker(self)
+        return super().forward(*args, **kwargs)
+
     def call(self, data, training=True):
         if isinstance(data, dict):
             return self._call_on_dict(data, training)
@@ -183,6 +199,25 @@ class BaseImagePreprocessingLayer(Layer):
         if self.bounding_box_format is not None:
             config["bounding_box_format"] = self.bounding_box_format
         return config
+
+
+def reseed_for_worker(layer):
+    """In a DataLoader worker, give every `SeedGenerator` of `layer` and its sublayers a
+    seed mixed from its own and the worker's, once per worker process (see the module
+    docstring). The new state is a fresh tensor: a spawned worker may receive the
+    parent's state in shared memory, which other workers would then race on."""
+    info = get_worker_info()
+    token = (os.getpid(), info.seed)
+    if layer.__dict__.get("_worker_token") == token:
+        return
+    for module in layer.modules():
+        for generator in held_seed_generators(module):
+            mixed = np.random.SeedSequence([generator.seed & 0xFFFFFFFF,
+                                            info.seed & 0xFFFFFFFFFFFFFFFF])
+            seed = int(mixed.generate_state(1)[0] & 0x7FFFFFFF)
+            generator.state.data = torch.tensor([seed, 0], dtype=torch.int32)
+            generator._attach_host_view()
+        module.__dict__["_worker_token"] = token
 
 
 def _is_number(value):
