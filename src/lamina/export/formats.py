@@ -9,6 +9,7 @@
 
 import io
 import os
+import re
 import warnings
 
 import torch
@@ -128,11 +129,35 @@ def write_onnx(program, filepath, input_names, output_names=None, opset_version=
                 opset_version=opset_version, verbose=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
         raise RuntimeError(tracing.conversion_failure(error, program, "ONNX")) from error
+    _name_batch_axis(onnx_program.model)
     size = sum(t.numel() * t.element_size() for t in program.state_dict.values())
     if size > _ONNX_SINGLE_FILE_LIMIT:
         onnx_program.save(filepath, external_data=True)
         return
     write_bytes(filepath, onnx_program.model_proto.SerializeToString())
+
+
+def _name_batch_axis(model, name="batch"):
+    """Call the inputs' shared dynamic batch axis `name` in the ONNX graph (torch names it
+    after an internal symbol, e.g. `s33`), in every value's shape that uses it."""
+    import onnx_ir as ir
+
+    symbols = {str(v.shape[0]) for v in model.graph.inputs
+               if v.shape is not None and v.shape.rank() and
+               isinstance(v.shape[0], ir.SymbolicDim) and v.shape[0].value}
+    if len(symbols) != 1:
+        return
+    pattern = re.compile(rf"\b{re.escape(symbols.pop())}\b")
+    values = [*model.graph.inputs, *model.graph.outputs,
+              *(out for node in model.graph.all_nodes() for out in node.outputs)]
+    for value in values:
+        if value.shape is None or not any(
+                isinstance(d, ir.SymbolicDim) and d.value and pattern.search(d.value)
+                for d in value.shape):
+            continue
+        value.shape = ir.Shape([
+            ir.SymbolicDim(pattern.sub(name, d.value))
+            if isinstance(d, ir.SymbolicDim) and d.value else d for d in value.shape])
 
 
 def write_executorch(program, filepath, backend="xnnpack"):
