@@ -172,6 +172,10 @@ def write_executorch(program, filepath, backend="xnnpack"):
         warnings.filterwarnings("ignore", r"The \.grad attribute of a Tensor that is not a leaf",
                                 UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
+        # The folded weights (below) are detached by torch.export when ExecuTorch unlifts
+        # them, as it says: they are constants in the `.pte` file anyway.
+        warnings.filterwarnings("ignore", r"A model attribute `_prop_tensor_constant\d*` "
+                                "requires gradient", UserWarning)
         try:
             from executorch.exir import to_edge_transform_and_lower
         except ImportError as error:
@@ -185,9 +189,18 @@ def write_executorch(program, filepath, backend="xnnpack"):
             )
 
             partitioners.append(XnnpackPartitioner())
+        from executorch.exir.passes.constant_prop_pass import constant_prop_pass
+
         try:
-            lowered = to_edge_transform_and_lower(program, partitioner=partitioners)
-            buffer = lowered.to_executorch().buffer
+            # NOTE: lamina keeps kernels in Keras' layout and permutes them in the graph;
+            # XNNPACK takes a conv only when its weight is a constant, so computations on
+            # weights alone are folded first (about 50x faster convs than the portable
+            # kernels). On a copy: the pass edits its program, and `program` may be written
+            # again (ExportArchive).
+            with torch.no_grad():
+                folded = constant_prop_pass(program.run_decompositions({}))
+                lowered = to_edge_transform_and_lower(folded, partitioner=partitioners)
+                buffer = lowered.to_executorch().buffer
         except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
             raise RuntimeError(
                 tracing.conversion_failure(error, program, "ExecuTorch")) from error
