@@ -23,7 +23,7 @@ from lamina.trainers.data.data_utils import (
     unpack_validation_data,
     unpack_x_y_sample_weight,
 )
-from lamina.trainers.data.epoch_iterator import EpochIterator
+from lamina.trainers.data.epoch_iterator import EpochIterator, lone_array_batch
 from lamina.trainers.logs import MetricLogs, materialize_logs
 from lamina.variables import trainable_state_version
 
@@ -442,10 +442,17 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Model outputs for a single batch, as numpy arrays."""
-        batch = EpochIterator(x=x, batch_size=batch_size_of(x)).single_batch()
+        # NOTE: a lone array (the usual case) becomes its batch directly: the adapter and
+        # iterator cost more than a small model's forward.
+        batch = lone_array_batch(x)
+        if batch is None:
+            batch = EpochIterator(x=x, batch_size=batch_size_of(x)).single_batch()
         mode = self.training
         out = self.make_predict_function()((batch,))[0]
-        step_functions.restore_mode(self, mode)
+        if self.training is not mode:
+            step_functions.restore_mode(self, mode)
+        if out.__class__ is torch.Tensor:
+            return _to_numpy(out)
         return tree.map_structure(_to_numpy, out)
 
     def get_compile_config(self):

@@ -55,6 +55,30 @@ def _stream_kind(x):
     return None
 
 
+def lone_array_batch(x, device=None):
+    """The batch `EpochIterator(x, batch_size=len(x)).single_batch()` gives for `x` a lone
+    numeric numpy array or torch tensor with at least one sample (what `predict_on_batch`
+    is usually given), built without an adapter; None for anything else, which takes the
+    full path (and its errors).
+
+    >>> lone_array_batch(np.ones((2, 3)), device="cpu").dtype
+    torch.float32
+    """
+    if x.__class__ is np.ndarray:
+        if x.ndim == 0 or x.shape[0] == 0 or x.dtype.kind not in "biuf":
+            return None
+    elif x.__class__ is torch.Tensor:
+        if x.ndim == 0 or x.shape[0] == 0:
+            return None
+    else:
+        return None
+    batch = data_utils.as_tensor(x, "x")
+    device = torch.device(device) if device is not None else config.get_device()
+    if batch.device != device:
+        batch = batch.to(device, non_blocking=True)
+    return batch
+
+
 class EpochIterator:
     """Yields `(step, data)` batches on the target device, epoch by epoch; `data` is what
     Keras passes to `train_step`: `(x, y)`, `(x, y, sample_weight)` or `x` (see `_finish`).
