@@ -184,3 +184,12 @@ def test_host_side_optimizer_schedules_keep_the_eager_step():
         model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
         model.compile(optimizer=optimizer, loss="mse", jit_compile=True)
         assert not compiled_step.compiles_whole_step(model)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_autograd_ops_are_traced_only_inside_the_step(monkeypatch, direct):
+    if not direct:  # a torch without the per-option ContextVar: config.patch instead
+        monkeypatch.setattr(compiled_step, "_OVERRIDE", [None])
+    with compiled_step._TracingAutogradOps():
+        assert torch._dynamo.config.trace_autograd_ops is True
+    assert torch._dynamo.config.trace_autograd_ops is False
