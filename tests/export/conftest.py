@@ -130,7 +130,9 @@ def zoo_artifact(zoo_models, tmp_path_factory):
     def get(kind, format):
         if (kind, format) not in cache:
             path = str(folder / f"{kind}.{EXTENSIONS[format]}")
-            zoo_models[kind].export(path, format=format, verbose=False)
+            # NOTE: ExecuTorch takes conv programs up to a batch of 15 (test_export.py).
+            options = {"max_batch_size": 8} if format == "executorch" else {}
+            zoo_models[kind].export(path, format=format, verbose=False, **options)
             cache[kind, format] = path
         return cache[kind, format]
 

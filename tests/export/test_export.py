@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
+from lamina import layers
+
 onnxruntime = pytest.importorskip("onnxruntime")
 
 ATOL = 1e-5
@@ -78,9 +81,9 @@ def test_torch_artifact_loads_and_runs_where_lamina_cannot_be_imported(
     np.testing.assert_allclose(result, expected, atol=ATOL, rtol=0)
 
 
-# NOTE: not "sequence": ExecuTorch 1.5.1 runs a masked RNN's program only at the trace batch
-# size (set_inputs fails: "resize a bounded tensor with a maximum capacity of 10 elements");
-# unmasked RNNs run at any batch. Not "tabular": see the next test.
+# NOTE: not "sequence": ExecuTorch 1.5.1's lowering pins a masked RNN's batch axis to the
+# trace size, 2 (its argument validator guards on it; model.export warns); unmasked RNNs
+# run at any batch. Not "tabular": see test_executorch_names_the_layer_...
 @pytest.mark.parametrize("kind", ["attention", "image"])
 def test_executorch_artifact_matches_lamina_in_the_executorch_runtime(zoo_models, zoo_artifact,
                                                                       zoo_inputs, kind):
@@ -91,6 +94,22 @@ def test_executorch_artifact_matches_lamina_in_the_executorch_runtime(zoo_models
     flat = torch.utils._pytree.tree_leaves(tensors)
     (result,) = program.load_method("forward").execute(flat)
     np.testing.assert_allclose(result.numpy(), expected, atol=ATOL, rtol=0)
+
+
+def test_executorch_says_when_its_lowering_narrows_the_batch_axis(tmp_path):
+    # torch 2.13's conv shape function guards on `batch < 16` while ExecuTorch lowers: the
+    # program takes at most 15 samples, whatever `max_batch_size` asked for.
+    runtime = pytest.importorskip("executorch.runtime")
+    inputs = lamina.Input((6, 6, 1))
+    model = lamina.Model(inputs, layers.Conv2D(2, 3)(inputs))
+    with pytest.warns(UserWarning, match=r"accepts batches of at most 15 samples, not 32"):
+        model.export(str(tmp_path / "m.pte"), format="executorch", verbose=False)
+    method = runtime.Runtime.get().load_program(str(tmp_path / "m.pte")).load_method("forward")
+    x = torch.randn(15, 6, 6, 1)
+    np.testing.assert_allclose(method.execute([x])[0].numpy(), model(x).detach().numpy(),
+                               atol=ATOL, rtol=0)
+    with pytest.raises(RuntimeError, match="set_inputs"):
+        method.execute([torch.randn(16, 6, 6, 1)])
 
 
 def test_executorch_names_the_layer_whose_op_it_has_no_kernel_for(zoo_models, tmp_path):

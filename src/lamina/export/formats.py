@@ -191,6 +191,7 @@ def write_executorch(program, filepath, backend="xnnpack"):
             partitioners.append(XnnpackPartitioner())
         from executorch.exir.passes.constant_prop_pass import constant_prop_pass
 
+        wanted = _batch_bound(program)  # before lowering, which can narrow it
         try:
             # NOTE: lamina keeps kernels in Keras' layout and permutes them in the graph;
             # XNNPACK takes a conv only when its weight is a constant, so computations on
@@ -204,7 +205,39 @@ def write_executorch(program, filepath, backend="xnnpack"):
         except Exception as error:  # noqa: BLE001 - re-raised with the layer that failed
             raise RuntimeError(
                 tracing.conversion_failure(error, program, "ExecuTorch")) from error
+    _warn_if_batch_bound_shrank(wanted, lowered.exported_program())
     write_bytes(filepath, buffer)
+
+
+def _batch_bound(program):
+    """The largest batch `program` takes: its first input's axis-0 size or upper bound."""
+    inputs = [n for n in program.graph.nodes if n.op == "placeholder"]
+    inputs = inputs[len(inputs) - len(program.graph_signature.user_inputs):]
+    value = inputs[0].meta.get("val") if inputs else None
+    if value is None or not value.ndim:
+        return None
+    size = value.shape[0]
+    if isinstance(size, int):
+        return size
+    if size.node.expr.is_number:  # specialized while lowering
+        return int(size.node.expr)
+    bound = program.range_constraints.get(size.node.expr)
+    return None if bound is None else int(bound.upper)
+
+
+def _warn_if_batch_bound_shrank(wanted, lowered):
+    """ExecuTorch's lowering can narrow the batch range torch.export gave it (torch 2.13's
+    conv shape function guards on `batch < 16` when choosing a memory format; ExecuTorch
+    1.5's argument check pins masked RNNs to the trace size), and the runtime then
+    refuses larger batches. Say so when the file is written rather than when it is run."""
+    got = _batch_bound(lowered)
+    if wanted is None or got is None or got >= wanted:
+        return
+    warnings.warn(
+        f"The ExecuTorch program accepts batches of at most {got} samples, not "
+        f"{wanted}: ExecuTorch's lowering narrowed the batch axis. Run larger batches in "
+        f"chunks of {got}, or export format='onnx' / 'torch' for any batch size.",
+        UserWarning, stacklevel=6)  # the caller of `Model.export`
 
 
 def write_bytes(filepath, data):
