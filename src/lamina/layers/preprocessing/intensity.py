@@ -248,25 +248,25 @@ class Equalization(BaseColorLayer):
         if not training:
             return images
         images = _rescale_affine(self._compute(images), self.value_range, _PIXELS)
-        bins, channels = self.bins, images.shape[self._channel_axis]
-        # Channel c counts in bins [c * bins, (c + 1) * bins) of one flat histogram.
-        offsets = torch.arange(channels, device=images.device) * bins
-        offsets = offsets.reshape([-1 if i == self._channel_axis else 1 for i in range(4)])
-        # NOTE: the same float32 steps as Keras, so values on a bin edge fall alike.
-        levels = (images.float() * (bins - 1) / torch.tensor(255.0)).to(torch.int32)
-        levels = levels.clamp_(0, bins - 1) + offsets
-        hist = torch.bincount(levels.flatten(), minlength=channels * bins)
-        hist = hist.reshape(channels, bins)
-        cdf = hist.cumsum(1)
-        # The first nonzero count, found without a host read.
-        cdf_min = cdf.gather(1, (cdf > 0).int().argmax(1, keepdim=True))
-        denominator = cdf[:, -1:] - cdf_min
-        denominator = torch.where(denominator == 0, 1, denominator)
-        lookup = (((cdf - cdf_min) * 255) / denominator).round_().clamp_(0, 255)
-        positions = ((images / 255.0) * (bins - 1)).clamp_(0, bins - 1).to(torch.int32)
-        mapped = lookup.flatten()[positions + offsets].to(images.dtype)
-        single_level = ((hist != 0).sum(1) <= 1).reshape(offsets.shape)
-        equalized = torch.where(single_level, images, mapped)
+        bins, axis = self.bins, self._channel_axis
+        equalized = torch.empty_like(images)
+        # NOTE: one channel at a time, as Keras: a (1, 1, 1, 3) offset broadcast over the
+        # whole batch ran about 3x slower than three passes over channel views.
+        for index in range(images.shape[axis]):
+            channel = images.select(axis, index)
+            # NOTE: the same float32 steps as Keras, so values on a bin edge fall alike.
+            levels = (channel.float() * (bins - 1) / torch.tensor(255.0)).to(torch.int32)
+            hist = torch.bincount(levels.clamp_(0, bins - 1).reshape(-1), minlength=bins)
+            cdf = hist.cumsum(0)
+            # The first nonzero count, found without a host read.
+            cdf_min = cdf[(cdf > 0).int().argmax()]
+            denominator = cdf[-1] - cdf_min
+            denominator = torch.where(denominator == 0, 1, denominator)
+            lookup = (((cdf - cdf_min) * 255) / denominator).round_().clamp_(0, 255)
+            positions = ((channel / 255.0) * (bins - 1)).clamp_(0, bins - 1).long()
+            mapped = torch.take(lookup, positions).to(images.dtype)
+            single_level = (hist != 0).sum() <= 1
+            equalized.select(axis, index).copy_(torch.where(single_level, channel, mapped))
         return _rescale_affine(equalized, _PIXELS, self.value_range)
 
     @property
