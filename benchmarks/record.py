@@ -1,6 +1,6 @@
 """The benchmark record: every workload, every system, one command, one table and chart.
 
-Run: OMP_NUM_THREADS=1 python benchmarks/record.py [--quick] [--rounds 5]
+Run: OMP_NUM_THREADS=1 python benchmarks/record.py [--quick] [--no-compile] [--rounds 5]
      [--workloads mlp,tiny,...] [--candidates torch,lamina,...] [--out benchmarks/results]
 
 Workloads: MLP 784-512-256-10 fit (Adam), tiny MLP 32-32-1 fit (SGD), small CNN fit, LSTM
@@ -63,7 +63,7 @@ WORKLOADS = {
     "resnet": ("ResNet-style stack (3 blocks, 64 ch, 32x32), inference batch 64 x calls",
                10, 2),
     "predict": ("`predict` MLP 784-512-256-10, batch 1024", 60000, 10000),
-    "latency": ("single-sample `model(x)` MLP 784-512-256-10 x calls (no grad)", 1000, 200),
+    "latency": ("single-sample `model(x)` MLP 784-512-256-10 x calls (no grad)", 5000, 1000),
 }
 
 SEQ_T, VOCAB_T, D_T, FF_T, HEADS_T = 64, 5000, 64, 128, 4
@@ -574,6 +574,10 @@ def write_chart(results, meta, path):
         ax.barh(ys, xs, height=height, label=CANDIDATES[name][0])
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log")
+    ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 50)
+             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
     ax.set_yticks(range(len(workloads)), workloads)
     ax.invert_yaxis()
     ax.set_xlabel("time / hand-written PyTorch eager (log scale, lower is faster)")
@@ -597,6 +601,9 @@ def main(argv=None):
                         help="untimed rounds after the first call (1; quick 0)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--no-compile", action="store_true",
+                        help="leave out torch.compile and lamina jit (their compiles take "
+                             "minutes on CPU)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds one worker may take to answer (a compile included)")
@@ -617,6 +624,8 @@ def main(argv=None):
     for name in asked:
         if name not in CANDIDATES:
             parser.error(f"--candidates: unknown {name!r}; expected some of {list(CANDIDATES)}")
+    if args.no_compile:
+        asked = [c for c in asked if c not in ("torch.compile", "lamina jit")]
     if BASELINE not in asked:
         asked.insert(0, BASELINE)
     candidates = [c for c in asked if installed(c)]
