@@ -83,3 +83,26 @@ def test_archive_errors_say_what_to_do(model, tmp_path):
         archive.write_out(str(tmp_path / "a"), format="tf_saved_model")
     with pytest.raises(ValueError, match="`options` configures a TensorFlow SavedModel"):
         archive.write_out(str(tmp_path / "a"), options=object())
+
+
+def test_executorch_archive_takes_a_batch_and_leaves_the_endpoint_as_it_was(model, tmp_path):
+    runtime = pytest.importorskip("executorch.runtime")
+    inputs = lamina.Input((5,), dtype="int32")
+    masked = lamina.Model(inputs, layers.Dense(2)(layers.LSTM(3)(
+        layers.Embedding(12, 4, mask_zero=True)(inputs))))
+    archive = ExportArchive()
+    archive.track_and_add_endpoint("serve", model, _spec(None, 4))
+    archive.track_and_add_endpoint("tokens", masked,
+                                   [lamina.InputSpec(shape=(None, 5), dtype="int32")])
+    with pytest.warns(UserWarning, match="at most 2 samples"):  # the masked RNN, see below
+        archive.write_out(str(tmp_path / "et"), format="executorch", verbose=False)
+    x = torch.randn(5, 4)
+    program = runtime.Runtime.get().load_program(str(tmp_path / "et" / "serve.pte"))
+    (result,) = program.load_method("forward").execute([x])
+    torch.testing.assert_close(result, model(x, training=False))
+    # ExecuTorch's lowering pins a masked RNN's batch to the trace size; the archive's own
+    # endpoint (written again below) keeps its free batch.
+    archive.write_out(str(tmp_path / "pt"), verbose=False)
+    tokens = torch.tensor([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0], [6, 7, 8, 9, 10]] * 2)
+    loaded = torch.export.load(str(tmp_path / "pt" / "tokens.pt2")).module()
+    torch.testing.assert_close(loaded(tokens.int()), masked(tokens.int()))

@@ -82,8 +82,14 @@ class ExportArchive:
                 f"'{name}', so the endpoint's weights are part of the archive.")
         signature = signatures.normalize_signature(None, input_signature)
         export_kwargs = tracing.export_kwargs_for(kwargs, "torch")
-        program = tracing.trace(fn, signature, self._tracked, export_kwargs, name=name)
-        self._endpoints[name] = (program, signature)
+        tracked = list(self._tracked)
+
+        def retrace(max_batch_size=None):
+            return tracing.trace(fn, signature, tracked, export_kwargs, name=name,
+                                 max_batch_size=max_batch_size)
+
+        program = retrace()
+        self._endpoints[name] = (program, signature, retrace)
         return program.module()
 
     def track_and_add_endpoint(self, name, resource, input_signature, **kwargs):
@@ -122,7 +128,12 @@ class ExportArchive:
         extension = {"onnx": ".onnx", "torch": ".pt2", "executorch": ".pte"}[format]
         filepath = os.fspath(filepath)
         os.makedirs(filepath, exist_ok=True)
-        for name, (program, signature) in self._endpoints.items():
+        for name, (program, signature, retrace) in self._endpoints.items():
+            if format == "executorch":
+                # NOTE: a fresh trace with a bounded batch: ExecuTorch plans memory for the
+                # largest batch, and its lowering can specialize the traced program's
+                # shapes, which must not leak into later writes of `program`.
+                program = retrace(formats.EXECUTORCH_MAX_BATCH)
             formats.write(program, os.path.join(filepath, name + extension), format,
                           signature=signature)
         if self._variable_collections:
@@ -132,7 +143,7 @@ class ExportArchive:
             formats.write_bytes(os.path.join(filepath, "variables.pt"), buffer.getvalue())
         if verbose:
             lines = [f"Saved artifact at '{filepath}'. The following endpoints are available:"]
-            for name, (_, signature) in self._endpoints.items():
+            for name, (_, signature, _) in self._endpoints.items():
                 specs = ", ".join(f"{s.shape} {s.dtype}" for s in tree.flatten(signature))
                 lines.append(f"* Endpoint '{name}{extension}': inputs {specs}")
             io_utils.print_msg("\n".join(lines))

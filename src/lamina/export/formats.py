@@ -40,7 +40,7 @@ _ELSEWHERE = {
 }
 
 # NOTE: ExecuTorch plans its memory for the largest input; a phone serves small batches.
-_EXECUTORCH_MAX_BATCH = 32
+EXECUTORCH_MAX_BATCH = 32
 
 # Large models keep their weights beside the .onnx file (protobuf's 2 GB limit).
 _ONNX_SINGLE_FILE_LIMIT = 1 << 30
@@ -88,7 +88,7 @@ def _format_options(format, kwargs):
         options["opset_version"] = kwargs.pop("opset_version", None)
     if format == "executorch":
         options["backend"] = kwargs.pop("backend", "xnnpack")
-        options["max_batch_size"] = kwargs.pop("max_batch_size", _EXECUTORCH_MAX_BATCH)
+        options["max_batch_size"] = kwargs.pop("max_batch_size", EXECUTORCH_MAX_BATCH)
     options["export_kwargs"] = tracing.export_kwargs_for(kwargs, format)
     return options
 
@@ -222,7 +222,10 @@ def _batch_bound(program):
     if size.node.expr.is_number:  # specialized while lowering
         return int(size.node.expr)
     bound = program.range_constraints.get(size.node.expr)
-    return None if bound is None else int(bound.upper)
+    try:
+        return int(bound.upper)
+    except (AttributeError, TypeError, ValueError, OverflowError):  # none, or unbounded
+        return None
 
 
 def _warn_if_batch_bound_shrank(wanted, lowered):
