@@ -468,9 +468,9 @@ class Trainer:
 def _to_numpy(t):
     if isinstance(t, torch.Tensor):
         t = t.detach()
-        if t.dtype == torch.bfloat16:
+        if t.dtype is torch.bfloat16:
             t = t.float()
-        return t.cpu().numpy()
+        return (t if t.is_cpu else t.cpu()).numpy()
     return t
 
 

@@ -97,7 +97,7 @@ def check_numeric_dtype(dtype, name):
 def numpy_to_tensor(array, name="x"):
     """A tensor that shares memory with `array` whenever torch can (no copy)."""
     check_numeric_dtype(array.dtype, name)
-    if any(s < 0 for s in array.strides):
+    if array.strides and min(array.strides) < 0:
         array = np.ascontiguousarray(array)
     if not array.flags.writeable:
         # NOTE: lamina never writes into input data, so a read-only buffer is safe to share.
