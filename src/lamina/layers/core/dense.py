@@ -3,7 +3,6 @@
 import numbers
 
 import torch
-from torch.compiler import is_compiling
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.context import TRAINING
@@ -13,9 +12,6 @@ from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.quantizers import quantizers
 from lamina.quantizers.quantization_config import Int4QuantizationConfig, QuantizationConfig
-
-# The shapes where `Dense` computes `(kernel.T @ x.T).T` (see `_plan_weights`).
-_NARROW_UNITS, _NARROW_MIN_INPUT, _NARROW_MIN_BATCH = 12, 64, 128
 
 
 class Dense(Layer):
@@ -112,15 +108,6 @@ class Dense(Layer):
         self._plain_weights = not self.lora_enabled and not self._quantized_mode and (
             self.dtype_policy.compute_dtype == self.dtype_policy.variable_dtype) and (
             "kernel" in self._parameters) and (("bias" in self._parameters) == self.use_bias)
-        # NOTE: MKL's GEMM on Keras' contiguous `(input_dim, units)` kernel is slow when
-        # `units` is tiny (a classifier head): `x @ kernel` as `(kernel.T @ x.T).T` runs the
-        # dot-product form instead. Forward without grad, 1 thread, 256 -> 10: batch 128
-        # 133 -> 55 us, batch 1024 982 -> 326 us (torch.nn.Linear's layout: 67 / 491 us);
-        # 1024 -> 10 and 64 -> 10 gain alike. It loses below batch 64, with autograd on (the
-        # backward GEMMs get slower), for units >= 16 and for short inputs (32 -> 1), hence
-        # the shape rule here and the batch and grad checks in `call`.
-        self._narrow_gemm = self._plain_weights and self.units <= _NARROW_UNITS and (
-            self.kernel.shape[0] >= _NARROW_MIN_INPUT)
 
     def call(self, inputs):
         if self._plain_weights:
@@ -135,11 +122,7 @@ class Dense(Layer):
         else:
             kernel, bias = self._effective_weights(inputs.dtype)
         if bias is not None and inputs.ndim == 2:
-            if self._narrow_gemm and inputs.shape[0] >= _NARROW_MIN_BATCH and (
-                    not torch.is_grad_enabled()) and not is_compiling():
-                out = torch.addmm(bias[:, None], kernel.T, inputs.T).T.contiguous()
-            else:
-                out = torch.addmm(bias, inputs, kernel)
+            out = torch.addmm(bias, inputs, kernel)
         else:
             out = torch.matmul(inputs, kernel)
             if bias is not None:
