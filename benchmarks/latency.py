@@ -5,10 +5,15 @@ Run: python benchmarks/latency.py [--repeats 15] [--calls 500]
 `model(x)` is timed on a torch tensor under `torch.no_grad()` against `reference(x)`;
 `predict_on_batch(x)` on a numpy array (numpy out) against the hand-written equivalent,
 `reference(torch.from_numpy(x)).numpy()` under `torch.no_grad()`. Runs are interleaved
-and the median is reported. Prints ratios; never asserts.
+and the median is reported. With `--clock thread` (the default) each run is timed in the
+thread's CPU time, which a shared machine's other jobs do not inflate (run with
+OMP_NUM_THREADS=1 so all the work is on this thread); `--clock wall` uses wall time.
+Prints ratios; never asserts.
 """
 
 import argparse
+import statistics
+import time
 
 import numpy as np
 import torch
@@ -24,11 +29,27 @@ def burst(fn, x, calls, no_grad=True):
     return run
 
 
+def thread_time_interleaved(candidates, repeats, warmup=2):
+    """As `_common.interleaved`, timing each run in this thread's CPU time."""
+    for _ in range(warmup):
+        for fn in candidates.values():
+            fn()
+    times = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            start = time.thread_time()
+            fn()
+            times[name].append(time.thread_time() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--clock", choices=["thread", "wall"], default="thread")
     args = parser.parse_args()
+    timer = thread_time_interleaved if args.clock == "thread" else interleaved
     torch.manual_seed(0)
     model, reference = build("cpu")
     reference.eval()
@@ -42,13 +63,14 @@ def main():
         xn = x.numpy()
         np.testing.assert_allclose(model.predict_on_batch(xn), torch_predict_on_batch(xn),
                                    atol=1e-5, rtol=1e-5)
-        medians = interleaved({
+        medians = timer({
             "torch.nn.Sequential(x)": burst(reference, x, args.calls),
             "lamina model(x)": burst(model, x, args.calls),
             "torch predict_on_batch": burst(torch_predict_on_batch, xn, args.calls, False),
             "lamina predict_on_batch": burst(model.predict_on_batch, xn, args.calls, False),
         }, repeats=args.repeats, warmup=2)
-        report(f"MLP 784-512-256-10, batch {batch}, {args.calls} calls (no_grad / numpy)",
+        report(f"MLP 784-512-256-10, batch {batch}, {args.calls} calls (no_grad / numpy, "
+               f"{args.clock} clock)",
                medians, "torch.nn.Sequential(x)")
         print(f"  predict_on_batch ratio: "
               f"{medians['lamina predict_on_batch'] / medians['torch predict_on_batch']:.2f}x "
