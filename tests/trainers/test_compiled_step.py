@@ -193,3 +193,31 @@ def test_autograd_ops_are_traced_only_inside_the_step(monkeypatch, direct):
     with compiled_step._TracingAutogradOps():
         assert torch._dynamo.config.trace_autograd_ops is True
     assert torch._dynamo.config.trace_autograd_ops is False
+
+
+def test_a_convnet_with_bound_ops_compiles_without_falling_back():
+    """relu and softmax go through ops dispatchers generated at import (ops/operation.py);
+    Dynamo must find their globals, or the step falls back to eager (as it once did)."""
+    def run(jit_compile):
+        lamina.utils.set_random_seed(5)
+        model = lamina.Sequential([
+            lamina.Input((8, 8, 1)),
+            lamina.layers.Conv2D(4, 3, activation="relu"),
+            lamina.layers.MaxPooling2D(),
+            lamina.layers.Flatten(),
+            lamina.layers.Dense(3, activation="softmax"),
+        ])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"], jit_compile=jit_compile)
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(32, 8, 8, 1)).astype("float32")
+        y = rng.integers(0, 3, 32)
+        return model, model.fit(x, y, epochs=2, batch_size=16, shuffle=False,
+                                verbose=0).history
+
+    eager = run(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback warns
+        compiled = run(True)
+    assert not compiled[0].make_train_function().failed
+    assert_same_training(eager, compiled)

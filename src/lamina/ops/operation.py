@@ -27,6 +27,8 @@ torch error through. The op's body never runs after `bound`: nothing runs twice.
 import inspect
 import linecache
 import math
+import sys
+import types
 
 import torch
 
@@ -291,7 +293,7 @@ def _fast_dispatcher(fn, general, bound, guard, explain):
         f"    return _general_({args})\n"
     )
     namespace = {
-        "__name__": fn.__module__,  # the dispatcher belongs to its op's module (error names)
+        "__name__": f"{fn.__module__}.<dispatch {fn.__name__}>",
         "_fn_": fn, "_general_": general, "_eager_": EAGER_CLASSES,
         "_sequences_": _SEQUENCES, "_all_eager_": _all_eager, "_bound_": bound,
         "_explain_": explain, "same_dtype_tensors": same_dtype_tensors,
@@ -301,7 +303,12 @@ def _fast_dispatcher(fn, general, bound, guard, explain):
         "Tensor": torch.Tensor, "FLOAT_DTYPES": FLOAT_DTYPES,
     }
     filename = f"<keras_op {fn.__name__}>"
+    module = types.ModuleType(namespace["__name__"])
+    module.__dict__.update(namespace)
+    namespace = module.__dict__
+    sys.modules[module.__name__] = module  # Dynamo finds a function's globals by name
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    namespace[fn.__name__].__module__ = fn.__module__  # it belongs to its op's module
     # Tracebacks and debuggers show the dispatcher's lines, as for a file.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return namespace[fn.__name__], source
