@@ -595,8 +595,8 @@ def _load():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="small datasets and 3 rounds (a few minutes on 2 cores)")
-    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (5; quick 3)")
+                        help="small datasets and 5 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (5)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed rounds after the first call (1; quick 0)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
@@ -613,7 +613,7 @@ def main(argv=None):
     if args.worker:
         worker_main(*args.worker, args.quick)
         return
-    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.rounds = args.rounds or 5
     if args.warmup is None:
         args.warmup = 0 if args.quick else 1
     workloads = [w for w in args.workloads.split(",") if w]
