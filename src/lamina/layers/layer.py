@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.compiler import is_compiling
+from torch.compiler import is_dynamo_compiling
 
 from lamina import dtype_policies, regularizers, tree
 from lamina.backend import naming, remat
@@ -323,10 +323,12 @@ class Layer(LayerState, LayerGraph, torch.nn.Module, Operation):
         # A flag that is set is put in the context so that sublayers see it.
         training = kwargs.get("training")
         token = None
-        if is_compiling():
+        if is_dynamo_compiling():
             # NOTE: Dynamo cannot read a ContextVar (a graph break per layer). Compiled
-            # models (jit_compile, torch.compile, export) use torch's own mechanism: the
-            # trainer sets module mode, which Dynamo guards on.
+            # models (jit_compile, torch.compile) use torch's own mechanism: the trainer
+            # sets module mode, which Dynamo guards on. torch.export's non-strict tracing
+            # runs plain Python and takes the context path below (export's scope says
+            # training=False, which random layers' default of True must not override).
             training = bool(training) if training is not None else (
                 True if self.training else bool(training_default))
         else:
