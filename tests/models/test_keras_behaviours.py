@@ -196,7 +196,9 @@ def test_top_level_base_classes_are_the_family_classes():
     assert lamina.Initializer is lamina.initializers.Initializer
     assert lamina.Regularizer is lamina.regularizers.Regularizer
     assert lamina.DTypePolicy is lamina.dtype_policies.DTypePolicy
-    assert lamina.FloatDTypePolicy is lamina.dtype_policies.DTypePolicy
+    # As in Keras 3.15: FloatDTypePolicy is its own subclass of DTypePolicy.
+    assert lamina.FloatDTypePolicy is lamina.dtype_policies.FloatDTypePolicy
+    assert issubclass(lamina.FloatDTypePolicy, lamina.DTypePolicy)
     assert lamina.version() == lamina.__version__
     for name in ("Loss", "Metric", "Optimizer", "device", "name_scope"):
         assert name in dir(lamina)
