@@ -92,11 +92,16 @@ def _public_names(module):
     return names
 
 
-def _target(value):
+def _target(value, public_path):
     module = value.__module__
     qualname = getattr(value, "__qualname__", None) or value.__name__
     if "<" in qualname:  # a closure or lambda: griffe cannot reach it
         return None
+    owner = sys.modules.get(module)
+    if "." not in qualname and getattr(owner, qualname, None) is not value:
+        # Made by a factory in `module` and bound elsewhere (applications' ResNet V2
+        # variants): griffe finds it under the public name.
+        return public_path
     return f"{module}.{qualname}"
 
 
@@ -104,7 +109,7 @@ def render(namespace, description, names):
     lines = [f"# `{namespace}`", "", description, ""]
     documented = {}
     for name, value in names:
-        target = _target(value)
+        target = _target(value, f"{namespace}.{name}")
         if target is None:
             continue
         anchor = f'<a id="{namespace}.{name}"></a>'
