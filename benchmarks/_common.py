@@ -7,18 +7,20 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
-def interleaved(candidates, repeats=5, warmup=1):
+def interleaved(candidates, repeats=5, warmup=1, clock=time.perf_counter):
     """Time each zero-argument callable in `candidates` (name -> fn), interleaving the
-    runs so machine noise hits all of them alike. Returns name -> median seconds."""
+    runs so machine noise hits all of them alike. Returns name -> median seconds.
+    `clock=time.thread_time` counts this thread's CPU time only (steadier on a busy
+    machine, blind to time spent in other threads)."""
     for _ in range(warmup):
         for fn in candidates.values():
             fn()
     times = {name: [] for name in candidates}
     for _ in range(repeats):
         for name, fn in candidates.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 

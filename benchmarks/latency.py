@@ -12,7 +12,6 @@ Prints ratios; never asserts.
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -29,27 +28,13 @@ def burst(fn, x, calls, no_grad=True):
     return run
 
 
-def thread_time_interleaved(candidates, repeats, warmup=2):
-    """As `_common.interleaved`, timing each run in this thread's CPU time."""
-    for _ in range(warmup):
-        for fn in candidates.values():
-            fn()
-    times = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, fn in candidates.items():
-            start = time.thread_time()
-            fn()
-            times[name].append(time.thread_time() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--clock", choices=["thread", "wall"], default="thread")
     args = parser.parse_args()
-    timer = thread_time_interleaved if args.clock == "thread" else interleaved
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
     torch.manual_seed(0)
     model, reference = build("cpu")
     reference.eval()
@@ -63,12 +48,12 @@ def main():
         xn = x.numpy()
         np.testing.assert_allclose(model.predict_on_batch(xn), torch_predict_on_batch(xn),
                                    atol=1e-5, rtol=1e-5)
-        medians = timer({
+        medians = interleaved({
             "torch.nn.Sequential(x)": burst(reference, x, args.calls),
             "lamina model(x)": burst(model, x, args.calls),
             "torch predict_on_batch": burst(torch_predict_on_batch, xn, args.calls, False),
             "lamina predict_on_batch": burst(model.predict_on_batch, xn, args.calls, False),
-        }, repeats=args.repeats, warmup=2)
+        }, repeats=args.repeats, warmup=2, clock=clock)
         report(f"MLP 784-512-256-10, batch {batch}, {args.calls} calls (no_grad / numpy, "
                f"{args.clock} clock)",
                medians, "torch.nn.Sequential(x)")
