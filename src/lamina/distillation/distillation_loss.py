@@ -95,10 +95,7 @@ class LogitsDistillation(DistillationLoss):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "loss" in config:
-            config["loss"] = deserialize_keras_object(config["loss"])
-        return cls(**config)
+        return _with_loss_deserialized(cls, config)
 
 
 class FeatureDistillation(DistillationLoss):
@@ -145,10 +142,15 @@ class FeatureDistillation(DistillationLoss):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "loss" in config:
-            config["loss"] = deserialize_keras_object(config["loss"])
-        return cls(**config)
+        return _with_loss_deserialized(cls, config)
+
+
+def _with_loss_deserialized(cls, config):
+    """`cls(**config)`, the serialized `loss` in `config` made a loss again."""
+    config = dict(config)
+    if "loss" in config:
+        config["loss"] = deserialize_keras_object(config["loss"])
+    return cls(**config)
 
 
 def layer_output(model, layer_name, role):
