@@ -346,7 +346,7 @@ def _reset_peak():
         return False
 
 
-def worker_main(workload, candidate, quick):
+def worker_main(workload, candidate, quick, clock="wall"):
     def reply(**message):
         sys.stdout.write("@@" + json.dumps(message) + "\n")
         sys.stdout.flush()
@@ -368,10 +368,11 @@ def worker_main(workload, candidate, quick):
         elif command == "stats":
             reply(peak_kb=_status_kb("VmHWM"), rss_kb=_status_kb("VmRSS"))
         elif command == "run":
+            timer = time.process_time if clock == "process" else time.perf_counter
             try:
-                start = time.perf_counter()
+                start = timer()
                 run()
-                reply(seconds=time.perf_counter() - start)
+                reply(seconds=timer() - start)
             except Exception as error:  # noqa: BLE001
                 reply(error=f"run: {type(error).__name__}: {error}"[:300])
                 return
@@ -383,10 +384,11 @@ def worker_main(workload, candidate, quick):
 class Worker:
     """One candidate's worker process, spoken to over stdin/stdout lines."""
 
-    def __init__(self, workload, candidate, quick, log, timeout):
+    def __init__(self, workload, candidate, quick, log, timeout, clock="wall"):
         env = dict(os.environ, KERAS_BACKEND=CANDIDATES[candidate][1],
                    TF_CPP_MIN_LOG_LEVEL="2")
-        argv = [sys.executable, os.path.abspath(__file__), "--worker", workload, candidate]
+        argv = [sys.executable, os.path.abspath(__file__), "--worker", workload, candidate,
+                "--clock", clock]
         self.timeout = timeout
         self.process = subprocess.Popen(argv + (["--quick"] if quick else []), env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -429,7 +431,7 @@ def run_workload(workload, candidates, args, log):
     """Start every candidate's worker, time the first calls, then interleave `rounds`."""
     results, workers = {}, {}
     print(f"  [{workload}] starting {', '.join(candidates)}", flush=True)
-    started = {name: Worker(workload, name, args.quick, log, args.timeout)
+    started = {name: Worker(workload, name, args.quick, log, args.timeout, args.clock)
                for name in candidates}  # set-up is not timed: start them together
     for name, worker in started.items():
         message = worker.receive()
@@ -604,6 +606,10 @@ def main(argv=None):
     parser.add_argument("--no-compile", action="store_true",
                         help="leave out torch.compile and lamina jit (their compiles take "
                              "minutes on CPU)")
+    parser.add_argument("--clock", choices=["wall", "process"], default="wall",
+                        help="time rounds in wall time, or in the worker's CPU time (all "
+                             "its threads: other jobs on a shared machine do not inflate "
+                             "it; meant for OMP_NUM_THREADS=1)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds one worker may take to answer (a compile included)")
@@ -611,7 +617,7 @@ def main(argv=None):
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker_main(*args.worker, args.quick)
+        worker_main(*args.worker, args.quick, args.clock)
         return
     args.rounds = args.rounds or 5
     if args.warmup is None:
@@ -640,7 +646,9 @@ def main(argv=None):
         "machine": (f"{platform.machine()}, {os.cpu_count()} CPUs, CPU only, "
                     f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
                     f"torch {torch.__version__}, python {platform.python_version()}"),
-        "mode": "quick" if args.quick else "full", "rounds": args.rounds,
+        "mode": ("quick" if args.quick else "full") + (", CPU-time clock" if args.clock ==
+                                                        "process" else ""),
+        "rounds": args.rounds,
         "missing": ", ".join(missing), "load_before": _load(),
     }
     if os.environ.get("OMP_NUM_THREADS") is None:
