@@ -76,3 +76,12 @@ def keras_or_none():
         return keras
     except Exception:  # noqa: BLE001 - keras is optional here
         return None
+
+
+def limit_tensorflow_threads(tf):
+    """Give TensorFlow the thread count OMP_NUM_THREADS gives torch (TensorFlow ignores
+    that variable), so a Keras-on-TensorFlow column is not timed on more cores."""
+    threads = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)

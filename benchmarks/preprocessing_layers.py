@@ -20,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from _common import limit_tensorflow_threads
 
 RANGE = {"value_range": (0, 255)}
 # name -> constructor arguments, shared by lamina and Keras.
@@ -90,10 +91,7 @@ def child_tensorflow(names, size, repeats):
     """Run in a fresh interpreter with KERAS_BACKEND=tensorflow; prints JSON times."""
     import tensorflow as tf
 
-    threads = int(os.environ.get("OMP_NUM_THREADS", "0"))
-    if threads:  # TensorFlow ignores OMP_NUM_THREADS: give it the same thread count
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    limit_tensorflow_threads(tf)
     import keras
 
     times = time_layers({"keras": keras.layers}, names, batch(size), repeats,

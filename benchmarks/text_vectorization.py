@@ -123,7 +123,10 @@ def main():
             lambda: lamina.layers.TextVectorization(**config), texts, args.batch)
     try:
         import keras
-        import tensorflow  # noqa: F401 - Keras' TextVectorization needs it
+        import tensorflow  # Keras' TextVectorization needs it
+        from _common import limit_tensorflow_threads  # here: it defaults KERAS_BACKEND
+
+        limit_tensorflow_threads(tensorflow)
 
         candidates[f"keras {keras.__version__}"] = workload(
             lambda: keras.layers.TextVectorization(**config), texts, args.batch)
