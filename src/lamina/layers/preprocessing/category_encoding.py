@@ -26,8 +26,11 @@ def encode_categories(indices, output_mode, depth, dtype, count_weights=None, ow
     if indices.ndim == 0:
         indices = indices.unsqueeze(0)
     indices = indices.long()
-    if indices.numel() and indices.device.type != "meta" and not in_symbolic_run():
+    if (indices.numel() and indices.device.type != "meta" and not in_symbolic_run()
+            and not torch.compiler.is_compiling()):
         # NOTE: Keras' torch one_hot raises here too; the check syncs on an accelerator.
+        # Traced code (torch.export, torch.compile) cannot read a value back to the host:
+        # there the check is skipped, and an index >= depth encodes as zeros.
         top = int(indices.max())
         if top >= depth:
             raise ValueError(
