@@ -4,6 +4,7 @@ The compiler backend is a counting pass-through (Dynamo tracing, no C compiler):
 check what is traced, how often, and that training matches the eager step.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -221,3 +222,74 @@ def test_a_convnet_with_bound_ops_compiles_without_falling_back():
         compiled = run(True)
     assert not compiled[0].make_train_function().failed
     assert_same_training(eager, compiled)
+
+
+def forward_fallback_warnings(caught):
+    return [w for w in caught if "compiling the forward pass" in str(w.message)]
+
+
+def test_a_failing_compiler_leaves_evaluate_and_predict_eager_with_one_warning(
+        monkeypatch, eager_adam):
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", failing_backend)
+    with pytest.warns(UserWarning, match="compiling the train step"):
+        model, _ = train(True)
+    x, y, sw = data()
+    eager_model = eager_adam[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [model.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0),
+                   model.predict(x, batch_size=16, verbose=0),
+                   model.evaluate(x, y, batch_size=32, verbose=0),
+                   model.test_on_batch(x[:8], y[:8]),
+                   model.predict_on_batch(x[:5])]
+    (warning,) = forward_fallback_warnings(caught)
+    assert len(caught) == 1
+    message = str(warning.message)
+    assert "model 'sequential" in message and "no compiler here" in message
+    assert "evaluation and prediction continue eagerly" in message
+    assert "`jit_compile=False`" in message
+    assert warning.filename == __file__  # points at the caller of evaluate
+    assert model.__dict__["_compiled_call_impl"] is None
+    expected = [eager_model.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0),
+                eager_model.predict(x, batch_size=16, verbose=0),
+                eager_model.evaluate(x, y, batch_size=32, verbose=0),
+                eager_model.test_on_batch(x[:8], y[:8]),
+                eager_model.predict_on_batch(x[:5])]
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_failing_forward_compile_runs_the_rest_of_a_group_of_batches_eagerly(monkeypatch):
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", failing_backend)
+    lamina.utils.set_random_seed(2)
+    model = lamina.Sequential([lamina.Input((6,)), lamina.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    assert step_functions.compile_forward(model)
+    x, _, _ = data(12)
+    kernel, bias = (w.numpy() for w in model.layers[0].weights)
+    batches = [(torch.from_numpy(x[i:i + 4]),) for i in range(0, 12, 4)]
+    with pytest.warns(UserWarning, match="forward pass .* continue eagerly"):
+        outputs = model.make_predict_function()(batches)
+    assert len(outputs) == 3
+    np.testing.assert_allclose(torch.cat(outputs).numpy(), x @ kernel + bias, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_an_error_of_the_step_itself_is_raised_as_eagerly_without_a_fallback():
+    model, _ = train(True, epochs=1)
+    compiled_forward = model.__dict__["_compiled_call_impl"]
+    assert compiled_forward is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback warns
+        with pytest.raises(ValueError) as raised:
+            model.predict(np.ones((4, 5), "float32"), verbose=0)
+    with pytest.raises(ValueError) as raised_eagerly:
+        train(False, epochs=1)[0].predict(np.ones((4, 5), "float32"), verbose=0)
+    def unnamed(error):  # the two models' layers have their own names
+        return re.sub(r"'dense(_\d+)?'", "'dense'", str(error))
+
+    assert unnamed(raised.value) == unnamed(raised_eagerly.value)
+    assert "expected axis -1 of input shape to have value 6" in str(raised.value)
+    assert raised.value.__suppress_context__  # the compiled attempt is not shown
+    assert model.__dict__["_compiled_call_impl"] is compiled_forward
+    torch._dynamo.utils.counters.clear()  # the traced bad call may break its graph

@@ -28,7 +28,6 @@ which `autograd.grad` does not run). There, `jit_compile=True` compiles `forward
 
 import contextvars
 import types
-import warnings
 
 import torch
 
@@ -276,10 +275,5 @@ class _CompiledTrainFunction:
 
     def _fall_back(self, error):
         self.failed = True
-        reason = " ".join(f"{type(error).__name__}: {error}".split())
-        warnings.warn(
-            f"`jit_compile=True`: compiling the train step of model '{self.model.name}' "
-            f"failed ({reason[:300]}); training continues eagerly. Pass "
-            "`jit_compile=False` to `compile()` to silence this.",
-            stacklevel=3,
-        )
+        step_functions.warn_compiler_failure(self.model, "the train step", "training continues",
+                                             error, stacklevel=3)

@@ -12,6 +12,8 @@ so for such a model the step functions also switch the torch module mode, and ea
 puts back the mode it found (`restore_mode`).
 """
 
+import warnings
+
 import torch
 
 from lamina.backend.context import TRAINING
@@ -91,13 +93,52 @@ def _inference_function(model, step, every_result):
         token = TRAINING.set(False)
         if compiled and model.training:
             model.eval()
+        results = []
         try:
-            results = [step(batch) for batch in batches]
+            for batch in batches:
+                results.append(step(batch))
+        except Exception as error:  # noqa: BLE001 - a compiler failure is any exception
+            if not compiled:
+                raise
+            _continue_eagerly(model, error, step, batches[len(results):], results)
         finally:
             TRAINING.reset(token)
         return results if every_result else results[-1]
 
     return inference_function
+
+
+def _continue_eagerly(model, error, step, remaining, results):
+    """After `step` raised `error` on `remaining[0]` with the model's forward compiled:
+    rerun that batch with the plain forward. If it runs, the compiler failed: warn, keep
+    the plain forward from then on and run the rest; if it raises too, that error is the
+    step's own and propagates (the compiled forward stays).
+
+    NOTE: an inference forward has no side effects that a rerun would repeat, so the
+    results are those of `jit_compile=False`."""
+    compiled_forward = model.__dict__.get("_compiled_call_impl")
+    if compiled_forward is None:
+        raise error
+    model.__dict__["_compiled_call_impl"] = None
+    try:
+        results.append(step(remaining[0]))
+    except Exception as eager_error:  # noqa: BLE001 - the step's own error
+        model.__dict__["_compiled_call_impl"] = compiled_forward
+        raise eager_error from None
+    warn_compiler_failure(model, "the forward pass", "evaluation and prediction continue",
+                          error, stacklevel=5)
+    results.extend(step(batch) for batch in remaining[1:])
+
+
+def warn_compiler_failure(model, what, continues, error, stacklevel):
+    """The one warning `jit_compile=True` gives when compiling `what` failed."""
+    reason = " ".join(f"{type(error).__name__}: {error}".split())
+    warnings.warn(
+        f"`jit_compile=True`: compiling {what} of model '{model.name}' failed "
+        f"({reason[:300]}); {continues} eagerly. Pass `jit_compile=False` to `compile()` "
+        "to silence this.",
+        stacklevel=stacklevel + 1,
+    )
 
 
 def compile_forward(model):
