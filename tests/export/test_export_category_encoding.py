@@ -93,3 +93,13 @@ def test_eager_calls_still_refuse_an_index_past_num_tokens_after_export(exported
         model.get_layer("encode")(torch.from_numpy(bad))
     with pytest.raises(ValueError, match=message):
         model.predict(bad, verbose=0)
+
+
+def test_torch_compile_keeps_the_range_check():
+    """Only exported programs skip the check: a compiled call still refuses a bad index."""
+    layer = lamina.layers.CategoryEncoding(num_tokens=5, output_mode="multi_hot")
+    compiled = torch.compile(layer, backend="eager")
+    np.testing.assert_array_equal(compiled(torch.tensor([[0, 4, 4]])).numpy(),
+                                  [[1, 0, 0, 0, 1]])
+    with pytest.raises(ValueError, match=r"index in \[0, 5\)"):
+        compiled(torch.tensor([[5, 1, 2]]))

@@ -27,10 +27,11 @@ def encode_categories(indices, output_mode, depth, dtype, count_weights=None, ow
         indices = indices.unsqueeze(0)
     indices = indices.long()
     if (indices.numel() and indices.device.type != "meta" and not in_symbolic_run()
-            and not torch.compiler.is_compiling()):
+            and not torch.compiler.is_exporting()):
         # NOTE: Keras' torch one_hot raises here too; the check syncs on an accelerator.
-        # Traced code (torch.export, torch.compile) cannot read a value back to the host:
-        # there the check is skipped, and an index >= depth encodes as zeros.
+        # An exported program cannot read a value back to the host: there the check is
+        # skipped, and an index >= depth encodes as zeros. torch.compile keeps it (a graph
+        # break), so compiled training still refuses bad indices.
         top = int(indices.max())
         if top >= depth:
             raise ValueError(
