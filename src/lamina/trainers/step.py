@@ -9,7 +9,10 @@ parts of the built-in steps that this scope and the loss tracker shape.
 `compile(jit_compile=True)` compiles the model's `forward` with `torch.compile` once the
 model is built. Compiled code cannot read the flag's ContextVar (rules 1, 4 and 5 only),
 so for such a model the step functions also switch the torch module mode, and each loop
-puts back the mode it found (`restore_mode`).
+puts back the mode it found (`restore_mode`). Where compiling that forward fails, the
+inference functions rerun the batch with the plain forward, warn once and keep it
+(`_continue_eagerly`); the train function does not (a training forward that ran in part,
+up to a graph break, would have updated batch statistics once already).
 """
 
 import warnings
