@@ -302,6 +302,20 @@ def tf_labels(tf, labels, label_mode, num_classes):
     return ds
 
 
+def tf_files(tf, paths, labels, label_mode, num_classes, shuffle, seed, shuffle_buffer_size,
+             read):
+    """Keras' `format="tf"` pipeline over files: paths (zipped with their encoded labels),
+    shuffled with the buffer Keras uses, then each path mapped through `read` in parallel."""
+    ds = tf.data.Dataset.from_tensor_slices(paths)
+    if labels is not None:
+        ds = tf.data.Dataset.zip((ds, tf_labels(tf, labels, label_mode, num_classes)))
+    if shuffle:
+        ds = ds.shuffle(buffer_size=shuffle_buffer_size, seed=seed)
+    if labels is None:
+        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda path, label: (read(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def tf_finish(tf, ds, batch_size):
     """Batch (unless `batch_size` is None) and prefetch, as Keras ends its pipelines."""
     if batch_size is not None:

@@ -84,16 +84,9 @@ def _tf_images(tf, images, labels, label_mode, shuffle, seed, shuffle_buffer_siz
             image.set_shape((height, width, channels))
         return image
 
-    ds = tf.data.Dataset.from_tensor_slices(images.file_paths)
-    if labels is not None:
-        num_classes = len(images.class_names) if images.class_names else 0
-        ds = tf.data.Dataset.zip((ds, dataset_utils.tf_labels(tf, labels, label_mode,
-                                                              num_classes)))
-    if shuffle:
-        ds = ds.shuffle(buffer_size=shuffle_buffer_size, seed=seed)
-    if labels is None:
-        return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.map(lambda path, label: (load(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+    num_classes = len(images.class_names) if images.class_names else 0
+    return dataset_utils.tf_files(tf, images.file_paths, labels, label_mode, num_classes,
+                                  shuffle, seed, shuffle_buffer_size, load)
 
 
 def _crop_to_aspect_ratio(tf, image, height, width):

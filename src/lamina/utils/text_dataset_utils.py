@@ -47,15 +47,8 @@ def _tf_texts(tf, paths, labels, label_mode, num_classes, max_length, shuffle, s
         text = tf.io.read_file(path)
         return text if max_length is None else tf.strings.substr(text, 0, max_length)
 
-    ds = tf.data.Dataset.from_tensor_slices(paths)
-    if labels is not None:
-        ds = tf.data.Dataset.zip((ds, dataset_utils.tf_labels(tf, labels, label_mode,
-                                                              num_classes)))
-    if shuffle:
-        ds = ds.shuffle(buffer_size=shuffle_buffer_size, seed=seed)
-    if labels is None:
-        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.map(lambda path, label: (read(path), label), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset_utils.tf_files(tf, paths, labels, label_mode, num_classes, shuffle, seed,
+                                  shuffle_buffer_size, read)
 
 
 def _read_text(path, max_length):
