@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from summary_support import block_rich
+from summary_support import block_rich, nested_model
 
 import lamina
 
@@ -177,15 +177,7 @@ def test_long_names_wrap_and_cut_like_keras(K, options):
 
 
 def test_nested_models_expand_like_keras(K):
-    def build(api):
-        inner = api.Sequential([api.Input((3,)), api.layers.Dense(2, name="inner_dense")],
-                               name="inner")
-        x = api.Input((3,), name="x")
-        outer = api.Model(x, api.layers.Dense(1, name="head")(inner(x)), name="outer")
-        inner.trainable = False
-        return outer
-
-    _assert_same_text(build, expand_nested=True, show_trainable=True)
+    _assert_same_text(nested_model, expand_nested=True, show_trainable=True)
 
 
 def test_multi_output_layer_in_a_chain_has_no_connected_to_like_keras(K):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rich.console
 import rich.jupyter
-from summary_support import block_rich
+from summary_support import block_rich, nested_model
 
 import lamina
 from lamina.models import summary as summary_utils
@@ -52,18 +52,9 @@ def _subclassed(api):
     return model
 
 
-def _nested(api):
-    inner = api.Sequential([api.Input((3,)), api.layers.Dense(2, name="inner_dense")],
-                           name="inner")
-    x = api.Input((3,), name="x")
-    outer = api.Model(x, api.layers.Dense(1, name="head")(inner(x)), name="outer")
-    inner.trainable = False
-    return outer
-
-
 KINDS = {"sequential": (_sequential, {}), "functional": (_functional, {}),
          "subclassed": (_subclassed, {"show_trainable": True}),
-         "nested": (_nested, {"expand_nested": True, "show_trainable": True})}
+         "nested": (nested_model, {"expand_nested": True, "show_trainable": True})}
 
 
 @pytest.fixture
@@ -106,7 +97,7 @@ def test_summary_on_a_terminal_is_coloured_like_keras(K, console_env, kind):
 
 
 def test_nested_trainable_flags_are_coloured_like_keras(K, console_env):
-    ours = _printed(_nested(lamina), _Terminal, expand_nested=True, show_trainable=True)
+    ours = _printed(nested_model(lamina), _Terminal, expand_nested=True, show_trainable=True)
     # colour 9 on a 256-colour terminal is bright red (91)
     assert "\x1b[1;91mN\x1b[0m" in ours and "\x1b[1;38;5;34mY\x1b[0m" in ours
 
