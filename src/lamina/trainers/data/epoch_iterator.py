@@ -8,7 +8,6 @@ import torch
 from lamina import config as keras_config
 from lamina import tree
 from lamina.backend import config
-from lamina.backend.dtypes import floatx_dtype
 from lamina.trainers.data import data_utils, generators, torch_loader
 from lamina.trainers.data.adapter import DataAdapter
 from lamina.trainers.data.arrays import ArrayAdapter
@@ -66,24 +65,13 @@ def lone_array_batch(x, device=None):
     torch.float32
     """
     if x.__class__ is np.ndarray:
-        kind = x.dtype.kind
-        if x.ndim == 0 or x.shape[0] == 0 or kind not in "biuf":
+        if x.dtype.kind not in "biuf":
             return None
-        # What `data_utils.as_tensor` does for such an array, minus its other cases.
-        if x.flags.writeable and min(x.strides) >= 0:
-            batch = torch.from_numpy(x)
-        else:
-            batch = data_utils.numpy_to_tensor(x, "x")
-        if kind == "f":
-            target = floatx_dtype()
-            if batch.dtype is not target:
-                batch = batch.to(target)
-    elif x.__class__ is torch.Tensor:
-        if x.ndim == 0 or x.shape[0] == 0:
-            return None
-        batch = data_utils.as_tensor(x, "x")
-    else:
+    elif x.__class__ is not torch.Tensor:
         return None
+    if x.ndim == 0 or x.shape[0] == 0:
+        return None
+    batch = data_utils.as_tensor(x, "x")
     device = torch.device(device) if device is not None else config.get_device()
     if batch.is_cpu if device.type == "cpu" else batch.device == device:
         return batch
