@@ -30,6 +30,7 @@ import contextvars
 import types
 
 import torch
+from torch.utils import _pytree as pytree
 
 from lamina.backend.context import TRAINING
 from lamina.distribution.distribution_lib import data_parallel_world
@@ -194,6 +195,21 @@ def _autograd_ops_override():
 
 _OVERRIDE = []
 
+# Most steps one compiled call unrolls (module docstring).
+MAX_UNROLL = 8
+
+
+def _same_shapes(batches):
+    """Whether every batch has the first one's structure, shapes and dtypes."""
+    first = _signature(batches[0])
+    return all(_signature(batch) == first for batch in batches[1:])
+
+
+def _signature(batch):
+    leaves, spec = pytree.tree_flatten(batch)
+    return spec, [(leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else type(leaf)
+                  for leaf in leaves]
+
 
 class _CompiledTrainFunction:
     """`train_function(batches)` running each batch through the compiled step; returns
@@ -207,6 +223,8 @@ class _CompiledTrainFunction:
         self.loss_sources = None
         self.layers = ()
         self.compiled = None
+        self.steps = None  # the body of `unrolled`'s functions
+        self.unrolled = {}  # number of steps -> compiled function running that many
 
     def _refresh(self, trainable):
         """Called when the weight lists may have changed: a new step to compile if they
@@ -226,9 +244,24 @@ class _CompiledTrainFunction:
         def step(x, y, sample_weight):
             _train_step_body(model, trainable, layers, sources, x, y, sample_weight)
 
+        def steps(batches):  # Dynamo unrolls the loop: one graph of len(batches) steps
+            for x, y, sample_weight in batches:
+                _train_step_body(model, trainable, layers, sources, x, y, sample_weight)
+
         _register_polyfills()
         self.compiled = torch.compile(_own_copy(step), backend=step_functions.JIT_BACKEND)
+        self.steps = steps
+        self.unrolled = {}
         return True
+
+    def _unrolled(self, count):
+        """The compiled function running `count` steps (one code object per count: each
+        is its own graph, none counts against another's recompile limit)."""
+        compiled = self.unrolled.get(count)
+        if compiled is None:
+            compiled = self.unrolled[count] = torch.compile(
+                _own_copy(self.steps), backend=step_functions.JIT_BACKEND)
+        return compiled
 
     def __call__(self, batches):
         model = self.model
@@ -241,33 +274,51 @@ class _CompiledTrainFunction:
             # that the whole step, which inlines the forward, never runs.
             return self._eager(batches)
         if trainable is not self.trainable and self._refresh(trainable):
-            # First call, or weights (un)frozen or created. NOTE: one step eagerly first,
+            # First call, or weights (un)frozen or created. NOTE: one group eagerly first,
             # to warm what the optimizer caches per list of weights (its plan, its slot
-            # lists): filled inside the trace, they would fail the graph's guards.
-            logs = self._eager(batches[:1])
+            # lists): filled inside the trace, they would fail the graph's guards. The
+            # whole group: its last steps would compile a one-step graph that a group of
+            # `steps_per_execution` steps never needs.
+            logs = self._eager(batches)
             _detach_layer_losses(self.layers)
-            batches = batches[1:]
-            if not batches:
-                return logs
+            return logs
         optimizer = model.optimizer
         token = TRAINING.set(True)
         if not model.training:
             model.train()  # compiled code reads module mode, not the context (context.py)
         optimizer._host_step_counted = False
+        done = 0
         try:
             with _TracingAutogradOps():
-                for index, batch in enumerate(batches):
+                for count, function in self._plan(batches):
+                    group = batches[done:done + count]
                     try:
-                        self.compiled(*unpack_x_y_sample_weight(batch))
+                        if function is None:
+                            self.compiled(*unpack_x_y_sample_weight(group[0]))
+                        else:
+                            function(tuple(unpack_x_y_sample_weight(b) for b in group))
                     except Exception as error:  # noqa: BLE001 - any compiler failure
                         self._fall_back(error)
                         optimizer._host_step_counted = True
-                        return self._eager(batches[index:])
+                        return self._eager(batches[done:])
+                    done += count
                     torch.clear_autocast_cache()  # as the eager function (step.py)
         finally:
             optimizer._host_step_counted = True
             TRAINING.reset(token)
         return MetricLogs(model)
+
+    def _plan(self, batches):
+        """(count, function) pairs running `batches` in order: a full group of
+        `steps_per_execution` batches of one shape in calls of at most `MAX_UNROLL` steps
+        each, anything else (the last group of an epoch, batches of mixed shapes,
+        `train_on_batch`) one step per call (`function` None)."""
+        total = len(batches)
+        if total > 1 and total == self.model.steps_per_execution and _same_shapes(batches):
+            size = min(total, MAX_UNROLL)
+            return [(min(size, total - start), self._unrolled(min(size, total - start)))
+                    for start in range(0, total, size)]
+        return [(1, None)] * total
 
     def _eager(self, batches):
         with torch.compiler.set_stance("force_eager"):
