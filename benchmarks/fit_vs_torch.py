@@ -1,10 +1,12 @@
 """lamina `fit`/`predict` vs a hand-written PyTorch loop (and Keras 3 on torch, if installed).
 
 Run: python benchmarks/fit_vs_torch.py [--repeats 3] [--quick] [--jit] [--torch-compile]
+[--steps-per-execution 8] [--clock thread]
 Prints median times and ratios; never asserts (CI does not depend on timings).
 """
 
 import argparse
+import time
 
 import numpy as np
 import torch
@@ -72,7 +74,7 @@ def torch_compiled_epoch(step, x, y, batch_size):
 
 
 def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras, jit=False,
-              torch_compile=False):
+              torch_compile=False, steps_per_execution=1, clock=time.perf_counter):
     rng = np.random.default_rng(0)
     x = rng.random((n, sizes[0]), dtype=np.float32)
     if loss == "sparse_categorical_crossentropy":
@@ -87,11 +89,12 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras, 
         lamina_loss = "mse"
     tx = torch.from_numpy(x)
 
-    def lamina_model(jit_compile=False):
+    def lamina_model(jit_compile=False, steps_per_execution=1):
         model = lamina_mlp(sizes)
         opt = (lamina.optimizers.Adam(1e-3) if optimizer == "adam"
                else lamina.optimizers.SGD(0.01))
-        model.compile(optimizer=opt, loss=lamina_loss, jit_compile=jit_compile)
+        model.compile(optimizer=opt, loss=lamina_loss, jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
         return model
 
     model = lamina_model()
@@ -109,6 +112,10 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras, 
         jit_model = lamina_model(jit_compile=True)
         candidates["lamina fit jit_compile"] = lambda: jit_model.fit(
             x, y, batch_size=batch_size, epochs=1, verbose=0)
+        if steps_per_execution > 1:
+            spe_model = lamina_model(jit_compile=True, steps_per_execution=steps_per_execution)
+            candidates[f"lamina fit jit spe={steps_per_execution}"] = lambda: spe_model.fit(
+                x, y, batch_size=batch_size, epochs=1, verbose=0)
     if torch_compile:
         cnet = torch_mlp(sizes)
         copy_weights(model, cnet)
@@ -129,7 +136,7 @@ def bench_fit(name, sizes, n, batch_size, optimizer, loss, repeats, with_keras, 
                        if loss != "mse" else "mse")
         candidates["keras 3 (torch) fit"] = lambda: kmodel.fit(
             x, y, batch_size=batch_size, epochs=1, verbose=0)
-    medians = interleaved(candidates, repeats=repeats)
+    medians = interleaved(candidates, repeats=repeats, clock=clock)
     title = f"{name}: one epoch, {n} samples, batch {batch_size}, {optimizer}"
     if first:
         report_first(title, first)
@@ -173,17 +180,24 @@ def main():
                         help="add lamina with compile(jit_compile=True)")
     parser.add_argument("--torch-compile", action="store_true",
                         help="add the hand-written loop with torch.compile")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="with --jit, add lamina jit_compile=True with this many steps "
+                             "per execution")
+    parser.add_argument("--clock", choices=["wall", "thread"], default="wall",
+                        help="time fit runs in wall time or this thread's CPU time")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     with_keras = not args.no_keras
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, clock {args.clock}")
+    fit_options = dict(steps_per_execution=args.steps_per_execution,
+                       clock=time.thread_time if args.clock == "thread" else time.perf_counter)
     if args.only in (None, "mlp"):
         bench_fit("MLP 784-512-256-10", [784, 512, 256, 10], 60000 // scale, 128, "adam",
                   "sparse_categorical_crossentropy", args.repeats, with_keras, args.jit,
-                  args.torch_compile)
+                  args.torch_compile, **fit_options)
     if args.only in (None, "tiny"):
         bench_fit("tiny MLP 32-32-1", [32, 32, 1], 20000 // scale, 32, "sgd", "mse",
-                  args.repeats, with_keras, args.jit, args.torch_compile)
+                  args.repeats, with_keras, args.jit, args.torch_compile, **fit_options)
     if args.only in (None, "predict"):
         bench_predict([784, 512, 256, 10], 60000 // scale, 1024, args.repeats, with_keras)
 
