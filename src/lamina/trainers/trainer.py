@@ -445,15 +445,25 @@ class Trainer:
         # NOTE: a lone array (the usual case) becomes its batch directly: the adapter and
         # iterator cost more than a small model's forward.
         batch = lone_array_batch(x)
-        if batch is None:
-            batch = EpochIterator(x=x, batch_size=batch_size_of(x)).single_batch()
-        mode = self.training
-        out = self.make_predict_function()((batch,))[0]
-        if self.training is not mode:
-            step_functions.restore_mode(self, mode)
+        if batch is not None and self._predicts_eagerly():
+            out = step_functions.predict_eagerly(self, batch)
+        else:
+            if batch is None:
+                batch = EpochIterator(x=x, batch_size=batch_size_of(x)).single_batch()
+            mode = self.training
+            out = self.make_predict_function()((batch,))[0]
+            if self.training is not mode:
+                step_functions.restore_mode(self, mode)
         if out.__class__ is torch.Tensor:
             return _to_numpy(out)
         return tree.map_structure(_to_numpy, out)
+
+    def _predicts_eagerly(self):
+        """Whether a batch's prediction is the built-in `predict_step` on an eager forward
+        (`step.predict_eagerly` runs it without the predict function around it)."""
+        return (type(self).predict_step is Trainer.predict_step
+                and "predict_step" not in self.__dict__
+                and not step_functions.reads_module_mode(self))
 
     def get_compile_config(self):
         if not self.compiled or self._compile_config is None:
@@ -467,7 +477,8 @@ class Trainer:
 
 def _to_numpy(t):
     if isinstance(t, torch.Tensor):
-        t = t.detach()
+        if t.requires_grad:
+            t = t.detach()
         if t.dtype is torch.bfloat16:
             t = t.float()
         return (t if t.is_cpu else t.cpu()).numpy()
