@@ -57,9 +57,14 @@ from lamina.trainers.logs import MetricLogs
 def compiles_whole_step(model):
     """Whether `jit_compile=True` compiles this model's whole train step (see the module
     docstring for what keeps it eager)."""
+    return model._jit_compile and can_compile_whole_step(model)
+
+
+def can_compile_whole_step(model):
+    """Whether the model's train step means the same as one traced graph (see the module
+    docstring); `jit_compile="auto"` (auto_jit.py) asks this too."""
     optimizer = model.optimizer
-    return (model._jit_compile
-            and _is_builtin(model, "train_step") and _is_builtin(model, "compute_metrics")
+    return (_is_builtin(model, "train_step") and _is_builtin(model, "compute_metrics")
             and not isinstance(optimizer, LossScaleOptimizer)
             and not getattr(optimizer, "gradient_accumulation_steps", None)
             and not getattr(optimizer, "use_ema", False)
@@ -78,6 +83,15 @@ def train_function(model):
     if not compiles_whole_step(model):
         return step_functions.train_function(model)
     return _CompiledTrainFunction(model)
+
+
+def compiled_train_function(model):
+    """The compiled whole step for `jit_compile="auto"`, kept on the model so a later
+    `fit` reuses its graphs (`compile()` drops it with the other step functions)."""
+    function = model.__dict__.get("_auto_train_function")
+    if function is None:
+        function = model.__dict__["_auto_train_function"] = _CompiledTrainFunction(model)
+    return function
 
 
 def _train_step_body(model, trainable, layers, loss_sources, x, y, sample_weight):

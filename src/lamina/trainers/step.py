@@ -26,7 +26,7 @@ from lamina.trainers.data.data_utils import batch_size_of
 JIT_BACKEND = "inductor"
 
 # Where the trainer caches the step functions (`compile()` drops them).
-CACHE_KEYS = ("_train_function", "_test_function", "_predict_function")
+CACHE_KEYS = ("_train_function", "_test_function", "_predict_function", "_auto_train_function")
 
 
 def reads_module_mode(model):

@@ -15,6 +15,7 @@ from lamina.distribution.distribution_lib import is_chief
 from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
 from lamina.trainers import compiled_step, distributed, fit_resume
 from lamina.trainers import step as step_functions
+from lamina.trainers.auto_jit import AutoJit
 from lamina.trainers.compile_loss import CompileLoss
 from lamina.trainers.compile_metrics import CompileMetrics
 from lamina.trainers.data.data_utils import (
@@ -42,6 +43,7 @@ class Trainer:
         self._loss_tracker = None
         self._compile_config = None
         self._jit_compile = False
+        self._jit_auto = False
         self.steps_per_execution = 1
         self._run_eagerly = False
 
@@ -69,6 +71,7 @@ class Trainer:
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._jit_compile = jit_compile is True
+        self._jit_auto = isinstance(jit_compile, str) and jit_compile == "auto"
         self._run_eagerly = bool(run_eagerly)
         self.steps_per_execution = int(steps_per_execution)
         self.compiled = True
@@ -305,14 +308,19 @@ class Trainer:
         training_logs = None
         logs = {}
         spe = self.steps_per_execution
+        auto_jit = AutoJit(self, epochs) if run is None else None
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             if resumed_metrics is not None:
                 fit_resume.assign_all(self.metrics_variables, resumed_metrics)
                 resumed_metrics = None
             callbacks.on_epoch_begin(epoch)
+            if auto_jit is not None:
+                auto_jit.epoch_begin()
             pending = []
+            steps = 0
             for step, batch in iterator.enumerate_epoch():
+                steps += 1
                 if spe == 1:
                     callbacks.on_train_batch_begin(step)
                     logs = train_function((batch,))
@@ -333,6 +341,8 @@ class Trainer:
                 callbacks.on_train_batch_end(step, logs)
             epoch_logs = (materialize_logs(self.get_metrics_result()) if run is None
                           else run.metrics_result())
+            if auto_jit is not None:
+                train_function = auto_jit.epoch_end(epoch, steps) or train_function
             if val_x is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(x=val_x, y=val_y, sample_weight=val_sw,
                                          batch_size=validation_batch_size or batch_size,
