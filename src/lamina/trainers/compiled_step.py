@@ -23,9 +23,9 @@ graph of N steps (each step's update mutates the weights the next step reads, in
 graph), so the host pays one guard check per group. The graph grows with N and so does
 its compile time: a call unrolls at most `MAX_UNROLL` (8) steps and a longer group is
 several calls (each count of steps its own graph). Measured on the tiny MLP 32-32-1 (SGD,
-batch 32, one CPU thread; benchmarks/fit_vs_torch.py): an epoch takes 65 ms in calls of
-1 step, 42 ms of 4, 36 ms of 8, 33 ms of 16 and 32 ms of 32, and the unrolled graph
-compiles in about 16 s, 19 s, 30 s and 42 s for 4, 8, 16 and 32 steps: past 8, little
+batch 32, 640 batches, one CPU thread, thread clock, two runs): an epoch takes 65 ms in
+calls of 1 step, 44 ms of 4, 35 ms of 8, 31 ms of 16 and 29 ms of 32, and the first epoch
+(compiling, and two eager groups) 12 s, 18 s, 22 s, 30 s and 45 s: past 8, little
 gained for much compile time. Anything else, the last and shorter group of an epoch, a
 group of batches of mixed shapes, `train_on_batch`, runs one step per call. The group
 that warms the step runs eagerly as a whole (not one batch, then the rest one step per
