@@ -166,7 +166,26 @@ class RandomSaturation(_HSVLayer):
             return images
         images = self._float(images)
         factor = transformation["factor"].to(images.dtype)[:, None, None]
+        low, high = self.value_range
+        if low <= 0 <= high and images.dtype not in (torch.float16, torch.bfloat16):
+            return self._scale_saturation(images, factor[..., None])
         return self._edit_hsv(images, 1, lambda s: self._clip(s * factor))
+
+    def _scale_saturation(self, images, factor):
+        """The HSV round trip's result, computed in RGB: with hue and value kept, each
+        channel `c` of a pixel becomes `v - (v - c) * s_new / s` (`v` the pixel's maximum,
+        `s` its saturation). Gray and non-positive pixels (saturation 0) stay at `v`,
+        as they do through HSV when the clipped new saturation is 0, which `low <= 0`
+        guarantees. A third of the passes over the image of the round trip."""
+        axis = 1 if self.data_format == "channels_first" else 3
+        if axis == 1:
+            factor = factor.reshape(-1, 1, 1, 1)
+        value = images.amax(axis, keepdim=True)
+        saturation = (value - images.amin(axis, keepdim=True)).div_(
+            torch.where(value > 0, value, 1.0)).mul_(value > 0)
+        scale = self._clip(saturation * factor).div_(
+            torch.where(saturation > 0, saturation, 1.0))
+        return value - (value - images).mul_(scale)
 
     def get_config(self):
         config = super().get_config()
