@@ -235,14 +235,33 @@ class RandomHue(_HSVLayer):
             return images
         images = rescale_values(self._float(images), self.value_range, (0, 1))
         shift = transformation["factor"].to(images.dtype)[:, None, None]
-
-        def turn(hue):
-            hue = hue + shift
-            hue = torch.where(hue > 1.0, hue - 1.0, hue)
-            return torch.where(hue < 0.0, hue + 1.0, hue)
-
-        images = self._edit_hsv(images, 0, turn).clamp_(0, 1)
+        images = self._turn_hue(images, shift).clamp_(0, 1)
         return self._compute(rescale_values(images, (0, 1), self.value_range))
+
+    def _turn_hue(self, images, shift):
+        """`hsv_to_rgb(rgb_to_hsv(images))` with the hue turned by `shift`, in one pass of
+        each: the saturation is never formed (`value * saturation` is the pixel's range
+        `delta`), and no HSV image is stacked and split again."""
+        axis = 1 if self.data_format == "channels_first" else 3
+        dtype = images.dtype
+        if dtype in (torch.float16, torch.bfloat16):
+            images = images.float()  # hue arithmetic needs float32's mantissa
+        r, g, b = images.unbind(axis)
+        value = images.amax(axis)
+        delta = value - images.amin(axis)
+        safe = torch.where(delta > 0, delta, 1.0)
+        hue = torch.where(value == r, (g - b).div_(safe), torch.where(
+            value == g, (b - r).div_(safe).add_(2.0), (r - g).div_(safe).add_(4.0)))
+        hue = torch.where(delta > 0, hue.div_(6.0).remainder_(1.0), 0.0).add_(shift)
+        hue = torch.where(hue > 1.0, hue - 1.0, hue)
+        hue = torch.where(hue < 0.0, hue + 1.0, hue)
+        offsets = torch.tensor([5.0, 3.0, 1.0], dtype=images.dtype, device=images.device)
+        if axis == 1:
+            offsets = offsets[:, None, None]
+        k = offsets + hue.mul_(6.0).unsqueeze(axis)
+        k = k.remainder_(6.0)
+        k = torch.minimum(k, 4.0 - k).clamp_(0, 1)
+        return (value.unsqueeze(axis) - k.mul_(delta.unsqueeze(axis))).to(dtype)
 
     def get_config(self):
         config = super().get_config()
