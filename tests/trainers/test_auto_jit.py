@@ -4,10 +4,10 @@ compiled step pays off; then compiled, and back to eager if it measured slower."
 import numpy as np
 import pytest
 import torch
+from dynamo_support import compiling_with
 
 import lamina
 from lamina.trainers import auto_jit, compiled_step
-from lamina.trainers import step as step_functions
 
 
 def passthrough_backend(graph_module, example_inputs):
@@ -16,8 +16,8 @@ def passthrough_backend(graph_module, example_inputs):
 
 @pytest.fixture(autouse=True)
 def no_compiler(monkeypatch):
-    monkeypatch.setattr(step_functions, "JIT_BACKEND", passthrough_backend)
-    torch._dynamo.reset()
+    with compiling_with(monkeypatch, passthrough_backend):
+        yield
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ batch at a time.
 import numpy as np
 import pytest
 import torch
+from dynamo_support import compiling_with, failing_backend
 
 import lamina
 from lamina.trainers import compiled_step
@@ -34,18 +35,11 @@ def counting_backend(graph_module, example_inputs):
     return GRAPHS[-1]
 
 
-def failing_backend(graph_module, example_inputs):
-    raise RuntimeError("no compiler here")
-
-
 @pytest.fixture(autouse=True)
 def counting(monkeypatch):
-    monkeypatch.setattr(step_functions, "JIT_BACKEND", counting_backend)
     GRAPHS.clear()
-    torch._dynamo.reset()  # Dynamo's shape memory is per code location, across tests
-    torch._dynamo.utils.counters.clear()
-    yield
-    assert not torch._dynamo.utils.counters["graph_break"]
+    with compiling_with(monkeypatch, counting_backend):
+        yield
 
 
 class BatchEnds(lamina.callbacks.Callback):

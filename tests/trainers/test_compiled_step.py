@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from dynamo_support import compiling_with, failing_backend
 
 import lamina
 from lamina.trainers import compiled_step
@@ -22,21 +23,11 @@ def counting_backend(graph_module, example_inputs):
     return graph_module.forward
 
 
-def failing_backend(graph_module, example_inputs):
-    raise RuntimeError("no compiler here")
-
-
 @pytest.fixture(autouse=True)
 def counting(monkeypatch):
-    monkeypatch.setattr(step_functions, "JIT_BACKEND", counting_backend)
     GRAPHS.clear()
-    # NOTE: Dynamo remembers per code location which inputs changed shape (each test
-    # would otherwise start from the dynamic graph an earlier test ended with)
-    torch._dynamo.reset()
-    torch._dynamo.utils.counters.clear()
-    yield
-    # a graph break would split the step into several graphs with Python between them
-    assert not torch._dynamo.utils.counters["graph_break"]
+    with compiling_with(monkeypatch, counting_backend):
+        yield
 
 
 def data(n=72):
