@@ -50,10 +50,14 @@ def layers_compile_well(model):
 
 
 def _is_plain_model(model):
-    """A `Sequential` or functional model as lamina makes them: lamina's own `call`."""
-    from lamina.models.functional import Functional
-    from lamina.models.sequential import Sequential
-    return type(model) is Functional or type(model) is Sequential
+    """A `Sequential` or functional model as lamina makes them: lamina's own `call`.
+    (By name: trainers sit below models and import nothing from them.)"""
+    cls = type(model)
+    return (cls.__module__, cls.__qualname__) in _PLAIN_MODELS
+
+
+_PLAIN_MODELS = {("lamina.models.functional", "Functional"),
+                 ("lamina.models.sequential", "Sequential")}
 
 
 def pays_off(eager_step_seconds, remaining_steps):
