@@ -137,3 +137,23 @@ def test_auto_leaves_convolutions_eager(compiled_calls, monkeypatch):
     model.fit(np.zeros((8, 8, 3), "float32"), np.zeros((8, 2), "float32"), batch_size=4,
               epochs=3, verbose=0)
     assert compiled_calls == []
+
+
+def test_auto_with_steps_per_execution_runs_groups_compiled(compiled_calls, monkeypatch):
+    monkeypatch.setattr(auto_jit, "MIN_REMAINING_SECONDS", 0.0)
+    monkeypatch.setattr(auto_jit, "MIN_SPEEDUP", 0.0)
+    histories, weights = [], []
+    for jit_compile, steps in ((False, 1), ("auto", 3)):
+        lamina.utils.set_random_seed(3)
+        model = mlp()
+        model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile,
+                      steps_per_execution=steps)
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(96, 6)).astype("float32")
+        y = rng.normal(size=(96, 2)).astype("float32")
+        histories.append(model.fit(x, y, batch_size=16, epochs=3, verbose=0).history)
+        weights.append(model.get_weights())
+    assert compiled_calls == [3, 3] * 2  # epochs 2-3: 6 batches in 2 groups of 3
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-5)
+    for got, expected in zip(*weights[::-1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
