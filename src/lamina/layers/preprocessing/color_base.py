@@ -19,16 +19,18 @@ def check_value_range(layer, value_range, sort=True):
     return sorted(value_range) if sort else value_range
 
 
-def rescale_values(images, source, target):
+def rescale_values(images, source, target, in_place=False):
     """`images` mapped linearly from the range `source` to `target` (unchanged when the
-    ranges are equal), in the order Keras computes it so both round alike."""
+    ranges are equal), in the order Keras computes it so both round alike; `in_place`
+    for a tensor the layer made itself."""
     if source[0] == target[0] and source[1] == target[1]:
         return images
     low, high, new_low, new_high = (torch.tensor(v, dtype=images.dtype)
                                     for v in (*source, *target))
     # NOTE: in place after the first op: the same rounding, without three more full-size
     # allocations (a third of the time on a 128x224x224x3 batch)
-    return (images - low).div_(high - low).mul_(new_high - new_low).add_(new_low)
+    shifted = images.sub_(low) if in_place else images - low
+    return shifted.div_(high - low).mul_(new_high - new_low).add_(new_low)
 
 
 def uniform(generator, shape, low, high, device, dtype=torch.float32):

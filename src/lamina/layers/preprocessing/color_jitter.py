@@ -236,7 +236,7 @@ class RandomHue(_HSVLayer):
         images = rescale_values(self._float(images), self.value_range, (0, 1))
         shift = transformation["factor"].to(images.dtype)[:, None, None]
         images = self._turn_hue(images, shift).clamp_(0, 1)
-        return self._compute(rescale_values(images, (0, 1), self.value_range))
+        return self._compute(rescale_values(images, (0, 1), self.value_range, in_place=True))
 
     def _turn_hue(self, images, shift):
         """`hsv_to_rgb(rgb_to_hsv(images))` with the hue turned by `shift`, in one pass of
@@ -258,10 +258,12 @@ class RandomHue(_HSVLayer):
         offsets = torch.tensor([5.0, 3.0, 1.0], dtype=images.dtype, device=images.device)
         if axis == 1:
             offsets = offsets[:, None, None]
-        k = offsets + hue.mul_(6.0).unsqueeze(axis)
-        k = k.remainder_(6.0)
-        k = torch.minimum(k, 4.0 - k).clamp_(0, 1)
-        return (value.unsqueeze(axis) - k.mul_(delta.unsqueeze(axis))).to(dtype)
+        # channel = value - delta * clamp(min(k, 4 - k), 0, 1), k = (offset + 6 hue) mod 6,
+        # rewritten with 1 - clamp(min(k, 4 - k), 0, 1) = clamp(|k - 2| - 1, 0, 1) and
+        # value - delta = minimum, to run in place on one full-size tensor
+        k = (offsets + hue.mul_(6.0).unsqueeze(axis)).remainder_(6.0)
+        k = k.sub_(2.0).abs_().sub_(1.0).clamp_(0, 1).mul_(delta.unsqueeze(axis))
+        return k.add_((value - delta).unsqueeze(axis)).to(dtype)
 
     def get_config(self):
         config = super().get_config()
