@@ -121,6 +121,30 @@ def test_a_failing_compiler_falls_back_to_eager_with_a_warning(monkeypatch, eage
     assert_same_training(eager_adam, compiled)
 
 
+def static_only_backend(graph_module, example_inputs):
+    sizes = [size for value in example_inputs
+             for size in (value.shape if isinstance(value, torch.Tensor) else [value])]
+    if any(isinstance(size, torch.SymInt) for size in sizes):
+        raise RuntimeError("no dynamic shapes here")
+    return counting_backend(graph_module, example_inputs)
+
+
+def test_a_batch_shape_that_fails_to_compile_trains_eagerly_and_the_rest_stays_compiled(
+        monkeypatch, eager_adam):
+    # As Inductor failing to lower a convnet's dynamic-batch graph: the last batch of
+    # each epoch (8 of 72 samples) takes the eager step, the full batches the graph.
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", static_only_backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compiled = train(True, epochs=3)
+    messages = [str(w.message) for w in caught if "jit_compile" in str(w.message)]
+    assert len(messages) == 1 and "batches of shape [(8, 6), (8, 2)]" in messages[0]
+    function = compiled[0].make_train_function()
+    assert not function.failed and len(function.eager_shapes) == 1
+    assert len(GRAPHS) == 1  # the full-batch graph, still in use
+    assert_same_training(train(False, epochs=3), compiled)
+
+
 def test_custom_train_step_and_loss_scaling_keep_the_eager_step():
     class Custom(lamina.Sequential):
         def train_step(self, data):

@@ -41,6 +41,7 @@ which `autograd.grad` does not run). There, `jit_compile=True` compiles `forward
 """
 
 import contextvars
+import itertools
 import types
 
 import torch
@@ -166,12 +167,20 @@ def _detach_layer_losses(layers):
 
 
 def _own_copy(function):
-    """`function` with a code object of its own. NOTE: Dynamo keeps compiled graphs per
-    code object and gives up after `recompile_limit` (8) of them; every model's step
-    closes over other objects, so sharing one code object would stop compiling at the
-    ninth model of a process."""
-    return types.FunctionType(function.__code__.replace(), function.__globals__,
-                              function.__name__, function.__defaults__, function.__closure__)
+    """`function` with a code object of its own, under a name of its own. NOTE: Dynamo
+    keeps compiled graphs per code object and gives up after `recompile_limit` (8) of
+    them; every model's step closes over other objects, so sharing one code object would
+    stop compiling at the ninth model of a process. And it remembers which input sizes
+    changed per code location (file, line, name): under a shared name, a second model's
+    first graph would come out dynamic in every size that differs from the first
+    model's (a convnet's spatial sizes, which Inductor may then fail to lower)."""
+    name = f"{function.__name__}_{next(_COPIES)}"
+    code = function.__code__.replace(co_name=name, co_qualname=name)
+    return types.FunctionType(code, function.__globals__, name, function.__defaults__,
+                              function.__closure__)
+
+
+_COPIES = itertools.count()
 
 
 _POLYFILLS = []
@@ -233,6 +242,11 @@ def _same_shapes(batches):
     return all(_signature(batch) == first for batch in batches[1:])
 
 
+def _shapes(batch):
+    return [tuple(leaf.shape) for leaf in pytree.tree_leaves(batch)
+            if isinstance(leaf, torch.Tensor)]
+
+
 def _signature(batch):
     leaves, spec = pytree.tree_flatten(batch)
     return spec, [(leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else type(leaf)
@@ -253,6 +267,8 @@ class _CompiledTrainFunction:
         self.compiled = None
         self.steps = None  # the body of `unrolled`'s functions
         self.unrolled = {}  # number of steps -> compiled function running that many
+        self.ran = False  # whether a compiled call has succeeded
+        self.eager_shapes = []  # (steps, batch signature) whose compile failed
 
     def _refresh(self, trainable):
         """Called when the weight lists may have changed: a new step to compile if they
@@ -320,21 +336,48 @@ class _CompiledTrainFunction:
             with _TracingAutogradOps():
                 for count, function in self._plan(batches):
                     group = batches[done:done + count]
-                    try:
-                        if function is None:
-                            self.compiled(*unpack_x_y_sample_weight(group[0]))
+                    shape = (count, _signature(group[0])) if self.eager_shapes else None
+                    if shape is not None and shape in self.eager_shapes:
+                        self._eager_steps(group, optimizer)
+                    else:
+                        try:
+                            if function is None:
+                                self.compiled(*unpack_x_y_sample_weight(group[0]))
+                            else:
+                                function(tuple(unpack_x_y_sample_weight(b) for b in group))
+                        except Exception as error:  # noqa: BLE001 - any compiler failure
+                            if not self.ran:
+                                self._fall_back(error)
+                                optimizer._host_step_counted = True
+                                return self._eager(batches[done:])
+                            self._fall_back_for_shape(error, count, group, optimizer)
                         else:
-                            function(tuple(unpack_x_y_sample_weight(b) for b in group))
-                    except Exception as error:  # noqa: BLE001 - any compiler failure
-                        self._fall_back(error)
-                        optimizer._host_step_counted = True
-                        return self._eager(batches[done:])
+                            self.ran = True
                     done += count
                     torch.clear_autocast_cache()  # as the eager function (step.py)
         finally:
             optimizer._host_step_counted = True
             TRAINING.reset(token)
         return MetricLogs(model)
+
+    def _fall_back_for_shape(self, error, count, group, optimizer):
+        """A compile failed for a new batch shape (typically the last, smaller batch of
+        an epoch, whose dynamic-shape graph Inductor cannot always lower) after other
+        shapes compiled: batches of that shape train eagerly from now on, the others
+        stay compiled. NOTE: a compile fails before the graph runs: no step was taken."""
+        if not self.eager_shapes:
+            step_functions.warn_compiler_failure(
+                self.model, f"the train step for batches of shape "
+                f"{_shapes(group[0])}", "those batches train", error, stacklevel=4)
+        self.eager_shapes.append((count, _signature(group[0])))
+        self._eager_steps(group, optimizer)
+
+    def _eager_steps(self, group, optimizer):
+        optimizer._host_step_counted = True
+        try:
+            self._eager(group)
+        finally:
+            optimizer._host_step_counted = False
 
     def _plan(self, batches):
         """(count, function) pairs running `batches` in order: a full group of
