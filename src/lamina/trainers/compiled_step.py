@@ -183,6 +183,18 @@ def _own_copy(function):
 _COPIES = itertools.count()
 
 
+def _compile(function, weights):
+    """`torch.compile` of an own copy of `function` (see `_own_copy`). On CPU, Inductor
+    writes the graph's launcher in C++ (`cpp_wrapper`) rather than Python: measured on
+    the tiny MLP step, 0.39x -> 0.33x of the hand-written loop at the same compile time
+    (`benchmarks/fit_vs_torch.py --only tiny --jit`); larger steps are unchanged."""
+    backend = step_functions.JIT_BACKEND
+    options = None
+    if backend == "inductor" and weights and weights[0].device.type == "cpu":
+        options = {"cpp_wrapper": True}
+    return torch.compile(_own_copy(function), backend=backend, options=options)
+
+
 _POLYFILLS = []
 
 
@@ -293,7 +305,7 @@ class _CompiledTrainFunction:
                 _train_step_body(model, trainable, layers, sources, x, y, sample_weight)
 
         _register_polyfills()
-        self.compiled = torch.compile(_own_copy(step), backend=step_functions.JIT_BACKEND)
+        self.compiled = _compile(step, trainable)
         self.steps = steps
         self.unrolled = {}
         return True
@@ -303,8 +315,7 @@ class _CompiledTrainFunction:
         is its own graph, none counts against another's recompile limit)."""
         compiled = self.unrolled.get(count)
         if compiled is None:
-            compiled = self.unrolled[count] = torch.compile(
-                _own_copy(self.steps), backend=step_functions.JIT_BACKEND)
+            compiled = self.unrolled[count] = _compile(self.steps, self.trainable)
         return compiled
 
     def __call__(self, batches):
