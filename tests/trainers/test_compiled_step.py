@@ -145,6 +145,29 @@ def test_a_batch_shape_that_fails_to_compile_trains_eagerly_and_the_rest_stays_c
     assert_same_training(train(False, epochs=3), compiled)
 
 
+def test_each_model_compiles_static_graphs_of_its_own(monkeypatch):
+    # Dynamo remembers which input sizes changed per code location: sharing one, the
+    # second model's graphs would come out dynamic in its other feature size
+    dynamic = []
+
+    def recording_backend(graph_module, example_inputs):
+        dynamic.append(any(
+            isinstance(size, torch.SymInt) for value in example_inputs
+            for size in (value.shape if isinstance(value, torch.Tensor) else [value])))
+        return graph_module.forward
+
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", recording_backend)
+    layers = lamina.layers
+    for shape, stack in (((6,), [layers.Dense(2)]),
+                         ((5, 5, 2), [layers.Conv2D(3, 3), layers.Flatten(), layers.Dense(2)])):
+        model = lamina.Sequential([lamina.Input(shape)] + stack)
+        model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+        x, y = np.ones((64,) + shape, "float32"), np.ones((64, 2), "float32")
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        model.predict(x, batch_size=16, verbose=0)
+    assert dynamic == [False] * 4  # per model: the train step, then the forward
+
+
 def test_custom_train_step_and_loss_scaling_keep_the_eager_step():
     class Custom(lamina.Sequential):
         def train_step(self, data):

@@ -41,8 +41,6 @@ which `autograd.grad` does not run). There, `jit_compile=True` compiles `forward
 """
 
 import contextvars
-import itertools
-import types
 
 import torch
 from torch.utils import _pytree as pytree
@@ -166,25 +164,8 @@ def _detach_layer_losses(layers):
             losses[:] = [loss.detach() for loss in losses]
 
 
-def _own_copy(function):
-    """`function` with a code object of its own, under a name of its own. NOTE: Dynamo
-    keeps compiled graphs per code object and gives up after `recompile_limit` (8) of
-    them; every model's step closes over other objects, so sharing one code object would
-    stop compiling at the ninth model of a process. And it remembers which input sizes
-    changed per code location (file, line, name): under a shared name, a second model's
-    first graph would come out dynamic in every size that differs from the first
-    model's (a convnet's spatial sizes, which Inductor may then fail to lower)."""
-    name = f"{function.__name__}_{next(_COPIES)}"
-    code = function.__code__.replace(co_name=name, co_qualname=name)
-    return types.FunctionType(code, function.__globals__, name, function.__defaults__,
-                              function.__closure__)
-
-
-_COPIES = itertools.count()
-
-
 def _compile(function, weights):
-    """`torch.compile` of an own copy of `function` (see `_own_copy`). On CPU, Inductor
+    """`torch.compile` of an own copy of `function` (see `step.own_copy`). On CPU, Inductor
     writes the graph's launcher in C++ (`cpp_wrapper`) rather than Python: measured on
     the tiny MLP step, 0.39x -> 0.33x of the hand-written loop at the same compile time
     (`benchmarks/fit_vs_torch.py --only tiny --jit`); larger steps are unchanged."""
@@ -192,7 +173,7 @@ def _compile(function, weights):
     options = None
     if backend == "inductor" and weights and weights[0].device.type == "cpu":
         options = {"cpp_wrapper": True}
-    return torch.compile(_own_copy(function), backend=backend, options=options)
+    return torch.compile(step_functions.own_copy(function), backend=backend, options=options)
 
 
 _POLYFILLS = []

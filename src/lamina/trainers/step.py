@@ -15,6 +15,8 @@ inference functions rerun the batch with the plain forward, warn once and keep i
 up to a graph break, would have updated batch statistics once already).
 """
 
+import itertools
+import types
 import warnings
 
 import torch
@@ -159,6 +161,23 @@ def warn_compiler_failure(model, what, continues, error, stacklevel):
     )
 
 
+def own_copy(function):
+    """`function` with a code object of its own, under a name of its own. NOTE: Dynamo
+    keeps compiled graphs per code object and gives up after `recompile_limit` (8) of
+    them; every model's step and forward close over other objects, so sharing one code
+    object would stop compiling at the ninth model of a process. And it remembers which input sizes
+    changed per code location (file, line, name): under a shared name, a second model's
+    first graph would come out dynamic in every size that differs from the first
+    model's (a convnet's spatial sizes, which Inductor may then fail to lower)."""
+    name = f"{function.__name__}_{next(_COPIES)}"
+    code = function.__code__.replace(co_name=name, co_qualname=name)
+    return types.FunctionType(code, function.__globals__, name, function.__defaults__,
+                              function.__closure__)
+
+
+_COPIES = itertools.count()
+
+
 def compile_forward(model):
     """Compile `forward` for `jit_compile=True` once the model is built (a subclassed
     model builds on its first batch, which must not run inside the compiler). Returns
@@ -167,7 +186,14 @@ def compile_forward(model):
         return True
     if not model.built:
         return False
-    torch.nn.Module.compile(model, backend=JIT_BACKEND)
+    # What `nn.Module.compile` does, on a function of the model's own (see `own_copy`)
+    call = model._call_impl
+
+    def forward(*args, **kwargs):
+        return call(*args, **kwargs)
+
+    model.__dict__["_compiled_call_impl"] = torch.compile(own_copy(forward),
+                                                          backend=JIT_BACKEND)
     model.__dict__["_jit_done"] = True
     return True
 
