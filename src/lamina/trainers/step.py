@@ -165,10 +165,11 @@ def own_copy(function):
     """`function` with a code object of its own, under a name of its own. NOTE: Dynamo
     keeps compiled graphs per code object and gives up after `recompile_limit` (8) of
     them; every model's step and forward close over other objects, so sharing one code
-    object would stop compiling at the ninth model of a process. And it remembers which input sizes
-    changed per code location (file, line, name): under a shared name, a second model's
-    first graph would come out dynamic in every size that differs from the first
-    model's (a convnet's spatial sizes, which Inductor may then fail to lower)."""
+    object would stop compiling at the ninth model of a process. And Dynamo remembers
+    which input sizes changed per code location (file, line, name): under a shared
+    name, a second model's first graph would come out dynamic in every size that
+    differs from the first model's (a convnet's spatial sizes, which Inductor may then
+    fail to lower)."""
     name = f"{function.__name__}_{next(_COPIES)}"
     code = function.__code__.replace(co_name=name, co_qualname=name)
     return types.FunctionType(code, function.__globals__, name, function.__defaults__,
