@@ -92,11 +92,9 @@ def test_a_group_of_batches_is_one_compiled_call_and_trains_as_eagerly(eager):
     function = compiled[0].make_train_function()
     assert not function.failed
     # Per epoch, 13 batches: three groups of 4, then the last batch (4 rows) alone. The
-    # first epoch's first group builds the model, its second warms the step, eagerly.
-    by_steps = {graph.steps: graph for graph in GRAPHS}
-    assert sorted(by_steps) == [1, 4] and len(GRAPHS) == 2
-    assert by_steps[4].calls == 1 + 3  # one call per group, never a step per call
-    assert by_steps[1].calls == 2  # the last batch of each epoch
+    # first epoch's first group builds the model, its second warms the step, eagerly;
+    # the last batch of an epoch runs eagerly too (no one-step graph compiled for it).
+    assert [(graph.steps, graph.calls) for graph in GRAPHS] == [(4, 1 + 3)]
     # The callbacks see each group once, with the logs eager training has after its last
     # batch (loss tracker and metrics after the same steps).
     eager_ends = dict(eager[2][:13]), dict(eager[2][13:])
@@ -113,10 +111,21 @@ def test_a_group_of_batches_is_one_compiled_call_and_trains_as_eagerly(eager):
 def test_long_groups_run_in_calls_of_at_most_max_unroll_steps(monkeypatch, eager):
     monkeypatch.setattr(compiled_step, "MAX_UNROLL", 5)
     # Per epoch, one group of 12 batches, then the last batch alone. The first epoch
-    # builds and warms eagerly; the second runs its group in calls of 5, 5 and 2 steps.
+    # builds and warms eagerly; the second runs its group in calls of 5, 5 and 2 steps,
+    # and its last batch eagerly.
     compiled = train(True, 12)
     assert_same_training(eager, compiled)
-    assert [(graph.steps, graph.calls) for graph in GRAPHS] == [(5, 2), (2, 1), (1, 1)]
+    assert [(graph.steps, graph.calls) for graph in GRAPHS] == [(5, 2), (2, 1)]
+
+
+def test_short_groups_use_the_one_step_graph_until_a_full_group_compiled(eager):
+    # 13 batches an epoch, groups of 20: every group is short, so nothing is unrolled
+    # and the one-step graph runs them (epoch 1 builds the model, epoch 2 warms the
+    # step, both eagerly; epoch 3 runs compiled)
+    compiled = train(True, 20, epochs=3)
+    assert_same_training(train(False, 1, epochs=3), compiled, steps=39)
+    assert [graph.steps for graph in GRAPHS] == [1, 1]  # batch 8, then any batch size
+    assert sum(graph.calls for graph in GRAPHS) == 13
 
 
 def test_batches_of_mixed_shapes_run_one_step_per_call():

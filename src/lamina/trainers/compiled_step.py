@@ -26,10 +26,12 @@ several calls (each count of steps its own graph). Measured on the tiny MLP 32-3
 batch 32, 640 batches, one CPU thread, thread clock, two runs): an epoch takes 65 ms in
 calls of 1 step, 44 ms of 4, 35 ms of 8, 31 ms of 16 and 29 ms of 32, and the first epoch
 (compiling, and two eager groups) 12 s, 18 s, 22 s, 30 s and 45 s: past 8, little
-gained for much compile time. Anything else, the last and shorter group of an epoch, a
-group of batches of mixed shapes, `train_on_batch`, runs one step per call. The group
-that warms the step runs eagerly as a whole (not one batch, then the rest one step per
-call), so no one-step graph compiles where every group is full.
+gained for much compile time. The last, shorter group of an epoch runs eagerly once
+full groups run compiled: a one-step graph for its few batches would cost more compile
+time than hundreds of epochs of them eagerly. Anything else (a group of batches of mixed
+shapes, `train_on_batch`, short groups before any full one) runs one step per call. The
+group that warms the step runs eagerly as a whole (not one batch, then the rest one step
+per call), so no one-step graph compiles where every group is full.
 
 The step falls back to the eager step, with a warning, when tracing or compiling fails,
 and is not used at all (`train_function` returns the eager one) where one traced graph
@@ -228,6 +230,8 @@ _OVERRIDE = []
 # Most steps one compiled call unrolls (module docstring).
 MAX_UNROLL = 8
 
+_EAGER = "eager"  # `_plan`'s mark for batches run by the eager step
+
 
 def _same_shapes(batches):
     """Whether every batch has the first one's structure, shapes and dtypes."""
@@ -261,6 +265,7 @@ class _CompiledTrainFunction:
         self.steps = None  # the body of `unrolled`'s functions
         self.unrolled = {}  # number of steps -> compiled function running that many
         self.ran = False  # whether a compiled call has succeeded
+        self.ran_unrolled = False  # whether an unrolled group has
         self.eager_shapes = []  # (steps, batch signature) whose compile failed
 
     def _refresh(self, trainable):
@@ -329,7 +334,7 @@ class _CompiledTrainFunction:
                 for count, function in self._plan(batches):
                     group = batches[done:done + count]
                     shape = (count, _signature(group[0])) if self.eager_shapes else None
-                    if shape is not None and shape in self.eager_shapes:
+                    if function is _EAGER or shape is not None and shape in self.eager_shapes:
                         self._eager_steps(group, optimizer)
                     else:
                         try:
@@ -345,6 +350,7 @@ class _CompiledTrainFunction:
                             self._fall_back_for_shape(error, count, group, optimizer)
                         else:
                             self.ran = True
+                            self.ran_unrolled = self.ran_unrolled or function is not None
                     done += count
                     torch.clear_autocast_cache()  # as the eager function (step.py)
         finally:
@@ -374,13 +380,18 @@ class _CompiledTrainFunction:
     def _plan(self, batches):
         """(count, function) pairs running `batches` in order: a full group of
         `steps_per_execution` batches of one shape in calls of at most `MAX_UNROLL` steps
-        each, anything else (the last group of an epoch, batches of mixed shapes,
-        `train_on_batch`) one step per call (`function` None)."""
-        total = len(batches)
-        if total > 1 and total == self.model.steps_per_execution and _same_shapes(batches):
+        each; the shorter last group of an epoch eagerly once full groups run compiled
+        (`_EAGER`: a one-step graph for at most `steps_per_execution - 1` batches an epoch
+        would cost a compile worth hundreds of epochs of them); anything else (batches
+        of mixed shapes, `train_on_batch`, `steps_per_execution=1`) one step per call
+        (`function` None)."""
+        total, group = len(batches), self.model.steps_per_execution
+        if total > 1 and total == group and _same_shapes(batches):
             size = min(total, MAX_UNROLL)
             counts = [min(size, total - start) for start in range(0, total, size)]
             return [(count, self._unrolled(count) if count > 1 else None) for count in counts]
+        if total < group and self.ran_unrolled:
+            return [(total, _EAGER)]
         return [(1, None)] * total
 
     def _eager(self, batches):
