@@ -4,10 +4,11 @@ compiled step pays off; then compiled, and back to eager if it measured slower."
 import numpy as np
 import pytest
 import torch
-from dynamo_support import compiling_with
+from dynamo_support import compiling_with, failing_backend
 
 import lamina
 from lamina.trainers import auto_jit, compiled_step
+from lamina.trainers import step as step_functions
 
 
 def passthrough_backend(graph_module, example_inputs):
@@ -156,4 +157,17 @@ def test_auto_with_steps_per_execution_runs_groups_compiled(compiled_calls, monk
     assert compiled_calls == [3, 3] * 2  # epochs 2-3: 6 batches in 2 groups of 3
     np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-5)
     for got, expected in zip(*weights[::-1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_falls_back_to_eager_when_compiling_fails(monkeypatch):
+    monkeypatch.setattr(auto_jit, "MIN_REMAINING_SECONDS", 0.0)
+    monkeypatch.setattr(step_functions, "JIT_BACKEND", failing_backend)
+    eager_model, eager_history = fit(jit_compile=False)
+    with pytest.warns(UserWarning, match='`jit_compile="auto"`: compiling the train step'):
+        model, history = fit(jit_compile="auto")
+    assert model.__dict__["_auto_train_function"].failed
+    for key in eager_history:
+        np.testing.assert_allclose(history[key], eager_history[key], rtol=1e-5)
+    for got, expected in zip(model.get_weights(), eager_model.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

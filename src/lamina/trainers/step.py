@@ -153,8 +153,9 @@ def _continue_eagerly(model, error, step, remaining, results):
 def warn_compiler_failure(model, what, continues, error, stacklevel):
     """The one warning `jit_compile=True` gives when compiling `what` failed."""
     reason = " ".join(f"{type(error).__name__}: {error}".split())
+    setting = 'jit_compile="auto"' if getattr(model, "_jit_auto", False) else "jit_compile=True"
     warnings.warn(
-        f"`jit_compile=True`: compiling {what} of model '{model.name}' failed "
+        f"`{setting}`: compiling {what} of model '{model.name}' failed "
         f"({reason[:300]}); {continues} eagerly. Pass `jit_compile=False` to `compile()` "
         "to silence this.",
         stacklevel=stacklevel + 1,
