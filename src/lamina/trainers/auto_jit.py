@@ -24,7 +24,6 @@ back (which waits for the device): nothing is added to a step.
 import time
 
 from lamina.trainers import compiled_step
-from lamina.trainers import step as step_functions
 
 MIN_REMAINING_SECONDS = 600.0
 MIN_SPEEDUP = 1.1
@@ -101,5 +100,5 @@ class AutoJit:
             return None
         self.state = "off"  # timing: keep the compiled step only if it is faster
         if seconds * MIN_SPEEDUP > self.eager_step:
-            return step_functions.train_function(self.model)
+            return self.model.make_train_function()  # the eager one `fit` started with
         return None

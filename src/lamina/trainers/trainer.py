@@ -71,7 +71,7 @@ class Trainer:
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._jit_compile = jit_compile is True
-        self._jit_auto = isinstance(jit_compile, str) and jit_compile == "auto"
+        self._jit_auto = jit_compile == "auto"
         self._run_eagerly = bool(run_eagerly)
         self.steps_per_execution = int(steps_per_execution)
         self.compiled = True
