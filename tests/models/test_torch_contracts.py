@@ -326,3 +326,81 @@ def test_forward_hooks_fire_once_per_sublayer_with_its_input_and_output(style):
         torch.testing.assert_close(module(*args), out)
     torch.testing.assert_close(calls[model][0][1], output)
     assert calls[model][0][0][0] is x
+
+
+# Models call hook-free sublayers' `forward` directly (layer.py: `runs_forward_only`);
+# every kind of module-call machinery must still run wherever it is set up.
+def _dense_sublayers(model):
+    return [m for m in model.modules() if isinstance(m, layers.Dense)]
+
+
+def test_forward_pre_hook_that_replaces_the_input_is_honoured(style):
+    model = _make(style)
+    first = _dense_sublayers(model)[0]
+    x = _x()
+    expected_first_output = first(torch.zeros_like(x))
+    seen = []
+    handle = first.register_forward_pre_hook(lambda module, args: (torch.zeros_like(args[0]),))
+    first.register_forward_hook(lambda module, args, out: seen.append(out))
+    try:
+        hooked = model(x)
+    finally:
+        handle.remove()
+    torch.testing.assert_close(seen[0], expected_first_output)
+    assert not torch.allclose(hooked, model(x))
+
+
+def test_global_module_forward_hook_sees_every_sublayer_call(style):
+    model = _make(style)
+    called = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: called.append(module))
+    try:
+        model(_x())
+    finally:
+        handle.remove()
+    assert set(_dense_sublayers(model)) <= set(called)
+
+
+def test_full_backward_hook_on_a_sublayer_sees_its_output_gradient(style):
+    model = _make(style)
+    last = _dense_sublayers(model)[-1]
+    grads = []
+    handle = last.register_full_backward_hook(lambda m, grad_in, grad_out: grads.append(grad_out))
+    try:
+        model(_x()).sum().backward()
+    finally:
+        handle.remove()
+    assert len(grads) == 1
+    torch.testing.assert_close(grads[0][0], torch.ones(3, 3))
+
+
+def test_sublayer_compiled_with_module_compile_runs_its_compiled_call(style):
+    model = _make(style)
+    first = _dense_sublayers(model)[0]
+    x = _x()
+    expected = model(x)
+    runs = []
+    first.compile(backend=lambda gm, inputs: (runs.append(gm), gm.forward)[1])
+    try:
+        torch.testing.assert_close(model(x), expected)
+    finally:
+        torch._dynamo.reset()
+    assert runs, "the sublayer's compiled call was skipped"
+
+
+def test_sublayer_with_its_own_dunder_call_is_called_through_it():
+    class Counted(layers.Dense):
+        calls = 0
+
+        def __call__(self, *args, **kwargs):
+            Counted.calls += 1
+            return super().__call__(*args, **kwargs)
+
+    inputs = lamina.Input((4,))
+    models = [lamina.Sequential([lamina.Input((4,)), Counted(3)])]
+    models.append(lamina.Model(inputs, Counted(3)(inputs)))
+    for model in models:
+        before = Counted.calls
+        model(_x())
+        assert Counted.calls == before + 1, model

@@ -15,6 +15,10 @@ from lamina.trainers.data.epoch_iterator import EpochIterator, lone_array_batch
     np.arange(6, dtype=np.float32).reshape(3, 2)[::-1],
     torch.arange(6.0, dtype=torch.float64).reshape(2, 3).requires_grad_(),
     torch.ones(1, 4, dtype=torch.float16),
+    np.arange(6, dtype=np.float32).reshape(3, 2),  # the shortcut's own fast case
+    np.asfortranarray(np.arange(6, dtype=np.float32).reshape(3, 2)),
+    np.arange(6, dtype=np.float32).reshape(3, 2).astype(">f4"),  # big-endian
+    np.broadcast_to(np.arange(2, dtype=np.float32), (3, 2)),  # read-only
 ])
 def test_same_batch_as_the_iterator(x):
     fast = lone_array_batch(x, device="cpu")
@@ -95,3 +99,17 @@ def test_predict_on_batch_runs_an_overridden_predict_step():
     plain = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
     plain.predict_step = lambda data: torch.zeros(7)  # an instance attribute counts too
     assert plain.predict_on_batch(x).shape == (7,)
+
+
+def test_float32_array_is_shared_and_follows_floatx():
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    batch = lone_array_batch(x, device="cpu")
+    assert batch.dtype is torch.float32 and np.shares_memory(batch.numpy(), x)
+    previous = lamina.config.floatx()
+    lamina.config.set_floatx("float64")
+    try:
+        batch = lone_array_batch(x, device="cpu")
+    finally:
+        lamina.config.set_floatx(previous)
+    assert batch.dtype is torch.float64
+    torch.testing.assert_close(batch, torch.from_numpy(x).double())

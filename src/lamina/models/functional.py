@@ -14,7 +14,7 @@ from lamina.backend.convert import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor, compute_output_spec, has_string_input
 from lamina.layers.input_layer import Input, InputLayer
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, module_calls_skippable, runs_forward_only
 from lamina.layers.tracking import TrackedList
 from lamina.models.functional_config import functional_from_config, functional_get_config
 from lamina.models.graph import cut_at_inputs, walk
@@ -167,11 +167,15 @@ class Functional(Model):
     def _run(self, flat_inputs, operations=None):
         slots = [None] * self._n_slots
         slots[: len(flat_inputs)] = flat_inputs
+        direct = operations is None and module_calls_skippable()
         for op, args, kwargs, in_slot, single_out, out_slots, frees in self._plan:
             if operations is not None:
                 op = operations.get(id(op), op)
             if in_slot is not None:
-                result = op(slots[in_slot])
+                if direct and isinstance(op, Layer) and runs_forward_only(op):
+                    result = op.forward(slots[in_slot])
+                else:
+                    result = op(slots[in_slot])
             else:
                 def fill(x):
                     return slots[x.index] if isinstance(x, _Slot) else x

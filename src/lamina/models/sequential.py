@@ -7,7 +7,7 @@ from lamina import dtype_policies
 from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.backend.symbolic import KerasTensor
 from lamina.layers.input_layer import InputLayer
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, module_calls_skippable, runs_forward_only
 from lamina.layers.tracking import TrackedList
 from lamina.models.functional import adjust_input_rank
 from lamina.models.model import Model
@@ -138,8 +138,12 @@ class Sequential(Model):
             x = inputs
             if (x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype
                     and x.ndim == self._input_rank):
-                for layer in self._layers_tuple:
-                    x = layer(x)
+                if module_calls_skippable():
+                    for layer in self._layers_tuple:
+                        x = layer.forward(x) if runs_forward_only(layer) else layer(x)
+                else:
+                    for layer in self._layers_tuple:
+                        x = layer(x)
                 return x
         return self._full_call((inputs, *args), kwargs)
 

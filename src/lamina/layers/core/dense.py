@@ -327,9 +327,11 @@ _NARROW_MIN_ELEMENTS = 16384
 
 def _transposed_product_pays(inputs):
     # NOTE: the tracing check first: a shape test under torch.export is a guard
+    # (then the row count, which rules out single-sample calls at once)
     return (not torch.compiler.is_compiling() and inputs.ndim == 2
-            and not torch.is_grad_enabled() and inputs.is_cpu and inputs.dtype is torch.float32
-            and inputs.shape[0] >= _NARROW_MIN_ROWS and inputs.numel() >= _NARROW_MIN_ELEMENTS)
+            and inputs.shape[0] >= _NARROW_MIN_ROWS and not torch.is_grad_enabled()
+            and inputs.is_cpu and inputs.dtype is torch.float32
+            and inputs.numel() >= _NARROW_MIN_ELEMENTS)
 
 
 def _transposed_product(inputs, kernel, bias):

@@ -99,6 +99,8 @@ def numpy_to_tensor(array, name="x"):
     check_numeric_dtype(array.dtype, name)
     if array.strides and min(array.strides) < 0:
         array = np.ascontiguousarray(array)
+    if not array.dtype.isnative:  # e.g. big-endian data read from a file: torch refuses it
+        array = array.astype(array.dtype.newbyteorder("="))
     if not array.flags.writeable:
         # NOTE: lamina never writes into input data, so a read-only buffer is safe to share.
         with warnings.catch_warnings():
