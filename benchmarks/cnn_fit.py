@@ -74,8 +74,8 @@ def torch_cnn():
 def torch_epoch(model, opt, x, y, batch_size):
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
-    perm = torch.randperm(x.shape[0])
-    total = torch.zeros(())
+    perm = torch.randperm(x.shape[0], device=x.device)
+    total = torch.zeros((), device=x.device)
     for start in range(0, x.shape[0], batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)

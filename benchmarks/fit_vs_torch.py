@@ -50,8 +50,8 @@ def copy_weights(lamina_model, torch_model):
 
 def torch_epoch(model, opt, loss_fn, x, y, batch_size):
     model.train()
-    perm = torch.randperm(x.shape[0])
-    total = torch.zeros(())
+    perm = torch.randperm(x.shape[0], device=x.device)
+    total = torch.zeros((), device=x.device)
     for start in range(0, x.shape[0], batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
@@ -64,8 +64,8 @@ def torch_epoch(model, opt, loss_fn, x, y, batch_size):
 
 
 def torch_compiled_epoch(step, x, y, batch_size):
-    perm = torch.randperm(x.shape[0])
-    total = torch.zeros(())
+    perm = torch.randperm(x.shape[0], device=x.device)
+    total = torch.zeros((), device=x.device)
     for start in range(0, x.shape[0], batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)

@@ -2,6 +2,7 @@
 
 Run: OMP_NUM_THREADS=1 python benchmarks/record.py [--quick] [--no-compile] [--rounds 5]
      [--workloads mlp,tiny,...] [--candidates torch,lamina,...] [--out benchmarks/results]
+     [--device auto|cpu|cuda] [--tf32]
 
 Workloads: MLP 784-512-256-10 fit (Adam), tiny MLP 32-32-1 fit (SGD), small CNN fit, LSTM
 fit, a small transformer encoder fit, a ResNet-style stack in inference, `predict` on the
@@ -18,6 +19,16 @@ is timed apart: "compile" is first call minus the steady median. Memory is read 
 /proc/self/status: the peak RSS (VmHWM, reset through /proc/self/clear_refs once the model
 and data exist) over the steady rounds, and that peak minus the RSS before the first call
 ("fit memory": optimizer state, activations, compiled code; imports excluded).
+
+On a machine with CUDA (`--device auto`, the default, picks it) every candidate runs on
+the GPU: the PyTorch loops keep the dataset resident on the device (lamina's array
+adapter does the same when it fits, else it streams from pinned memory with
+non-blocking copies), convolutions run channels_last, LSTMs run cuDNN's kernel, torch
+workers synchronize before the clock stops, and memory is the CUDA allocator's peak
+(`torch.cuda.max_memory_allocated`, torch-based candidates only) instead of RSS.
+float32 matmuls keep torch's default precision unless `--tf32` allows TF32 in the
+torch-based candidates (TensorFlow and JAX use TF32 on Ampere and newer by default).
+`--device cpu` hides the GPUs from every worker.
 
 Writes `latest.md`, `latest.png` (ratios to the PyTorch loop) and `latest.json` into
 `--out`. Prints progress; never asserts (CI does not depend on timings).
@@ -203,39 +214,42 @@ class TorchEncoder:
         return Encoder()
 
 
-def _torch_net(workload):
-    """(network, loss function, optimizer, epoch function) from the existing scripts."""
+def _torch_net(workload, device="cpu"):
+    """(network, loss function, optimizer, epoch function) from the existing scripts, the
+    network moved to `device` before its optimizer exists."""
     import torch
     import torch.nn.functional as F
+
+    def adam(net):
+        return torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
 
     if workload in ("mlp", "tiny", "predict", "latency"):
         from fit_vs_torch import torch_epoch, torch_mlp
 
-        net = torch_mlp([32, 32, 1] if workload == "tiny" else MLP)
+        net = torch_mlp([32, 32, 1] if workload == "tiny" else MLP).to(device)
         loss_fn = torch.nn.MSELoss() if workload == "tiny" else torch.nn.CrossEntropyLoss()
-        if workload == "tiny":
-            opt = torch.optim.SGD(net.parameters(), lr=0.01, foreach=True)
-        else:
-            opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+        opt = (torch.optim.SGD(net.parameters(), lr=0.01, foreach=True)
+               if workload == "tiny" else adam(net))
         return net, loss_fn, opt, lambda x, y, b: torch_epoch(net, opt, loss_fn, x, y, b)
     if workload == "cnn":
         import cnn_fit
 
-        net = cnn_fit.torch_cnn()
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+        net = cnn_fit.torch_cnn().to(device)
+        opt = adam(net)
         return (net, torch.nn.CrossEntropyLoss(), opt,
                 lambda x, y, b: cnn_fit.torch_epoch(net, opt, x, y, b))
     if workload in ("lstm", "transformer"):
         import rnn_fit
 
-        net = rnn_fit.TorchNet("lstm") if workload == "lstm" else TorchEncoder.build()
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, foreach=True)
+        net = (rnn_fit.TorchNet("lstm") if workload == "lstm" else TorchEncoder.build()).to(
+            device)
+        opt = adam(net)
         return (net, F.binary_cross_entropy_with_logits, opt,
                 lambda x, y, b: rnn_fit.torch_epoch(net, opt, x, y, b))
     if workload == "resnet":
         from resnet_block import TorchResNet
 
-        return TorchResNet().eval(), None, None, None
+        return TorchResNet().to(device).eval(), None, None, None
     raise ValueError(f"unknown workload {workload!r}")
 
 
@@ -243,13 +257,25 @@ BATCH = {"mlp": 128, "tiny": 32, "cnn": 128, "lstm": 64, "transformer": 64,
          "predict": 1024}
 
 
-def make_runner(workload, candidate, quick):
+def worker_env(candidate, device, base=None):
+    """The environment of `candidate`'s worker process for `device` ("cpu" or "cuda")."""
+    env = dict(os.environ if base is None else base,
+               KERAS_BACKEND=CANDIDATES[candidate][1], TF_CPP_MIN_LOG_LEVEL="2")
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # Keras on JAX/TF would take a GPU otherwise
+        env["LAMINA_DEVICE"] = "cpu"
+    else:
+        env["LAMINA_DEVICE"] = "cuda"
+    return env
+
+
+def make_runner(workload, candidate, quick, device="cpu"):
     """A zero-argument callable running one timed unit of `workload` for `candidate`
-    (one epoch of `fit`, one `predict`, or `calls` forward calls)."""
+    (one epoch of `fit`, one `predict`, or `calls` forward calls) on `device`."""
     size = WORKLOADS[workload][2 if quick else 1]
     x, y = _data(workload, size)
     if candidate.startswith("torch"):
-        return _torch_runner(workload, candidate == "torch.compile", x, y, size)
+        return _torch_runner(workload, candidate == "torch.compile", x, y, size, device)
     if candidate.startswith("lamina"):
         api = __import__("lamina")
         model = _lamina_model(workload, candidate == "lamina jit")
@@ -293,16 +319,21 @@ def _no_grad_context(candidate):
     return contextlib.nullcontext
 
 
-def _torch_runner(workload, compiled, x, y, size):
+def _torch_runner(workload, compiled, x, y, size, device="cpu"):
     import torch
 
-    net, loss_fn, opt, epoch = _torch_net(workload)
+    net, loss_fn, opt, epoch = _torch_net(workload, device)
     tx = torch.from_numpy(x)
-    if workload == "cnn":
-        tx = tx.permute(0, 3, 1, 2).contiguous()  # the torch CNN is NCHW
-    elif workload == "resnet":
-        tx = tx.permute(0, 3, 1, 2).contiguous()
-    ty = torch.from_numpy(y) if y is not None else None
+    if workload in ("cnn", "resnet"):
+        # the torch nets are NCHW; the NHWC data seen as NCHW is channels_last in memory,
+        # the fast layout on CUDA (the net follows); on CPU NCHW-contiguous is faster
+        tx = tx.permute(0, 3, 1, 2)
+        if device == "cpu":
+            tx = tx.contiguous()
+        else:
+            net.to(memory_format=torch.channels_last)
+    tx = tx.to(device)  # resident on the device, as lamina keeps arrays that fit
+    ty = torch.from_numpy(y).to(device) if y is not None else None
     if workload in BATCH and workload != "predict":
         b = BATCH[workload]
         if not compiled:
@@ -318,8 +349,20 @@ def _torch_runner(workload, compiled, x, y, size):
     if workload == "predict":
         def predict():
             with torch.no_grad():
-                return torch.cat([fn(tx[i:i + 1024]) for i in range(0, len(tx), 1024)]).numpy()
+                out = torch.cat([fn(tx[i:i + 1024]) for i in range(0, len(tx), 1024)])
+                return out.cpu().numpy()
         return predict
+
+    if workload == "resnet" and device != "cpu":
+        # the other candidates call predict_on_batch: numpy in, numpy out, so on a GPU
+        # the baseline pays the same two transfers per call
+        host = torch.from_numpy(x)
+
+        def calls():
+            with torch.no_grad():
+                for _ in range(size):
+                    fn(host.to(device).permute(0, 3, 1, 2)).cpu().numpy()
+        return calls
 
     def calls():
         with torch.no_grad():
@@ -346,32 +389,85 @@ def _reset_peak():
         return False
 
 
-def worker_main(workload, candidate, quick, clock="wall"):
+class _Memory:
+    """The worker's memory readings: process RSS on CPU; on CUDA, the torch caching
+    allocator's bytes in use (None for a JAX or TensorFlow worker, which torch cannot see)."""
+
+    def __init__(self, device, candidate):
+        self.cuda = device == "cuda"
+        self.readable = not self.cuda or CANDIDATES[candidate][1] == "torch"
+
+    def current_kb(self):
+        if not self.cuda:
+            return _status_kb("VmRSS")
+        if not self.readable:
+            return None
+        import torch
+
+        return torch.cuda.memory_allocated() / 1024
+
+    def reset_peak(self):
+        if not self.cuda:
+            return _reset_peak()
+        if self.readable:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        return self.readable
+
+    def peak_kb(self):
+        if not self.cuda:
+            return _status_kb("VmHWM")
+        if not self.readable:
+            return None
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 1024
+
+
+def _synchronizer(device, candidate):
+    """What makes a timed unit's queued GPU work finish before the clock stops."""
+    if device != "cuda" or CANDIDATES[candidate][1] != "torch":
+        return lambda: None  # CPU work is done when it returns; JAX/TF fit and predict
+        # return host values
+    import torch
+
+    return torch.cuda.synchronize
+
+
+def worker_main(workload, candidate, quick, clock="wall", device="cpu", tf32=False):
     def reply(**message):
         sys.stdout.write("@@" + json.dumps(message) + "\n")
         sys.stdout.flush()
 
     sys.path.insert(0, HERE)
     try:
-        run = make_runner(workload, candidate, quick)
+        if tf32 and CANDIDATES[candidate][1] == "torch":
+            import torch
+
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        run = make_runner(workload, candidate, quick, device)
+        synchronize = _synchronizer(device, candidate)
+        synchronize()
     except Exception as error:  # noqa: BLE001 - reported in the table, not raised
         reply(error=f"setup: {type(error).__name__}: {error}"[:300])
         return
-    rss_setup = _status_kb("VmRSS")
-    reply(ready=True, rss_setup_kb=rss_setup)
+    memory = _Memory(device, candidate)
+    reply(ready=True, rss_setup_kb=memory.current_kb())
     for line in sys.stdin:
         command = line.strip()
         if command == "quit":
             break
         if command == "mark":
-            reply(reset=_reset_peak(), rss_kb=_status_kb("VmRSS"))
+            reply(reset=memory.reset_peak(), rss_kb=memory.current_kb())
         elif command == "stats":
-            reply(peak_kb=_status_kb("VmHWM"), rss_kb=_status_kb("VmRSS"))
+            reply(peak_kb=memory.peak_kb(), rss_kb=memory.current_kb())
         elif command == "run":
             timer = time.process_time if clock == "process" else time.perf_counter
             try:
                 start = timer()
                 run()
+                synchronize()
                 reply(seconds=timer() - start)
             except Exception as error:  # noqa: BLE001
                 reply(error=f"run: {type(error).__name__}: {error}"[:300])
@@ -384,11 +480,11 @@ def worker_main(workload, candidate, quick, clock="wall"):
 class Worker:
     """One candidate's worker process, spoken to over stdin/stdout lines."""
 
-    def __init__(self, workload, candidate, quick, log, timeout, clock="wall"):
-        env = dict(os.environ, KERAS_BACKEND=CANDIDATES[candidate][1],
-                   TF_CPP_MIN_LOG_LEVEL="2")
+    def __init__(self, workload, candidate, quick, log, timeout, clock="wall", device="cpu",
+                 tf32=False):
+        env = worker_env(candidate, device)
         argv = [sys.executable, os.path.abspath(__file__), "--worker", workload, candidate,
-                "--clock", clock]
+                "--clock", clock, "--device", device] + (["--tf32"] if tf32 else [])
         self.timeout = timeout
         self.process = subprocess.Popen(argv + (["--quick"] if quick else []), env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -431,7 +527,8 @@ def run_workload(workload, candidates, args, log):
     """Start every candidate's worker, time the first calls, then interleave `rounds`."""
     results, workers = {}, {}
     print(f"  [{workload}] starting {', '.join(candidates)}", flush=True)
-    started = {name: Worker(workload, name, args.quick, log, args.timeout, args.clock)
+    started = {name: Worker(workload, name, args.quick, log, args.timeout, args.clock,
+                            args.device, args.tf32)
                for name in candidates}  # set-up is not timed: start them together
     for name, worker in started.items():
         message = worker.receive()
@@ -440,7 +537,9 @@ def run_workload(workload, candidates, args, log):
             worker.close()
             continue
         workers[name] = worker
-        results[name] = {"rss_setup_mb": message["rss_setup_kb"] / 1024, "times": []}
+        setup_kb = message["rss_setup_kb"]
+        results[name] = {"rss_setup_mb": None if setup_kb is None else setup_kb / 1024,
+                         "times": []}
     for name, worker in list(workers.items()):
         message = worker.ask("run")
         if "error" in message:
@@ -469,7 +568,7 @@ def run_workload(workload, candidates, args, log):
                 results[name]["times"].append(message["seconds"])
     for name, worker in workers.items():
         stats = worker.ask("stats")
-        if "peak_kb" in stats:
+        if stats.get("peak_kb") is not None:
             results[name]["peak_mb"] = stats["peak_kb"] / 1024
             results[name]["fit_mb"] = (stats["peak_kb"] / 1024
                                        - results[name]["rss_setup_mb"])
@@ -531,11 +630,18 @@ def write_markdown(results, meta, path):
         cells = [f"{row[name]['compile']:.2f}" if "compile" in row.get(name, {}) else "—"
                  for name in columns]
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
-    lines += ["", "## Memory: peak RSS over the steady rounds, ratio to the PyTorch loop "
-              "(fit memory ratio in brackets; absolute PyTorch values last)", "",
-              "Fit memory = peak RSS minus the RSS once model and data exist (optimizer "
-              "state, activations, compiled code; imports excluded).", "",
-              "| workload | " + " | ".join(heads) + " | PyTorch peak / fit memory |",
+    if meta.get("device") == "cuda":
+        lines += ["", "## Memory: peak CUDA memory allocated over the steady rounds "
+                  "(`torch.cuda.max_memory_allocated`), ratio to the PyTorch loop (fit "
+                  "memory ratio in brackets; absolute PyTorch values last)", "",
+                  "Fit memory = peak minus what is allocated once model and data exist. "
+                  "JAX and TensorFlow allocate outside torch: not measured.", ""]
+    else:
+        lines += ["", "## Memory: peak RSS over the steady rounds, ratio to the PyTorch "
+                  "loop (fit memory ratio in brackets; absolute PyTorch values last)", "",
+                  "Fit memory = peak RSS minus the RSS once model and data exist "
+                  "(optimizer state, activations, compiled code; imports excluded).", ""]
+    lines += ["| workload | " + " | ".join(heads) + " | PyTorch peak / fit memory |",
               "|---" * (len(columns) + 2) + "|"]
     for workload, row in results.items():
         cells = []
@@ -590,6 +696,28 @@ def write_chart(results, meta, path):
     plt.close(fig)
 
 
+def resolve_device(device, parser):
+    """`--device` made concrete: "auto" is CUDA when torch sees a GPU. Asking for CUDA
+    without one, or CUDA with the CPU-time clock (which cannot see GPU time), is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here (torch "
+                     f"{torch.__version__}); use --device cpu")
+    return device
+
+
+def _accelerator(args):
+    if args.device != "cuda":
+        return "CPU only"
+    import torch
+
+    return (f"GPU {torch.cuda.get_device_name()} (CUDA {torch.version.cuda}, TF32 "
+            f"{'allowed' if args.tf32 else 'off'} in torch)")
+
+
 def _load():
     return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
@@ -610,15 +738,24 @@ def main(argv=None):
                         help="time rounds in wall time, or in the worker's CPU time (all "
                              "its threads: other jobs on a shared machine do not inflate "
                              "it; meant for OMP_NUM_THREADS=1)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="where every candidate runs (auto: CUDA when available)")
+    parser.add_argument("--tf32", action="store_true",
+                        help="allow TF32 matmuls and convolutions in the torch-based "
+                             "candidates on CUDA (TensorFlow and JAX use TF32 by default)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds one worker may take to answer (a compile included)")
     parser.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "CANDIDATE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.device == "cuda" and args.clock == "process":
+        parser.error("--clock process counts CPU time only, not GPU time: use --clock wall "
+                     "with --device cuda")
     if args.worker:
-        worker_main(*args.worker, args.quick, args.clock)
+        worker_main(*args.worker, args.quick, args.clock, args.device, args.tf32)
         return
+    args.device = resolve_device(args.device, parser)
     args.rounds = args.rounds or 5
     if args.warmup is None:
         args.warmup = 0 if args.quick else 1
@@ -643,7 +780,8 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/record.py " + " ".join(sys.argv[1:] if argv is None
                                                                 else argv),
-        "machine": (f"{platform.machine()}, {os.cpu_count()} CPUs, CPU only, "
+        "device": args.device,
+        "machine": (f"{platform.machine()}, {os.cpu_count()} CPUs, {_accelerator(args)}, "
                     f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
                     f"torch {torch.__version__}, python {platform.python_version()}"),
         "mode": ("quick" if args.quick else "full") + (", CPU-time clock" if args.clock ==

@@ -85,8 +85,8 @@ def copy_weights(model, net, kind):
 
 def torch_epoch(net, opt, x, y, batch_size):
     net.train()
-    perm = torch.randperm(x.shape[0])
-    total = torch.zeros(())
+    perm = torch.randperm(x.shape[0], device=x.device)
+    total = torch.zeros((), device=x.device)
     for start in range(0, x.shape[0], batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)

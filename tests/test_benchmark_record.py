@@ -63,3 +63,40 @@ def test_chart_is_a_png(record, tmp_path):
 def test_unknown_workload_is_named(record):
     with pytest.raises(SystemExit):
         record.main(["--workloads", "mlp,nope"])
+
+
+def test_cpu_workers_hide_gpus_and_cuda_workers_put_lamina_on_cuda(record):
+    cpu = record.worker_env("keras jax", "cpu", base={"PATH": "/bin"})
+    assert cpu["CUDA_VISIBLE_DEVICES"] == "" and cpu["KERAS_BACKEND"] == "jax"
+    assert cpu["LAMINA_DEVICE"] == "cpu" and cpu["PATH"] == "/bin"
+    cuda = record.worker_env("lamina", "cuda", base={"CUDA_VISIBLE_DEVICES": "0"})
+    assert cuda["LAMINA_DEVICE"] == "cuda" and cuda["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+def test_cuda_without_a_gpu_and_cpu_clock_on_cuda_are_refused(record, capsys):
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            record.main(["--device", "cuda", "--workloads", "tiny"])
+        assert "--device cuda: torch sees no CUDA device" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        record.main(["--device", "cuda", "--clock", "process"])
+    assert "--clock process counts CPU time only" in capsys.readouterr().err
+
+
+def test_torch_runner_trains_on_the_device_it_is_given(record, monkeypatch):
+    # the hand-written loop's epoch keeps its permutation and loss total on the data's
+    # device (a CUDA run would fail on a CPU-side index otherwise)
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.setitem(record.WORKLOADS, "tiny", ("tiny", 64, 64))
+    run = record.make_runner("tiny", "torch", quick=True, device="cpu")
+    total = run()
+    assert total.device.type == "cpu" and total.item() > 0
+
+
+def test_cuda_memory_section_names_the_allocator(record, tmp_path):
+    path = tmp_path / "latest.md"
+    record.write_markdown(fake_results(), dict(META, device="cuda"), path)
+    text = path.read_text()
+    assert "torch.cuda.max_memory_allocated" in text and "peak RSS" not in text
