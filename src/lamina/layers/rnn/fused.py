@@ -13,6 +13,12 @@ Used when the configuration is one torch's kernel computes exactly (Keras' own c
 for its cuDNN path): default activations (tanh, sigmoid), no recurrent dropout, no
 `unroll`, GRU with `reset_after=True`, and no mask or a right-padded one (not combined
 with `go_backwards`). `run` returns None otherwise and the layer loops over steps.
+
+Under `torch.compile` (so `compile(jit_compile=True)`) the unpacked kernel is one eager call
+between graphs: traced, Inductor decomposes it into per-step ops unrolled over the
+sequence (the benchmark LSTM, length 80: minutes of compiling, then steps slower than
+eager). The graph break is allowed only where the tracer allows breaks: `torch.export`
+and `fullgraph=True` still trace the kernel into their one graph.
 """
 
 import torch
@@ -94,6 +100,35 @@ def _kernel(kind, cell):
     return torch._VF.lstm if kind == "lstm" else torch._VF.gru
 
 
+@torch.compiler.disable
+def _opaque_call(kernel, *args):
+    """`kernel(*args)`, run eagerly where Dynamo traces (see the module docstring)."""
+    return kernel(*args)
+
+
+def _may_break_graph():
+    """Whether the tracer now tracing may split its graph around `_opaque_call`: Dynamo
+    under `torch.compile` without `fullgraph` (nor `error_on_graph_break`). Not under
+    `torch.export` (strict export is Dynamo with one graph; non-strict runs this in Python)
+    nor `fullgraph=True`: there the kernel is traced as before.
+
+    Dynamo calls this at trace time and bakes the result into the graph (it is marked as
+    `torch._dynamo.assume_constant_result` marks, without importing Dynamo here)."""
+    if torch.compiler.is_exporting():
+        return False
+    try:
+        from torch._dynamo.symbolic_convert import InstructionTranslator
+
+        tracer = InstructionTranslator.current_tx()
+    except (ImportError, AttributeError):  # not Dynamo (or a torch without this API)
+        return False
+    return not (getattr(tracer, "one_graph", True)
+                or getattr(tracer, "error_on_graph_break", True))
+
+
+_may_break_graph._dynamo_marked_constant = True
+
+
 def _right_padded_lengths(mask):
     """Per-sequence lengths when `mask` is right-padded with no empty row, else None.
 
@@ -139,7 +174,11 @@ def run(layer, sequences, states, mask, training):
     hx = (states[0].unsqueeze(0), states[1].unsqueeze(0)) if kind == "lstm" else (
         states[0].unsqueeze(0))
     if lengths is None:
-        result = kernel(x, hx, weights, has_bias, 1, 0.0, training, False, True)
+        if torch.compiler.is_compiling() and _may_break_graph():
+            result = _opaque_call(kernel, x, hx, weights, has_bias, 1, 0.0, training, False,
+                                  True)
+        else:
+            result = kernel(x, hx, weights, has_bias, 1, 0.0, training, False, True)
         outputs, final = result[0], result[1:]
     else:
         outputs, final = _run_packed(kernel, x, hx, weights, has_bias, training, lengths)
