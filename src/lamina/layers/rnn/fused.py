@@ -14,7 +14,7 @@ for its cuDNN path): default activations (tanh, sigmoid), no recurrent dropout, 
 `unroll`, GRU with `reset_after=True`, and no mask or a right-padded one (not combined
 with `go_backwards`). `run` returns None otherwise and the layer loops over steps.
 
-Under `torch.compile` (so `compile(jit_compile=True)`) the unpacked kernel is one eager call
+Under `torch.compile` (so `compile(jit_compile=True)`) the kernel is one eager call
 between graphs: traced, Inductor decomposes it into per-step ops unrolled over the
 sequence (the benchmark LSTM, length 80: minutes of compiling, then steps slower than
 eager). The graph break is allowed only where the tracer allows breaks: `torch.export`
@@ -173,15 +173,14 @@ def run(layer, sequences, states, mask, training):
     kernel = _kernel(kind, cell)
     hx = (states[0].unsqueeze(0), states[1].unsqueeze(0)) if kind == "lstm" else (
         states[0].unsqueeze(0))
+    opaque = torch.compiler.is_compiling() and _may_break_graph()
     if lengths is None:
-        if torch.compiler.is_compiling() and _may_break_graph():
-            result = _opaque_call(kernel, x, hx, weights, has_bias, 1, 0.0, training, False,
-                                  True)
-        else:
-            result = kernel(x, hx, weights, has_bias, 1, 0.0, training, False, True)
+        args = (x, hx, weights, has_bias, 1, 0.0, training, False, True)
+        result = _opaque_call(kernel, *args) if opaque else kernel(*args)
         outputs, final = result[0], result[1:]
     else:
-        outputs, final = _run_packed(kernel, x, hx, weights, has_bias, training, lengths)
+        args = (kernel, x, hx, weights, has_bias, training, lengths)
+        outputs, final = _opaque_call(_run_packed, *args) if opaque else _run_packed(*args)
     new_states = [s.squeeze(0) for s in final]
     return new_states[0], outputs, new_states
 
