@@ -5,11 +5,15 @@ device. Nothing in a step reads a value back to the host: metric results are ten
 and per-batch `logs` compute them only when a callback or the progress bar asks.
 """
 
+import contextlib
+
 import torch
 
 from lamina import config as keras_config
 from lamina import metrics as metrics_module
 from lamina import optimizers, tree
+from lamina.backend import config as backend_config
+from lamina.backend import host_memory
 from lamina.callbacks import CallbackList
 from lamina.distribution.distribution_lib import is_chief
 from lamina.serialization.serialization import deserialize_keras_object, serialize_keras_object
@@ -27,6 +31,15 @@ from lamina.trainers.data.data_utils import (
 from lamina.trainers.data.epoch_iterator import EpochIterator, lone_array_batch
 from lamina.trainers.logs import MetricLogs, materialize_logs
 from lamina.variables import trainable_state_version
+
+
+def _host_memory_for_loop():
+    """The allocation setting of the `fit`/`evaluate`/`predict` loops: glibc keeps freed
+    memory in the heap while batches live on the CPU (`backend/host_memory.py`: no page
+    faults on every step's activations)."""
+    if backend_config.get_device().type != "cpu":
+        return contextlib.nullcontext()
+    return host_memory.loop_allocation()
 
 
 class Trainer:
@@ -273,159 +286,162 @@ class Trainer:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Train the model for `epochs` epochs; returns a `History`."""
-        self._assert_compiled("fit")
-        epochs = keras_config.capped_epochs(epochs)
-        if validation_split and validation_data is None:
-            (x, y, sample_weight), validation_data = train_validation_split(
-                (x, y, sample_weight), validation_split=validation_split)
-        val_x = val_y = val_sw = None
-        if validation_data is not None:
-            val_x, val_y, val_sw = unpack_validation_data(validation_data)
-        run = distributed.start(self, training=True)  # None in a single process
-        iterator = (EpochIterator if run is None else run.epoch_iterator)(
-            x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
-            steps_per_epoch=steps_per_epoch, shuffle=shuffle, class_weight=class_weight,
-            steps_per_execution=self.steps_per_execution)
-        callbacks = self._callback_list(callbacks, verbose, iterator, epochs, add_history=True)
-        jit_pending = not step_functions.compile_forward(self)
-        mode = self.training
-        self.stop_training = False
-        self._eval_iterator = None
-        train_function = self.make_train_function()
-        if run is not None:
-            train_function = run.train_function(train_function, iterator, callbacks)
-        self.__dict__["_fit_iterator"] = iterator
-        self.__dict__["_fit_callbacks"] = callbacks
-        callbacks.on_train_begin()
-        # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume a killed run,
-        # and, through `_resume_fit`, the position inside it and everything else it saved.
-        if self.__dict__.get("_initial_epoch"):
-            initial_epoch = self._initial_epoch
-        resume = self.__dict__.pop("_fit_resume", None)
-        resumed_metrics = None
-        if resume is not None:
-            resumed_metrics = fit_resume.restore_fit_state(self, resume, iterator, callbacks)
-        training_logs = None
-        logs = {}
-        spe = self.steps_per_execution
-        auto_jit = AutoJit(self, epochs) if run is None else None
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            if resumed_metrics is not None:
-                fit_resume.assign_all(self.metrics_variables, resumed_metrics)
-                resumed_metrics = None
-            callbacks.on_epoch_begin(epoch)
-            if auto_jit is not None:
-                auto_jit.epoch_begin()
-            pending = []
-            steps = 0
-            for step, batch in iterator.enumerate_epoch():
-                steps += 1
-                if spe == 1:
-                    callbacks.on_train_batch_begin(step)
-                    logs = train_function((batch,))
-                    callbacks.on_train_batch_end(step, logs)
-                else:
-                    pending.append(batch)
-                    if len(pending) == spe:
-                        callbacks.on_train_batch_begin(step - spe + 1)
-                        logs = train_function(pending)
+        with _host_memory_for_loop():
+            self._assert_compiled("fit")
+            epochs = keras_config.capped_epochs(epochs)
+            if validation_split and validation_data is None:
+                (x, y, sample_weight), validation_data = train_validation_split(
+                    (x, y, sample_weight), validation_split=validation_split)
+            val_x = val_y = val_sw = None
+            if validation_data is not None:
+                val_x, val_y, val_sw = unpack_validation_data(validation_data)
+            run = distributed.start(self, training=True)  # None in a single process
+            iterator = (EpochIterator if run is None else run.epoch_iterator)(
+                x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
+                steps_per_epoch=steps_per_epoch, shuffle=shuffle, class_weight=class_weight,
+                steps_per_execution=self.steps_per_execution)
+            callbacks = self._callback_list(callbacks, verbose, iterator, epochs, add_history=True)
+            jit_pending = not step_functions.compile_forward(self)
+            mode = self.training
+            self.stop_training = False
+            self._eval_iterator = None
+            train_function = self.make_train_function()
+            if run is not None:
+                train_function = run.train_function(train_function, iterator, callbacks)
+            self.__dict__["_fit_iterator"] = iterator
+            self.__dict__["_fit_callbacks"] = callbacks
+            callbacks.on_train_begin()
+            # BackupAndRestore sets `_initial_epoch` in on_train_begin to resume a killed run,
+            # and, through `_resume_fit`, the position inside it and everything else it saved.
+            if self.__dict__.get("_initial_epoch"):
+                initial_epoch = self._initial_epoch
+            resume = self.__dict__.pop("_fit_resume", None)
+            resumed_metrics = None
+            if resume is not None:
+                resumed_metrics = fit_resume.restore_fit_state(self, resume, iterator, callbacks)
+            training_logs = None
+            logs = {}
+            spe = self.steps_per_execution
+            auto_jit = AutoJit(self, epochs) if run is None else None
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                if resumed_metrics is not None:
+                    fit_resume.assign_all(self.metrics_variables, resumed_metrics)
+                    resumed_metrics = None
+                callbacks.on_epoch_begin(epoch)
+                if auto_jit is not None:
+                    auto_jit.epoch_begin()
+                pending = []
+                steps = 0
+                for step, batch in iterator.enumerate_epoch():
+                    steps += 1
+                    if spe == 1:
+                        callbacks.on_train_batch_begin(step)
+                        logs = train_function((batch,))
                         callbacks.on_train_batch_end(step, logs)
-                        pending = []
-                if jit_pending:
-                    jit_pending = not step_functions.compile_forward(self)
+                    else:
+                        pending.append(batch)
+                        if len(pending) == spe:
+                            callbacks.on_train_batch_begin(step - spe + 1)
+                            logs = train_function(pending)
+                            callbacks.on_train_batch_end(step, logs)
+                            pending = []
+                    if jit_pending:
+                        jit_pending = not step_functions.compile_forward(self)
+                    if self.stop_training:
+                        break
+                if pending:
+                    logs = train_function(pending)
+                    callbacks.on_train_batch_end(step, logs)
+                epoch_logs = (materialize_logs(self.get_metrics_result()) if run is None
+                              else run.metrics_result())
+                if auto_jit is not None:
+                    train_function = auto_jit.epoch_end(epoch, steps) or train_function
+                if val_x is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self.evaluate(x=val_x, y=val_y, sample_weight=val_sw,
+                                             batch_size=validation_batch_size or batch_size,
+                                             steps=validation_steps, callbacks=callbacks,
+                                             return_dict=True, _in_fit=True)
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                callbacks.on_epoch_end(epoch, epoch_logs)
+                training_logs = epoch_logs
                 if self.stop_training:
                     break
-            if pending:
-                logs = train_function(pending)
-                callbacks.on_train_batch_end(step, logs)
-            epoch_logs = (materialize_logs(self.get_metrics_result()) if run is None
-                          else run.metrics_result())
-            if auto_jit is not None:
-                train_function = auto_jit.epoch_end(epoch, steps) or train_function
-            if val_x is not None and _should_validate(epoch, validation_freq):
-                val_logs = self.evaluate(x=val_x, y=val_y, sample_weight=val_sw,
-                                         batch_size=validation_batch_size or batch_size,
-                                         steps=validation_steps, callbacks=callbacks,
-                                         return_dict=True, _in_fit=True)
-                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-            callbacks.on_epoch_end(epoch, epoch_logs)
-            training_logs = epoch_logs
-            if self.stop_training:
-                break
-        if self.optimizer is not None and hasattr(self.optimizer, "finalize_variable_values"):
-            self.optimizer.finalize_variable_values(self.trainable_weights)
-        self._eval_iterator = None
-        step_functions.restore_mode(self, mode)
-        if run is not None:
-            run.close()
-        callbacks.on_train_end(logs=training_logs)
-        self.__dict__.pop("_fit_iterator", None)
-        self.__dict__.pop("_fit_callbacks", None)
-        return self.history
+            if self.optimizer is not None and hasattr(self.optimizer, "finalize_variable_values"):
+                self.optimizer.finalize_variable_values(self.trainable_weights)
+            self._eval_iterator = None
+            step_functions.restore_mode(self, mode)
+            if run is not None:
+                run.close()
+            callbacks.on_train_end(logs=training_logs)
+            self.__dict__.pop("_fit_iterator", None)
+            self.__dict__.pop("_fit_callbacks", None)
+            return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metric values of the model on the given data."""
-        in_fit = kwargs.pop("_in_fit", False)
-        if kwargs:
-            raise ValueError(f"Arguments not recognized: {kwargs}")
-        self._assert_compiled("evaluate")
-        run = distributed.start(self)  # None in a single process
-        if in_fit and self.__dict__.get("_eval_iterator") is not None:
-            iterator = self._eval_iterator
-        else:
-            iterator = (EpochIterator if run is None else run.epoch_iterator)(
-                x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
-                steps_per_epoch=steps, shuffle=False,
-                steps_per_execution=self.steps_per_execution)
-            if in_fit:
-                self._eval_iterator = iterator
-        callbacks = self._callback_list(callbacks, verbose, iterator)
-        test_function = self.make_test_function()
-        if run is not None:
-            test_function = run.test_function(test_function, iterator, callbacks)
-        mode = self.training
-        self.reset_metrics()
-        callbacks.on_test_begin()
-        logs = {}
-        for step, batch in iterator.enumerate_epoch():
-            callbacks.on_test_batch_begin(step)
-            logs = test_function((batch,))
-            callbacks.on_test_batch_end(step, logs)
-        step_functions.restore_mode(self, mode)
-        logs = (materialize_logs(self.get_metrics_result()) if run is None
-                else run.metrics_result())
-        callbacks.on_test_end(logs)
-        if return_dict:
-            return dict(sorted(logs.items()))  # Keras returns the keys sorted
-        return self._flatten_metrics_in_order(logs)
+        with _host_memory_for_loop():
+            in_fit = kwargs.pop("_in_fit", False)
+            if kwargs:
+                raise ValueError(f"Arguments not recognized: {kwargs}")
+            self._assert_compiled("evaluate")
+            run = distributed.start(self)  # None in a single process
+            if in_fit and self.__dict__.get("_eval_iterator") is not None:
+                iterator = self._eval_iterator
+            else:
+                iterator = (EpochIterator if run is None else run.epoch_iterator)(
+                    x=x, y=y, sample_weight=sample_weight, batch_size=batch_size,
+                    steps_per_epoch=steps, shuffle=False,
+                    steps_per_execution=self.steps_per_execution)
+                if in_fit:
+                    self._eval_iterator = iterator
+            callbacks = self._callback_list(callbacks, verbose, iterator)
+            test_function = self.make_test_function()
+            if run is not None:
+                test_function = run.test_function(test_function, iterator, callbacks)
+            mode = self.training
+            self.reset_metrics()
+            callbacks.on_test_begin()
+            logs = {}
+            for step, batch in iterator.enumerate_epoch():
+                callbacks.on_test_batch_begin(step)
+                logs = test_function((batch,))
+                callbacks.on_test_batch_end(step, logs)
+            step_functions.restore_mode(self, mode)
+            logs = (materialize_logs(self.get_metrics_result()) if run is None
+                    else run.metrics_result())
+            callbacks.on_test_end(logs)
+            if return_dict:
+                return dict(sorted(logs.items()))  # Keras returns the keys sorted
+            return self._flatten_metrics_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs `x`, as numpy arrays (structure preserved)."""
-        run = distributed.start(self)  # None in a single process
-        iterator = (EpochIterator if run is None else run.epoch_iterator)(
-            x=x, batch_size=batch_size, steps_per_epoch=steps, shuffle=False)
-        callbacks = self._callback_list(callbacks, verbose, iterator)
-        predict_function = self.make_predict_function()
-        mode = self.training
-        callbacks.on_predict_begin()
-        outputs = []
-        for step, batch in iterator.enumerate_epoch():
-            callbacks.on_predict_batch_begin(step)
-            batch_out = predict_function((batch,))[0]
-            outputs.append(batch_out)
-            callbacks.on_predict_batch_end(step, {"outputs": batch_out})
-        step_functions.restore_mode(self, mode)
-        if not outputs:
-            raise ValueError(
-                "The data passed to `predict()` produced no batches: it is empty."
-            )
-        result = tree.map_structure(lambda *parts: _to_numpy(torch.cat(parts)), *outputs)
-        if run is not None:
-            result = run.gather_predictions(result)
-        callbacks.on_predict_end()
-        return result
+        with _host_memory_for_loop():
+            run = distributed.start(self)  # None in a single process
+            iterator = (EpochIterator if run is None else run.epoch_iterator)(
+                x=x, batch_size=batch_size, steps_per_epoch=steps, shuffle=False)
+            callbacks = self._callback_list(callbacks, verbose, iterator)
+            predict_function = self.make_predict_function()
+            mode = self.training
+            callbacks.on_predict_begin()
+            outputs = []
+            for step, batch in iterator.enumerate_epoch():
+                callbacks.on_predict_batch_begin(step)
+                batch_out = predict_function((batch,))[0]
+                outputs.append(batch_out)
+                callbacks.on_predict_batch_end(step, {"outputs": batch_out})
+            step_functions.restore_mode(self, mode)
+            if not outputs:
+                raise ValueError(
+                    "The data passed to `predict()` produced no batches: it is empty."
+                )
+            result = tree.map_structure(lambda *parts: _to_numpy(torch.cat(parts)), *outputs)
+            if run is not None:
+                result = run.gather_predictions(result)
+            callbacks.on_predict_end()
+            return result
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
