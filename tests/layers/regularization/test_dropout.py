@@ -68,3 +68,33 @@ def test_dropout_rejects_non_numeric_rate():
 def test_dropout_rejects_bad_noise_shape():
     with pytest.raises(ValueError, match="noise_shape"):
         Dropout(0.5, noise_shape=(0, 2))
+
+
+# The unseeded CPU path draws its mask with `torch.rand` (dropout.py: `_cpu_dropout`).
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_unseeded_cpu_dropout_rate_scale_and_dtype(dtype):
+    x = torch.ones(400, 500, dtype=dtype)
+    y = Dropout(0.1, dtype=str(dtype).removeprefix("torch."))(x, training=True)
+    assert y.dtype is dtype
+    dropped = float((y == 0).double().mean())
+    assert abs(dropped - 0.1) < 0.003  # 200k draws: std 0.0007
+    torch.testing.assert_close(y[y != 0].double(), torch.full_like(y[y != 0], 1 / 0.9).double(),
+                               rtol=1e-2 if dtype is torch.bfloat16 else 1e-6, atol=0)
+
+
+def test_unseeded_cpu_dropout_gradient_is_the_scaled_mask():
+    x = torch.randn(64, 32, requires_grad=True)
+    y = Dropout(0.5)(x, training=True)
+    upstream = torch.randn(64, 32)
+    y.backward(upstream)
+    keep = (y != 0).float()
+    torch.testing.assert_close(y, x.detach() * keep * 2)
+    torch.testing.assert_close(x.grad, upstream * keep * 2)
+
+
+def test_unseeded_cpu_dropout_follows_torch_manual_seed():
+    layer, x = Dropout(0.5), torch.ones(16, 16)
+    torch.manual_seed(5)
+    first = layer(x, training=True)
+    torch.manual_seed(5)
+    assert torch.equal(layer(x, training=True), first)
