@@ -402,14 +402,20 @@ class _Memory:
         self.cuda = device == "cuda"
         self.readable = not self.cuda or CANDIDATES[candidate][1] == "torch"
 
-    def current_kb(self):
+    def _kb(self, status_field, cuda_reading):
         if not self.cuda:
-            return _status_kb("VmRSS")
+            return _status_kb(status_field)
         if not self.readable:
             return None
         import torch
 
-        return torch.cuda.memory_allocated() / 1024
+        return getattr(torch.cuda, cuda_reading)() / 1024
+
+    def current_kb(self):
+        return self._kb("VmRSS", "memory_allocated")
+
+    def peak_kb(self):
+        return self._kb("VmHWM", "max_memory_allocated")
 
     def reset_peak(self):
         if not self.cuda:
@@ -419,15 +425,6 @@ class _Memory:
 
             torch.cuda.reset_peak_memory_stats()
         return self.readable
-
-    def peak_kb(self):
-        if not self.cuda:
-            return _status_kb("VmHWM")
-        if not self.readable:
-            return None
-        import torch
-
-        return torch.cuda.max_memory_allocated() / 1024
 
 
 def _synchronizer(device, candidate):
