@@ -40,6 +40,7 @@ class _Step(NamedTuple):
     single_out: bool  # the call returns one tensor, stored in `out_slots[0]`
     out_slots: tuple  # the slots of the call's flattened outputs
     frees: tuple  # slots last read by this step, cleared after it
+    is_layer: bool  # `op` is a Layer (a model may call its `forward` directly)
 
 
 def adjust_input_rank(x, expected_shape):
@@ -141,7 +142,7 @@ class Functional(Model):
                 in_slot=args[0].index if simple else None,
                 single_out=len(out_slots) == 1 and isinstance(node.output_structure,
                                                              KerasTensor),
-                out_slots=out_slots, frees=()))
+                out_slots=out_slots, frees=(), is_layer=isinstance(node.operation, Layer)))
         self._output_slots = [slot_of[id(t)] for t in self._flat_outputs]
         # Free each intermediate slot after its last use, so memory matches plain torch.
         last_use = {}
@@ -168,11 +169,11 @@ class Functional(Model):
         slots = [None] * self._n_slots
         slots[: len(flat_inputs)] = flat_inputs
         direct = operations is None and module_calls_skippable()
-        for op, args, kwargs, in_slot, single_out, out_slots, frees in self._plan:
+        for op, args, kwargs, in_slot, single_out, out_slots, frees, is_layer in self._plan:
             if operations is not None:
                 op = operations.get(id(op), op)
             if in_slot is not None:
-                if direct and isinstance(op, Layer) and runs_forward_only(op):
+                if direct and is_layer and runs_forward_only(op):
                     result = op.forward(slots[in_slot])
                 else:
                     result = op(slots[in_slot])
