@@ -138,12 +138,9 @@ class Sequential(Model):
             x = inputs
             if (x.__class__ is torch.Tensor and x.dtype is self._input_torch_dtype
                     and x.ndim == self._input_rank):
-                if module_calls_skippable():
-                    for layer in self._layers_tuple:
-                        x = layer.forward(x) if runs_forward_only(layer) else layer(x)
-                else:
-                    for layer in self._layers_tuple:
-                        x = layer(x)
+                direct = module_calls_skippable()
+                for layer in self._layers_tuple:
+                    x = layer.forward(x) if direct and runs_forward_only(layer) else layer(x)
                 return x
         return self._full_call((inputs, *args), kwargs)
 

@@ -75,7 +75,7 @@ def lone_array_batch(x, device=None):
     device = torch.device(device) if device is not None else config.get_device()
     if (x.dtype is _FLOAT32 and device.type == "cpu" and x.flags.c_contiguous
             and x.flags.writeable and keras_config.floatx() == "float32"):
-        return torch.from_numpy(x)  # the common case, what `as_tensor` gives in 1/5 the time
+        return torch.from_numpy(x)  # the common case: what `as_tensor` gives, in half the time
     batch = data_utils.as_tensor(x, "x")
     if batch.is_cpu if device.type == "cpu" else batch.device == device:
         return batch
