@@ -386,6 +386,7 @@ class Trainer:
             if kwargs:
                 raise ValueError(f"Arguments not recognized: {kwargs}")
             self._assert_compiled("evaluate")
+            step_functions.compile_forward(self)  # jit_compile=True compiles inference too
             run = distributed.start(self)  # None in a single process
             if in_fit and self.__dict__.get("_eval_iterator") is not None:
                 iterator = self._eval_iterator
@@ -419,6 +420,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs `x`, as numpy arrays (structure preserved)."""
         with _host_memory_for_loop():
+            step_functions.compile_forward(self)
             run = distributed.start(self)  # None in a single process
             iterator = (EpochIterator if run is None else run.epoch_iterator)(
                 x=x, batch_size=batch_size, steps_per_epoch=steps, shuffle=False)
@@ -468,6 +470,8 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Model outputs for a single batch, as numpy arrays."""
+        if self._jit_compile:
+            step_functions.compile_forward(self)
         # NOTE: a lone array (the usual case) becomes its batch directly: the adapter and
         # iterator cost more than a small model's forward.
         batch = lone_array_batch(x)
