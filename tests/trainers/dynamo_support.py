@@ -1,5 +1,6 @@
-"""What the compiled-step tests share: a compiler backend that fails, and a clean Dynamo
-with a given backend for `jit_compile=True`, checked for graph breaks afterwards."""
+"""What the compiled-step tests share: a compiler backend that fails, one that records
+its graphs, and a clean Dynamo with a given backend for `jit_compile=True`, checked for
+graph breaks afterwards."""
 
 import contextlib
 
@@ -10,6 +11,14 @@ from lamina.trainers import step as step_functions
 
 def failing_backend(graph_module, example_inputs):
     raise RuntimeError("no compiler here")
+
+
+class GraphRecorder(list):
+    """A compiler backend that keeps every graph it is given and runs it as traced."""
+
+    def __call__(self, graph_module, example_inputs):
+        self.append(graph_module)
+        return graph_module.forward
 
 
 @contextlib.contextmanager

@@ -9,24 +9,19 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from dynamo_support import compiling_with, failing_backend
+from dynamo_support import GraphRecorder, compiling_with, failing_backend
 
 import lamina
 from lamina.trainers import compiled_step
 from lamina.trainers import step as step_functions
 
-GRAPHS = []
-
-
-def counting_backend(graph_module, example_inputs):
-    GRAPHS.append(graph_module)
-    return graph_module.forward
+GRAPHS = GraphRecorder()
 
 
 @pytest.fixture(autouse=True)
 def counting(monkeypatch):
     GRAPHS.clear()
-    with compiling_with(monkeypatch, counting_backend):
+    with compiling_with(monkeypatch, GRAPHS):
         yield
 
 
@@ -126,7 +121,7 @@ def static_only_backend(graph_module, example_inputs):
              for size in (value.shape if isinstance(value, torch.Tensor) else [value])]
     if any(isinstance(size, torch.SymInt) for size in sizes):
         raise RuntimeError("no dynamic shapes here")
-    return counting_backend(graph_module, example_inputs)
+    return GRAPHS(graph_module, example_inputs)
 
 
 def test_a_batch_shape_that_fails_to_compile_trains_eagerly_and_the_rest_stays_compiled(

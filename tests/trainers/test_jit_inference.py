@@ -5,22 +5,17 @@ the compiled forward, with the results of the eager model."""
 import numpy as np
 import pytest
 import torch
-from dynamo_support import compiling_with
+from dynamo_support import GraphRecorder, compiling_with
 
 import lamina
 
-GRAPHS = []
-
-
-def recording_backend(graph_module, example_inputs):
-    GRAPHS.append(graph_module)
-    return graph_module.forward
+GRAPHS = GraphRecorder()
 
 
 @pytest.fixture(autouse=True)
 def recording(monkeypatch):
     GRAPHS.clear()
-    with compiling_with(monkeypatch, recording_backend):
+    with compiling_with(monkeypatch, GRAPHS):
         yield
 
 
